@@ -1,0 +1,182 @@
+"""Frozen records handed from one pipeline stage to the next, indexed by symbol.
+
+Units: weights are fractions of NAV; returns and volatilities are annualized decimals; quantities are shares;
+money ends in ``_value`` and is in the account currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+CASH_SYMBOL = "CASH"
+
+
+@dataclass(frozen=True)
+class Position:
+    """One row of a holdings file."""
+
+    symbol: str
+    quantity: float
+    price: float | None = None
+    lot_size: float | None = None
+    cost_basis_value: float | None = None
+    account: str | None = None
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What an account holds: positions (shares) and cash (account currency)."""
+
+    positions: tuple[Position, ...]
+    cash_value: Decimal
+    source: str
+    skipped_rows: tuple[str, ...] = ()
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(p.symbol for p in self.positions)
+
+
+@dataclass(frozen=True)
+class Universe:
+    """The modelled assets with the account mapped onto them.
+
+    ``weight`` is the current weight of each asset, ``benchmark_weight`` the benchmark's; both fractions of NAV.
+    ``outside_*`` describe held symbols outside the universe (held fixed, sold, or refused as configured).
+    """
+
+    symbols: tuple[str, ...]
+    quantity: FloatArray
+    price: FloatArray
+    lot_size: FloatArray
+    weight: FloatArray
+    benchmark_weight: FloatArray
+    sector: tuple[str, ...]
+    size_bucket: tuple[str, ...]
+    asset_class: tuple[str, ...]
+    cash_value: Decimal
+    nav_value: float
+    outside_symbols: tuple[str, ...] = ()
+    outside_quantity: FloatArray = field(default_factory=lambda: np.zeros(0))
+    outside_price: FloatArray = field(default_factory=lambda: np.zeros(0))
+    outside_sold: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def cash_weight(self) -> float:
+        return float(self.cash_value) / self.nav_value
+
+    @property
+    def outside_weight(self) -> FloatArray:
+        return self.outside_quantity * self.outside_price / self.nav_value
+
+    @property
+    def held_outside_weight(self) -> float:
+        """Weight of outside holdings kept as they are (zero when they are sold)."""
+        return 0.0 if self.outside_sold else float(self.outside_weight.sum())
+
+    def group_labels(self, by: str) -> tuple[str, ...]:
+        labels: tuple[str, ...] = getattr(self, by)
+        return labels
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    """Annualized covariance ``Sigma = B F B' + diag(d)``; the dense form keeps ``B`` as a square root of Sigma.
+
+    ``loadings`` is n-by-k, ``factor_sqrt`` k-by-k with ``F = factor_sqrt @ factor_sqrt.T``, ``specific_variance``
+    n (annualized). ``covariance`` is the dense n-by-n matrix when it was formed (None on the factor path).
+    """
+
+    symbols: tuple[str, ...]
+    loadings: FloatArray
+    factor_sqrt: FloatArray
+    specific_variance: FloatArray
+    covariance: FloatArray | None
+    method: str
+    shrinkage: float | None = None
+    observations: int = 0
+
+    @property
+    def volatility(self) -> FloatArray:
+        """Annualized volatility of each asset."""
+        exposure = self.loadings @ self.factor_sqrt
+        return np.sqrt(np.einsum("ij,ij->i", exposure, exposure) + self.specific_variance)
+
+    def variance(self, weights: FloatArray) -> float:
+        """Annualized variance of a portfolio ``weights`` (fractions of NAV)."""
+        factor = self.factor_sqrt.T @ (self.loadings.T @ weights)
+        return float(factor @ factor + weights @ (self.specific_variance * weights))
+
+    def covariance_times(self, weights: FloatArray) -> FloatArray:
+        """``Sigma @ weights`` without forming Sigma."""
+        f = self.factor_sqrt
+        return self.loadings @ (f @ (f.T @ (self.loadings.T @ weights))) + self.specific_variance * weights
+
+    def dense(self) -> FloatArray:
+        """The dense covariance (forms it when only the factor structure is held)."""
+        if self.covariance is not None:
+            return self.covariance
+        exposure = self.loadings @ self.factor_sqrt
+        return exposure @ exposure.T + np.diag(self.specific_variance)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Cross-sectional signal scores over the universe (zero for non-equity assets and missing data).
+
+    ``z`` maps each signal to its winsorized z-scores; ``multipliers`` holds the macro multipliers ``m_k``;
+    ``composite`` is the re-standardized composite score ``s``; ``regime`` names the macro regime.
+    """
+
+    symbols: tuple[str, ...]
+    z: dict[str, FloatArray]
+    signal_weights: dict[str, float]
+    multipliers: dict[str, float]
+    composite: FloatArray
+    composite_scale: float
+    regime: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReturnModel:
+    """Annualized expected excess returns ``mu = prior + alpha`` with alpha split by signal."""
+
+    symbols: tuple[str, ...]
+    prior: FloatArray
+    contributions: dict[str, FloatArray]
+    mu: FloatArray
+
+    @property
+    def alpha(self) -> FloatArray:
+        return self.mu - self.prior
+
+
+@dataclass(frozen=True)
+class RsiRule:
+    """An RSI rule that fired: the asset, its RSI and the weight bound it set (fractions of NAV)."""
+
+    symbol: str
+    rsi: float
+    rule: str
+    lower: float | None
+    upper: float | None
+
+    def describe(self) -> str:
+        parts = []
+        if self.lower is not None:
+            parts.append(f"w >= {self.lower:.4f}")
+        if self.upper is not None:
+            parts.append(f"w <= {self.upper:.4f}")
+        return f"{self.rule} on {self.symbol} (RSI {self.rsi:.1f}): " + ", ".join(parts)

@@ -1,0 +1,79 @@
+"""Typed errors of the library, each carrying the CLI exit code that reports it.
+
+The library raises these and never prints; only ``cli.py`` turns them into ``Error: <where>: <what>; <how to fix>``
+on stderr and the exit code below (DESIGN section 8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class AllocatorError(Exception):
+    """Base class: a failure the user can act on.
+
+    ``where`` names the file, row and field or the config key path; ``what`` says what is wrong; ``fix`` says how
+    to mend it. ``details`` holds extra lines (for example every config error at once).
+    """
+
+    exit_code = 1
+
+    def __init__(self, where: str, what: str, fix: str = "", details: Sequence[str] = ()) -> None:
+        self.where = where
+        self.what = what
+        self.fix = fix
+        self.details = list(details)
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        head = f"{self.where}: {self.what}" if self.where else self.what
+        if self.fix:
+            head += f"; {self.fix}"
+        return "\n".join([head, *(f"  - {line}" for line in self.details)])
+
+
+class UsageError(AllocatorError):
+    """A command-line argument the library cannot use (exit 2, as Click's own usage errors)."""
+
+    exit_code = 2
+
+
+class ConfigError(AllocatorError):
+    """The YAML configuration is invalid (exit 3)."""
+
+    exit_code = 3
+
+
+class DataError(AllocatorError):
+    """An input file (holdings, prices, fundamentals) is missing, malformed or inconsistent (exit 4)."""
+
+    exit_code = 4
+
+
+class OutputError(AllocatorError):
+    """The output folder cannot be written as asked, e.g. it exists and ``--force`` was not given (exit 2)."""
+
+    exit_code = 2
+
+
+class InfeasibleError(AllocatorError):
+    """The limits cannot all hold (exit 5). ``conflicts`` lists the constraint families that must be relaxed."""
+
+    exit_code = 5
+
+    def __init__(
+        self,
+        where: str,
+        what: str,
+        fix: str = "",
+        details: Sequence[str] = (),
+        diagnosis: dict[str, object] | None = None,
+    ) -> None:
+        self.diagnosis = diagnosis or {}
+        super().__init__(where, what, fix, details)
+
+
+class SolverError(AllocatorError):
+    """Every solver failed or returned a solution that does not satisfy the constraints (exit 5)."""
+
+    exit_code = 5

@@ -1,0 +1,49 @@
+"""Bounds on input size, so an enormous file is refused clearly instead of exhausting memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from allocator.errors import DataError
+
+MIB = 1_048_576
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """Largest input accepted: ``max_bytes`` per file and ``max_rows`` per table."""
+
+    max_bytes: int = 256 * MIB
+    max_rows: int = 2_000_000
+
+    @classmethod
+    def from_megabytes(cls, max_file_mb: float, max_rows: int) -> FileLimits:
+        return cls(max_bytes=int(max_file_mb * MIB), max_rows=max_rows)
+
+
+def check_file(path: Path, limits: FileLimits, what: str) -> None:
+    """Raise ``DataError`` when ``path`` is missing, not a file, or larger than the limit."""
+    where = str(path)
+    if not path.exists():
+        raise DataError(where, f"{what} not found", "check the path")
+    if not path.is_file():
+        raise DataError(where, f"{what} is not a file", "give the path of a CSV file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise DataError(where, f"{what} is {size / MIB:,.1f} MiB, above the limit of {limits.max_bytes / MIB:,.1f} MiB",
+                        "raise data.max_file_mb if the file is genuine")
+
+
+def read_text_limited(path: Path, limits: FileLimits, what: str) -> str:
+    """The file's text (UTF-8, a byte-order mark removed), after checking its size."""
+    check_file(path, limits, what)
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise DataError(str(path), f"{what} is not text (undecodable byte at {exc.start})",
+                            "export it as CSV in UTF-8") from None

@@ -1,0 +1,231 @@
+"""The whole rebalance as one library call: ``run(holdings, config)`` -> ``RunResult``.
+
+``prepare`` reads and validates every input and computes everything up to the optimization (signals, expected
+returns, risk, RSI, limits) without importing CVXPY, so ``allocate validate`` is quick; ``run`` then solves,
+rounds to trades and reconciles. Nothing here prints or writes files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from allocator.config import Config, GapPolicy, RiskModelKind
+from allocator.config_loader import LoadedConfig, load_config
+from allocator.constraints import Limits, build_limits
+from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
+from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
+from allocator.expected_returns import expected_returns
+from allocator.holdings import read_holdings
+from allocator.limits import FileLimits
+from allocator.market_data import PriceWindow, price_window, read_fundamentals, read_prices
+from allocator.risk_models import ewma_covariance, ledoit_wolf_covariance, sample_covariance
+from allocator.rsi import RsiLimits, rsi_limits, wilder_rsi
+from allocator.signals import signal_scores
+from allocator.universe import build_universe, universe_symbols
+
+if TYPE_CHECKING:
+    from allocator.diagnosis import Diagnosis
+    from allocator.optimize import Allocation, ProblemCache
+    from allocator.trades import TradeList
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Every input read and every pre-optimization stage computed."""
+
+    loaded: LoadedConfig
+    holdings: Holdings
+    universe: Universe
+    window: PriceWindow
+    risk: RiskModel
+    scores: Scores
+    returns: ReturnModel
+    rsi: RsiLimits
+    limits: Limits
+    inputs: dict[str, dict[str, str]]
+    warnings: tuple[str, ...]
+    presolve_conflicts: tuple[str, ...]
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished rebalance: the prepared inputs, the optimal weights and the reconciled trades."""
+
+    prepared: Prepared
+    allocation: Allocation
+    trades: TradeList
+    timings: dict[str, float] = field(default_factory=dict)
+    relaxations: tuple[str, ...] = ()
+
+    @property
+    def config(self) -> Config:
+        return self.prepared.config
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...]) -> RiskModel:
+    """The configured covariance estimator on the window's daily returns (annualized)."""
+    kind = config.risk.model
+    if kind is RiskModelKind.SAMPLE:
+        return sample_covariance(daily_returns, symbols)
+    if kind is RiskModelKind.EWMA:
+        return ewma_covariance(daily_returns, symbols, config.risk.ewma_halflife_days)
+    return ledoit_wolf_covariance(daily_returns, symbols)
+
+
+def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
+    if cash is None:
+        return holdings
+    if cash < 0:
+        raise UsageError("--cash", f"cash {cash} is negative", "give a non-negative amount")
+    return Holdings(positions=holdings.positions, cash_value=holdings.cash_value + cash, source=holdings.source,
+                    skipped_rows=holdings.skipped_rows)
+
+
+def prepare(
+    holdings_path: str | Path,
+    config: str | Path | LoadedConfig,
+    as_of: str | None = None,
+    cash: Decimal | None = None,
+    prices: pd.DataFrame | None = None,
+    fundamentals: pd.DataFrame | None = None,
+) -> Prepared:
+    """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits.
+
+    ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
+    """
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    cfg = loaded.config
+    config_path = str(loaded.path)
+    limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
+    holdings_path = Path(holdings_path)
+    holdings = _holdings_with_cash(
+        read_holdings(holdings_path, cfg.data.holdings_columns, limits, cfg.trading.fractional_shares), cash)
+    if prices is None:
+        prices = read_prices(cfg.data.prices, limits)
+    if fundamentals is None:
+        fundamentals = read_fundamentals(cfg.data.fundamentals, limits)
+    as_of_date = _parse_as_of(as_of)
+    symbols = universe_symbols(cfg, fundamentals, config_path, str(cfg.data.fundamentals))
+    rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1
+    window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
+                                    cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date)
+    warnings = list(window.warnings)
+    held = {p.symbol for p in holdings.positions}
+    if excluded:
+        symbols = tuple(s for s in symbols if s not in excluded)
+        kept_out = sorted(held & set(excluded))
+        if kept_out:
+            warnings.append(f"held but excluded for gaps, treated as outside the universe: {', '.join(kept_out)}")
+    last_close = prices.loc[prices.index <= window.as_of].ffill().iloc[-1]
+    universe = build_universe(cfg, holdings, fundamentals, symbols, last_close, config_path,
+                              str(cfg.data.fundamentals))
+    if universe.outside_symbols:
+        verb = "sold" if universe.outside_sold else "held fixed"
+        warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
+    daily = window.daily_returns()
+    risk = estimate_risk(cfg, daily, symbols)
+    scores = signal_scores(fundamentals, symbols, universe.asset_class, cfg.returns)
+    warnings.extend(scores.warnings)
+    returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
+    rsi_values = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)[-1]
+    rsi = rsi_limits(cfg.rsi, symbols, rsi_values, universe.weight)
+    limits = build_limits(cfg, universe, rsi, config_path)
+    from allocator.diagnosis import presolve_checks
+
+    named = {"holdings": holdings_path, "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
+             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
+    inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
+    return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
+                    returns=returns, rsi=rsi, limits=limits, inputs=inputs, warnings=tuple(warnings),
+                    presolve_conflicts=tuple(presolve_checks(limits, cfg)))
+
+
+def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
+    if as_of is None:
+        return None
+    try:
+        return pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError):
+        raise UsageError("--as-of", f"not a date: {as_of!r}", "write it as YYYY-MM-DD") from None
+
+
+def infeasible_error(prepared: Prepared, diagnosis: Diagnosis) -> InfeasibleError:
+    lines = diagnosis.lines()
+    return InfeasibleError(str(prepared.loaded.path), "the limits cannot all hold",
+                           "relax the limits named below, or run with --relax", details=lines,
+                           diagnosis=diagnosis.to_json())
+
+
+def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, relax: bool = False
+                      ) -> tuple[Allocation, tuple[str, ...]]:
+    """Solve the prepared problem; on infeasibility diagnose it (and with ``relax``, solve the relaxed one)."""
+    from allocator.diagnosis import Diagnosis
+    from allocator.optimize import ProblemInfeasible, solve_allocation
+    from allocator.relaxation import diagnose_infeasible, solve_relaxed
+
+    cfg = prepared.config
+    if prepared.presolve_conflicts and not relax:
+        raise infeasible_error(prepared, Diagnosis(relaxations=(), checks=prepared.presolve_conflicts))
+    try:
+        allocation = solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk,
+                                      cfg.risk.risk_aversion, cfg.solver, cache)
+        return allocation, ()
+    except ProblemInfeasible:
+        diagnosis = diagnose_infeasible(prepared.limits, prepared.risk, cfg, cache)
+        if not relax:
+            raise infeasible_error(prepared, diagnosis) from None
+        allocation = solve_relaxed(prepared.limits, prepared.returns.mu, prepared.risk, cfg, diagnosis, cache)
+        return allocation, tuple(r.describe() for r in diagnosis.relaxations)
+
+
+def run(
+    holdings_path: str | Path,
+    config: str | Path | LoadedConfig,
+    as_of: str | None = None,
+    cash: Decimal | None = None,
+    cache: ProblemCache | None = None,
+    relax: bool = False,
+    prepared: Prepared | None = None,
+) -> RunResult:
+    """Rebalance the account in ``holdings_path`` under ``config``: weights, trades and the checks they passed."""
+    from allocator.trades import build_trades, reconcile
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if prepared is None:
+        prepared = prepare(holdings_path, config, as_of, cash)
+    timings["prepare_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    allocation, relaxations = optimize_prepared(prepared, cache, relax)
+    timings["optimize_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    fired = {r.symbol: r.rsi for r in prepared.rsi.rules}
+    trade_list = build_trades(prepared.universe, allocation.weight, prepared.limits, prepared.config.trading,
+                              prepared.returns, prepared.scores, fired)
+    problems = reconcile(trade_list)
+    if problems:
+        raise AllocatorError(prepared.holdings.source, "the trade list does not reconcile: " + "; ".join(problems[:3]),
+                        "this is a bug; please report it with the inputs")
+    timings["trades_seconds"] = time.perf_counter() - started
+    return RunResult(prepared=prepared, allocation=allocation, trades=trade_list, timings=timings,
+                     relaxations=relaxations)
