@@ -12,6 +12,7 @@ outside the universe when they are sold; cash counts as a holding, so selling 5%
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +71,12 @@ class Limits:
         return result
 
 
-def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: dict[str, float | None],
+def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mapping[str, float | None],
                fill: float) -> FloatArray:
     values = np.full(len(symbols), fill if default is None else default)
     for i, s in enumerate(symbols):
         if overrides.get(s) is not None:
-            values[i] = overrides[s]
+            values[i] = float(overrides[s] or 0.0)
     return values
 
 

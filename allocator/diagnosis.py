@@ -24,6 +24,7 @@ COST_FAMILY = {
     "cash_max": "cash", "tracking_error": "tracking_error_max", "turnover": "turnover_max",
 }
 SLACK_TOLERANCE = 1e-7
+MAX_CONFLICTS = 6
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Diagnosis:
         for r in self.relaxations:
             text = r.describe()
             if self.held_against:
-                text += f"; it conflicts with {_join(self.held_against)}"
+                text += "; it conflicts with: " + "; ".join(self.held_against)
             out.append(text)
         return out
 
@@ -149,21 +150,32 @@ def diagnose(compiled: Any, limits: Limits, config: Config) -> Diagnosis:
                 key, subject, limit = describe_limit(limits, config, family, index)
                 relaxations.append(Relaxation(family, key, subject, limit, _needed(family, limit, float(amount)),
                                               float(amount)))
-    held: list[str] = []
+    held: dict[str, tuple[float, list[str]]] = {}
     for family in COST_FAMILY:
         constraint = compiled.constraints.get(family)
         if constraint is None or constraint.dual_value is None:
             continue
         duals = np.atleast_1d(np.asarray(constraint.dual_value, dtype=np.float64))
+        per_entry = family.startswith(("position", "active", "rsi", "group"))
         for i, dual in enumerate(duals):
-            index = i if duals.size > 1 or family in ("group_min", "group_max") or family.startswith(
-                ("position", "active", "rsi")) else None
-            if abs(dual) > 1e-6 and (family, index) not in positive:
-                label = conflict_label(limits, config, family, index)
-                if label not in held:
-                    held.append(label)
+            index = i if per_entry else None
+            if abs(dual) <= 1e-6 or (family, index) in positive:
+                continue
+            if family.startswith("rsi"):
+                label, subject = "the RSI rule", describe_limit(limits, config, family, index)[1]
+            elif family.startswith("group"):
+                key, group_label, value = describe_limit(limits, config, family, index)
+                label, subject = f"{key} {value:.4g} ({group_label})", ""
+            else:
+                key, subject, value = describe_limit(limits, config, family, index)
+                label = f"{key} {value:.4g}"
+            weight, subjects = held.get(label, (0.0, []))
+            held[label] = (weight + abs(float(dual)), [*subjects, subject] if subject else subjects)
+    ranked = sorted(held.items(), key=lambda item: -item[1][0])[:MAX_CONFLICTS]
+    held_against = tuple(f"{label} ({', '.join(subjects)})" if subjects else label
+                         for label, (_, subjects) in ranked)
     relaxations.sort(key=lambda r: -r.amount)
-    return Diagnosis(relaxations=tuple(relaxations), held_against=tuple(held), slacks=slacks)
+    return Diagnosis(relaxations=tuple(relaxations), held_against=held_against, slacks=slacks)
 
 
 def presolve_checks(limits: Limits, config: Config) -> list[str]:

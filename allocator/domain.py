@@ -111,7 +111,8 @@ class RiskModel:
     def volatility(self) -> FloatArray:
         """Annualized volatility of each asset."""
         exposure = self.loadings @ self.factor_sqrt
-        return np.sqrt(np.einsum("ij,ij->i", exposure, exposure) + self.specific_variance)
+        result: FloatArray = np.sqrt(np.einsum("ij,ij->i", exposure, exposure) + self.specific_variance)
+        return result
 
     def variance(self, weights: FloatArray) -> float:
         """Annualized variance of a portfolio ``weights`` (fractions of NAV)."""

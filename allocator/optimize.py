@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import cvxpy as cp
@@ -35,7 +36,7 @@ from allocator.errors import SolverError
 INERT = 10.0  # a bound of 10x NAV stands for "no limit" (parameters must be finite)
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
-    SolverName.CLARABEL: {},
+    SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12},
     SolverName.OSQP: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200_000, "polish": True, "warm_start": True},
     SolverName.SCS: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
@@ -141,8 +142,11 @@ class CompiledProblem:
             return self.slacks[family] if elastic else 0.0
 
         loadings = risk.loadings
-        root = risk.factor_sqrt
-        specific = np.sqrt(risk.specific_variance)
+        # scale the objective so an average asset's variance is 1: solver tolerances then mean the same thing
+        # for any universe (the optimum is unchanged; mu, costs and the tracking-error limit are scaled alike)
+        self.scale = float(n / max(np.sum(risk.volatility**2), 1e-300))
+        root = risk.factor_sqrt * np.sqrt(self.scale)
+        specific = np.sqrt(risk.specific_variance * self.scale)
         w, c = self.w, self.c
         risk_terms = [cp.sum_squares(root.T @ self.y)]
         if np.any(specific > 0):
@@ -193,8 +197,8 @@ class CompiledProblem:
     def set_values(self, limits: Limits, mu: FloatArray, gamma: float) -> None:
         """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs."""
         p = self.params
-        p["mu"].value = 2.0 * mu / gamma
-        p["kappa"].value = 2.0 * limits.cost / gamma
+        p["mu"].value = 2.0 * self.scale * mu / gamma
+        p["kappa"].value = 2.0 * self.scale * limits.cost / gamma
         p["w0"].value = limits.current
         p["c0"].value = limits.current_cash
         p["b"].value = limits.benchmark
@@ -212,7 +216,7 @@ class CompiledProblem:
             p["group_lower"].value = _finite(np.array([g.lower for g in limits.groups]), -INERT)
             p["group_upper"].value = _finite(np.array([g.upper for g in limits.groups]), INERT)
         if "te" in p:
-            p["te"].value = limits.tracking_error_max
+            p["te"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(self.scale)
         if "turnover" in p:
             p["turnover"].value = float(limits.turnover_max or 0.0) - limits.turnover_forced
 
@@ -250,7 +254,9 @@ def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray,
 
 def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool) -> tuple[str, float, int | None, str]:
     try:
-        problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, **SOLVER_OPTIONS[solver])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
+            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, **SOLVER_OPTIONS[solver])
     except (cp.error.SolverError, ValueError, ArithmeticError) as exc:
         return "error", 0.0, None, (str(exc).splitlines() or [type(exc).__name__])[0][:200]
     stats = problem.solver_stats

@@ -21,7 +21,7 @@ from allocator.config import Config, GapPolicy, RiskModelKind
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
-from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
+from allocator.errors import AllocatorError, InfeasibleError, UsageError
 from allocator.expected_returns import expected_returns
 from allocator.holdings import read_holdings
 from allocator.limits import FileLimits
@@ -116,14 +116,14 @@ def prepare(
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
     config_path = str(loaded.path)
-    limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
+    file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
     holdings_path = Path(holdings_path)
     holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, limits, cfg.trading.fractional_shares), cash)
+        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares), cash)
     if prices is None:
-        prices = read_prices(cfg.data.prices, limits)
+        prices = read_prices(cfg.data.prices, file_limits)
     if fundamentals is None:
-        fundamentals = read_fundamentals(cfg.data.fundamentals, limits)
+        fundamentals = read_fundamentals(cfg.data.fundamentals, file_limits)
     as_of_date = _parse_as_of(as_of)
     symbols = universe_symbols(cfg, fundamentals, config_path, str(cfg.data.fundamentals))
     rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1

@@ -19,7 +19,7 @@ from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
 from allocator.optimize import DEFAULT_CACHE, Allocation, ProblemCache, _finish, solve_in_order
 
-CAP_MARGIN = 1e-9
+CAP_MARGIN = 1e-6
 
 
 def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: ProblemCache | None = None

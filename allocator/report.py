@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -27,9 +28,13 @@ def portfolio_table(metrics: dict[str, Any]) -> Table:
     table.add_column("metric")
     for name in ("current", "target", "after rounding"):
         table.add_column(name, justify="right")
-    rows = [("expected excess return", "expected_return", pct), ("volatility", "volatility", pct),
-            ("Sharpe", "sharpe", lambda v: f"{v:.2f}"), ("tracking error", "tracking_error", pct),
-            ("active share", "active_share", pct), ("cash", "cash_weight", pct)]
+    def ratio(value: float) -> str:
+        return f"{value:.2f}"
+
+    rows: list[tuple[str, str, Callable[[float], str]]] = [
+        ("expected excess return", "expected_return", pct), ("volatility", "volatility", pct),
+        ("Sharpe", "sharpe", ratio), ("tracking error", "tracking_error", pct),
+        ("active share", "active_share", pct), ("cash", "cash_weight", pct)]
     for label, key, fmt in rows:
         table.add_row(label, *(fmt(metrics[side][key]) for side in ("current", "target", "achieved")))
     table.add_row("turnover (one-way)", "", pct(metrics["target"]["turnover"]), pct(metrics["achieved"]["turnover"]))

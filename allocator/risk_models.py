@@ -45,8 +45,7 @@ def ledoit_wolf_shrinkage(centered: FloatArray) -> float:
 def _square_root(covariance: FloatArray) -> FloatArray:
     """A matrix ``B`` with ``B @ B.T == covariance``: Cholesky, or clipped eigenvalues when not definite."""
     try:
-        root: FloatArray = np.linalg.cholesky(covariance)
-        return root
+        return np.asarray(np.linalg.cholesky(covariance), dtype=np.float64)
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(covariance)
         clipped: FloatArray = vectors * np.sqrt(np.clip(values, 0.0, None))
@@ -74,9 +73,9 @@ def ledoit_wolf_covariance(returns: FloatArray, symbols: tuple[str, ...]) -> Ris
     centered = _centered(returns)
     t, n = centered.shape
     shrinkage = ledoit_wolf_shrinkage(centered)
-    empirical = centered.T @ centered / t
-    target = np.trace(empirical) / n
-    shrunk = (1.0 - shrinkage) * empirical
+    empirical: FloatArray = centered.T @ centered / t
+    target = float(np.trace(empirical)) / n
+    shrunk: FloatArray = (1.0 - shrinkage) * empirical
     shrunk.flat[:: n + 1] += shrinkage * target
     return _dense(symbols, shrunk * TRADING_DAYS, "ledoit_wolf", t, shrinkage)
 

@@ -6,22 +6,12 @@ file's own where it gives them, else the last close on or before the as-of date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from allocator.config import Config, OutsidePolicy
 from allocator.domain import Holdings, Universe
 from allocator.errors import ConfigError, DataError
-
-
-@dataclass(frozen=True)
-class UniverseChoice:
-    """The universe's symbols and the warnings from choosing them."""
-
-    symbols: tuple[str, ...]
-    warnings: tuple[str, ...]
 
 
 def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: str, fundamentals_path: str
@@ -49,17 +39,17 @@ def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFr
         if unknown:
             raise ConfigError(f"{config_path}: benchmark.weights", f"symbols outside the universe: "
                               f"{', '.join(unknown)}", "add them to the universe or drop them from the benchmark")
-        return np.array([weights.get(s, 0.0) for s in symbols])
+        return np.array([weights.get(s, 0.0) for s in symbols], dtype=np.float64)
     column = fundamentals.loc[list(symbols), "benchmark_weight"].to_numpy(dtype=np.float64)
     if not np.isfinite(column).any() or np.nansum(column) <= 0:
         raise DataError(fundamentals_path, "no benchmark weights (benchmark_weight column empty or absent)",
                         "add a benchmark_weight column or set benchmark.weights in the config")
-    column = np.nan_to_num(column, nan=0.0)
+    column = np.nan_to_num(column, nan=0.0).astype(np.float64)
     total = float(column.sum())
     if total > 1.0 + 1e-6:
         raise DataError(f"{fundamentals_path}: benchmark_weight", f"weights sum to {total:.6f}, above 1",
                         "benchmark weights are fractions summing to at most 1 (the rest is cash)")
-    return column
+    return np.asarray(column, dtype=np.float64)
 
 
 def build_universe(

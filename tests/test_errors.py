@@ -1,0 +1,148 @@
+"""One test per error class through the CLI: exit code, the message on stderr, no traceback, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from allocator.errors import (
+    AllocatorError,
+    ConfigError,
+    DataError,
+    InfeasibleError,
+    OutputError,
+    SolverError,
+    UsageError,
+)
+from tests.helpers import write_config
+
+Cli = Callable[..., Result]
+
+
+def _error(result: Result, code: int, *fragments: str) -> str:
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("Error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    return result.stderr
+
+
+def test_exit_codes_follow_the_design() -> None:
+    assert [c.exit_code for c in (AllocatorError, UsageError, ConfigError, DataError, InfeasibleError,
+                                  SolverError, OutputError)] == [1, 2, 3, 4, 5, 5, 2]
+
+
+def test_usage_error_bad_as_of(cli: Cli, example_copy: Path) -> None:
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
+                 "--as-of", "someday")
+    _error(result, 2, "--as-of: not a date: 'someday'; write it as YYYY-MM-DD")
+
+
+def test_usage_error_missing_config(cli: Cli, example_copy: Path) -> None:
+    result = cli("run", example_copy / "examples/holdings.csv")
+    assert result.exit_code == 2
+    assert "give a config with -c/--config" in result.stderr
+
+
+def test_usage_error_negative_cash(cli: Cli, example_copy: Path) -> None:
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
+                 "--cash", "-5")
+    assert result.exit_code == 2
+    assert "must be a non-negative amount" in result.stderr
+
+
+def test_config_error_lists_every_problem_with_key_paths(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    config = write_config(example_copy, """
+extends: base.yaml
+constraints:
+  max_wieght: 0.3
+  turnover_max: -1
+rsi:
+  overbought: 120
+  oversold: 80
+""")
+    out = tmp_path / "out"
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out)
+    message = _error(result, 3, "invalid configuration (3 problems)",
+                     "constraints.max_wieght: unknown key; did you mean 'max_weight'?",
+                     "constraints.turnover_max: Input should be greater than or equal to 0 (got -1)",
+                     "rsi.overbought: Input should be less than or equal to 100 (got 120)")
+    assert str(config) in message
+    assert not out.exists()
+
+
+def test_config_error_yaml_syntax_names_the_line(cli: Cli, example_copy: Path) -> None:
+    config = write_config(example_copy, "data:\n  prices: [unclosed\n")
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config)
+    _error(result, 3, f"{config}:3:", "YAML syntax error")
+
+
+def test_data_error_names_file_row_and_field(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    holdings = tmp_path / "holdings.csv"
+    holdings.write_text("symbol,quantity\nSPY,10\nAGG,abc\n")
+    out = tmp_path / "out"
+    result = cli("run", holdings, "-c", example_copy / "configs/base.yaml", "-o", out)
+    _error(result, 4, f"{holdings}: row 3: quantity: not a number: 'abc'")
+    assert not out.exists()
+
+
+def test_data_error_duplicate_symbol(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    holdings = tmp_path / "holdings.csv"
+    holdings.write_text("symbol,quantity\nSPY,10\nAGG,5\nspy,3\n")
+    result = cli("run", holdings, "-c", example_copy / "configs/base.yaml")
+    _error(result, 4, "row 4: symbol: duplicate symbol spy (also on row 2)")
+
+
+def test_output_error_existing_folder_needs_force(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous run")
+    args = ("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out, "-q")
+    _error(cli(*args), 2, "the output folder already exists; pass --force")
+    assert (out / "keep.txt").read_text() == "previous run"
+    assert cli(*args, "--force").exit_code == 0
+    assert not (out / "keep.txt").exists() and (out / "trades.csv").exists()
+
+
+def test_infeasible_error_names_the_conflicting_limits(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    config = write_config(example_copy, """
+extends: base.yaml
+constraints:
+  max_weight: 0.04
+""")
+    out = tmp_path / "out"
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out)
+    _error(result, 5, "the limits cannot all hold", "constraints.max_weight")
+    assert not out.exists()
+
+
+def test_solver_error_when_no_solver_can_take_the_problem(cli: Cli, example_copy: Path) -> None:
+    # OSQP cannot handle the tracking-error cone of the base config
+    config = write_config(example_copy, "extends: base.yaml\nsolver: {order: [osqp]}\n")
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config)
+    _error(result, 5, "solver: no solver returned an acceptable solution", "osqp:")
+
+
+def test_unexpected_error_is_one_line_and_exit_1(cli: Cli, example_copy: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import allocator.pipeline
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(allocator.pipeline, "run", broken)
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml")
+    _error(result, 1, "unexpected RuntimeError: boom; rerun with --debug")
+
+
+def test_every_command_has_help(cli: Cli) -> None:
+    from allocator.cli import main
+
+    for name in main.commands:
+        result = cli(name, "--help")
+        assert result.exit_code == 0
+        assert "Example" in result.output, name

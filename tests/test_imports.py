@@ -1,0 +1,42 @@
+"""Start-up stays light: ``--help`` loads neither cvxpy, pandas nor riskfolio; ``validate`` no solver."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+
+PROBE = """
+import json, sys
+from allocator.cli import main
+try:
+    main(%s, standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_loaded(*args: str) -> set[str]:
+    completed = subprocess.run([sys.executable, "-c", PROBE % repr(list(args))], capture_output=True, text=True,
+                               cwd=ROOT, timeout=120, check=False)
+    return set(json.loads(completed.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy() -> None:
+    loaded = _modules_loaded("--help")
+    assert not loaded & {"cvxpy", "pandas", "riskfolio", "numpy", "scipy", "matplotlib", "sklearn"}
+
+
+def test_validate_loads_no_solver_and_no_riskfolio() -> None:
+    loaded = _modules_loaded("validate", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG))
+    assert "pandas" in loaded  # it did read the inputs
+    assert not loaded & {"cvxpy", "riskfolio", "clarabel", "osqp", "scs", "matplotlib", "sklearn"}
+
+
+def test_run_does_not_load_riskfolio() -> None:
+    loaded = _modules_loaded("run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-q")
+    assert "cvxpy" in loaded
+    assert not loaded & {"riskfolio", "matplotlib", "sklearn"}

@@ -1,0 +1,130 @@
+"""Trades: lot rounding, minimum trade value, cash floor, reasons, and exact reconciliation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.config import ReturnsConfig, RsiConfig, TradingConfig
+from allocator.constraints import Limits
+from allocator.domain import ReturnModel, Scores, Universe
+from allocator.rsi import rsi_limits
+from allocator.trades import build_trades, reconcile
+
+SYMBOLS = ("AAA", "BBB", "CCC")
+
+
+def _universe(quantity: list[float], price: list[float], cash: str, lot: list[float] | None = None) -> Universe:
+    q, p = np.array(quantity, dtype=float), np.array(price, dtype=float)
+    nav = float(Decimal(cash)) + float(q @ p)
+    return Universe(symbols=SYMBOLS, quantity=q, price=p, lot_size=np.array(lot or [1.0] * 3),
+                    weight=q * p / (nav or 1.0), benchmark_weight=np.full(3, 1 / 3), sector=("a",) * 3,
+                    size_bucket=("large",) * 3, asset_class=("equity",) * 3, cash_value=Decimal(cash), nav_value=nav)
+
+
+def _limits(u: Universe, cash_min: float = 0.0, cash_max: float = 1.0, cost: float = 0.001) -> Limits:
+    n = u.size
+    rsi = rsi_limits(RsiConfig(enabled=False), u.symbols, np.full(n, 50.0), u.weight)
+    return Limits(symbols=u.symbols, current=u.weight, current_cash=u.cash_weight, benchmark=u.benchmark_weight,
+                  cost=np.full(n, cost), position_lower=np.zeros(n), position_upper=np.ones(n),
+                  position_keys=("constraints.max_weight",) * n, active_lower=np.full(n, -np.inf),
+                  active_upper=np.full(n, np.inf), rsi=rsi, groups=(), budget=1.0, cash_lower=cash_min,
+                  cash_upper=cash_max, tracking_error_max=None, turnover_max=None, turnover_forced=0.0)
+
+
+def _model(n: int = 3) -> tuple[ReturnModel, Scores]:
+    zeros = {k: np.zeros(n) for k in ("size", "value", "growth", "quality")}
+    returns = ReturnModel(symbols=SYMBOLS, prior=np.zeros(n), contributions=zeros, mu=np.zeros(n))
+    scores = Scores(symbols=SYMBOLS, z=zeros, signal_weights=ReturnsConfig().signal_weights.model_dump(),
+                    multipliers=dict.fromkeys(zeros, 1.0), composite=np.zeros(n), composite_scale=0.0,
+                    regime="goldilocks")
+    return returns, scores
+
+
+def _trades(u: Universe, target: list[float], trading: TradingConfig | None = None, **limits: float):
+    returns, scores = _model()
+    return build_trades(u, np.array(target), _limits(u, **limits), trading or TradingConfig(), returns, scores, {})
+
+
+def test_rounds_to_lots_and_reconciles() -> None:
+    u = _universe([100, 0, 50], [10.0, 33.33, 101.37], "1000.00", lot=[1, 10, 1])
+    trade_list = _trades(u, [0.2, 0.4, 0.35])
+    assert reconcile(trade_list) == []
+    final = dict(zip(trade_list.symbols, trade_list.final_quantity, strict=True))
+    assert final["BBB"] % 10 == 0
+    assert [t.side for t in trade_list.trades] == sorted((t.side for t in trade_list.trades),
+                                                         key=lambda s: s != "SELL")
+
+
+def test_minimum_trade_value_drops_small_trades_but_not_closing_ones() -> None:
+    u = _universe([100, 3, 50], [10.0, 20.0, 100.0], "1000.00")
+    trade_list = _trades(u, [u.weight[0] + 0.001, 0.0, u.weight[2]], TradingConfig(min_trade_value=500))
+    traded = {t.symbol: t for t in trade_list.trades}
+    assert "AAA" not in traded, "a 7-dollar buy is dropped"
+    assert traded["BBB"].side == "SELL" and traded["BBB"].target_quantity == 0, "closing a position is kept"
+
+
+def test_cash_floor_cuts_the_largest_buy() -> None:
+    u = _universe([0, 0, 0], [10.0, 20.0, 50.0], "10000.00")
+    trade_list = _trades(u, [0.5, 0.3, 0.2], cash_min=0.05, cost=0.01)
+    assert reconcile(trade_list) == []
+    nav_after = trade_list.cash_after_value + sum(q * p for q, p in zip(trade_list.final_quantity,
+                                                                        trade_list.prices, strict=True))
+    assert trade_list.cash_after_value >= (nav_after * Decimal("0.05")).quantize(Decimal("0.01"))
+    assert any("buys cut" in w for w in trade_list.warnings)
+
+
+def test_cash_never_goes_negative_even_when_targets_overspend() -> None:
+    u = _universe([10, 10, 10], [100.0, 100.0, 100.0], "0.00")
+    trade_list = _trades(u, [0.5, 0.5, 0.5], cost=0.01)
+    assert trade_list.cash_after_value >= 0
+    assert reconcile(trade_list) == []
+
+
+def test_cash_above_its_cap_is_spent_within_limits() -> None:
+    u = _universe([0, 0, 0], [97.0, 89.0, 151.0], "100000.00")
+    trade_list = _trades(u, [0.33, 0.33, 0.33], cash_max=0.01)
+    nav = float(trade_list.cash_after_value) + sum(float(q * p) for q, p in zip(
+        trade_list.final_quantity, trade_list.prices, strict=True))
+    assert float(trade_list.cash_after_value) / nav <= 0.01 + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    quantities=st.lists(st.integers(0, 5000), min_size=3, max_size=3),
+    prices=st.lists(st.decimals("0.5", "2000", places=2), min_size=3, max_size=3),
+    cash=st.decimals("0", "500000", places=2),
+    raw=st.lists(st.floats(0, 1), min_size=4, max_size=4),
+    lots=st.lists(st.sampled_from([1, 1, 5, 100]), min_size=3, max_size=3),
+    cost=st.floats(0, 0.01),
+    minimum=st.sampled_from([0, 100, 1000]),
+)
+def test_reconciliation_holds_for_any_account(quantities: list[int], prices: list[Decimal], cash: Decimal,
+                                              raw: list[float], lots: list[int], cost: float, minimum: int) -> None:
+    u = _universe([float(q) for q in quantities], [float(p) for p in prices], str(cash), [float(x) for x in lots])
+    if u.nav_value <= 0:
+        return
+    total = sum(raw) or 1.0
+    target = [x / total for x in raw[:3]]
+    trade_list = _trades(u, target, TradingConfig(min_trade_value=minimum), cost=cost)
+    assert reconcile(trade_list) == []
+    assert trade_list.cash_after_value >= 0
+    for before, after, lot in zip(trade_list.current_quantity, trade_list.final_quantity, lots, strict=True):
+        assert after >= 0
+        if after != before:
+            assert after % lot == 0 or after == 0 or (after - before) % lot == 0
+
+
+def test_reconcile_detects_a_broken_list() -> None:
+    from dataclasses import replace
+
+    u = _universe([100, 0, 50], [10.0, 20.0, 100.0], "1000.00")
+    good = _trades(u, [0.2, 0.4, 0.35])
+    broken = replace(good, cash_after_value=good.cash_after_value + Decimal("0.01"))
+    assert any(p.startswith("cash:") for p in reconcile(broken))
+    with pytest.raises(AssertionError):
+        assert reconcile(broken) == []
