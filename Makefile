@@ -24,7 +24,7 @@ example: $(CORE)
 	$(BIN)/allocate run examples/holdings.csv -c configs/base.yaml -o out/example --force
 
 test: $(DEV)
-	$(BIN)/ruff check allocator tests bench examples
+	$(BIN)/ruff check .
 	$(BIN)/mypy allocator
 	$(BIN)/pytest -q
 
