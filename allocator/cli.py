@@ -116,14 +116,20 @@ def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_fo
     Example:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
     """
+    from allocator.errors import InfeasibleError
     from allocator.metrics import run_metrics
-    from allocator.outputs import run_files, write_atomically
+    from allocator.outputs import json_bytes, run_files, write_atomically
     from allocator.pipeline import run as run_pipeline
     from allocator.report import print_run
 
     if config_path is None:
         raise click.UsageError("give a config with -c/--config")
-    result = run_pipeline(holdings, config_path, as_of=as_of, cash=cash, relax=relax)
+    try:
+        result = run_pipeline(holdings, config_path, as_of=as_of, cash=cash, relax=relax)
+    except InfeasibleError as exc:
+        if out_dir is not None:  # nothing but the diagnosis is written
+            write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force)
+        raise
     fmt = trade_format or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
                "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}

@@ -258,6 +258,8 @@ class GroupLimit(StrictModel):
     min: Weight | None = None
     max: Weight | None = None
     relative_to: GroupRelativeTo = GroupRelativeTo.ABSOLUTE
+    relaxation_cost: float | None = Field(None, gt=0.0, le=1e6,
+                                          description="overrides constraints.relaxation_cost.groups for this group")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -46,7 +46,6 @@ class Limits:
     cost: FloatArray
     position_lower: FloatArray
     position_upper: FloatArray
-    position_keys: tuple[str, ...]
     active_lower: FloatArray
     active_upper: FloatArray
     rsi: RsiLimits
@@ -93,7 +92,6 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     act = {s.upper(): v for s, v in c.active_limits.items()}
     position_lower = _per_asset(symbols, c.min_weight, {s: v.min for s, v in pos.items()}, 0.0)
     position_upper = _per_asset(symbols, c.max_weight, {s: v.max for s, v in pos.items()}, 1.0)
-    keys = tuple(f"constraints.position_limits.{s}" if s in pos else "constraints.max_weight" for s in symbols)
     b = universe.benchmark_weight
     active_lower = b + _per_asset(symbols, c.active_min, {s: v.min for s, v in act.items()}, -np.inf)
     active_upper = b + _per_asset(symbols, c.active_max, {s: v.max for s, v in act.items()}, np.inf)
@@ -117,7 +115,7 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0
     return Limits(
         symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=cost,
-        position_lower=position_lower, position_upper=position_upper, position_keys=keys,
+        position_lower=position_lower, position_upper=position_upper,
         active_lower=active_lower, active_upper=active_upper, rsi=rsi, groups=tuple(groups),
         budget=1.0 - universe.held_outside_weight, cash_lower=c.cash_min, cash_upper=c.cash_max,
         tracking_error_max=c.tracking_error_max, turnover_max=c.turnover_max, turnover_forced=forced,

@@ -59,10 +59,10 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
     mu, risk, b = p.returns.mu, p.risk, p.universe.benchmark_weight
     nav = p.universe.nav_value
     target = portfolio_stats(mu, risk, alloc.weight, alloc.cash_weight, b)
-    target["turnover"] = turnover(p.limits, alloc.weight, alloc.cash_weight)
+    target["turnover"] = turnover(result.limits, alloc.weight, alloc.cash_weight)
     target["cash_weight"] = alloc.cash_weight
     achieved = portfolio_stats(mu, risk, trades.achieved_weight, trades.achieved_cash_weight, b)
-    achieved["turnover"] = turnover(p.limits, trades.achieved_weight, trades.achieved_cash_weight)
+    achieved["turnover"] = turnover(result.limits, trades.achieved_weight, trades.achieved_cash_weight)
     achieved["cash_weight"] = trades.achieved_cash_weight
     current = portfolio_stats(mu, risk, p.universe.weight, p.universe.cash_weight, b)
     current["cash_weight"] = p.universe.cash_weight
@@ -83,7 +83,7 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
         "exposures": exposures(p.universe, alloc.weight),
         "benchmark_exposures": exposures(p.universe, b),
         "rsi_rules": [r.describe() for r in p.rsi.rules],
-        "binding_constraints": binding_constraints(p.limits, risk, alloc.weight, alloc.cash_weight),
+        "binding_constraints": binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight),
         "top_risk_contributions": {p.universe.symbols[i]: float(contributions[i]) for i in top},
         "trades": {"count": len(trades.trades), "buys": sum(t.side == "BUY" for t in trades.trades),
                    "sells": sum(t.side == "SELL" for t in trades.trades),

@@ -135,7 +135,8 @@ class CompiledProblem:
                 if family in ("group_min", "group_max") and not m:
                     continue
                 self.slacks[family] = cp.Variable(shape, nonneg=True, name=f"slack_{family}")
-            self.priority = {f: cp.Parameter(nonneg=True, name=f"priority_{f}") for f in self.slacks}
+            self.priority = {f: cp.Parameter(v.shape, nonneg=True, name=f"priority_{f}")
+                             for f, v in self.slacks.items()}
             self.slack_cap = {f: cp.Parameter(v.shape, nonneg=True, name=f"cap_{f}") for f, v in self.slacks.items()}
 
         def slack(family: str) -> Any:
@@ -177,17 +178,22 @@ class CompiledProblem:
             active_terms = [root.T @ (self.y - p["Bb"])]
             if np.any(specific > 0):
                 active_terms.append(cp.multiply(specific, w - p["b"]))
-            cons["tracking_error"] = cp.norm(cp.hstack(active_terms), 2) <= p["te"] + slack("tracking_error")
+            # the slack is in volatility units; the norm is in the objective's scaled units
+            cons["tracking_error"] = (cp.norm(cp.hstack(active_terms), 2)
+                                      <= p["te"] + float(np.sqrt(self.scale)) * slack("tracking_error"))
         if self.has_turnover:
             p["turnover"] = cp.Parameter()
             cons["turnover"] = (0.5 * (cp.sum(trade) + self.cash_in + self.cash_out)
                                 <= p["turnover"] + slack("turnover"))
+        if elastic:  # an account cannot hold negative shares or negative cash, however the limits are relaxed
+            cons["long_only"] = w >= 0
+            cons["cash_floor"] = c >= 0
         self.constraints = cons
         utility = p["mu"] @ w - cp.sum(risk_terms) - p["kappa"] @ trade
         if elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])
-            weighted = cp.sum([self.priority[f] * cp.sum(v) for f, v in self.slacks.items()])
+            weighted = cp.sum([cp.sum(cp.multiply(self.priority[f], v)) for f, v in self.slacks.items()])
             self.phase_one = cp.Problem(cp.Minimize(weighted), list(cons.values()))
         else:
             self.problem = cp.Problem(cp.Maximize(utility), list(cons.values()))
@@ -257,8 +263,9 @@ def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool) -> tuple[st
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
             problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, **SOLVER_OPTIONS[solver])
-    except (cp.error.SolverError, ValueError, ArithmeticError) as exc:
-        return "error", 0.0, None, (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    except Exception as exc:  # a solver that crashes is a failed attempt, and the next solver is tried
+        text = (str(exc).splitlines() or [""])[0][:200]
+        return "error", 0.0, None, f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     stats = problem.solver_stats
     seconds = float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
     iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else None

@@ -33,7 +33,7 @@ from allocator.universe import build_universe, universe_symbols
 
 if TYPE_CHECKING:
     from allocator.diagnosis import Diagnosis
-    from allocator.optimize import Allocation, ProblemCache
+    from allocator.optimize import Allocation, ProblemCache, SolverAttempt
     from allocator.trades import TradeList
 
 
@@ -66,6 +66,7 @@ class RunResult:
     prepared: Prepared
     allocation: Allocation
     trades: TradeList
+    limits: Limits
     timings: dict[str, float] = field(default_factory=dict)
     relaxations: tuple[str, ...] = ()
 
@@ -169,33 +170,37 @@ def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
         raise UsageError("--as-of", f"not a date: {as_of!r}", "write it as YYYY-MM-DD") from None
 
 
-def infeasible_error(prepared: Prepared, diagnosis: Diagnosis) -> InfeasibleError:
-    lines = diagnosis.lines()
+def infeasible_error(prepared: Prepared, diagnosis: Diagnosis, attempts: tuple[SolverAttempt, ...] = ()
+                     ) -> InfeasibleError:
+    """The error for limits that cannot all hold, carrying the diagnosis (written as ``diagnosis.json``)."""
+    report = {**diagnosis.to_json(), "solver_attempts": [a.__dict__ for a in attempts]}
     return InfeasibleError(str(prepared.loaded.path), "the limits cannot all hold",
-                           "relax the limits named below, or run with --relax", details=lines,
-                           diagnosis=diagnosis.to_json())
+                           "relax the limits named below, or run with --relax to trade on the smallest relaxation",
+                           details=diagnosis.lines(), diagnosis=report)
 
 
 def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, relax: bool = False
-                      ) -> tuple[Allocation, tuple[str, ...]]:
-    """Solve the prepared problem; on infeasibility diagnose it (and with ``relax``, solve the relaxed one)."""
-    from allocator.diagnosis import Diagnosis
+                      ) -> tuple[Allocation, Limits, tuple[str, ...]]:
+    """Solve the prepared problem; when the limits conflict, diagnose them, and with ``relax`` solve the
+    smallest relaxation instead. Returns the allocation, the limits it satisfies and the relaxations made."""
     from allocator.optimize import ProblemInfeasible, solve_allocation
-    from allocator.relaxation import diagnose_infeasible, solve_relaxed
+    from allocator.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 
     cfg = prepared.config
-    if prepared.presolve_conflicts and not relax:
-        raise infeasible_error(prepared, Diagnosis(relaxations=(), checks=prepared.presolve_conflicts))
-    try:
-        allocation = solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk,
-                                      cfg.risk.risk_aversion, cfg.solver, cache)
-        return allocation, ()
-    except ProblemInfeasible:
-        diagnosis = diagnose_infeasible(prepared.limits, prepared.risk, cfg, cache)
-        if not relax:
-            raise infeasible_error(prepared, diagnosis) from None
-        allocation = solve_relaxed(prepared.limits, prepared.returns.mu, prepared.risk, cfg, diagnosis, cache)
-        return allocation, tuple(r.describe() for r in diagnosis.relaxations)
+    attempts: tuple[SolverAttempt, ...] = ()
+    if not prepared.presolve_conflicts:
+        try:
+            allocation = solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk,
+                                          cfg.risk.risk_aversion, cfg.solver, cache)
+            return allocation, prepared.limits, ()
+        except ProblemInfeasible as exc:
+            attempts = exc.attempts
+    diagnosis = diagnose_infeasible(prepared.limits, prepared.risk, cfg, cache, prepared.presolve_conflicts)
+    if not relax or not diagnosis.relaxations:
+        raise infeasible_error(prepared, diagnosis, attempts)
+    allocation = solve_relaxed(prepared.limits, prepared.returns.mu, prepared.risk, cfg, diagnosis, cache)
+    return allocation, relaxed_limits(prepared.limits, diagnosis.slacks), tuple(
+        r.describe() for r in diagnosis.relaxations)
 
 
 def run(
@@ -216,16 +221,16 @@ def run(
         prepared = prepare(holdings_path, config, as_of, cash)
     timings["prepare_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    allocation, relaxations = optimize_prepared(prepared, cache, relax)
+    allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)
     timings["optimize_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     fired = {r.symbol: r.rsi for r in prepared.rsi.rules}
-    trade_list = build_trades(prepared.universe, allocation.weight, prepared.limits, prepared.config.trading,
+    trade_list = build_trades(prepared.universe, allocation.weight, limits_used, prepared.config.trading,
                               prepared.returns, prepared.scores, fired)
     problems = reconcile(trade_list)
     if problems:
         raise AllocatorError(prepared.holdings.source, "the trade list does not reconcile: " + "; ".join(problems[:3]),
                         "this is a bug; please report it with the inputs")
     timings["trades_seconds"] = time.perf_counter() - started
-    return RunResult(prepared=prepared, allocation=allocation, trades=trade_list, timings=timings,
-                     relaxations=relaxations)
+    return RunResult(prepared=prepared, allocation=allocation, trades=trade_list, limits=limits_used,
+                     timings=timings, relaxations=relaxations)

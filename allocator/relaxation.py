@@ -14,7 +14,7 @@ import numpy as np
 
 from allocator.config import Config
 from allocator.constraints import GroupBound, Limits
-from allocator.diagnosis import Diagnosis, diagnose, relaxation_costs
+from allocator.diagnosis import SLACK_TOLERANCE, Diagnosis, diagnose, relaxation_costs
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
 from allocator.optimize import DEFAULT_CACHE, Allocation, ProblemCache, _finish, solve_in_order
@@ -22,21 +22,37 @@ from allocator.optimize import DEFAULT_CACHE, Allocation, ProblemCache, _finish,
 CAP_MARGIN = 1e-6
 
 
-def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: ProblemCache | None = None
-                        ) -> Diagnosis:
-    """Solve the elastic phase-one problem and report which limits must move, and by how much."""
+def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: ProblemCache | None = None,
+                        checks: tuple[str, ...] = ()) -> Diagnosis:
+    """Solve the elastic phase-one problem and report which limits must move, and by how much.
+
+    ``checks`` are the pre-solve findings, reported first.
+    """
     cache = cache if cache is not None else DEFAULT_CACHE
     compiled, _ = cache.get(risk, limits, elastic=True)
     compiled.set_values(limits, np.zeros(len(limits.symbols)), 1.0)
     costs = relaxation_costs(config.constraints.relaxation_cost)
+    group_costs = [g.relaxation_cost for g in config.constraints.groups]
     for family, parameter in compiled.priority.items():
-        parameter.value = costs[family]
+        if family.startswith("group"):
+            parameter.value = np.array([costs[family] if c is None else c for c in group_costs])
+        else:
+            parameter.value = np.full(parameter.shape, costs[family]) if parameter.shape else costs[family]
     attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None)
     if solver is None:
+        if checks:
+            return Diagnosis(relaxations=(), checks=checks)
         summary = "; ".join(f"{a.solver}: {a.message or a.status}" for a in attempts)
         raise SolverError("solver", f"the limits conflict, and the diagnosis could not be solved ({summary})",
                           "check the constraints section for contradictory values")
-    return diagnose(compiled, limits, config)
+    return diagnose(compiled, limits, config, checks)
+
+
+def with_margin(slack: FloatArray) -> FloatArray:
+    """The diagnosed slack plus a small margin where it is positive (zero slack stays zero: limits the
+    diagnosis did not name are not relaxed at all)."""
+    result: FloatArray = np.where(slack > SLACK_TOLERANCE, slack + CAP_MARGIN, 0.0)
+    return result
 
 
 def relaxed_limits(limits: Limits, slacks: dict[str, FloatArray]) -> Limits:
@@ -44,7 +60,7 @@ def relaxed_limits(limits: Limits, slacks: dict[str, FloatArray]) -> Limits:
 
     def get(family: str, size: int) -> FloatArray:
         values = slacks.get(family)
-        return np.zeros(size) if values is None else np.clip(values, 0.0, None) + CAP_MARGIN
+        return np.zeros(size) if values is None else with_margin(values)
 
     n, m = len(limits.symbols), len(limits.groups)
     group_lower, group_upper = get("group_min", m), get("group_max", m)
@@ -75,7 +91,7 @@ def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Confi
     compiled.set_values(limits, mu, config.risk.risk_aversion)
     for family, cap in compiled.slack_cap.items():
         found = diagnosis.slacks.get(family)
-        values = np.zeros(cap.shape) if found is None else np.clip(found, 0.0, None) + CAP_MARGIN
+        values = np.zeros(cap.shape) if found is None else with_margin(found)
         cap.value = values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0])
     build_seconds = time.perf_counter() - started
     return _finish(compiled, compiled.problem, limits, mu, risk, config.risk.risk_aversion, config.solver,

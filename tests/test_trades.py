@@ -31,7 +31,7 @@ def _limits(u: Universe, cash_min: float = 0.0, cash_max: float = 1.0, cost: flo
     rsi = rsi_limits(RsiConfig(enabled=False), u.symbols, np.full(n, 50.0), u.weight)
     return Limits(symbols=u.symbols, current=u.weight, current_cash=u.cash_weight, benchmark=u.benchmark_weight,
                   cost=np.full(n, cost), position_lower=np.zeros(n), position_upper=np.ones(n),
-                  position_keys=("constraints.max_weight",) * n, active_lower=np.full(n, -np.inf),
+                  active_lower=np.full(n, -np.inf),
                   active_upper=np.full(n, np.inf), rsi=rsi, groups=(), budget=1.0, cash_lower=cash_min,
                   cash_upper=cash_max, tracking_error_max=None, turnover_max=None, turnover_forced=0.0)
 
