@@ -228,8 +228,7 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
         message = outcome.error.message() if outcome.error else "failed"
         click.echo(f"Error: scenario {outcome.name} ({outcome.spec.path}): {message}", err=True)
     if comparison.exit_code:
-        failed = len(comparison.failed)
-        click.echo(f"Error: {failed} of {len(comparison.outcomes)} scenario{'s' if failed > 1 else ''} failed; "
+        click.echo(f"Error: {len(comparison.failed)} of {len(comparison.outcomes)} scenarios failed; "
                    f"exit {comparison.exit_code} is the first failure's", err=True)
         sys.exit(comparison.exit_code)
 

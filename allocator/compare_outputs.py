@@ -130,6 +130,7 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
         scenarios.append(entry)
     return {"command": command, "scenarios": scenarios,
             "compiled_problems": {"built": comparison.compiled_problems, "reused": comparison.reused_solves},
+            "input_files_read": comparison.input_files_read,
             "versions": versions(), "timings_seconds": comparison.timings}
 
 

@@ -89,8 +89,9 @@ def print_comparison(comparison: Comparison, tables: ComparisonTables, stream: T
     """The comparison on the terminal: the three tables, then each scenario's RSI rules and binding limits
     (failures are in their columns; the CLI writes their full messages to stderr)."""
     out = console(stream)
-    shared = (f"{comparison.compiled_problems} compiled problem" + ("s" if comparison.compiled_problems != 1 else "")
-              + f" served {comparison.compiled_problems + comparison.reused_solves} solves")
+    built, solves = comparison.compiled_problems, comparison.compiled_problems + comparison.reused_solves
+    shared = (f"{built} compiled problem{'s' if built != 1 else ''} served {solves} "
+              f"solve{'s' if solves != 1 else ''}")
     failed = f", {len(tables.failed)} failed" if tables.failed else ""
     out.print(f"[bold]allocate compare[/bold]  as of {tables.as_of}  NAV {money(tables.nav_value)}  "
               f"{len(tables.scenarios)} scenarios{failed}  ({shared})")

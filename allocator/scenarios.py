@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -88,7 +87,7 @@ class Comparison:
     """Every scenario's outcome on one holdings snapshot, and how the compiled problems were shared.
 
     ``compiled_problems`` counts the CVXPY problems built (canonicalized) for the comparison; ``reused_solves``
-    the solves that reused one of them.
+    the solves that reused one of them; ``input_files_read`` the price and fundamentals files read (once each).
     """
 
     holdings_path: Path
@@ -96,6 +95,7 @@ class Comparison:
     compiled_problems: int
     reused_solves: int
     timings: dict[str, float]
+    input_files_read: int = 0
 
     @property
     def succeeded(self) -> tuple[ScenarioOutcome, ...]:
@@ -261,15 +261,7 @@ def compare(
     solved = [o for o in outcomes if o.ok]
     timings = {"prepare_seconds": prepared_at - started, "solve_and_trade_seconds": finished - prepared_at,
                "optimize_seconds": sum(o.timings.get("optimize_seconds", 0.0) for o in solved),
-               "solver_seconds": sum(o.timings.get("solver_seconds", 0.0) for o in solved),
-               "input_files_read": float(shared.reads)}
+               "solver_seconds": sum(o.timings.get("solver_seconds", 0.0) for o in solved)}
     return Comparison(holdings_path=holdings_path, outcomes=tuple(outcomes), compiled_problems=cache.misses - misses,
-                      reused_solves=cache.hits - hits, timings=timings)
+                      reused_solves=cache.hits - hits, timings=timings, input_files_read=shared.reads)
 
-
-def scenario_summary(outcome: ScenarioOutcome) -> dict[str, Any]:
-    """Where a scenario came from: its config chain and resolved config (when it loaded)."""
-    loaded = outcome.loaded
-    return {"name": outcome.name, "config": str(outcome.spec.path),
-            "config_chain": [str(p) for p in loaded.chain] if loaded else [],
-            "status": "ok" if outcome.ok else "failed"}

@@ -53,7 +53,8 @@ def test_png_reads_back_with_matplotlib(tables: ComparisonTables) -> None:
     data = chart_png(weights_figure(tables))
     pixels = image.imread(io.BytesIO(data), format="png")
     assert pixels.shape[0] >= 600 and pixels.shape[1] >= 1000
-    assert len(np.unique(pixels.reshape(-1, pixels.shape[2]), axis=0)) > 20, "a drawn chart, not a flat image"
+    sample = pixels[::5, ::5].reshape(-1, pixels.shape[2])
+    assert len(np.unique(sample, axis=0)) > 20, "a drawn chart, not a flat image"
     assert chart_png(weights_figure(tables)) == data, "the same tables give the same bytes"
 
 
