@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from rich.markup import escape
 from rich.table import Table
 
-from allocator.comparison import CASH, ComparisonTables, MetricRow, TradeCell
+from allocator.comparison import CASH, ComparisonTables, MetricRow, TradeCell, benchmarks_differ
 from allocator.report import console, money, pct
 from allocator.scenarios import Comparison
 
@@ -97,6 +97,10 @@ def print_comparison(comparison: Comparison, tables: ComparisonTables, stream: T
               f"{len(tables.scenarios)} scenarios{failed}  ({shared})")
     out.print(metrics_table(tables))
     out.print(weights_table(tables))
+    if benchmarks_differ(tables):
+        first = next(name for name, ok in zip(tables.scenarios, tables.ok, strict=True) if ok)
+        out.print(f"The scenarios' benchmarks differ; the benchmark column is {escape(first)}'s "
+                  "(compare_weights.csv has each one).")
     out.print(trades_table(tables))
     if tables.disagreements:
         out.print("Scenarios disagree on the direction of: " + ", ".join(tables.disagreements))

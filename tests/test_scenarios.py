@@ -293,3 +293,27 @@ def test_metrics_table_rows(pack: Comparison, tables: ComparisonTables) -> None:
         assert tables.metric("estimated_cost_value").values[column] == pytest.approx(
             float(result.trades.total_cost_value))
     assert "turnover_max (0.1000)" in tables.metric("binding_constraints").values[PACK.index("profit_taking")]
+
+
+def test_scenarios_with_different_universes_and_benchmarks(example_copy: Path) -> None:
+    from allocator.compare_outputs import weights_csv
+    from allocator.comparison import benchmarks_differ
+
+    narrow = write_config(example_copy, """extends: base.yaml
+universe: {symbols: [SPY, QQQ, IJH, IWM, IWN, EFA, EEM, AGG, TLT, IEF, GLD, XLK], outside_holdings: hold}
+benchmark: {weights: {SPY: 0.3, AGG: 0.3, IWM: 0.1, EFA: 0.1, IEF: 0.1, EEM: 0.1}}
+""", "narrow.yaml")
+    comparison = compare(example_copy / "examples/holdings.csv", [example_copy / "configs/base.yaml", narrow],
+                         cache=ProblemCache())
+    assert [o.ok for o in comparison.outcomes] == [True, True]
+    assert comparison.compiled_problems == 2, "another universe needs its own compiled problem"
+    tables = comparison_tables(comparison)
+    xlv = tables.weight("XLV")  # held, outside the narrow universe: kept as it is there
+    assert xlv.targets[1] == pytest.approx(xlv.current) and xlv.current > 0
+    assert tables.weight("IWO").targets[1] == 0.0  # not in the narrow universe, not held
+    assert tables.weight("IWM").benchmarks == (0.05, 0.1)
+    assert benchmarks_differ(tables)
+    header = weights_csv(tables).decode().splitlines()[0]
+    assert header.endswith("base,narrow,benchmark_weight:base,benchmark_weight:narrow")
+    total = sum(t for t in (row.targets[1] for row in tables.weights) if t is not None)
+    assert total == pytest.approx(1.0, abs=1e-9)
