@@ -83,6 +83,7 @@ def main(debug: bool) -> None:
     Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate validate examples/holdings.csv -c configs/base.yaml
+      allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
 
     Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure.
     """
@@ -175,6 +176,67 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
         raise InfeasibleError(str(config_path), "the limits cannot all hold", "relax the limits named below",
                               details=prepared.presolve_conflicts)
     click.echo("ok: every input is valid")
+
+
+@main.command()
+@click.argument("holdings", type=click.Path(path_type=Path))
+@click.argument("configs", nargs=-1, required=True)
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
+              help="Output folder for compare_*.csv, compare.json, compare.png and manifest.json (written "
+                   "atomically).")
+@as_of_option
+@cash_option
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@reports_errors
+def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_of: str | None,
+            cash: Decimal | None, force: bool, quiet: bool) -> None:
+    """Compare scenario CONFIGS side by side on one HOLDINGS snapshot: metrics, target weights, trades, a chart.
+
+    CONFIGS are config files or glob patterns (quoted patterns are expanded too); each is a scenario named
+    after its file. Scenarios sharing a universe and risk model are solved on one compiled problem. A scenario
+    that fails (bad config, bad data, infeasible limits) is reported in its column with its reason while the
+    others complete and are written; the exit code is then that of the first failed scenario (3 config,
+    4 data, 5 infeasible or solver), and each failure is listed on stderr.
+
+    \b
+    Examples:
+      allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
+      allocate compare examples/holdings.csv configs/base.yaml configs/scenarios/hawkish_pivot.yaml
+    """
+    from allocator.compare_outputs import comparison_files
+    from allocator.compare_report import print_comparison
+    from allocator.comparison import comparison_tables
+    from allocator.errors import OutputError
+    from allocator.outputs import write_atomically
+    from allocator.scenarios import compare as compare_scenarios
+
+    if out_dir is not None and out_dir.exists() and not force:
+        raise OutputError(str(out_dir), "the output folder already exists",
+                          "pass --force to replace it, or choose another folder")
+    comparison = compare_scenarios(holdings, configs, as_of=as_of, cash=cash)
+    tables = comparison_tables(comparison)
+    if out_dir is not None:
+        command = {"holdings": str(holdings), "configs": list(configs), "as_of": as_of,
+                   "cash": None if cash is None else str(cash)}
+        written = write_atomically(out_dir, comparison_files(comparison, tables, command), force=force)
+        click.echo(f"wrote {written}", err=True)
+    if not quiet:
+        print_comparison(comparison, tables, sys.stdout)
+    seen: dict[str, list[str]] = {}
+    for outcome in comparison.succeeded:
+        result = outcome.result
+        for warning in [*result.prepared.warnings, *result.trades.warnings] if result else []:
+            seen.setdefault(warning, []).append(outcome.name)
+    for warning, names in seen.items():
+        click.echo(f"Warning: [{', '.join(names)}] {warning}", err=True)
+    for outcome in comparison.failed:
+        message = outcome.error.message() if outcome.error else "failed"
+        click.echo(f"Error: scenario {outcome.name} ({outcome.spec.path}): {message}", err=True)
+    if comparison.exit_code:
+        click.echo(f"Error: {len(comparison.failed)} of {len(comparison.outcomes)} scenarios failed; "
+                   f"exit {comparison.exit_code} is the first failure's", err=True)
+        sys.exit(comparison.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover
