@@ -100,21 +100,23 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 @config_option
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder for weights.csv, trades, summary.json, manifest.json (written atomically).")
-@click.option("--format", "trade_format", type=click.Choice(["csv", "json"]), default=None,
-              help="Trade list format (default: output.format in the config, else csv).")
+@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), multiple=True,
+              help="Trade list format; repeat for several (csv, json, FIX 4.4 orders.fix, IB basket.csv; default: "
+                   "output.format in the config, else csv).")
 @as_of_option
 @cash_option
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--relax", is_flag=True, help="If the limits conflict, relax the cheapest ones (reported) and trade.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @reports_errors
-def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_format: str | None,
+def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
         as_of: str | None, cash: Decimal | None, force: bool, relax: bool, quiet: bool) -> None:
     """Rebalance the account in HOLDINGS: target weights, a reconciled trade list and a summary.
 
     \b
-    Example:
+    Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
+      allocate run examples/holdings.csv -c configs/base.yaml -o out/ --format csv --format fix
     """
     from allocator.metrics import run_metrics
     from allocator.outputs import run_files, write_atomically
@@ -124,7 +126,7 @@ def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_fo
     if config_path is None:
         raise click.UsageError("give a config with -c/--config")
     result = run_pipeline(holdings, config_path, as_of=as_of, cash=cash, relax=relax)
-    fmt = trade_format or result.config.output.format.value
+    fmt = list(trade_format) or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
                "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}
     if out_dir is not None:
@@ -169,6 +171,46 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
         raise InfeasibleError(str(config_path), "the limits cannot all hold", "relax the limits named below",
                               details=prepared.presolve_conflicts)
     click.echo("ok: every input is valid")
+
+
+@main.command()
+@click.argument("trades", type=click.Path(path_type=Path))
+@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), required=True,
+              help="csv: trade list; json: trade list with orders; fix: FIX 4.4 NewOrderSingle per line; "
+                   "basket: Interactive Brokers BasketTrader CSV.")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write to this file (atomically) instead of stdout.")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Take the orders: settings from this config instead of the run's manifest.json.")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
+              help="The run's manifest.json (default: the one beside TRADES).")
+@click.option("--fix-delimiter", type=click.Choice(["soh", "pipe"]), default=None,
+              help="FIX field delimiter (default: orders.fix_delimiter, else soh).")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@reports_errors
+def export(trades: Path, trade_format: str, out_path: Path | None, config_path: Path | None,
+           manifest_path: Path | None, fix_delimiter: str | None, force: bool) -> None:
+    """Convert the trade list TRADES (trades.csv or trades.json of a run) to another format.
+
+    Client order IDs and file times come from the run (its run_id and as-of date in manifest.json), so the
+    same run always gives the same orders.
+
+    \b
+    Examples:
+      allocate export out/trades.csv --format fix -o out/orders.fix
+      allocate export out/trades.csv --format basket -o out/basket.csv
+      allocate export out/trades.json --format fix --fix-delimiter pipe
+    """
+    from allocator.config import FixDelimiter, OutputFormat
+    from allocator.export import export_trades
+    from allocator.files import write_file_atomically
+
+    data = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
+                         FixDelimiter(fix_delimiter) if fix_delimiter else None)
+    if out_path is None:
+        click.echo(data, nl=False)
+    else:
+        click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

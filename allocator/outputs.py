@@ -15,22 +15,21 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allocator.config import SIGNALS
 from allocator.errors import OutputError
 from allocator.pipeline import RunResult
+from allocator.spreadsheet import safe_text
 from allocator.trades import TradeList
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+if TYPE_CHECKING:
+    from allocator.trade_sheet import TradeSheet
+
 VERSIONED = ("allocate", "numpy", "pandas", "cvxpy", "clarabel", "osqp", "scs", "pydantic", "click")
-
-
-def safe_text(value: str) -> str:
-    """Text that a spreadsheet will not run as a formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def _fmt(value: float, digits: int = 10) -> str:
@@ -113,10 +112,26 @@ def trades_csv(trades: TradeList) -> bytes:
 
 
 def trades_json(result: RunResult) -> bytes:
-    t = result.trades
-    return json_bytes({"as_of": str(result.prepared.window.as_of.date()),
-                       "cash_before": str(t.cash_before_value), "cash_after": str(t.cash_after_value),
-                       "trades": trade_rows(t)})
+    """``trades.json``: the trade list with each trade's order (``allocator.export``, schema in ``schemas/``)."""
+    from allocator.config import OutputFormat
+    from allocator.export import render
+
+    return render(trade_sheet(result), OutputFormat.JSON, result.config.orders)
+
+
+def run_id(result: RunResult) -> str:
+    """The run's identity for client order IDs: SHA-256 of its inputs' hashes, as-of date, cash and relaxations."""
+    from allocator.orders import run_fingerprint
+
+    p = result.prepared
+    return run_fingerprint(p.inputs, str(p.window.as_of.date()), str(p.universe.cash_value), result.relaxations)
+
+
+def trade_sheet(result: RunResult) -> TradeSheet:
+    """The run's trade list with its run id and as-of date, as the order formats take it."""
+    from allocator.trade_sheet import sheet_from_trades
+
+    return sheet_from_trades(result.trades, run_id(result), result.prepared.window.as_of.date())
 
 
 def summary_json(result: RunResult) -> bytes:
@@ -150,6 +165,7 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
     return {
         "command": command,
         "as_of": str(p.window.as_of.date()),
+        "run_id": run_id(result),
         "config_chain": [str(x) for x in p.loaded.chain],
         "resolved_config": p.loaded.resolved(),
         "inputs": p.inputs,
@@ -163,13 +179,15 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_files(result: RunResult, command: dict[str, Any], trade_format: str = "csv") -> dict[str, bytes]:
-    """The output folder's files, name -> bytes."""
+def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Sequence[str] = "csv"
+              ) -> dict[str, bytes]:
+    """The output folder's files, name -> bytes; one trade file per format (csv, json, fix, basket)."""
+    from allocator.config import OutputFormat
+    from allocator.export import trade_files
+
+    formats = [trade_format] if isinstance(trade_format, str) else list(trade_format)
     files = {"weights.csv": weights_csv(result)}
-    if trade_format == "json":
-        files["trades.json"] = trades_json(result)
-    else:
-        files["trades.csv"] = trades_csv(result.trades)
+    files.update(trade_files(trade_sheet(result), [OutputFormat(f) for f in formats], result.config.orders))
     files["summary.json"] = summary_json(result)
     files["manifest.json"] = json_bytes(manifest(result, command))
     return files
