@@ -213,5 +213,69 @@ def export(trades: Path, trade_format: str, out_path: Path | None, config_path: 
         click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
 
 
+@main.command()
+@click.argument("trades", type=click.Path(path_type=Path))
+@click.option("--fix-config", "session_path", type=click.Path(path_type=Path), required=True,
+              help="QuickFIX session file of the broker's FIX gateway (one FIX.4.4 initiator session).")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Take the orders: settings (IDs, order type, journal) from this config instead of the run's "
+                   "manifest.json.")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
+              help="The run's manifest.json (default: the one beside TRADES).")
+@click.option("--journal", "journal_override", type=click.Path(path_type=Path),
+              help="SQLite order journal (default: orders.journal).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Execution report CSV (default: executions.csv beside TRADES).")
+@click.option("--timeout", "reply_timeout", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds to wait for the broker's replies after the last order.")
+@click.option("--logon-timeout", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds to wait for the FIX logon.")
+@click.option("--wait-for", type=click.Choice(["done", "acknowledged"]), default="done", show_default=True,
+              help="done: until every order is filled, rejected, cancelled or expired; acknowledged: until each "
+                   "is answered.")
+@click.option("--rate", "orders_per_second", type=click.FloatRange(min=0.0, min_open=True),
+              help="Send at most this many orders per second (the broker's throttle).")
+@click.option("--resend", is_flag=True,
+              help="Send again orders the broker already answered (flagged PossResend=Y, same ClOrdID).")
+@reports_errors
+def send(trades: Path, session_path: Path, config_path: Path | None, manifest_path: Path | None,
+         journal_override: Path | None, report_path: Path | None, reply_timeout: float, logon_timeout: float,
+         wait_for: str, orders_per_second: float | None, resend: bool) -> None:
+    """Send the orders of TRADES (trades.csv, trades.json or orders.fix of a run) to a broker over FIX 4.4.
+
+    Every order is recorded in the journal before it is sent, so sending the same list again, or after an
+    interruption, never sends an order twice. Writes an execution report (status, filled quantity, average price
+    per order) and exits 6 if any order was rejected or left unanswered.
+
+    \b
+    Examples:
+      allocate send out/trades.csv --fix-config broker.cfg
+      allocate send out/orders.fix --fix-config broker.cfg --journal orders.sqlite --timeout 60
+    """
+    from allocator.errors import OrderError
+    from allocator.files import write_file_atomically
+    from allocator.send import SendOptions, WaitFor, execution_report_csv, journal_path, load_batch, send_orders
+
+    batch = load_batch(trades, config_path, manifest_path)
+    options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
+                          wait_for=WaitFor(wait_for), orders_per_second=orders_per_second)
+    report = send_orders(batch, session_path, journal_path(batch, journal_override), options,
+                         progress=lambda line: click.echo(line, err=True))
+    target = report_path if report_path is not None else trades.parent / "executions.csv"
+    written = write_file_atomically(target, execution_report_csv(report), force=True)
+    click.echo(f"{'order':<28} {'symbol':<10} {'side':<4} {'quantity':>10} {'status':<17} {'filled':>10} "
+               f"{'avg price':>11}  action")
+    for o in report.outcomes:
+        click.echo(f"{o.order.client_order_id:<28} {o.order.symbol:<10} {o.order.side:<4} "
+                   f"{o.order.quantity.normalize():>10f} {o.status:<17} {o.filled_quantity.normalize():>10f} "
+                   f"{'' if o.average_price is None else str(o.average_price):>11}  {o.action.value}")
+    click.echo(f"wrote {written}", err=True)
+    if report.failed:
+        raise OrderError(f"{report.session}", f"{len(report.failed)} of {len(report.outcomes)} order(s) were "
+                         "rejected or left unanswered", f"see {target}",
+                         details=[f"{o.order.client_order_id} {o.order.describe()}: {o.status}"
+                                  + (f" ({o.text})" if o.text else "") for o in report.failed])
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
