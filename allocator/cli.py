@@ -83,8 +83,10 @@ def main(debug: bool) -> None:
     Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate validate examples/holdings.csv -c configs/base.yaml
+      allocate send out/trades.csv --fix-config broker.cfg
 
-    Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure.
+    Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure, 6 orders
+    rejected or unanswered (send).
     """
     signal.signal(signal.SIGTERM, _terminate)
 
@@ -259,8 +261,13 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
     batch = load_batch(trades, config_path, manifest_path)
     options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
                           wait_for=WaitFor(wait_for), orders_per_second=orders_per_second)
-    report = send_orders(batch, session_path, journal_path(batch, journal_override), options,
-                         progress=lambda line: click.echo(line, err=True))
+    try:
+        report = send_orders(batch, session_path, journal_path(batch, journal_override), options,
+                             progress=lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        _fail("interrupted; the journal holds every order sent so far: run the same command again to finish "
+              "without sending any order twice", 130)
+        return
     target = report_path if report_path is not None else trades.parent / "executions.csv"
     written = write_file_atomically(target, execution_report_csv(report), force=True)
     click.echo(f"{'order':<28} {'symbol':<10} {'side':<4} {'quantity':>10} {'status':<17} {'filled':>10} "

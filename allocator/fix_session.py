@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -224,6 +225,20 @@ def _application(shared: _Shared) -> Any:
     return Application()
 
 
+def _import_quickfix() -> Any:
+    """``quickfix``, keeping Python's Ctrl-C handling (its module init resets SIGINT to the default action, which
+    would kill the process mid-send instead of letting it log out cleanly)."""
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        import quickfix
+    except ImportError:
+        raise OrderError("allocate send", "the quickfix package is not installed",
+                         "install the FIX extra: pip install 'allocate[fix]'") from None
+    if threading.current_thread() is threading.main_thread() and handler is not None:
+        signal.signal(signal.SIGINT, handler)
+    return quickfix
+
+
 class FixSession:
     """A logged-on QuickFIX initiator; ``send`` hands messages to the engine, replies arrive on ``inbox``."""
 
@@ -235,11 +250,7 @@ class FixSession:
 
     def start(self, logon_timeout_seconds: float) -> None:
         """Connect and log on; ``OrderError`` if that does not happen within the timeout."""
-        try:
-            import quickfix as fix
-        except ImportError:
-            raise OrderError("allocate send", "the quickfix package is not installed",
-                             "install the FIX extra: pip install 'allocate[fix]'") from None
+        fix = _import_quickfix()
         settings = fix.SessionSettings()
         defaults = fix.Dictionary()
         for key, value in self.file.defaults.items():

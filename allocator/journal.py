@@ -2,9 +2,11 @@
 
 This is what keeps ``allocate send`` from ever sending an order twice. The rules:
 
-1. An order is written to the journal (status ``PENDING``) and committed *before* it is handed to the FIX engine,
-   and marked ``SENT`` after. A process killed at any point leaves the order either absent (never sent) or
-   ``PENDING``/``SENT`` ("in doubt": it may or may not have reached the broker).
+1. An order is written to the journal (status ``PENDING``) and committed to disk (fsync) *before* it is handed to
+   the FIX engine, and marked ``SENT`` after. A process killed at any point, or a machine that loses power, leaves
+   the order either absent (never sent) or ``PENDING``/``SENT`` ("in doubt": it may or may not have reached the
+   broker). Other writes (replies, the ``SENT`` mark) are committed without waiting for the disk: losing one to a
+   power cut only leaves an order in doubt, which the next ``send`` resolves by asking the broker.
 2. Every ExecutionReport updates the order (keyed by ClOrdID) with the broker's status, cumulative filled quantity
    and average price; reports are recorded once each (by ExecID), so a report delivered twice changes nothing.
 3. A later ``send`` of the same trade list sends nothing the broker has answered; it asks the broker for the
@@ -136,7 +138,7 @@ class Journal:
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._release()
@@ -183,6 +185,7 @@ class Journal:
     def record_pending(self, order: Order, run_id: str) -> None:
         """Record ``order`` as about to be sent (committed before it reaches the FIX engine)."""
         now = _now()
+        self._db.execute("PRAGMA synchronous=FULL")  # on disk before the order can leave: survives a power cut
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             entry = self.get(order.client_order_id)
@@ -198,6 +201,7 @@ class Journal:
                 self._db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE client_order_id = ?",
                                  (PENDING, now, order.client_order_id))
             self._event(order.client_order_id, "pending")
+        self._db.execute("PRAGMA synchronous=NORMAL")
 
     def mark_sent(self, client_order_id: str, resend: bool) -> None:
         """The FIX engine took the order (a resend leaves an answered order's status as the broker gave it)."""

@@ -364,3 +364,36 @@ def test_the_report_is_spreadsheet_safe(run_dir: Path) -> None:
                       average_price=None, leaves_quantity=None, broker_order_id="@B1", text="+unknown")
     rows = list(csv.reader(execution_report_csv(SendReport("S", (outcome,))).decode().splitlines()))
     assert rows[1][1] == "'=CMD()" and rows[1][11] == "'@B1" and rows[1][13] == "'+unknown"
+
+
+def test_the_readme_session_file_is_read_as_documented(tmp_path: Path) -> None:
+    from allocator.fix_session import fix44_dictionary, read_session_file
+
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("```ini\n") + len("```ini\n"):]
+    session = tmp_path / "broker.cfg"
+    session.write_text(block[:block.index("```")])
+    parsed = read_session_file(session)
+    assert (parsed.name, parsed.address) == ("FIX.4.4:YOURFIRM->BROKER", "fix-uat.broker.example:9878")
+    assert parsed.get("FileStorePath") == str(tmp_path / "fix" / "store")
+    assert parsed.get("DataDictionary") == str(fix44_dictionary())
+    assert parsed.get("HeartBtInt") == "30" and parsed.get("ConnectionType") == "initiator"
+
+
+def test_an_interrupted_sender_logs_out_says_how_to_resume_and_resumes_once(
+        run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
+        tmp_path: Path) -> None:
+    broker = start_broker(brokers, trades, tmp_path)
+    sender = subprocess.Popen(send_command(run_dir, broker, "--rate", "20"), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    broker.on_order = lambda count, _: os.kill(sender.pid, signal.SIGINT) if count == 4 else None
+    _, stderr = sender.communicate(timeout=90)
+    assert sender.returncode == 130
+    assert stderr.splitlines()[-1] == ("Error: interrupted; the journal holds every order sent so far: run the "
+                                       "same command again to finish without sending any order twice")
+    assert broker.logged_out.wait(10)
+    broker.on_order = None
+    assert 4 <= sum(broker.arrivals().values()) < len(trades)
+    resumed = send(run_dir, broker)
+    assert resumed.returncode == 0, resumed.stderr
+    assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
