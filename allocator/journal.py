@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS orders (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS orders_by_run ON orders (run_id, symbol);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     client_order_id TEXT NOT NULL,
@@ -160,10 +161,17 @@ class Journal:
         self.close()
 
     def get(self, client_order_id: str) -> Entry | None:
+        return self._entry("client_order_id = ?", (client_order_id,))
+
+    def find(self, run_id: str, symbol: str) -> Entry | None:
+        """The order recorded for ``symbol`` in run ``run_id``, whatever its ClOrdID."""
+        return self._entry("run_id = ? AND symbol = ? ORDER BY created_at LIMIT 1", (run_id, symbol))
+
+    def _entry(self, where: str, values: tuple[str, ...]) -> Entry | None:
         row = self._db.execute(
             "SELECT client_order_id, run_id, symbol, side, quantity, order_type, limit_price, time_in_force, "
             "account, status, filled_quantity, average_price, leaves_quantity, broker_order_id, text, send_count "
-            "FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
+            f"FROM orders WHERE {where}", values).fetchone()
         if row is None:
             return None
         return Entry(client_order_id=row[0], run_id=row[1], symbol=row[2], side=row[3], quantity=Decimal(row[4]),

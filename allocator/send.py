@@ -186,6 +186,11 @@ def _plan(batch: OrderBatch, journal: Journal, resend: bool) -> _Plan:
                             f"order {order.client_order_id} was sent before with different terms "
                             f"({'; '.join(changes)})",
                             "a sent trade list must not be edited; make a new run (new order IDs) instead")
+        if entry is None and batch.run_id and (earlier := journal.find(batch.run_id, order.symbol)) is not None:
+            raise DataError(f"{batch.source}: {order.symbol}",
+                            f"this run's {order.symbol} order was sent before as {earlier.client_order_id}, and "
+                            f"now has the ID {order.client_order_id} (orders.id_scheme or id_prefix changed)",
+                            "send with the order settings it was first sent with (the run's manifest)")
         if entry is None:
             plan.send.append(order)
         elif resend:

@@ -73,6 +73,7 @@ class Broker:
     status_requests: list[str] = field(default_factory=list)
     session_rejects: list[str] = field(default_factory=list)     # rejects the engine sent (invalid messages)
     invalid: list[str] = field(default_factory=list)             # messages our own validation refused
+    admin_received: list[str] = field(default_factory=list)      # Logon, Heartbeat, SequenceReset, ...
     orders: dict[str, BrokerOrder] = field(default_factory=dict)
     fills: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)
     logged_on: threading.Event = field(default_factory=threading.Event)
@@ -123,6 +124,12 @@ class Broker:
         self._acceptor = fix.ThreadedSocketAcceptor(self._application, fix.MemoryStoreFactory(), settings,
                                             fix.FileLogFactory(settings))
         self._acceptor.start()
+
+    def rewind_incoming(self, next_expected: int) -> None:
+        """Forget the sender's messages from ``next_expected`` on (as a broker that lost them would): at the next
+        logon the engine asks for them again with a ResendRequest."""
+        session = fix.Session.lookupSession(fix.SessionID("FIX.4.4", TARGET, SENDER))
+        session.setNextTargetMsgSeqNum(next_expected)
 
     def stop(self) -> None:
         if self._acceptor is not None:
@@ -241,7 +248,7 @@ class _Application(fix.Application):  # type: ignore[misc]
             self.broker.session_rejects.append(raw)
 
     def fromAdmin(self, message: Any, session_id: Any) -> None:
-        return None
+        self.broker.admin_received.append(message.toString())
 
     def toApp(self, message: Any, session_id: Any) -> None:
         return None

@@ -397,3 +397,32 @@ def test_an_interrupted_sender_logs_out_says_how_to_resume_and_resumes_once(
     resumed = send(run_dir, broker)
     assert resumed.returncode == 0, resumed.stderr
     assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
+
+
+def test_orders_the_fix_engine_would_replay_from_its_store_are_suppressed(
+        run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
+        tmp_path: Path) -> None:
+    broker = start_broker(brokers, trades, tmp_path, ack_only={"TLT"})
+    assert send(run_dir, broker, "--timeout", "1").returncode == 0
+    assert broker.logged_out.wait(10)
+    broker.rewind_incoming(2)  # the broker lost every message after the first logon, orders included
+    again = send(run_dir, broker, "--timeout", "2")  # TLT is open, so this logs on and asks about it
+    assert again.returncode == 0, again.stderr
+    gap_fills = [fields_of(raw) for raw in broker.admin_received if fields_of(raw).get(35) == "4"]
+    assert gap_fills and all(f.get(123) == "Y" for f in gap_fills)
+    assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}  # no order replayed by the engine
+    assert [fields_of(raw)[11] for raw in broker.status_requests] == [client_ids["TLT"]]
+
+
+def test_changing_the_id_scheme_after_sending_cannot_send_a_run_twice(
+        run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
+        tmp_path: Path) -> None:
+    broker = start_broker(brokers, trades, tmp_path)
+    assert send(run_dir, broker).returncode == 0
+    hashed = tmp_path / "hashed.yaml"
+    hashed.write_text(f"extends: {BASE_CONFIG}\norders: {{id_scheme: hashed}}\n")
+    result = send(run_dir, broker, "-c", hashed)
+    assert result.returncode == 4
+    assert f"this run's SPY order was sent before as {client_ids['SPY']}, and now has the ID AL" in result.stderr
+    assert "(orders.id_scheme or id_prefix changed)" in result.stderr
+    assert sum(broker.arrivals().values()) == len(trades)
