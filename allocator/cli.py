@@ -256,7 +256,15 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
     """
     from allocator.errors import OrderError
     from allocator.files import write_file_atomically
-    from allocator.send import SendOptions, WaitFor, execution_report_csv, journal_path, load_batch, send_orders
+    from allocator.send import (
+        SendOptions,
+        WaitFor,
+        execution_report_csv,
+        journal_path,
+        load_batch,
+        report_lines,
+        send_orders,
+    )
 
     batch = load_batch(trades, config_path, manifest_path)
     options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
@@ -270,12 +278,8 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
         return
     target = report_path if report_path is not None else trades.parent / "executions.csv"
     written = write_file_atomically(target, execution_report_csv(report), force=True)
-    click.echo(f"{'order':<28} {'symbol':<10} {'side':<4} {'quantity':>10} {'status':<17} {'filled':>10} "
-               f"{'avg price':>11}  action")
-    for o in report.outcomes:
-        click.echo(f"{o.order.client_order_id:<28} {o.order.symbol:<10} {o.order.side:<4} "
-                   f"{o.order.quantity.normalize():>10f} {o.status:<17} {o.filled_quantity.normalize():>10f} "
-                   f"{'' if o.average_price is None else str(o.average_price):>11}  {o.action.value}")
+    for line in report_lines(report):
+        click.echo(line)
     click.echo(f"wrote {written}", err=True)
     if report.failed:
         raise OrderError(f"{report.session}", f"{len(report.failed)} of {len(report.outcomes)} order(s) were "

@@ -195,7 +195,7 @@ def _plan(batch: OrderBatch, journal: Journal, resend: bool) -> _Plan:
             plan.send.append(order)
         elif resend:
             plan.resend.append(order)
-        elif entry.in_doubt or not entry.terminal:
+        elif not entry.terminal:  # in doubt, or open at the broker: ask
             plan.query.append(order)
         else:
             plan.skip.append(order)
@@ -369,3 +369,15 @@ def execution_report_csv(report: SendReport) -> bytes:
                          "" if o.leaves_quantity is None else quantity_text(o.leaves_quantity),
                          safe_text(o.broker_order_id or ""), o.action.value, safe_text(o.text or "")])
     return buffer.getvalue().encode("utf-8")
+
+
+def report_lines(report: SendReport) -> list[str]:
+    """The execution report as a terminal table: order, symbol, side, quantity, status, filled, average price."""
+    lines = [f"{'order':<28} {'symbol':<10} {'side':<4} {'quantity':>10} {'status':<17} {'filled':>10} "
+             f"{'avg price':>11}  action"]
+    for o in report.outcomes:
+        average = "" if o.average_price is None else str(o.average_price)
+        lines.append(f"{o.order.client_order_id:<28} {o.order.symbol:<10} {o.order.side:<4} "
+                     f"{quantity_text(o.order.quantity):>10} {o.status:<17} {quantity_text(o.filled_quantity):>10} "
+                     f"{average:>11}  {o.action.value}")
+    return lines
