@@ -15,9 +15,15 @@ $(CORE):
 	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
+# The fix extra (quickfix, for allocate send and its tests) compiles from source for several minutes the first
+# time; the wheel is kept in WHEELS (outside the checkout) so later set-ups and fresh clones reuse it.
+WHEELS ?= $(HOME)/.cache/allocate-wheels
+
 $(DEV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps --find-links $(WHEELS) --wheel-dir $(WHEELS) \
+		"quickfix>=1.16"
+	$(BIN)/pip install --quiet --disable-pip-version-check --find-links $(WHEELS) -e ".[test,fix]"
 	touch $@ $(CORE)
 
 example: $(CORE)

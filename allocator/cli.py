@@ -84,8 +84,10 @@ def main(debug: bool) -> None:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate validate examples/holdings.csv -c configs/base.yaml
       allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
+      allocate send out/trades.csv --fix-config broker.cfg
 
-    Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure.
+    Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure, 6 orders
+    rejected or unanswered (send).
     """
     signal.signal(signal.SIGTERM, _terminate)
 
@@ -101,21 +103,23 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 @config_option
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder for weights.csv, trades, summary.json, manifest.json (written atomically).")
-@click.option("--format", "trade_format", type=click.Choice(["csv", "json"]), default=None,
-              help="Trade list format (default: output.format in the config, else csv).")
+@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), multiple=True,
+              help="Trade list format; repeat for several (csv, json, FIX 4.4 orders.fix, IB basket.csv; default: "
+                   "output.format in the config, else csv).")
 @as_of_option
 @cash_option
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--relax", is_flag=True, help="If the limits conflict, relax the cheapest ones (reported) and trade.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @reports_errors
-def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_format: str | None,
+def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
         as_of: str | None, cash: Decimal | None, force: bool, relax: bool, quiet: bool) -> None:
     """Rebalance the account in HOLDINGS: target weights, a reconciled trade list and a summary.
 
     \b
-    Example:
+    Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
+      allocate run examples/holdings.csv -c configs/base.yaml -o out/ --format csv --format fix
     """
     from allocator.errors import InfeasibleError
     from allocator.metrics import run_metrics
@@ -131,7 +135,7 @@ def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_fo
         if out_dir is not None:  # nothing but the diagnosis is written
             write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force)
         raise
-    fmt = trade_format or result.config.output.format.value
+    fmt = list(trade_format) or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
                "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}
     if out_dir is not None:
@@ -237,6 +241,119 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
         click.echo(f"Error: {len(comparison.failed)} of {len(comparison.outcomes)} scenarios failed; "
                    f"exit {comparison.exit_code} is the first failure's", err=True)
         sys.exit(comparison.exit_code)
+
+
+@main.command()
+@click.argument("trades", type=click.Path(path_type=Path))
+@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), required=True,
+              help="csv: trade list; json: trade list with orders; fix: FIX 4.4 NewOrderSingle per line; "
+                   "basket: Interactive Brokers BasketTrader CSV.")
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write to this file (atomically) instead of stdout.")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Take the orders: settings from this config instead of the run's manifest.json.")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
+              help="The run's manifest.json (default: the one beside TRADES).")
+@click.option("--fix-delimiter", type=click.Choice(["soh", "pipe"]), default=None,
+              help="FIX field delimiter (default: orders.fix_delimiter, else soh).")
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@reports_errors
+def export(trades: Path, trade_format: str, out_path: Path | None, config_path: Path | None,
+           manifest_path: Path | None, fix_delimiter: str | None, force: bool) -> None:
+    """Convert the trade list TRADES (trades.csv or trades.json of a run) to another format.
+
+    Client order IDs and file times come from the run (its run_id and as-of date in manifest.json), so the
+    same run always gives the same orders.
+
+    \b
+    Examples:
+      allocate export out/trades.csv --format fix -o out/orders.fix
+      allocate export out/trades.csv --format basket -o out/basket.csv
+      allocate export out/trades.json --format fix --fix-delimiter pipe
+    """
+    from allocator.config import FixDelimiter, OutputFormat
+    from allocator.export import export_trades
+    from allocator.files import write_file_atomically
+
+    data = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
+                         FixDelimiter(fix_delimiter) if fix_delimiter else None)
+    if out_path is None:
+        click.echo(data, nl=False)
+    else:
+        click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
+
+
+@main.command()
+@click.argument("trades", type=click.Path(path_type=Path))
+@click.option("--fix-config", "session_path", type=click.Path(path_type=Path), required=True,
+              help="QuickFIX session file of the broker's FIX gateway (one FIX.4.4 initiator session).")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Take the orders: settings (IDs, order type, journal) from this config instead of the run's "
+                   "manifest.json.")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
+              help="The run's manifest.json (default: the one beside TRADES).")
+@click.option("--journal", "journal_override", type=click.Path(path_type=Path),
+              help="SQLite order journal (default: orders.journal).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Execution report CSV (default: executions.csv beside TRADES).")
+@click.option("--timeout", "reply_timeout", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds to wait for the broker's replies after the last order.")
+@click.option("--logon-timeout", type=click.FloatRange(min=0.0), default=30.0, show_default=True,
+              help="Seconds to wait for the FIX logon.")
+@click.option("--wait-for", type=click.Choice(["done", "acknowledged"]), default="done", show_default=True,
+              help="done: until every order is filled, rejected, cancelled or expired; acknowledged: until each "
+                   "is answered.")
+@click.option("--rate", "orders_per_second", type=click.FloatRange(min=0.0, min_open=True),
+              help="Send at most this many orders per second (the broker's throttle).")
+@click.option("--resend", is_flag=True,
+              help="Send again orders the broker already answered (flagged PossResend=Y, same ClOrdID).")
+@reports_errors
+def send(trades: Path, session_path: Path, config_path: Path | None, manifest_path: Path | None,
+         journal_override: Path | None, report_path: Path | None, reply_timeout: float, logon_timeout: float,
+         wait_for: str, orders_per_second: float | None, resend: bool) -> None:
+    """Send the orders of TRADES (trades.csv, trades.json or orders.fix of a run) to a broker over FIX 4.4.
+
+    Every order is recorded in the journal before it is sent, so sending the same list again, or after an
+    interruption, never sends an order twice. Writes an execution report (status, filled quantity, average price
+    per order) and exits 6 if any order was rejected or left unanswered.
+
+    \b
+    Examples:
+      allocate send out/trades.csv --fix-config broker.cfg
+      allocate send out/orders.fix --fix-config broker.cfg --journal orders.sqlite --timeout 60
+    """
+    from allocator.errors import OrderError
+    from allocator.files import write_file_atomically
+    from allocator.send import (
+        SendOptions,
+        WaitFor,
+        execution_report_csv,
+        journal_path,
+        load_batch,
+        report_lines,
+        send_orders,
+    )
+
+    batch = load_batch(trades, config_path, manifest_path)
+    options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
+                          wait_for=WaitFor(wait_for), orders_per_second=orders_per_second)
+    try:
+        report = send_orders(batch, session_path, journal_path(batch, journal_override), options,
+                             progress=lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        _fail("interrupted; the journal holds every order sent so far: run the same command again to finish "
+              "without sending any order twice", 130)
+        return
+    target = report_path if report_path is not None else trades.parent / "executions.csv"
+    written = write_file_atomically(target, execution_report_csv(report), force=True)
+    for line in report_lines(report):
+        click.echo(line)
+    click.echo(f"wrote {written}", err=True)
+    if report.failed:
+        raise OrderError(f"{report.session}", f"{len(report.failed)} of {len(report.outcomes)} order(s) were "
+                         "rejected or left unanswered", f"see {target}",
+                         details=[f"{o.order.client_order_id} {o.order.describe()}: {o.status}"
+                                  + (f" ({o.text})" if o.text else "") for o in report.failed])
 
 
 if __name__ == "__main__":  # pragma: no cover

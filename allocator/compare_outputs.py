@@ -22,15 +22,16 @@ from typing import Any
 
 from allocator.comparison import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
 from allocator.errors import InfeasibleError
-from allocator.outputs import _csv, _fmt, _quantity, json_bytes, safe_text, versions
+from allocator.outputs import json_bytes, versions
 from allocator.scenarios import Comparison, ScenarioOutcome
+from allocator.spreadsheet import csv_bytes, fixed, quantity_text, safe_text
 
 
 def _cell(kind: str, value: Any) -> str:
     if value is None:
         return ""
     if kind in ("fraction", "ratio"):
-        return _fmt(float(value))
+        return fixed(float(value))
     if kind == "money":
         return f"{float(value):.2f}"
     if kind == "count":
@@ -42,7 +43,7 @@ def _cell(kind: str, value: Any) -> str:
 
 def metrics_csv(tables: ComparisonTables) -> bytes:
     rows = [[row.key, *(_cell(row.kind, v) for v in row.values)] for row in tables.metrics]
-    return _csv(["metric", *map(safe_text, tables.scenarios)], rows)
+    return csv_bytes(["metric", *map(safe_text, tables.scenarios)], rows)
 
 
 def weights_csv(tables: ComparisonTables) -> bytes:
@@ -52,20 +53,20 @@ def weights_csv(tables: ComparisonTables) -> bytes:
         header += [f"benchmark_weight:{safe_text(name)}" for name in tables.scenarios]
     rows = []
     for row in tables.weights:
-        cells = [safe_text(row.symbol), row.size_bucket, _fmt(row.current), _fmt(row.benchmark),
-                 *("" if t is None else _fmt(t) for t in row.targets)]
+        cells = [safe_text(row.symbol), row.size_bucket, fixed(row.current), fixed(row.benchmark),
+                 *("" if t is None else fixed(t) for t in row.targets)]
         if per_scenario:
-            cells += ["" if b is None else _fmt(b) for b in row.benchmarks]
+            cells += ["" if b is None else fixed(b) for b in row.benchmarks]
         rows.append(cells)
-    return _csv(header, rows)
+    return csv_bytes(header, rows)
 
 
 def trades_csv(tables: ComparisonTables) -> bytes:
     header = ["symbol", "current_quantity", *map(safe_text, tables.scenarios), "directions_disagree"]
-    rows = [[safe_text(row.symbol), _quantity(row.current_quantity),
-             *("" if c is None else _quantity(c.signed_quantity) for c in row.cells),
+    rows = [[safe_text(row.symbol), quantity_text(row.current_quantity),
+             *("" if c is None else quantity_text(c.signed_quantity) for c in row.cells),
              "yes" if row.disagree else "no"] for row in tables.trades]
-    return _csv(header, rows)
+    return csv_bytes(header, rows)
 
 
 def _metric_json(row: MetricRow, value: Any) -> Any:
@@ -75,7 +76,7 @@ def _metric_json(row: MetricRow, value: Any) -> Any:
 def _trade_json(cell: TradeCell | None) -> dict[str, Any] | None:
     if cell is None:
         return None
-    return {"side": cell.side or "NONE", "quantity": _quantity(cell.quantity), "notional": str(cell.notional_value),
+    return {"side": cell.side or "NONE", "quantity": quantity_text(cell.quantity), "notional": str(cell.notional_value),
             "weight_change": cell.weight_change, "reason": cell.reason}
 
 
@@ -100,7 +101,7 @@ def comparison_json(comparison: Comparison, tables: ComparisonTables) -> bytes:
     weights = [{"symbol": row.symbol, "size_bucket": row.size_bucket, "current": row.current,
                 "benchmark": row.benchmark, "targets": dict(zip(tables.scenarios, row.targets, strict=True))}
                for row in tables.weights]
-    trades = [{"symbol": row.symbol, "current_quantity": _quantity(row.current_quantity),
+    trades = [{"symbol": row.symbol, "current_quantity": quantity_text(row.current_quantity),
                "by_scenario": {n: _trade_json(c) for n, c in zip(tables.scenarios, row.cells, strict=True)},
                "directions_disagree": row.disagree} for row in tables.trades]
     return json_bytes({"as_of": tables.as_of, "nav_value": round(tables.nav_value, 2),

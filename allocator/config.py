@@ -9,11 +9,12 @@ A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.in
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -90,6 +91,8 @@ class SolverName(StrEnum):
 class OutputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
+    FIX = "fix"
+    BASKET = "basket"
 
 
 # --- sections ----------------------------------------------------------------------------------------------
@@ -365,6 +368,86 @@ class OutputConfig(StrictModel):
     format: OutputFormat = OutputFormat.CSV
 
 
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(StrEnum):
+    """DAY, good till cancelled, at the opening, at the close."""
+
+    DAY = "DAY"
+    GTC = "GTC"
+    OPG = "OPG"
+    CLS = "CLS"
+
+
+class IdScheme(StrEnum):
+    """``readable``: prefix + run id + symbol; ``hashed``: prefix + 16 base32 characters (for short ID limits)."""
+
+    READABLE = "readable"
+    HASHED = "hashed"
+
+
+class FixDelimiter(StrEnum):
+    SOH = "soh"
+    PIPE = "pipe"
+
+
+# Free text that goes into FIX fields and basket cells: no control characters (SOH ends a FIX field) and no '|'
+# (the readable FIX delimiter).
+FixText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f|]+$")]
+
+
+class OrdersConfig(StrictModel):
+    """How trades become orders for an order system (CSV basket, JSON, FIX 4.4) and ``allocate send``.
+
+    Prices in the account currency; offsets in basis points; times of day in ``timezone``, written as UTC.
+    """
+
+    order_type: OrderType = OrderType.MARKET
+    limit_offset_bps: float = Field(
+        0.0, ge=-1_000.0, le=1_000.0,
+        description="limit = last price * (1 + offset) for buys and (1 - offset) for sells, basis points")
+    tick_size: float | None = Field(
+        None, gt=0.0, le=1_000.0, description="price increment; default 0.01 at or above 1, else 0.0001")
+    tick_size_by_symbol: dict[Symbol, Annotated[float, Field(gt=0.0, le=1_000.0)]] = Field(default_factory=dict)
+    time_in_force: TimeInForce = TimeInForce.DAY
+    account: FixText | None = None
+    destination: FixText | None = Field(None, description="FIX ExDestination (100); basket Exchange (else SMART)")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    id_scheme: IdScheme = IdScheme.READABLE
+    id_prefix: str = Field("AL", pattern=r"^[A-Za-z0-9]{0,8}$")
+    time_of_day: str = Field("16:00:00", description="time of the as-of date stamped on order files, HH:MM[:SS]")
+    timezone: str = Field("America/New_York", min_length=1, max_length=64)
+    sender_comp_id: FixText = "ALLOCATE"
+    target_comp_id: FixText = "BROKER"
+    fix_delimiter: FixDelimiter = FixDelimiter.SOH
+    journal: Path | None = Field(None, description="SQLite journal of the orders sent (allocate send)")
+
+    @field_validator("time_of_day", mode="before")
+    @classmethod
+    def _time_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"got the number {value}: YAML reads an unquoted 16:00 as a number; quote it, "
+                             "e.g. '16:00'")
+        if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?", value):
+            raise ValueError(f"expected HH:MM or HH:MM:SS (24-hour), got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'America/New_York' or "
+                             "'UTC'") from None
+        return value
+
+
 class Config(StrictModel):
     """The whole run configuration (DESIGN section 3)."""
 
@@ -378,3 +461,4 @@ class Config(StrictModel):
     trading: TradingConfig = TradingConfig()
     solver: SolverConfig = SolverConfig()
     output: OutputConfig = OutputConfig()
+    orders: OrdersConfig = OrdersConfig()

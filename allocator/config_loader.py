@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from allocator.config import Config
 from allocator.errors import ConfigError
 
-PATH_KEYS = (("data", "prices"), ("data", "fundamentals"))
+PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"))
 MAX_CONFIG_BYTES = 1_048_576
 MAX_CHAIN = 32
 

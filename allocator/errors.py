@@ -77,3 +77,10 @@ class SolverError(AllocatorError):
     """Every solver failed or returned a solution that does not satisfy the constraints (exit 5)."""
 
     exit_code = 5
+
+
+class OrderError(AllocatorError):
+    """The order hand-off failed (exit 6): an order was rejected or left unanswered, or the FIX session could not
+    log on. The execution report, when one was written, says which orders."""
+
+    exit_code = 6

@@ -8,42 +8,26 @@ output, and an existing folder is replaced only with ``force``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allocator.config import SIGNALS
 from allocator.errors import OutputError
 from allocator.pipeline import RunResult
+from allocator.spreadsheet import csv_bytes, fixed, quantity_text, safe_text
 from allocator.trades import TradeList
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+if TYPE_CHECKING:
+    from allocator.trade_sheet import TradeSheet
+
 VERSIONED = ("allocate", "numpy", "pandas", "cvxpy", "clarabel", "osqp", "scs", "pydantic", "click")
-
-
-def safe_text(value: str) -> str:
-    """Text that a spreadsheet will not run as a formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _fmt(value: float, digits: int = 10) -> str:
-    text = f"{value:.{digits}f}"
-    return "0." + "0" * digits if text.startswith("-") and float(text) == 0 else text
-
-
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def _rounded(value: Any, digits: int = 10) -> Any:
@@ -77,46 +61,51 @@ def weights_csv(result: RunResult) -> bytes:
     rows = []
     for i, symbol in enumerate(u.symbols):
         rows.append([safe_text(symbol), safe_text(u.sector[i]), u.size_bucket[i], safe_text(u.asset_class[i]),
-                     _fmt(u.weight[i]), _fmt(u.benchmark_weight[i]), _fmt(alloc.weight[i]), _fmt(achieved[i]),
-                     _fmt(alloc.weight[i] - u.benchmark_weight[i]), _fmt(float(p.rsi.rsi[i]), 4),
-                     _fmt(p.returns.prior[i]), *[_fmt(p.returns.contributions[k][i]) for k in SIGNALS],
-                     _fmt(p.returns.mu[i]), _fmt(vol[i]), _fmt(contributions[i])])
+                     fixed(u.weight[i]), fixed(u.benchmark_weight[i]), fixed(alloc.weight[i]), fixed(achieved[i]),
+                     fixed(alloc.weight[i] - u.benchmark_weight[i]), fixed(float(p.rsi.rsi[i]), 4),
+                     fixed(p.returns.prior[i]), *[fixed(p.returns.contributions[k][i]) for k in SIGNALS],
+                     fixed(p.returns.mu[i]), fixed(vol[i]), fixed(contributions[i])])
     benchmark_cash = 1.0 - float(u.benchmark_weight.sum())
     empty = [""] * (len(header) - 9)
-    rows.append(["CASH", "cash", "none", "cash", _fmt(u.cash_weight), _fmt(benchmark_cash), _fmt(alloc.cash_weight),
-                 _fmt(result.trades.achieved_cash_weight), _fmt(alloc.cash_weight - benchmark_cash), *empty])
-    return _csv(header, rows)
+    rows.append(["CASH", "cash", "none", "cash", fixed(u.cash_weight), fixed(benchmark_cash), fixed(alloc.cash_weight),
+                 fixed(result.trades.achieved_cash_weight), fixed(alloc.cash_weight - benchmark_cash), *empty])
+    return csv_bytes(header, rows)
 
 
 TRADE_COLUMNS = ["symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",
                  "current_weight", "target_weight", "estimated_cost", "reason"]
 
 
-def _quantity(value: Any) -> str:
-    text = format(value.normalize(), "f")
-    return text if "." not in text else text.rstrip("0").rstrip(".")
-
-
 def trade_rows(trades: TradeList) -> list[dict[str, Any]]:
     """The trade list as plain records (strings for quantities and money, so nothing is lost to floats)."""
-    return [{"symbol": t.symbol, "side": t.side, "quantity": _quantity(t.quantity), "price": str(t.price),
-             "notional": str(t.notional_value), "current_quantity": _quantity(t.current_quantity),
-             "target_quantity": _quantity(t.target_quantity), "current_weight": _fmt(t.current_weight),
-             "target_weight": _fmt(t.target_weight), "estimated_cost": str(t.estimated_cost_value),
+    return [{"symbol": t.symbol, "side": t.side, "quantity": quantity_text(t.quantity), "price": str(t.price),
+             "notional": str(t.notional_value), "current_quantity": quantity_text(t.current_quantity),
+             "target_quantity": quantity_text(t.target_quantity), "current_weight": fixed(t.current_weight),
+             "target_weight": fixed(t.target_weight), "estimated_cost": str(t.estimated_cost_value),
              "reason": t.reason} for t in trades.trades]
 
 
-def trades_csv(trades: TradeList) -> bytes:
-    rows = [[safe_text(str(r[c])) if c in ("symbol", "reason") else str(r[c]) for c in TRADE_COLUMNS]
-            for r in trade_rows(trades)]
-    return _csv(TRADE_COLUMNS, rows)
-
-
 def trades_json(result: RunResult) -> bytes:
-    t = result.trades
-    return json_bytes({"as_of": str(result.prepared.window.as_of.date()),
-                       "cash_before": str(t.cash_before_value), "cash_after": str(t.cash_after_value),
-                       "trades": trade_rows(t)})
+    """``trades.json``: the trade list with each trade's order (``allocator.export``, schema in ``schemas/``)."""
+    from allocator.config import OutputFormat
+    from allocator.export import render
+
+    return render(trade_sheet(result), OutputFormat.JSON, result.config.orders)
+
+
+def run_id(result: RunResult) -> str:
+    """The run's identity for client order IDs: SHA-256 of its inputs' hashes, as-of date, cash and relaxations."""
+    from allocator.orders import run_fingerprint
+
+    p = result.prepared
+    return run_fingerprint(p.inputs, str(p.window.as_of.date()), str(p.universe.cash_value), result.relaxations)
+
+
+def trade_sheet(result: RunResult) -> TradeSheet:
+    """The run's trade list with its run id and as-of date, as the order formats take it."""
+    from allocator.trade_sheet import sheet_from_trades
+
+    return sheet_from_trades(result.trades, run_id(result), result.prepared.window.as_of.date())
 
 
 def summary_json(result: RunResult) -> bytes:
@@ -150,6 +139,7 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
     return {
         "command": command,
         "as_of": str(p.window.as_of.date()),
+        "run_id": run_id(result),
         "config_chain": [str(x) for x in p.loaded.chain],
         "resolved_config": p.loaded.resolved(),
         "inputs": p.inputs,
@@ -163,13 +153,15 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_files(result: RunResult, command: dict[str, Any], trade_format: str = "csv") -> dict[str, bytes]:
-    """The output folder's files, name -> bytes."""
+def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Sequence[str] = "csv"
+              ) -> dict[str, bytes]:
+    """The output folder's files, name -> bytes; one trade file per format (csv, json, fix, basket)."""
+    from allocator.config import OutputFormat
+    from allocator.export import trade_files
+
+    formats = [trade_format] if isinstance(trade_format, str) else list(trade_format)
     files = {"weights.csv": weights_csv(result)}
-    if trade_format == "json":
-        files["trades.json"] = trades_json(result)
-    else:
-        files["trades.csv"] = trades_csv(result.trades)
+    files.update(trade_files(trade_sheet(result), [OutputFormat(f) for f in formats], result.config.orders))
     files["summary.json"] = summary_json(result)
     files["manifest.json"] = json_bytes(manifest(result, command))
     return files
