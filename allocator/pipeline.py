@@ -7,6 +7,7 @@ rounds to trades and reconciles. Nothing here prints or writes files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -97,8 +98,7 @@ def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
         return holdings
     if cash < 0:
         raise UsageError("--cash", f"cash {cash} is negative", "give a non-negative amount")
-    return Holdings(positions=holdings.positions, cash_value=holdings.cash_value + cash, source=holdings.source,
-                    skipped_rows=holdings.skipped_rows)
+    return dataclasses.replace(holdings, cash_value=holdings.cash_value + cash)
 
 
 def prepare(
@@ -119,7 +119,8 @@ def prepare(
     file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
     holdings_path = Path(holdings_path)
     holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares), cash)
+        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
+                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
     if prices is None:
         prices = read_prices(cfg.data.prices, file_limits)
     if fundamentals is None:
@@ -129,7 +130,7 @@ def prepare(
     rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
                                     cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date)
-    warnings = list(window.warnings)
+    warnings = [*holdings.warnings, *window.warnings]
     held = {p.symbol for p in holdings.positions}
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
