@@ -31,7 +31,7 @@ def parse_number(text: str) -> Decimal | None:
     if negative:
         raw = raw[1:-1]
     raw = raw.replace("$", "").removeprefix("USD").removesuffix("USD").removesuffix("%")
-    if raw[:1] in "+-":
+    if raw and raw[0] in "+-":
         negative = negative != (raw[0] == "-")
         raw = raw[1:]
     if "," in raw:

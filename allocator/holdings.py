@@ -49,14 +49,15 @@ FOOTER_PATTERNS = re.compile(
 CSV_FIELD_LIMIT = 131_072
 
 
-def _rows(text: str, where: str, limit: int) -> list[tuple[int, list[str]]]:
-    """The CSV rows of ``text`` as (row number, cells), refusing more than ``limit`` rows."""
+def _rows(text: str, where: str, max_rows: int) -> list[tuple[int, list[str]]]:
+    """The CSV rows of ``text`` as (row number, cells); more than ``max_rows`` of data (beyond room for title
+    lines and footers) is refused before it is all read."""
     rows: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         for number, row in enumerate(reader, start=1):
-            if number > limit:
-                raise DataError(where, f"more than {limit:,} rows", "raise data.max_rows if the file is genuine")
+            if number > max_rows + 2 * MAX_HEADER_SCAN:
+                raise DataError(where, f"more than {max_rows:,} rows", "raise data.max_rows if the file is genuine")
             rows.append((number, row))
     except csv.Error as exc:
         raise DataError(f"{where}: row {len(rows) + 1}", f"cannot read the row as CSV ({exc})",
@@ -86,11 +87,13 @@ def read_holdings(
     where = str(path)
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
-    rows = _rows(text, where, limits.max_rows + MAX_HEADER_SCAN + 1)
+    rows = _rows(text, where, limits.max_rows)
     if is_activity_statement(rows):
         table = activity_statement_table(rows, where)
     else:
         table = positions_table(rows, column_map or HoldingsColumns(), where)
+    if len(table.records) > limits.max_rows:
+        raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
     return _holdings(table, where, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
 
 
