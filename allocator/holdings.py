@@ -230,7 +230,7 @@ def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bo
     basis = reader.number(record, "cost_basis")
     value = reader.number(record, "market_value")
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
-        warnings.append(f"{reader.where}: row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
+        warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
     return Position(
         symbol=symbol.upper(),

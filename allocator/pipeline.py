@@ -153,7 +153,7 @@ def prepare(
     limits = build_limits(cfg, universe, rsi, config_path)
     from allocator.diagnosis import presolve_checks
 
-    named = {"holdings": holdings_path, "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
+    named = {"holdings": holdings_path.absolute(), "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
              **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
     inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
