@@ -145,7 +145,8 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
     Raises ``OutputError`` when ``target`` exists and ``force`` is not given, or it is not ``replaceable``.
     """
     clean_stale(target)
-    if target.exists():
+    replacing = target.exists()
+    if replacing:
         if not force:
             raise OutputError(str(target), "the output folder already exists",
                               "pass --force to replace it, or choose another folder")
@@ -159,7 +160,7 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
                           "check the path and permissions") from None
     try:
         _write(staging, files)
-        if target.exists():
+        if replacing:
             _swap(staging, target)
         elif not _renameat2(staging, target, RENAME_NOREPLACE):
             os.rename(staging, target)
