@@ -31,8 +31,17 @@ def check_file(path: Path, limits: FileLimits, what: str) -> None:
         raise DataError(where, f"{what} is not a file", "give the path of a CSV file")
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise DataError(where, f"{what} is {size / MIB:,.1f} MiB, above the limit of {limits.max_bytes / MIB:,.1f} MiB",
+        raise DataError(where, f"{what} is {file_size(size)}, above the limit of {file_size(limits.max_bytes)}",
                         "raise data.max_file_mb if the file is genuine")
+
+
+def file_size(size: int) -> str:
+    """``312 bytes``, ``48.0 KiB`` or ``300.0 MiB``."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < MIB:
+        return f"{size / 1024:,.1f} KiB"
+    return f"{size / MIB:,.1f} MiB"
 
 
 def read_text_limited(path: Path, limits: FileLimits, what: str) -> str:

@@ -250,7 +250,7 @@ def price_window(
     if len(frame) < rows_needed:
         raise DataError(source, f"{len(frame)} daily closes, fewer than the {rows_needed} needed "
                         f"(lookback plus one, and at least the RSI period plus one)",
-                        "give a longer price history or shorten risk.lookback_days")
+                        "give a longer price history, or shorten risk.lookback_days (or rsi.period)")
     window = frame.iloc[-rows_needed:]
     filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 else window
     warnings: list[str] = []
@@ -260,14 +260,13 @@ def price_window(
         column = gaps[symbol].to_numpy()
         if column.any():
             first = window.index[int(np.flatnonzero(column)[0])].date()
-            count = int(column.sum())
+            count = (f"{int(window[symbol].isna().sum())} missing closes in the window, {int(column.sum())} of them "
+                     f"beyond the {max_fill_days}-day fill limit (the first on {first})")
             if not exclude_gaps:
-                raise DataError(f"{source}: {symbol}",
-                                f"{count} missing closes in the window (first on {first}) beyond the "
-                                f"{max_fill_days}-day fill limit",
+                raise DataError(f"{source}: {symbol}", count,
                                 "fill the history, raise data.max_fill_days, or set data.on_gap: exclude")
             excluded.append(symbol)
-            warnings.append(f"{symbol} excluded: {count} missing closes in the window (first on {first})")
+            warnings.append(f"{symbol} excluded: {count}")
     kept = [s for s in symbols if s not in excluded]
     filled = filled.loc[:, kept]
     values = filled.to_numpy(dtype=np.float64)

@@ -22,7 +22,7 @@ from allocator.config import Config, GapPolicy, RiskModelKind
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
-from allocator.errors import AllocatorError, InfeasibleError, UsageError
+from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.expected_returns import expected_returns
 from allocator.holdings import read_holdings
 from allocator.limits import FileLimits
@@ -121,6 +121,10 @@ def prepare(
     holdings = _holdings_with_cash(
         read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
                       cfg.data.cash_symbols, cfg.data.holdings_account), cash)
+    for key, path in (("prices", cfg.data.prices), ("fundamentals", cfg.data.fundamentals)):
+        if not Path(path).exists():
+            raise DataError(str(path), f"the {key} file named by data.{key} does not exist",
+                            f"check data.{key} in {config_path} (relative to the config that names it)")
     if prices is None:
         prices = read_prices(cfg.data.prices, file_limits)
     if fundamentals is None:

@@ -218,7 +218,7 @@ def test_size_and_row_limits(tmp_path: Path) -> None:
     path = _write(tmp_path, "symbol,quantity\n" + "".join(f"S{i},1\n" for i in range(100)))
     with pytest.raises(DataError, match=r"more than 9 rows; raise data\.max_rows"):
         read_holdings(path, limits=FileLimits(max_rows=9))
-    with pytest.raises(DataError, match=r"holdings file is 0.0 MiB, above the limit of 0.0 MiB"):
+    with pytest.raises(DataError, match=r"holdings file is 606 bytes, above the limit of 100 bytes"):
         read_holdings(path, limits=FileLimits(max_bytes=100))
     huge = _write(tmp_path, "symbol,quantity\nSPY,\"" + "9" * 200_000 + "\"\n", name="huge.csv")
     with pytest.raises(DataError, match=r"row 2: cannot read the row as CSV \(field larger than field limit"):
