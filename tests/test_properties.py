@@ -402,3 +402,27 @@ def test_any_config_loads_or_is_refused_with_a_config_error(tmp_path_factory: py
         load_config(path)
     except AllocatorError as exc:
         assert exc.exit_code == 3 and type(exc).__name__ == "ConfigError", exc.message()
+
+
+@settings(max_examples=max(1, int(60 * example_scale())))
+@given(data=st.data())
+def test_through_the_cli_every_outcome_is_a_documented_exit_and_outputs_are_all_or_nothing(
+        universes: list[Universe], data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    universe = data.draw(st.sampled_from(universes), label="universe")
+    (universe.folder / "holdings.csv").write_text(data.draw(accounts(universe), label="holdings"))
+    (universe.folder / "config.yaml").write_text(yaml.safe_dump(data.draw(configs(universe), label="config")))
+    out = tmp_path_factory.mktemp("cli") / "out"
+    result = CliRunner().invoke(main, ["run", str(universe.folder / "holdings.csv"), "-c",
+                                       str(universe.folder / "config.yaml"), "-o", str(out), "-q"])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in {0} | DOCUMENTED, result.output
+    if result.exit_code == 0:
+        assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.json", "trades.csv", "weights.csv"]
+    else:
+        assert result.stderr.startswith("Error: ")
+        assert list(out.parent.iterdir()) == []
