@@ -198,6 +198,10 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
     click.echo(f"universe: {u.size} assets, prices as of {prepared.window.as_of.date()}, "
                f"{len(prepared.window.closes)} closes")
     click.echo(f"config: {' <- '.join(str(p) for p in prepared.loaded.chain)}")
+    for row in prepared.holdings.cash_rows:
+        click.echo(f"holdings: counted as cash: {row}")
+    for row in prepared.holdings.skipped_rows:
+        click.echo(f"holdings: not a position, skipped: {row}")
     for rule in prepared.rsi.rules:
         click.echo(f"rsi: {rule.describe()}")
     for warning in prepared.warnings:

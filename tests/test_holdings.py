@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -241,3 +243,11 @@ def test_parse_number_reads_back_what_a_broker_writes(value: Decimal) -> None:
     assert parse_number(f"${grouped}" if value >= 0 else f"(${grouped})") == value
     assert parse_number(f"{'-' if value < 0 else '+'}${grouped}") == value
     assert parse_number(str(value)) == value
+
+
+def test_validate_lists_what_the_export_counted_as_cash_and_skipped(cli: Callable[..., Result]) -> None:
+    result = cli("validate", BROKERS / "fidelity_positions.csv", "-c", BASE_CONFIG)
+    assert result.exit_code == 0, result.output
+    assert "holdings: counted as cash: row 2: SPAXX** 29886.04\n" in result.stdout
+    assert "holdings: counted as cash: row 15: Pending Activity 250.00\n" in result.stdout
+    assert "holdings: not a position, skipped: row 20: Date downloaded 01/16/2026 4:05 PM ET\n" in result.stdout
