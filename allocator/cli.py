@@ -12,7 +12,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -61,11 +61,13 @@ def reports_errors(command: F) -> F:
 def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal | None:
     if value is None:
         return None
+    from allocator.cells import parse_number
+
     try:
-        amount = Decimal(value.replace(",", "").replace("$", ""))
-    except InvalidOperation:
-        raise click.BadParameter(f"not an amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
+        amount = parse_number(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if amount is None or amount < 0:
         raise click.BadParameter(f"must be a non-negative amount, got {value!r}")
     return amount
 

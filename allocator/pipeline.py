@@ -135,6 +135,9 @@ def prepare(
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
                                     cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date)
     warnings = [*holdings.warnings, *window.warnings]
+    if as_of_date is not None and window.as_of < as_of_date:
+        warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
+                        f"the run uses the closes of {window.as_of.date()}")
     held = {p.symbol for p in holdings.positions}
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
