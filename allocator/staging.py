@@ -77,9 +77,17 @@ def clean_stale(target: Path) -> list[str]:
         if kind == "old" and kept.is_dir() and not target.exists():
             os.rename(kept, target)
             done.append(f"restored {target} from an interrupted run")
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         done.append(f"removed {folder.name} left by an interrupted run")
     return done
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or the link when ``path`` is a symbolic link (a replaced ``-o`` that was a link)."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _renameat2(source: Path, target: Path, flags: int) -> bool:
@@ -127,7 +135,7 @@ def _write(staging: Path, files: dict[str, bytes]) -> None:
 def _swap(staging: Path, target: Path) -> None:
     """Put ``staging`` in place of the existing ``target``; the old folder is removed."""
     if _renameat2(staging, target, RENAME_EXCHANGE):
-        shutil.rmtree(staging, ignore_errors=True)  # now holds the previous output
+        _remove(staging)  # now holds the previous output
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
     os.rename(target, aside / target.name)
@@ -136,7 +144,7 @@ def _swap(staging: Path, target: Path) -> None:
     except BaseException:
         os.rename(aside / target.name, target)  # put the previous output back
         raise
-    shutil.rmtree(aside, ignore_errors=True)
+    _remove(aside)
 
 
 def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Callable[[Path], bool]) -> Path:
@@ -174,6 +182,6 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
         raise OutputError(str(target), f"cannot write the output folder ({exc.strerror})",
                           "check the free space and permissions") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)  # gone already when renamed into place
+        _remove(staging)  # gone already when renamed into place
     _fsync_folder(target.parent)
     return target

@@ -201,3 +201,14 @@ def test_files_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_an_output_path_that_is_a_link_is_replaced_by_a_folder_and_the_old_output_kept(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    write_atomically(real, {"manifest.json": b"old"})
+    link = tmp_path / "out"
+    link.symlink_to(real)
+    write_atomically(link, FILES, force=True)
+    assert not link.is_symlink() and {p.name: p.read_bytes() for p in link.iterdir()} == FILES
+    assert (real / "manifest.json").read_bytes() == b"old"  # what the link pointed to is left alone
+    assert _visible(tmp_path) == ["out", "real"] and staging_folders(link) == []
