@@ -159,16 +159,9 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         written = write_atomically(out_dir, files, force=force)
         click.echo(f"wrote {written}", err=True)
     if replay:
-        from allocator.replay import differing_outputs
+        from allocator.replay import reproduction_report
 
-        differing = differing_outputs(files, replay.outputs)
-        if not replay.outputs:
-            click.echo("Warning: the manifest records no digests of its data files; nothing to compare", err=True)
-        elif differing:
-            click.echo(f"Warning: not the recorded bytes: {', '.join(differing)} differ from the recorded run",
-                       err=True)
-        else:
-            click.echo("reproduced: the data files are byte-identical to the recorded run", err=True)
+        click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
         print_run(result, run_metrics(result), sys.stdout)
     for warning in [*result.prepared.warnings, *result.trades.warnings]:

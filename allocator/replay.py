@@ -146,3 +146,13 @@ def differing_outputs(files: dict[str, bytes], recorded: dict[str, str]) -> list
     """The data files whose bytes differ from the recorded digests (or that the recorded run did not write)."""
     return [name for name, data in files.items() if name in DATA_FILES and
             recorded.get(name) != hashlib.sha256(data).hexdigest()]
+
+
+def reproduction_report(files: dict[str, bytes], recorded: dict[str, str]) -> str:
+    """One line saying whether ``files`` are the recorded bytes (``reproduced: ...``) or which are not."""
+    if not recorded:
+        return "Warning: the manifest records no digests of its data files; nothing to compare"
+    differing = differing_outputs(files, recorded)
+    if differing:
+        return f"Warning: not the recorded bytes: {', '.join(differing)} differ from the recorded run"
+    return "reproduced: the data files are byte-identical to the recorded run"
