@@ -251,3 +251,19 @@ def test_validate_lists_what_the_export_counted_as_cash_and_skipped(cli: Callabl
     assert "holdings: counted as cash: row 2: SPAXX** 29886.04\n" in result.stdout
     assert "holdings: counted as cash: row 15: Pending Activity 250.00\n" in result.stdout
     assert "holdings: not a position, skipped: row 20: Date downloaded 01/16/2026 4:05 PM ET\n" in result.stdout
+
+
+@pytest.mark.parametrize("text", [
+    # TWS "Portfolio" export
+    "Financial Instrument,Position,Currency,Market Price,Market Value,Average Price,Unrealized P&L\n"
+    "SPY,513,USD,694.17,356109.21,541.45,78345.36\nAGG,2267,USD,99.23,224954.41,95.10,9362.71\n",
+    # Flex Query "Open Positions" with quoted headers
+    '"ClientAccountID","AssetClass","Symbol","Quantity","MarkPrice","PositionValue","CostBasisMoney"\n'
+    '"U4417082","STK","SPY","513","694.17","356109.21","277763.85"\n'
+    '"U4417082","STK","AGG","2267","99.23","224954.41","215591.70"\n',
+])
+def test_other_interactive_brokers_layouts_read_by_their_column_names(tmp_path: Path, text: str) -> None:
+    holdings = read_holdings(_write(tmp_path, text))
+    assert _account(holdings) == ({"SPY": 513.0, "AGG": 2267.0}, Decimal(0))
+    assert [p.price for p in holdings.positions] == [694.17, 99.23]
+    assert holdings.warnings == ()
