@@ -8,6 +8,7 @@ and short gaps are forward-filled (``data.max_fill_days``) when the window for a
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,8 @@ def _read_csv(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
     if len(frame) > limits.max_rows:
         raise DataError(str(path), f"more than {limits.max_rows:,} rows", "raise data.max_rows if genuine")
     header = _check_row_lengths(path)
-    duplicated = sorted({c.strip().upper() for c in header if [h.strip().upper() for h in header].count(
-        c.strip().upper()) > 1})
+    counts = Counter(c.strip().upper() for c in header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
         raise DataError(str(path), f"column {duplicated[0]} appears twice in the header",
                         "keep one column per name")
