@@ -133,11 +133,13 @@ def positions_table(rows: Sequence[tuple[int, list[str]]], column_map: HoldingsC
     width = len(header)
     records: list[Record] = []
     skipped: list[str] = []
+    amount = columns.get("quantity", columns.get("market_value", 0))
     for line, row in rows[start + 1:]:
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
-        if find_columns(row, column_map) is not None or _is_transactions_header(row):
+        maybe_header = amount >= len(cells) or not any(ch.isdigit() for ch in cells[amount])  # a cheap pre-check
+        if maybe_header and (find_columns(row, column_map) is not None or _is_transactions_header(row)):
             if _is_transactions_header(row):
                 skipped.append(f"row {line}: a transactions table starts here; it and what follows are not "
                                "positions")
