@@ -12,14 +12,17 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from allocator import __version__
 from allocator.errors import AllocatorError
+
+if TYPE_CHECKING:
+    from allocator.config_loader import LoadedConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,11 +61,13 @@ def reports_errors(command: F) -> F:
 def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal | None:
     if value is None:
         return None
+    from allocator.cells import parse_number
+
     try:
-        amount = Decimal(value.replace(",", "").replace("$", ""))
-    except InvalidOperation:
-        raise click.BadParameter(f"not an amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0:
+        amount = parse_number(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if amount is None or amount < 0:
         raise click.BadParameter(f"must be a non-negative amount, got {value!r}")
     return amount
 
@@ -99,7 +104,7 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 
 
 @main.command()
-@click.argument("holdings", type=click.Path(path_type=Path))
+@click.argument("holdings", type=click.Path(path_type=Path), required=False)
 @config_option
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder for weights.csv, trades, summary.json, manifest.json (written atomically).")
@@ -111,15 +116,19 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--relax", is_flag=True, help="If the limits conflict, relax the cheapest ones (reported) and trade.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
+              help="Repeat the run recorded in this manifest.json (inputs verified by SHA-256).")
 @reports_errors
-def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
-        as_of: str | None, cash: Decimal | None, force: bool, relax: bool, quiet: bool) -> None:
+def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
+        as_of: str | None, cash: Decimal | None, force: bool, relax: bool, quiet: bool,
+        from_manifest: Path | None) -> None:
     """Rebalance the account in HOLDINGS: target weights, a reconciled trade list and a summary.
 
     \b
     Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate run examples/holdings.csv -c configs/base.yaml -o out/ --format csv --format fix
+      allocate run --from-manifest out/manifest.json -o out-again/
     """
     from allocator.errors import InfeasibleError
     from allocator.metrics import run_metrics
@@ -127,20 +136,43 @@ def run(holdings: Path, config_path: Path | None, out_dir: Path | None, trade_fo
     from allocator.pipeline import run as run_pipeline
     from allocator.report import print_run
 
-    if config_path is None:
+    replay = None
+    source: Path | LoadedConfig | None = config_path
+    if from_manifest is not None:
+        from allocator.replay import read_replay
+
+        given = [name for name, value in (("HOLDINGS", holdings), ("-c", config_path), ("--as-of", as_of),
+                                          ("--cash", cash), ("--relax", relax), ("--format", trade_format)) if value]
+        if given:
+            raise click.UsageError(f"--from-manifest repeats the recorded run; drop {', '.join(given)}")
+        replay = read_replay(from_manifest)
+        for warning in replay.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        holdings, source, as_of, cash, relax = (replay.holdings, replay.config, replay.as_of, replay.cash,
+                                                replay.relax)
+    elif holdings is None:
+        raise click.UsageError("give the HOLDINGS file (or --from-manifest)")
+    if source is None:
         raise click.UsageError("give a config with -c/--config")
     try:
-        result = run_pipeline(holdings, config_path, as_of=as_of, cash=cash, relax=relax)
+        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax)
     except InfeasibleError as exc:
         if out_dir is not None:  # nothing but the diagnosis is written
             write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force)
         raise
-    fmt = list(trade_format) or result.config.output.format.value
+    fmt = replay.trade_format if replay else list(trade_format) or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
                "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}
+    if replay:
+        command = {**replay.command, "from_manifest": str(from_manifest)}
+    files = run_files(result, command, fmt) if out_dir is not None or replay else {}
     if out_dir is not None:
-        written = write_atomically(out_dir, run_files(result, command, fmt), force=force)
+        written = write_atomically(out_dir, files, force=force)
         click.echo(f"wrote {written}", err=True)
+    if replay:
+        from allocator.replay import reproduction_report
+
+        click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
         print_run(result, run_metrics(result), sys.stdout)
     for warning in [*result.prepared.warnings, *result.trades.warnings]:
@@ -172,6 +204,10 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
     click.echo(f"universe: {u.size} assets, prices as of {prepared.window.as_of.date()}, "
                f"{len(prepared.window.closes)} closes")
     click.echo(f"config: {' <- '.join(str(p) for p in prepared.loaded.chain)}")
+    for row in prepared.holdings.cash_rows:
+        click.echo(f"holdings: counted as cash: {row}")
+    for row in prepared.holdings.skipped_rows:
+        click.echo(f"holdings: not a position, skipped: {row}")
     for rule in prepared.rsi.rules:
         click.echo(f"rsi: {rule.describe()}")
     for warning in prepared.warnings:

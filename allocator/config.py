@@ -27,7 +27,7 @@ SIGNALS = ("size", "value", "growth", "quality")
 class StrictModel(BaseModel):
     """Frozen model that refuses unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
 
 
 # --- choices -----------------------------------------------------------------------------------------------
@@ -107,6 +107,8 @@ class HoldingsColumns(StrictModel):
     lot_size: str | None = None
     cost_basis: str | None = None
     account: str | None = None
+    market_value: str | None = None
+    security_type: str | None = None
 
 
 class DataConfig(StrictModel):
@@ -117,6 +119,11 @@ class DataConfig(StrictModel):
     on_gap: GapPolicy = GapPolicy.EXCLUDE
     max_file_mb: float = Field(256.0, gt=0.0, description="refuse input files larger than this, in MiB")
     max_rows: int = Field(2_000_000, gt=0, description="refuse input tables with more rows than this")
+    cash_symbols: list[Symbol] = Field(
+        default_factory=list, description="held symbols counted as cash (money-market or sweep funds) besides the "
+        "built-in list")
+    holdings_account: str | None = Field(
+        None, min_length=1, description="in an export of several accounts, the account to rebalance")
 
 
 class UniverseConfig(StrictModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,45 @@ from allocator.errors import ConfigError
 PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"))
 MAX_CONFIG_BYTES = 1_048_576
 MAX_CHAIN = 32
+MAX_VALUES = 100_000  # values in a config once YAML aliases are expanded (a real config has a few hundred)
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping names the same key twice (PyYAML would silently keep the last)."""
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain values only: a config cannot build Python objects or run code) that also
+    refuses a key given twice in one mapping. Keys brought in by a merge (``<<: *defaults``) may be overridden."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise DuplicateKeyError(problem=f"key {key!r} appears twice in the same mapping (first on line "
+                                        f"{seen[key].line + 1})", problem_mark=key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+def _count_values(data: Any, where: str) -> None:
+    """Refuse a config whose values, with aliases expanded, exceed ``MAX_VALUES`` (a "billion laughs" file)."""
+    stack, count = [data], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ConfigError(where, f"the config expands to more than {MAX_VALUES:,} values (through YAML anchors "
+                              "and aliases?)", "write the config out plainly; a config has a few hundred values")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 @dataclass(frozen=True)
@@ -57,12 +97,21 @@ def _read_yaml(path: Path, chain: list[Path]) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=StrictSafeLoader)  # a subclass of the safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else where
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, DuplicateKeyError):
+            raise ConfigError(loc, problem, "keep one of them") from None
+        if isinstance(exc, yaml.constructor.ConstructorError) and "constructor for the tag" in problem:
+            raise ConfigError(loc, f"YAML tag not allowed: {problem.split('tag ')[-1]}",
+                              "a config holds plain values only (it is read with a safe loader); remove the tag"
+                              ) from None
         raise ConfigError(loc, f"YAML syntax error: {problem}", "fix the YAML at that line") from None
+    except RecursionError:
+        raise ConfigError(where, "the YAML is nested too deeply to read", "a config is a few levels deep") from None
+    _count_values(data, where)
     if data is None:
         raise ConfigError(where, "the config file is empty", "give at least a data section")
     if not isinstance(data, dict):

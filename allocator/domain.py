@@ -32,12 +32,18 @@ class Position:
 
 @dataclass(frozen=True)
 class Holdings:
-    """What an account holds: positions (shares) and cash (account currency)."""
+    """What an account holds: positions (shares) and cash (account currency).
+
+    ``skipped_rows`` and ``cash_rows`` say what the reader left out (totals, footers, notes) and what it counted as
+    cash (cash, money-market and sweep rows), each as ``row N: ...``; ``warnings`` what looked inconsistent.
+    """
 
     positions: tuple[Position, ...]
     cash_value: Decimal
     source: str
     skipped_rows: tuple[str, ...] = ()
+    cash_rows: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def symbols(self) -> tuple[str, ...]:

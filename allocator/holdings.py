@@ -1,108 +1,70 @@
 """Read a holdings file: a plain CSV or a broker's position export.
 
-Accepted: one row per position with a symbol and a quantity (shares); optional price, lot size, cost basis and
-account. Cash is a row whose symbol is ``CASH`` (quantity = amount), a broker's cash or money-market sweep row,
-or ``--cash``. Broker exports are recognised by their column names (Symbol/Ticker, Quantity/Shares/Qty,
-Price/Last Price, ...); header lines before the table, totals and disclaimer footers, money strings such as
-``$1,234.56`` and ``(12.50)``, a UTF-8 byte-order mark and Windows line endings are all handled. A column map in
-the config (``data.holdings_columns``) covers any other layout.
+Accepted: one row per position with a symbol and a quantity (shares); optional price, lot size, cost basis,
+market value and account. Cash is a row whose symbol is ``CASH`` (quantity = amount), a broker's cash,
+money-market or sweep row (Schwab's ``Cash & Cash Investments``, Fidelity's ``SPAXX**``, Vanguard's ``VMFXX``, a
+security type of ``Cash and Money Market``, any symbol in ``data.cash_symbols``), or ``--cash``. Layouts: a plain
+table, the position exports of Schwab, Fidelity and Vanguard (``allocator.holdings_table``) and the Interactive
+Brokers Activity Statement (``allocator.ibkr_statement``); money strings, totals and disclaimer footers, a UTF-8
+byte-order mark and Windows line endings are handled, and ``data.holdings_columns`` maps any other layout.
+
+Nothing is dropped silently: every row left out (totals, notes, a transactions table) is listed in
+``Holdings.skipped_rows`` and every row counted as cash in ``Holdings.cash_rows``; a row the reader cannot
+account for is an error naming the file, the row and the field.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import re
-from collections.abc import Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 
+from allocator.cells import is_ticker, parse_number
+from allocator.spreadsheet import FORMULA_PREFIXES
 from allocator.config import HoldingsColumns
 from allocator.domain import CASH_SYMBOL, Holdings, Position
 from allocator.errors import DataError
+from allocator.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
+from allocator.ibkr_statement import activity_statement_table, is_activity_statement
 from allocator.limits import FileLimits, read_text_limited
-
-# Canonical field -> header names seen in broker exports (compared case-insensitively, punctuation ignored).
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "symbol": ("symbol", "ticker", "ticker symbol", "instrument", "financial instrument", "security id"),
-    "quantity": ("quantity", "shares", "qty", "position", "share quantity", "quantity held", "units"),
-    "price": ("price", "last price", "last", "share price", "close price", "current price", "mark price",
-              "price per share", "last close"),
-    "lot_size": ("lot size", "lot", "round lot", "lotsize", "lot_size"),
-    "cost_basis": ("cost basis", "cost basis total", "total cost basis", "cost basis value", "cost_basis"),
-    "account": ("account", "account number", "account name", "acct", "account id"),
-    "market_value": ("market value", "current value", "total value", "value", "marketvalue", "market_value"),
-    "description": ("description", "security description", "name", "investment name", "security name"),
-}
 
 # Rows that are cash or a cash sweep: their value is added to cash, not held as a position.
 CASH_PATTERNS = re.compile(
-    r"^(cash|cash & cash investments|cash and cash investments|cash & sweep|money market|core position|"
-    r"pending activity|usd|cash balance|settlement fund|total cash)$|\*\*$",
+    r"^(cash|cash & cash investments|cash and cash investments|cash & sweep|cash and sweep|money market|"
+    r"core position|pending activity|cash balance|settlement fund|sweep)$|\*\*$",
     re.IGNORECASE,
 )
+CASH_TYPES = re.compile(r"^(cash|cash and money market|cash & money market|money market( funds?)?|sweep)$",
+                        re.IGNORECASE)
+# Money-market funds that brokers use as the account's core or sweep position.
+SWEEP_FUNDS = frozenset({"SPAXX", "FDRXX", "FZFXX", "SPRXX", "FCASH", "CORE", "VMFXX", "VMRXX", "SWVXX",
+                         "SNVXX", "SNOXX", "SNSXX", "SNAXX", "SWGXX"})
 FOOTER_PATTERNS = re.compile(
     r"^(account total|total|totals|grand total|subtotal|positions total|the data and information|"
-    r"brokerage services|investment products|securities|date downloaded|disclaimer)",
+    r"brokerage services|investment products|date downloaded|disclaimer)",
     re.IGNORECASE,
 )
-MISSING = {"", "--", "-", "n/a", "na", "nan", "none", "null"}
-MAX_HEADER_SCAN = 50
+CSV_FIELD_LIMIT = 131_072
 
 
-def _norm(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", header.lower()).strip()
-
-
-def parse_number(text: str) -> Decimal | None:
-    """Parse a broker number: ``$1,234.56``, ``1,000``, ``(12.50)`` (negative), ``-3.5%``; None if missing.
-
-    Raises ``ValueError`` for text that is not a number.
-    """
-    raw = text.strip().replace("\u00a0", "").replace(" ", "")
-    if raw.lower() in MISSING:
-        return None
-    negative = raw.startswith("(") and raw.endswith(")")
-    if negative:
-        raw = raw[1:-1]
-    raw = raw.replace("$", "").replace(",", "").replace("USD", "").rstrip("%")
-    if raw.startswith("+"):
-        raw = raw[1:]
+def _rows(text: str, where: str, max_rows: int) -> list[tuple[int, list[str]]]:
+    """The CSV rows of ``text`` as (row number, cells); more than ``max_rows`` of data (beyond room for title
+    lines and footers) is refused before it is all read."""
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    return -value if negative else value
-
-
-def _find_columns(
-    header: Sequence[str], column_map: HoldingsColumns
-) -> dict[str, int] | None:
-    """Map canonical fields to column positions, or None when this row is not the table's header."""
-    normalized = [_norm(h) for h in header]
-    found: dict[str, int] = {}
-    explicit = column_map.model_dump(exclude_none=True)
-    for field_name, column in explicit.items():
-        target = _norm(column)
-        if target in normalized:
-            found[field_name] = normalized.index(target)
-    for field_name, aliases in COLUMN_ALIASES.items():
-        if field_name in found or field_name in explicit:
-            continue
-        for alias in aliases:
-            if _norm(alias) in normalized:
-                found[field_name] = normalized.index(_norm(alias))
-                break
-    if "symbol" in found and ("quantity" in found or "market_value" in found):
-        return found
-    return None
-
-
-def _rows(text: str) -> Iterator[list[str]]:
-    yield from csv.reader(io.StringIO(text, newline=""))
+        for number, row in enumerate(reader, start=1):
+            if number > max_rows + 2 * MAX_HEADER_SCAN:
+                raise DataError(where, f"more than {max_rows:,} rows", "raise data.max_rows if the file is genuine")
+            rows.append((number, row))
+    except csv.Error as exc:
+        raise DataError(f"{where}: row {len(rows) + 1}", f"cannot read the row as CSV ({exc})",
+                        f"check the quoting; a cell longer than {CSV_FIELD_LIMIT:,} characters is not a holding"
+                        ) from None
+    return rows
 
 
 def read_holdings(
@@ -110,112 +72,178 @@ def read_holdings(
     column_map: HoldingsColumns | None = None,
     limits: FileLimits | None = None,
     allow_fractional: bool = True,
+    cash_symbols: Iterable[str] = (),
+    account: str | None = None,
 ) -> Holdings:
     """Read positions and cash from ``path``.
 
     Refused with a ``DataError`` naming the file, row and field: an empty file, a table without symbol and
     quantity columns, duplicate symbols, non-numeric, missing or non-finite quantities and prices, non-positive
-    prices, negative quantities (the account is long-only), and fractional quantities when not allowed.
+    prices, negative quantities (the account is long-only), fractional quantities when not allowed, a symbol that
+    is not a ticker, positions of several accounts (unless ``account`` picks one) and negative cash.
     """
     path = Path(path)
-    column_map = column_map or HoldingsColumns()
-    text = read_text_limited(path, limits or FileLimits(), "holdings file")
+    limits = limits or FileLimits()
+    text = read_text_limited(path, limits, "holdings file")
     where = str(path)
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
-    rows = list(_rows(text))
-    columns: dict[str, int] | None = None
-    header_index = 0
-    for index, row in enumerate(rows[:MAX_HEADER_SCAN]):
-        columns = _find_columns(row, column_map)
-        if columns is not None:
-            header_index = index
-            break
-    if columns is None:
-        first = ", ".join(c for c in rows[0] if c) if rows else ""
-        raise DataError(where, f"no header with a symbol and a quantity column (first row: {first!r})",
-                        "name the columns 'symbol' and 'quantity', or map them in data.holdings_columns")
-    if limits is not None and len(rows) - header_index - 1 > limits.max_rows:
-        raise DataError(where, f"{len(rows) - header_index - 1:,} rows, above the limit of {limits.max_rows:,}",
-                        "raise data.max_rows if the file is genuine")
+    rows = _rows(text, where, limits.max_rows)
+    if is_activity_statement(rows):
+        table = activity_statement_table(rows, where)
+    else:
+        table = positions_table(rows, column_map or HoldingsColumns(), where)
+    if len(table.records) > limits.max_rows:
+        raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
+    return _holdings(table, where, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
 
-    header = rows[header_index]
+
+class _Reader:
+    """Turns one record's cells into numbers, naming the file, row and column on error."""
+
+    def __init__(self, where: str, columns: dict[str, str]) -> None:
+        self.where = where
+        self.columns = columns
+
+    def number(self, record: Record, name: str) -> Decimal | None:
+        try:
+            return parse_number(record.cells.get(name, ""))
+        except ValueError as exc:
+            raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", str(exc),
+                            "give a plain decimal number") from None
+
+    def error(self, record: Record, name: str, what: str, fix: str) -> DataError:
+        return DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", what, fix)
+
+
+def _accounts(table: Table, records: list[Record], where: str, account: str | None
+              ) -> tuple[list[Record], list[str]]:
+    """The ``records`` (rows that hold something) of the account to rebalance; refuse a file of several accounts
+    unless ``account`` picks one."""
+    if table.account is not None:  # one account per file (IBKR statement)
+        if account is not None and account.strip().upper() != table.account.strip().upper():
+            raise DataError(where, f"the statement is for account {table.account}, not {account}",
+                            "check data.holdings_account")
+        return records, []
+    if "account" not in table.columns:
+        if account is not None:
+            raise DataError(where, "data.holdings_account is set but the file has no account column",
+                            "remove data.holdings_account, or map the column in data.holdings_columns.account")
+        return records, []
+    seen = sorted({r.cells.get("account", "").strip() for r in records} - {""})
+    if account is None:
+        if len(seen) > 1:
+            raise DataError(where, f"positions of {len(seen)} accounts ({', '.join(seen[:5])})",
+                            "set data.holdings_account to the account to rebalance, or export one account")
+        return records, []
+    wanted = account.strip().upper()
+    kept = [r for r in records if r.cells.get("account", "").strip().upper() in (wanted, "")]
+    if not any(r.cells.get("account", "").strip().upper() == wanted for r in kept):
+        raise DataError(where, f"no rows for account {account!r} (accounts in the file: {', '.join(seen) or 'none'})",
+                        "check data.holdings_account")
+    lines = {r.line for r in kept}
+    return kept, [f"row {r.line}: account {r.cells.get('account')}" for r in records if r.line not in lines]
+
+
+def _is_cash(record: Record, symbol: str, cash_symbols: set[str]) -> bool:
+    return bool(CASH_PATTERNS.search(symbol) or symbol.upper() == CASH_SYMBOL or symbol.upper() in cash_symbols
+                or CASH_TYPES.match(record.cells.get("security_type", "").strip()))
+
+
+def _holdings(table: Table, where: str, allow_fractional: bool, cash_symbols: set[str], account: str | None
+              ) -> Holdings:
+    reader = _Reader(where, dict(table.columns))
+    skipped = list(table.skipped)
+    held: list[Record] = []
+    formulas: list[str] = []
+    for record in table.records:
+        symbol = record.cells.get("symbol", "").strip()
+        if FOOTER_PATTERNS.match(symbol):
+            skipped.append(f"row {record.line}: {symbol[:60]}")
+        elif _is_cash(record, symbol, cash_symbols) or (symbol and is_ticker(symbol)):
+            held.append(record)
+        elif symbol.startswith(FORMULA_PREFIXES):  # a formula, not a description: kept, named, written inert
+            held.append(record)
+            formulas.append(f"holdings row {record.line}: symbol {symbol!r} looks like a spreadsheet formula; "
+                            "it is kept as written and every CSV output starts it with ' so it cannot run")
+        elif not any(_has_value(record.cells.get(k, "")) for k in ("quantity", "market_value")):
+            skipped.append(f"row {record.line}: {' '.join(v for v in record.cells.values() if v)[:60]}")
+        else:
+            raise reader.error(record, "symbol", f"{symbol!r} is not a ticker" if symbol else "empty symbol",
+                               "give the ticker of the position (letters, digits and . - / ^), or delete the row")
+    held, other_accounts = _accounts(table, held, where, account)
+    skipped += other_accounts
     positions: list[Position] = []
     seen: dict[str, int] = {}
-    skipped: list[str] = []
+    cash_rows: list[str] = []
+    warnings: list[str] = formulas
     cash = Decimal(0)
-
-    def cell(row: list[str], field_name: str) -> str:
-        position = columns.get(field_name) if columns else None
-        return row[position].strip() if position is not None and position < len(row) else ""
-
-    def number(row: list[str], field_name: str, line: int) -> Decimal | None:
-        try:
-            return parse_number(cell(row, field_name))
-        except ValueError as exc:
-            column = header[columns[field_name]] if columns else field_name
-            raise DataError(f"{where}: row {line}: {column}", str(exc), "give a plain decimal number") from None
-
-    for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        if not any(c.strip() for c in row):
-            continue
-        symbol = cell(row, "symbol")
-        if FOOTER_PATTERNS.match(symbol) or (not symbol and len([c for c in row if c.strip()]) <= 1):
-            skipped.append(f"row {offset}: {','.join(c for c in row if c.strip())[:60]}")
-            continue
-        if CASH_PATTERNS.search(symbol) or symbol.upper() == CASH_SYMBOL:
-            amount = number(row, "quantity", offset)
+    for record in held:
+        symbol = record.cells.get("symbol", "").strip()
+        if _is_cash(record, symbol, cash_symbols):
+            quantity = reader.number(record, "quantity")
+            price = reader.number(record, "price")
+            value = reader.number(record, "market_value")
+            amount = value if value is not None else quantity * price if (
+                quantity is not None and price is not None) else quantity
             if amount is None:
-                amount = number(row, "market_value", offset) if "market_value" in columns else None
-            if amount is None:
-                raise DataError(f"{where}: row {offset}: quantity", f"cash row {symbol!r} has no amount",
-                                "give the cash amount in the quantity column")
+                raise reader.error(record, "quantity", f"cash row {symbol!r} has no amount",
+                                   "give the cash amount in the quantity column")
             cash += amount
+            cash_rows.append(f"row {record.line}: {symbol} {amount}")
             continue
-        if not symbol:
-            raise DataError(f"{where}: row {offset}: symbol", "empty symbol", "give a ticker or delete the row")
-        if "quantity" not in columns:
-            raise DataError(f"{where}: row {offset}: quantity", "the file has no quantity column",
-                            "name it 'quantity' or map it in data.holdings_columns")
-        quantity = number(row, "quantity", offset)
-        if quantity is None:
-            raise DataError(f"{where}: row {offset}: quantity", f"missing quantity for {symbol}",
-                            "give the number of shares held")
-        if quantity < 0:
-            raise DataError(f"{where}: row {offset}: quantity",
-                            f"negative quantity {quantity} for {symbol} in a long-only account",
-                            "short positions are not supported; check the export")
-        if not allow_fractional and quantity != quantity.to_integral_value():
-            raise DataError(f"{where}: row {offset}: quantity", f"fractional quantity {quantity} for {symbol}",
-                            "set trading.fractional_shares: true to allow it")
-        price = number(row, "price", offset) if "price" in columns else None
-        if price is not None and price <= 0:
-            raise DataError(f"{where}: row {offset}: price", f"price {price} for {symbol} is not positive",
-                            "give a positive price or leave it empty to use the last close")
-        lot = number(row, "lot_size", offset) if "lot_size" in columns else None
-        if lot is not None and lot <= 0:
-            raise DataError(f"{where}: row {offset}: lot_size", f"lot size {lot} for {symbol} is not positive",
-                            "give a positive lot size")
-        basis = number(row, "cost_basis", offset) if "cost_basis" in columns else None
         key = symbol.upper()
         if key in seen:
-            raise DataError(f"{where}: row {offset}: symbol",
-                            f"duplicate symbol {symbol} (also on row {seen[key]})",
-                            "merge the rows into one position")
-        seen[key] = offset
-        positions.append(Position(
-            symbol=key,
-            quantity=float(quantity),
-            price=float(price) if price is not None else None,
-            lot_size=float(lot) if lot is not None else None,
-            cost_basis_value=float(basis) if basis is not None else None,
-            account=cell(row, "account") or None,
-            row=offset,
-        ))
+            raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
+                               "merge the rows into one position")
+        positions.append(_position(record, symbol, reader, allow_fractional, warnings))
+        seen[key] = record.line
     if not positions and cash == 0:
         raise DataError(where, "no positions and no cash found", "check that the file is a holdings export")
     if cash < 0:
         raise DataError(where, f"cash is negative ({cash})", "settle the debit balance before rebalancing")
-    if not all(math.isfinite(p.quantity) for p in positions):
-        raise DataError(where, "a quantity is not finite", "check the export")
-    return Holdings(positions=tuple(positions), cash_value=cash, source=where, skipped_rows=tuple(skipped))
+    return Holdings(positions=tuple(positions), cash_value=cash, source=where, skipped_rows=tuple(skipped),
+                    cash_rows=tuple(cash_rows), warnings=tuple(warnings))
+
+
+def _has_value(cell: str) -> bool:
+    """Whether a cell holds anything but nothing (empty, ``--``, ``N/A``)."""
+    try:
+        return parse_number(cell) is not None
+    except ValueError:
+        return True
+
+
+def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
+              ) -> Position:
+    quantity = reader.number(record, "quantity")
+    if quantity is None:
+        raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
+    if quantity < 0:
+        raise reader.error(record, "quantity", f"negative quantity {quantity} for {symbol} in a long-only account",
+                           "short positions are not supported; check the export")
+    if not allow_fractional and quantity != quantity.to_integral_value():
+        raise reader.error(record, "quantity", f"fractional quantity {quantity} for {symbol}",
+                           "set trading.fractional_shares: true to allow it")
+    price = reader.number(record, "price")
+    if price is not None and price <= 0:
+        raise reader.error(record, "price", f"price {price} for {symbol} is not positive",
+                           "give a positive price or leave it empty to use the last close")
+    lot = reader.number(record, "lot_size")
+    if lot is not None and lot <= 0:
+        raise reader.error(record, "lot_size", f"lot size {lot} for {symbol} is not positive",
+                           "give a positive lot size")
+    basis = reader.number(record, "cost_basis")
+    value = reader.number(record, "market_value")
+    if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
+        warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
+                        f"but the market value is {value:,.2f}; check that the columns were read right")
+    return Position(
+        symbol=symbol.upper(),
+        quantity=float(quantity),
+        price=float(price) if price is not None else None,
+        lot_size=float(lot) if lot is not None else None,
+        cost_basis_value=float(basis) if basis is not None else None,
+        account=record.cells.get("account") or None,
+        row=record.line,
+    )

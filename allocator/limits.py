@@ -31,14 +31,32 @@ def check_file(path: Path, limits: FileLimits, what: str) -> None:
         raise DataError(where, f"{what} is not a file", "give the path of a CSV file")
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise DataError(where, f"{what} is {size / MIB:,.1f} MiB, above the limit of {limits.max_bytes / MIB:,.1f} MiB",
+        raise DataError(where, f"{what} is {file_size(size)}, above the limit of {file_size(limits.max_bytes)}",
                         "raise data.max_file_mb if the file is genuine")
 
 
+def file_size(size: int) -> str:
+    """``312 bytes``, ``48.0 KiB`` or ``300.0 MiB``."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < MIB:
+        return f"{size / 1024:,.1f} KiB"
+    return f"{size / MIB:,.1f} MiB"
+
+
+# Leading bytes of files that are often given where a CSV is expected.
+BINARY_FORMATS = ((b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+                  (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"), (b"PAR1", "a Parquet file"),
+                  (b"%PDF", "a PDF document"))
+
+
 def read_text_limited(path: Path, limits: FileLimits, what: str) -> str:
-    """The file's text (UTF-8, a byte-order mark removed), after checking its size."""
+    """The file's text (UTF-8, a byte-order mark removed; else Windows-1252), after checking its size."""
     check_file(path, limits, what)
     raw = path.read_bytes()
+    for magic, kind in BINARY_FORMATS:
+        if raw.startswith(magic):
+            raise DataError(str(path), f"{what} is {kind}, not CSV text", "export or save it as CSV")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -7,12 +7,15 @@ and short gaps are forward-filled (``data.max_fill_days``) when the window for a
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from allocator.cells import is_ticker
 from allocator.errors import DataError
 from allocator.limits import FileLimits, check_file
 
@@ -49,8 +52,36 @@ def _read_csv(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
                         "check the delimiter and quoting") from None
     if len(frame) > limits.max_rows:
         raise DataError(str(path), f"more than {limits.max_rows:,} rows", "raise data.max_rows if genuine")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    header = _check_row_lengths(path)
+    counts = Counter(c.strip().upper() for c in header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
+    if duplicated:
+        raise DataError(str(path), f"column {duplicated[0]} appears twice in the header",
+                        "keep one column per name")
+    frame.columns = [str(c).strip() for c in header] if len(header) == frame.shape[1] else [
+        str(c).strip() for c in frame.columns]
     return frame
+
+
+def _check_row_lengths(path: Path) -> list[str]:
+    """The header row as written, after checking that no row is shorter than it.
+
+    pandas reads the missing cells of a truncated row as empty (no close), and renames a repeated column ``SPY``
+    to ``SPY.1``: both would hide a damaged file.
+    """
+    with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, [])
+            for number, row in enumerate(reader, start=2):
+                if row and len(row) < len(header):
+                    raise DataError(f"{path}: row {number}", f"{len(row)} cells but the header has {len(header)} "
+                                    "columns (a truncated row?)",
+                                    "give every column of the row, leaving a cell empty for no value")
+        except csv.Error as exc:
+            raise DataError(f"{path}: row {reader.line_num}", f"cannot read the row as CSV ({exc})",
+                            "check the quoting and the delimiter") from None
+    return header
 
 
 def _numeric(frame: pd.DataFrame, column: str, path: Path, allow_missing: bool) -> pd.Series:
@@ -95,7 +126,16 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
 
 
 def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
-    dates = pd.to_datetime(text.str.strip(), errors="coerce", format="ISO8601")
+    """ISO dates (a time or a UTC offset may follow; the local calendar date is kept)."""
+    cleaned = text.str.strip()
+    try:
+        dates = pd.to_datetime(cleaned, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):  # offsets that differ from row to row
+        dates = pd.Series([pd.to_datetime(v, errors="coerce", format="ISO8601") for v in cleaned], dtype=object)
+        dates = pd.to_datetime(pd.Series([d.tz_localize(None) if isinstance(d, pd.Timestamp) and d.tzinfo else d
+                                          for d in dates]), errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
     if dates.isna().any():
         position = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
@@ -131,6 +171,9 @@ def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
     for c in columns:
         if not c or c.lower().startswith("unnamed"):
             raise DataError(str(path), "a price column has no symbol in the header", "name every column")
+        if not is_ticker(c):
+            raise DataError(str(path), f"column {c!r} is not a ticker",
+                            "name each column after 'date' by its symbol (letters, digits and . - / ^)")
         if c.upper() in seen:
             raise DataError(str(path), f"symbol {c} appears in two columns", "keep one column per symbol")
         seen.add(c.upper())
@@ -141,12 +184,21 @@ def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
     return wide
 
 
+def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
+    """Every symbol is a ticker (not empty, not a formula or a sentence)."""
+    bad = ~symbols.map(is_ticker).to_numpy(dtype=bool)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        value = symbols.iloc[position]
+        raise DataError(f"{path}: row {position + 2}: {column}",
+                        f"{value!r} is not a ticker" if value else "empty symbol",
+                        "give the symbol of every row (letters, digits and . - / ^)")
+
+
 def _long_to_wide(frame: pd.DataFrame, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
     dates = _parse_dates(frame[date_col], path, date_col)
     symbols = frame[sym_col].astype(str).str.strip().str.upper()
-    if (symbols == "").any():
-        position = int(np.flatnonzero((symbols == "").to_numpy())[0])
-        raise DataError(f"{path}: row {position + 2}: {sym_col}", "empty symbol", "give the symbol of every row")
+    _check_symbols(symbols, path, sym_col)
     closes = _numeric(frame, close_col, path, allow_missing=True)
     long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes.to_numpy(),
                          "line": np.arange(len(frame)) + 2})
@@ -199,7 +251,7 @@ def price_window(
     if len(frame) < rows_needed:
         raise DataError(source, f"{len(frame)} daily closes, fewer than the {rows_needed} needed "
                         f"(lookback plus one, and at least the RSI period plus one)",
-                        "give a longer price history or shorten risk.lookback_days")
+                        "give a longer price history, or shorten risk.lookback_days (or rsi.period)")
     window = frame.iloc[-rows_needed:]
     filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 else window
     warnings: list[str] = []
@@ -209,14 +261,13 @@ def price_window(
         column = gaps[symbol].to_numpy()
         if column.any():
             first = window.index[int(np.flatnonzero(column)[0])].date()
-            count = int(column.sum())
+            count = (f"{int(window[symbol].isna().sum())} missing closes in the window, {int(column.sum())} of them "
+                     f"beyond the {max_fill_days}-day fill limit (the first on {first})")
             if not exclude_gaps:
-                raise DataError(f"{source}: {symbol}",
-                                f"{count} missing closes in the window (first on {first}) beyond the "
-                                f"{max_fill_days}-day fill limit",
+                raise DataError(f"{source}: {symbol}", count,
                                 "fill the history, raise data.max_fill_days, or set data.on_gap: exclude")
             excluded.append(symbol)
-            warnings.append(f"{symbol} excluded: {count} missing closes in the window (first on {first})")
+            warnings.append(f"{symbol} excluded: {count}")
     kept = [s for s in symbols if s not in excluded]
     filled = filled.loc[:, kept]
     values = filled.to_numpy(dtype=np.float64)
@@ -250,9 +301,7 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
     if frame.empty:
         raise DataError(str(path), "the fundamentals file has a header but no rows", "add one row per symbol")
     symbols = frame["symbol"].astype(str).str.strip().str.upper()
-    if (symbols == "").any():
-        position = int(np.flatnonzero((symbols == "").to_numpy())[0])
-        raise DataError(f"{path}: row {position + 2}: symbol", "empty symbol", "give the symbol of every row")
+    _check_symbols(symbols, path, "symbol")
     duplicated = symbols.duplicated()
     if duplicated.any():
         position = int(np.flatnonzero(duplicated.to_numpy())[0])

@@ -265,7 +265,7 @@ def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool) -> tuple[st
             problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, **SOLVER_OPTIONS[solver])
     except Exception as exc:  # a solver that crashes is a failed attempt, and the next solver is tried
         text = (str(exc).splitlines() or [""])[0][:200]
-        return "error", 0.0, None, f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return "error", 0.0, None, f"{text} ({type(exc).__name__})" if text else type(exc).__name__
     stats = problem.solver_stats
     seconds = float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
     iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else None

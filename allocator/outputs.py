@@ -2,17 +2,18 @@
 
 Files: ``weights.csv``, ``trades.csv`` (or ``trades.json``), ``summary.json``, ``manifest.json``. Data files
 hold no timestamps and fixed-precision numbers, so the same inputs give the same bytes. The folder is written
-under a temporary name beside the target and renamed into place: a failed or interrupted run leaves no partial
-output, and an existing folder is replaced only with ``force``.
+under a temporary name beside the target and renamed into place (``allocator.staging``): a failed or interrupted
+run leaves no partial output, and an existing folder is replaced only with ``force`` and only when it is empty or a
+previous run's output. ``manifest.json`` also records the SHA-256 of every data file, so a repeated run
+(``allocate run --from-manifest``) can show that it wrote the same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -149,6 +150,7 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
                    "reused_compiled_problem": alloc.reused_problem},
         "relaxations": list(result.relaxations),
         "notes": list(p.loaded.notes),
+        "holdings_rows": {"skipped": list(p.holdings.skipped_rows), "cash": list(p.holdings.cash_rows)},
         "timings_seconds": {**result.timings, "build_seconds": alloc.compile_seconds},
     }
 
@@ -163,40 +165,31 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     files = {"weights.csv": weights_csv(result)}
     files.update(trade_files(trade_sheet(result), [OutputFormat(f) for f in formats], result.config.orders))
     files["summary.json"] = summary_json(result)
-    files["manifest.json"] = json_bytes(manifest(result, command))
+    record = manifest(result, command)
+    record["outputs"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    files["manifest.json"] = json_bytes(record)
     return files
 
 
+def replaceable(folder: Path) -> bool:
+    """Whether ``--force`` may replace ``folder``: it is empty or holds a previous run's ``manifest.json`` (so a
+    mistyped ``-o ~`` can never wipe a folder of other files)."""
+    try:
+        return not any(folder.iterdir()) or (folder / "manifest.json").is_file()
+    except OSError:
+        return False
+
+
 def write_atomically(out_dir: str | Path, files: dict[str, bytes], force: bool = False) -> Path:
-    """Write ``files`` into ``out_dir`` all at once: a temporary sibling folder renamed into place."""
+    """Write ``files`` into ``out_dir`` all at once; see ``allocator.staging`` for how."""
+    from allocator.staging import publish
+
     target = Path(os.path.abspath(out_dir))
     if target.exists() and not target.is_dir():
         raise OutputError(str(out_dir), "exists and is not a folder", "choose another output path")
-    if target.exists() and not force:
-        raise OutputError(str(out_dir), "the output folder already exists",
-                          "pass --force to replace it, or choose another folder")
-    parent = target.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(str(out_dir), f"cannot create the output folder ({exc.strerror})",
                           "check the path and permissions") from None
-    try:
-        for name, data in files.items():
-            with (staging / name).open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(staging, 0o755)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
-            os.rename(target, retired / target.name)
-            os.rename(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+    return publish(target, files, force, replaceable)

@@ -7,6 +7,7 @@ rounds to trades and reconciles. Nothing here prints or writes files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from allocator.config import Config, GapPolicy, RiskModelKind
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
-from allocator.errors import AllocatorError, InfeasibleError, UsageError
+from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.expected_returns import expected_returns
 from allocator.holdings import read_holdings
 from allocator.limits import FileLimits
@@ -98,8 +99,7 @@ def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
         return holdings
     if cash < 0:
         raise UsageError("--cash", f"cash {cash} is negative", "give a non-negative amount")
-    return Holdings(positions=holdings.positions, cash_value=holdings.cash_value + cash, source=holdings.source,
-                    skipped_rows=holdings.skipped_rows)
+    return dataclasses.replace(holdings, cash_value=holdings.cash_value + cash)
 
 
 def prepare(
@@ -120,7 +120,12 @@ def prepare(
     file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
     holdings_path = Path(holdings_path)
     holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares), cash)
+        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
+                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
+    for key, path in (("prices", cfg.data.prices), ("fundamentals", cfg.data.fundamentals)):
+        if not Path(path).exists():
+            raise DataError(str(path), f"the {key} file named by data.{key} does not exist",
+                            f"check data.{key} in {config_path} (relative to the config that names it)")
     if prices is None:
         prices = read_prices(cfg.data.prices, file_limits)
     if fundamentals is None:
@@ -130,7 +135,10 @@ def prepare(
     rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
                                     cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date)
-    warnings = list(window.warnings)
+    warnings = [*holdings.warnings, *window.warnings]
+    if as_of_date is not None and window.as_of < as_of_date:
+        warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
+                        f"the run uses the closes of {window.as_of.date()}")
     held = {p.symbol for p in holdings.positions}
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
@@ -153,7 +161,7 @@ def prepare(
     limits = build_limits(cfg, universe, rsi, config_path)
     from allocator.diagnosis import presolve_checks
 
-    named = {"holdings": holdings_path, "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
+    named = {"holdings": holdings_path.absolute(), "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
              **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
     inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,

@@ -24,7 +24,8 @@ def winsorized_zscore(values: FloatArray, mask: np.ndarray, limit: float) -> Flo
     """Z-scores of ``values`` over the assets in ``mask`` with finite values; 0 elsewhere.
 
     Values beyond ``limit`` standard deviations from the mean are pulled in to that limit first, then the result
-    is standardized (mean 0, standard deviation 1 over the scored assets). Fewer than two distinct values: all 0.
+    is standardized (mean 0, standard deviation 1 over the scored assets). Fewer than two distinct values, or a
+    spread below 1e-12 (rounding noise, not a signal): all 0.
     """
     scored = mask & np.isfinite(values)
     out = np.zeros(len(values))
@@ -34,7 +35,7 @@ def winsorized_zscore(values: FloatArray, mask: np.ndarray, limit: float) -> Flo
     mean, std = x.mean(), x.std()
     x = np.clip(x, mean - limit * std, mean + limit * std)
     std = x.std()
-    if std == 0:
+    if std <= 1e-12 * max(1.0, float(np.abs(x).max())):  # no spread beyond rounding noise (or subnormal)
         return out
     out[scored] = (x - x.mean()) / std
     return out

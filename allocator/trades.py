@@ -98,6 +98,8 @@ class _Book:
     current: list[Decimal]
     target: list[Decimal]
     cash: Decimal
+    no_add: list[bool]
+    no_sell: list[bool]
 
     def cash_after(self) -> Decimal:
         cash = self.cash
@@ -130,21 +132,42 @@ def build_trades(
     lots = list(universe.lot_size) + [float(trading.lot_size)] * len(universe.outside_symbols)
     current = list(universe.quantity) + list(universe.outside_quantity)
     n = universe.size
+    outside = len(universe.outside_symbols)
+    no_add = [bool(np.isfinite(limits.rsi.upper[i])) for i in range(n)] + [False] * outside
+    no_sell = [bool(np.isfinite(limits.rsi.lower[i]) and not np.isfinite(limits.rsi.upper[i])) for i in range(n)
+               ] + [False] * outside
     targets: list[float] = []
     for i in range(n):
-        targets.append(_round_to_lot(target_weight[i] * nav / prices[i], lots[i]))
-    for j in range(len(universe.outside_symbols)):
+        wanted = target_weight[i] * nav / prices[i]
+        targets.append(_rounded_target(wanted, current[i], lots[i], no_add[i], no_sell[i]))
+    for j in range(outside):
         targets.append(0.0 if universe.outside_sold else float(universe.outside_quantity[j]))
-    cost = list(limits.cost) + [float(trading.cost_bps) / 1e4] * len(universe.outside_symbols)
+    cost = list(limits.cost) + [float(trading.cost_bps) / 1e4] * outside
     book = _Book(symbols=symbols, price=[to_decimal(p) for p in prices], lot=[to_decimal(x) for x in lots],
                  cost_rate=[to_decimal(c) for c in cost], current=[to_decimal(q) for q in current],
-                 target=[to_decimal(q) for q in targets], cash=universe.cash_value)
+                 target=[to_decimal(q) for q in targets], cash=universe.cash_value, no_add=no_add,
+                 no_sell=no_sell)
     warnings: list[str] = []
     _drop_small(book, Decimal(str(trading.min_trade_value)))
     _fund_buys(book, limits.cash_lower, warnings)
     upper = np.concatenate([limits.upper, np.full(len(universe.outside_symbols), 0.0)])
     _spend_excess(book, limits.cash_upper, target_weight, upper, n)
     return _trade_list(book, universe, target_weight, returns, scores, rsi_fired, warnings)
+
+
+def _rounded_target(wanted: float, current: float, lot: float, no_add: bool, no_sell: bool) -> float:
+    """``wanted`` shares rounded to the lot, never rounded across the current holding (a sell that rounding would
+    turn into a buy, or the reverse, is no trade), and never above it when adds are barred (RSI overbought) nor
+    below it when sells are (RSI oversold with ``no_sell_when_oversold``)."""
+    rounded = _round_to_lot(wanted, lot)
+    near = 1e-9 * max(1.0, abs(current))  # the optimizer's own tolerance, in shares
+    if (rounded > current and wanted <= current + near) or (rounded < current and wanted >= current - near):
+        rounded = current
+    if no_add:
+        rounded = min(rounded, current)
+    if no_sell:
+        rounded = max(rounded, current)
+    return rounded
 
 
 def _drop_small(book: _Book, minimum: Decimal) -> None:
@@ -178,6 +201,8 @@ def _fund_buys(book: _Book, cash_min: float, warnings: list[str]) -> None:
                         ", ".join(f"{s} -{q.normalize():f}" for s, q in sorted(cut.items())))
     while book.cash_after() < 0:
         held = [i for i in range(len(book.symbols)) if book.target[i] >= book.lot[i]]
+        free = [i for i in held if not (book.no_sell[i] and book.target[i] - book.lot[i] < book.current[i])]
+        held = free or held  # an oversold no-sell position is sold only when nothing else can raise the cash
         if not held:
             break
         i = max(held, key=lambda k: (book.target[k] * book.price[k], book.symbols[k]))
@@ -201,6 +226,8 @@ def _spend_excess(book: _Book, cash_max: float, target_weight: FloatArray, upper
         for i in range(n):
             lot_value = book.lot[i] * book.price[i] * (1 + book.cost_rate[i])
             if lot_value > book.cash_after():
+                continue
+            if book.no_add[i] and book.target[i] + book.lot[i] > book.current[i]:
                 continue
             weight = float((book.target[i] + book.lot[i]) * book.price[i] / nav)
             gap = float(target_weight[i]) - float(book.target[i] * book.price[i] / nav)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
 
 from allocator.cli import main
 
@@ -16,6 +18,23 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 EXAMPLE_HOLDINGS = ROOT / "examples" / "holdings.csv"
 BASE_CONFIG = ROOT / "configs" / "base.yaml"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+# Hypothesis profiles (README "Tests"): ``ci`` (the default) is derandomized, so every run tries the same examples;
+# ``thorough`` tries ten times as many, freshly drawn; ``dev`` is quick. Choose with ALLOCATE_HYPOTHESIS_PROFILE.
+# Tests that set max_examples themselves scale it by ``example_scale()``.
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True,
+                          suppress_health_check=_SLOW_OK)
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
+                          suppress_health_check=_SLOW_OK)
+settings.register_profile("dev", max_examples=20, deadline=None, suppress_health_check=_SLOW_OK)
+HYPOTHESIS_PROFILE = os.environ.get("ALLOCATE_HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def example_scale() -> float:
+    """How many more (or fewer) examples than the CI count the chosen profile asks for."""
+    return {"ci": 1.0, "thorough": 10.0, "dev": 0.1}.get(HYPOTHESIS_PROFILE, 1.0)
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_extends_chain_cycle_and_missing_parent(example_copy: Path) -> None:
 
 def test_safe_loader_refuses_python_objects(example_copy: Path) -> None:
     path = write_config(example_copy, "data: !!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(ConfigError, match="YAML syntax error"):
+    with pytest.raises(ConfigError, match="YAML tag not allowed"):
         load_config(path)
 
 

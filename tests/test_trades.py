@@ -128,3 +128,32 @@ def test_reconcile_detects_a_broken_list() -> None:
     assert any(p.startswith("cash:") for p in reconcile(broken))
     with pytest.raises(AssertionError):
         assert reconcile(broken) == []
+
+
+def _rsi_trades(rsi_values: list[float], config: RsiConfig, target_of_current: list[float]):
+    u = _universe([105, 200, 300], [20.0, 10.0, 5.0], "0.00", lot=[10, 10, 10])
+    returns, scores = _model()
+    limits = _limits(u)
+    limits = Limits(**{**limits.__dict__, "rsi": rsi_limits(config, u.symbols, np.array(rsi_values), u.weight)})
+    return build_trades(u, u.weight * np.array(target_of_current), limits, TradingConfig(lot_size=10), returns,
+                        scores, {})
+
+
+def test_lot_rounding_never_adds_to_an_overbought_position() -> None:
+    # 105 shares in lots of 10: keeping the weight (no trim required) would round up to 110, a buy the RSI rule bars
+    # (found by the property tests)
+    trade_list = _rsi_trades([75.0, 50.0, 50.0], RsiConfig(min_trim=0.0, max_trim=0.0), [1.0, 0.9, 1.0])
+    assert "AAA" not in {t.symbol for t in trade_list.trades if t.side == "BUY"}
+    assert reconcile(trade_list) == []
+
+
+def test_lot_rounding_never_sells_an_oversold_position_that_may_not_be_sold() -> None:
+    trade_list = _rsi_trades([20.0, 50.0, 50.0], RsiConfig(no_sell_when_oversold=True), [0.999, 1.0, 1.0])
+    assert "AAA" not in {t.symbol for t in trade_list.trades}
+    assert reconcile(trade_list) == []
+
+
+def test_rounding_does_not_turn_a_small_sell_into_a_buy() -> None:
+    u = _universe([106, 0, 0], [20.0, 10.0, 5.0], "100.00", lot=[10, 1, 1])
+    wanted = 105.5 * 20.0 / u.nav_value  # a sell of half a share, which lots of 10 would round up to a buy of 4
+    assert _trades(u, [wanted, 0.0, 0.0]).trades == ()

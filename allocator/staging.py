@@ -1,0 +1,187 @@
+"""Publish a folder of files all at once: written in a hidden staging folder, then renamed into place.
+
+Readers see either no output folder, the previous one, or the complete new one, never a partial one:
+
+1. stale staging folders of the same target, left by runs that were killed (their process is gone, or they are
+   over an hour old), are removed first; a previous output that a killed ``--force`` run had moved aside is put
+   back;
+2. the files are written to ``.<name>.partial-<pid>-<random>`` beside the target (same filesystem, so the rename is
+   atomic) and flushed to disk;
+3. the staging folder is renamed to the target: without ``force`` with ``RENAME_NOREPLACE`` on Linux (a folder
+   that appears meanwhile is never overwritten); with ``force`` the two folders are swapped in one step with
+   ``RENAME_EXCHANGE`` and the old one is removed (elsewhere, the old folder is first moved aside to
+   ``.<name>.old-<pid>-<random>``, the step that item 1 undoes if the run dies in between);
+4. the parent folder is flushed so the rename survives a power cut.
+
+An exception or a signal turned into ``SystemExit`` (SIGTERM, Ctrl-C) removes the staging folder on the way out;
+SIGKILL cannot be caught, so item 1 clears what it leaves on the next run, and the hidden name keeps it from ever
+being taken for an output.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from allocator.errors import OutputError
+
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+STALE_SECONDS = 3600.0  # writing an output takes milliseconds; a staging folder this old belongs to no live run
+
+
+def staging_folders(target: Path) -> list[Path]:
+    """The hidden staging and moved-aside folders of ``target`` that exist now."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(partial|old)-\d+-.+")
+    try:
+        return sorted(p for p in target.parent.iterdir() if pattern.fullmatch(p.name))
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def clean_stale(target: Path) -> list[str]:
+    """Remove the staging folders of ``target`` left by dead runs; restore a previous output moved aside.
+
+    Returns what was done, one line each.
+    """
+    done: list[str] = []
+    for folder in staging_folders(target):
+        kind, pid = folder.name[len(target.name) + 2:].split("-", 2)[:2]
+        try:
+            age = time.time() - folder.stat().st_mtime
+        except OSError:
+            continue
+        if _alive(int(pid)) and age < STALE_SECONDS:
+            continue
+        kept = folder / target.name
+        if kind == "old" and kept.is_dir() and not target.exists():
+            os.rename(kept, target)
+            done.append(f"restored {target} from an interrupted run")
+        _remove(folder)
+        done.append(f"removed {folder.name} left by an interrupted run")
+    return done
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or the link when ``path`` is a symbolic link (a replaced ``-o`` that was a link)."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _renameat2(source: Path, target: Path, flags: int) -> bool:
+    """``renameat2(2)`` with ``flags``; False where the system call is unavailable (not Linux, old kernel or
+    filesystem), so the caller falls back to ``os.rename``."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    result = call(AT_FDCWD, os.fsencode(source), AT_FDCWD, os.fsencode(target), flags)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(target))
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _write(staging: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        with (staging / name).open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
+    _fsync_folder(staging)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Put ``staging`` in place of the existing ``target``; the old folder is removed."""
+    if _renameat2(staging, target, RENAME_EXCHANGE):
+        _remove(staging)  # now holds the previous output
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
+    os.rename(target, aside / target.name)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(aside / target.name, target)  # put the previous output back
+        raise
+    _remove(aside)
+
+
+def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Callable[[Path], bool]) -> Path:
+    """Write ``files`` as the folder ``target`` (absolute; its parent exists) in one step.
+
+    Raises ``OutputError`` when ``target`` exists and ``force`` is not given, or it is not ``replaceable``.
+    """
+    clean_stale(target)
+    replacing = target.exists()
+    if replacing:
+        if not force:
+            raise OutputError(str(target), "the output folder already exists",
+                              "pass --force to replace it, or choose another folder")
+        if not replaceable(target):
+            raise OutputError(str(target), "the folder holds other files and no manifest.json, so it is not a "
+                              "previous run's output; it is not replaced even with --force", "choose another folder")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent))
+    except OSError as exc:
+        raise OutputError(str(target), f"cannot create the output folder ({exc.strerror})",
+                          "check the path and permissions") from None
+    try:
+        _write(staging, files)
+        if replacing:
+            _swap(staging, target)
+        elif not _renameat2(staging, target, RENAME_NOREPLACE):
+            os.rename(staging, target)
+    except FileExistsError:
+        raise OutputError(str(target), "the output folder appeared while this run was writing",
+                          "pass --force to replace it, or choose another folder") from None
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise OutputError(str(target), "the output folder appeared while this run was writing",
+                              "pass --force to replace it, or choose another folder") from None
+        raise OutputError(str(target), f"cannot write the output folder ({exc.strerror})",
+                          "check the free space and permissions") from None
+    finally:
+        _remove(staging)  # gone already when renamed into place
+    _fsync_folder(target.parent)
+    return target
