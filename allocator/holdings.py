@@ -23,13 +23,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from allocator.cells import is_ticker, parse_number
-from allocator.spreadsheet import FORMULA_PREFIXES
 from allocator.config import HoldingsColumns
 from allocator.domain import CASH_SYMBOL, Holdings, Position
 from allocator.errors import DataError
 from allocator.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.ibkr_statement import activity_statement_table, is_activity_statement
 from allocator.limits import FileLimits, read_text_limited
+from allocator.spreadsheet import FORMULA_PREFIXES
 
 # Rows that are cash or a cash sweep: their value is added to cash, not held as a position.
 CASH_PATTERNS = re.compile(
