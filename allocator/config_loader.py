@@ -21,6 +21,7 @@ from allocator.errors import ConfigError
 
 PATH_KEYS = (("data", "prices"), ("data", "fundamentals"))
 MAX_CONFIG_BYTES = 1_048_576
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~20x faster
 MAX_CHAIN = 32
 
 
@@ -57,7 +58,7 @@ def _read_yaml(path: Path, chain: list[Path]) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else where
