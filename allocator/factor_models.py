@@ -21,23 +21,41 @@ from allocator.domain import FloatArray, RiskModel
 from allocator.risk_models import TRADING_DAYS, _centered
 
 
+def _top_eigenvectors(matrix: FloatArray, count: int) -> tuple[FloatArray, FloatArray]:
+    """The ``count`` largest eigenvalues (descending) of a symmetric PSD matrix and their eigenvectors.
+
+    Lanczos (ARPACK, deterministic start, to machine precision) when few are wanted, else LAPACK's subset solver.
+    """
+    from scipy.linalg import eigh
+
+    size = matrix.shape[0]
+    if count < size // 4:
+        from scipy.sparse.linalg import ArpackError, eigsh
+
+        try:
+            values, vectors = eigsh(matrix, k=count, which="LA", v0=np.ones(size), tol=0.0)
+        except ArpackError:  # pragma: no cover (no convergence: fall back to the dense solver)
+            pass
+        else:
+            order = np.argsort(values)[::-1]
+            return values[order], vectors[:, order]
+    values, vectors = eigh(matrix, subset_by_index=[size - count, size - 1], driver="evr")
+    return values[::-1], vectors[:, ::-1]
+
+
 def principal_components(centered: FloatArray, factors: int) -> FloatArray:
     """Loadings ``V_k sqrt(Lambda_k)`` (n-by-k, largest first) of the sample covariance of ``centered`` (T-by-n).
 
     With T < n the eigenvectors come from the T-by-T Gram matrix ``X X' / T`` (same non-zero eigenvalues; the
     loadings are ``X' u / sqrt(T)``). Each column's sign is fixed so that its entries sum to a non-negative number.
     """
-    from scipy.linalg import eigh
-
     t, n = centered.shape
     if t < n:
-        gram = centered @ centered.T / t
-        _, vectors = eigh(gram, subset_by_index=[t - factors, t - 1], driver="evr")
-        loadings: FloatArray = centered.T @ vectors[:, ::-1] / np.sqrt(t)
+        _, vectors = _top_eigenvectors(centered @ centered.T / t, factors)
+        loadings: FloatArray = centered.T @ vectors / np.sqrt(t)
     else:
-        covariance = centered.T @ centered / t
-        values, vectors = eigh(covariance, subset_by_index=[n - factors, n - 1], driver="evr")
-        loadings = vectors[:, ::-1] * np.sqrt(np.clip(values[::-1], 0.0, None))
+        values, vectors = _top_eigenvectors(centered.T @ centered / t, factors)
+        loadings = vectors * np.sqrt(np.clip(values, 0.0, None))
     signs = np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
     return loadings * signs
 
