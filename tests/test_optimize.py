@@ -105,18 +105,30 @@ def _scenario(risk: RiskModel, current: np.ndarray, mu: np.ndarray, seed: int) -
     return limits, mu * rng.uniform(0.5, 1.5) + 0.02 * rng.standard_normal(len(mu)), float(rng.uniform(2, 5))
 
 
-def test_one_compiled_problem_gives_the_weights_of_problems_built_afresh() -> None:
-    """Scenarios solved one after another on one compiled problem (new parameters, solver updated in place)."""
+def test_one_compiled_problem_gives_the_weights_of_problems_built_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scenarios solved one after another on one compiled problem: new parameters, and the Clarabel solver of the
+    first solve updated in place (warm start) rather than set up again."""
+    import clarabel
+
     risk, mu, current = _case(50, seed=5)
+    scenarios = [_scenario(risk, current, mu, seed) for seed in range(4)]
+    fresh = [solve_allocation(*s[:2], risk, s[2], SOLVER, ProblemCache()) for s in scenarios]
+    setups = []
+    original = clarabel.DefaultSolver
+
+    def counted(*args: object) -> object:
+        setups.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(clarabel, "DefaultSolver", counted)
     cache = ProblemCache()
-    for seed in range(4):
-        limits, scenario_mu, gamma = _scenario(risk, current, mu, seed)
+    for index, (limits, scenario_mu, gamma) in enumerate(scenarios):
         reused = solve_allocation(limits, scenario_mu, risk, gamma, SOLVER, cache)
-        fresh = solve_allocation(limits, scenario_mu, risk, gamma, SOLVER, ProblemCache())
-        assert reused.reused_problem is (seed > 0)
-        np.testing.assert_allclose(reused.weight, fresh.weight, rtol=0, atol=1e-8)
+        assert reused.reused_problem is (index > 0)
+        np.testing.assert_allclose(reused.weight, fresh[index].weight, rtol=0, atol=1e-8)
         assert max(violations(limits, risk, reused.weight, reused.cash_weight).values()) <= 1e-6
     assert cache.misses == 1 and cache.hits == 3
+    assert len(setups) == 1, "the solver is set up once and updated in place for the later scenarios"
 
 
 def test_the_problem_is_dpp_and_its_objective_holds_no_parameter() -> None:
