@@ -2,7 +2,8 @@
 
 Sections, each measured in fresh child processes (one per method and size) with BLAS pinned to one thread:
 1. ``problem``: the benchmark problem (bench/synthetic.py) solved by allocate, PyPortfolioOpt, skfolio and, on
-   the same problem without the turnover limit it cannot express, Riskfolio-Lib, at 20 to 3,000 assets.
+   the same problem without the turnover limit it cannot express, Riskfolio-Lib, at 20 to 3,000 assets
+   (Riskfolio-Lib up to ``--riskfolio-max``, 500 by default).
 2. ``scenarios``: 20 scenario solves at 500 assets on one compiled problem (bench/scenarios.py).
 3. ``startup``: ``allocate run`` on the example against ``python -c "import cvxpy, pandas"`` (bench/startup.py).
 4. ``estimators``: scikit-learn's Ledoit-Wolf against allocate's closed form (bench/estimators.py).
@@ -48,9 +49,14 @@ def child_problem(method: str, assets: int, variant: str, repeat: int) -> dict[s
     solve(adjust(synthetic_case(20, seed=1)))  # warm-up: one-time imports and first-use costs, for every method
     case = adjust(synthetic_case(assets))
     rss_before = _peak_rss_mb()
-    runs = [solve(case) for _ in range(repeat)]
+    runs = []
+    for _ in range(repeat):
+        cpu = time.process_time()
+        result = solve(case)
+        runs.append(result | {"cpu": time.process_time() - cpu})
     best = min(runs, key=lambda r: r["stages"]["total"])
     out = {"method": method, "assets": assets, "variant": variant, "repeat": repeat, "stages": best["stages"],
+           "cpu_seconds": best["cpu"],
            "weights": [float(x) for x in best["weights"]], "status": best.get("status"),
            "factors": best.get("factors"), "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
     if method == "allocate":
@@ -127,6 +133,7 @@ def compare_problem(rows: list[dict[str, Any]], assets: int, variant: str) -> No
                 objective(case, risk.covariance_times(ours), ours))
             row["max_weight_difference"] = float(np.max(np.abs(weights - ours)))
             row["ratio"] = row["stages"]["total"] / reference["stages"]["total"]
+            row["cpu_ratio"] = row["cpu_seconds"] / reference["cpu_seconds"]
 
 
 def machine() -> dict[str, Any]:
@@ -153,6 +160,8 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=None, help="default: all")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads in every child (default 1)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child before it is abandoned")
+    parser.add_argument("--riskfolio-max", type=int, default=500,
+                        help="largest size for Riskfolio-Lib (default 500: it took 618 s at 2,000 assets)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results file stem (.json and .md)")
     args = parser.parse_args()
     if args.child:
@@ -176,7 +185,9 @@ def main() -> None:
             results["problem"][str(assets)] = rows
             print_section("problem", assets, rows)
             rows = [run_child(["problem", m, str(assets), "no_turnover", str(repeat)], args.threads, args.timeout)
-                    | {"method": m} for m in ("allocate", "riskfolio")]
+                    | {"method": m} if m == "allocate" or assets <= args.riskfolio_max
+                    else {"method": m, "error": f"not run above --riskfolio-max {args.riskfolio_max}"}
+                    for m in ("allocate", "riskfolio")]
             compare_problem(rows, assets, "no_turnover")
             results["no_turnover"][str(assets)] = rows
             print_section("no_turnover", assets, rows)

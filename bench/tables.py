@@ -6,8 +6,8 @@ from typing import Any
 
 from methods import FACTORS, LABELS
 
-PROBLEM_HEADER = ("method", "total s", "estimation", "build", "compile", "solve", "x allocate", "objective",
-                  "rel. gap", "max |dw|", "violation", "peak RSS MB")
+PROBLEM_HEADER = ("method", "total s", "estimation", "build", "compile", "solve", "x allocate", "CPU s",
+                  "CPU x allocate", "objective", "rel. gap", "max |dw|", "violation", "peak RSS MB")
 
 
 def _seconds(value: float) -> str:
@@ -26,6 +26,7 @@ def problem_rows(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         out.append((
             label, _seconds(s["total"]), _seconds(s["estimation"]), _seconds(s["build"]), _seconds(s["compile"]),
             _seconds(s["solve"]), "1" if is_reference else f"{row.get('ratio', float('nan')):.1f}",
+            _seconds(row["cpu_seconds"]), "1" if is_reference else f"{row.get('cpu_ratio', float('nan')):.1f}",
             f"{row.get('objective', float('nan')):.10f}",
             "-" if is_reference else f"{row.get('objective_gap', float('nan')):.1e}",
             "-" if is_reference else f"{row.get('max_weight_difference', float('nan')):.1e}",
@@ -114,13 +115,18 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         ours, theirs = _find(rows, "allocate"), _find(rows, "pyportfolioopt")
         if ours is None or theirs is None:
             continue
-        add(f"{int(assets):,} assets: PyPortfolioOpt time / allocate time (end to end)", theirs["ratio"],
+        # wall time is what the issue asks for; CPU time is shown too because the machine is shared
+        add(f"{int(assets):,} assets: PyPortfolioOpt time / allocate time, end to end (wall)", theirs["ratio"],
             f">= {speedup:.0f}", theirs["ratio"] >= speedup)
+        add(f"{int(assets):,} assets: the same in CPU time", theirs["cpu_ratio"], f">= {speedup:.0f}",
+            theirs["cpu_ratio"] >= speedup)
         if assets == "2000":
             add("2,000 assets: objective gap to PyPortfolioOpt (relative)", theirs["objective_gap"], "<= 1e-5",
                 theirs["objective_gap"] <= 1e-5)
         if assets == "3000":
-            add("3,000 assets: allocate end to end (s)", ours["stages"]["total"], "< 1", ours["stages"]["total"] < 1)
+            add("3,000 assets: allocate end to end, wall (s)", ours["stages"]["total"], "< 1",
+                ours["stages"]["total"] < 1)
+            add("3,000 assets: allocate end to end, CPU (s)", ours["cpu_seconds"], "< 1", ours["cpu_seconds"] < 1)
             add("3,000 assets: traced peak memory of the factor path / one dense n-by-n matrix",
                 ours["traced_peak_mb"] / ours["dense_matrix_mb"], "< 1",
                 ours["traced_peak_mb"] < ours["dense_matrix_mb"])
@@ -133,6 +139,7 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
     if startup:
         add('allocate run on the example / python -c "import cvxpy, pandas" (best wall times)',
             startup["ratio_wall_min"], "<= 1.3", startup["ratio_wall_min"] <= 1.3)
+        add("the same in CPU time (best of each)", startup["ratio_cpu_min"], "<= 1.3", startup["ratio_cpu_min"] <= 1.3)
     return out
 
 
