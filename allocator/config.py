@@ -241,7 +241,7 @@ class RiskConfig(StrictModel):
     factors: int = Field(10, ge=1, le=1_000, description="principal components of the pca model")
     formulation: RiskFormulation = RiskFormulation.AUTO
     factor_threshold: float = Field(
-        2.5, gt=0.0, le=1_000.0,
+        3.0, gt=0.0, le=1_000.0,
         description="auto: ledoit_wolf, sample and ewma use their exact factor form (one factor per daily "
                     "return) when the assets number at least this many times the returns (bench/formulations.py)")
 

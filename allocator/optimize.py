@@ -20,8 +20,9 @@ The objective is divided by gamma/2 so that ``gamma`` enters only through the pa
 so the problem satisfies DPP and is canonicalized once per universe and risk model; later solves only refill
 parameters (``ProblemCache``) and warm-start the solver where it can: Clarabel keeps its solver object and takes
 the new data in place (Clarabel allows that only when its presolve removed nothing, so presolve is off; with
-finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS), each
-attempt recorded, and a solution is accepted only after every constraint is recomputed with numpy.
+finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried
+in order (Clarabel, then OSQP, then SCS), each attempt recorded, and a solution is accepted only after every
+constraint is recomputed with numpy.
 """
 
 from __future__ import annotations

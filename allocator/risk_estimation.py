@@ -6,11 +6,11 @@ Formulations (``risk.formulation``):
   sample and EWMA are held exactly with one factor per daily return (T of them).
 - ``dense``: the n-by-n matrix with its Cholesky factor as ``B`` (n "factors").
 - ``auto`` (default): PCA and fundamental models in factor form; Ledoit-Wolf, sample and EWMA dense unless the
-  assets number at least ``risk.factor_threshold`` (2.5) times the daily returns. That threshold is measured
-  (``bench/formulations.py``): with 756 daily returns the exact factor form solves faster than the dense one from
-  about 1,800 assets (2.4 T), with 252 from about 650 (2.6 T). Either is slow at that size (tens of seconds at
-  2,000 assets); a factor model with a few factors takes a fraction of a second, so large universes should use
-  ``risk.model: pca`` or ``fundamental``.
+  assets number at least ``risk.factor_threshold`` (3) times the daily returns. That threshold is measured
+  (``bench/formulations.py``, the benchmark problem): with 252 daily returns the exact factor form solves faster
+  than the dense one from about 700 assets (2.8 T); with 756 the two take the same time (42 s) at 2,500 assets
+  (3.3 T). Either is slow at that size; a factor model with a few factors takes a fraction of a second, so large
+  universes should use ``risk.model: pca`` or ``fundamental``.
 """
 
 from __future__ import annotations

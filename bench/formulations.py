@@ -17,7 +17,7 @@ from allocator.config import SolverConfig
 from allocator.optimize import ProblemCache, solve_allocation
 from allocator.risk_models import ledoit_wolf_covariance
 
-GRID = {756: (250, 500, 1000, 1500, 2000), 252: (250, 500, 750, 1000)}
+GRID = {756: (500, 1000, 2000, 2500), 252: (250, 500, 750, 1000)}
 
 
 def formulation_time(form: str, assets: int, days: int) -> dict[str, Any]:

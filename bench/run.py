@@ -178,7 +178,7 @@ def main() -> None:
         results["problem"] = {}
         results["no_turnover"] = {}
         for assets in sizes:
-            repeat = 3 if assets <= 500 else 1
+            repeat = 3 if assets <= 500 else 2 if assets <= 2000 else 1
             rows = [run_child(["problem", m, str(assets), "turnover", str(repeat)], args.threads, args.timeout)
                     | {"method": m} for m in ("allocate", *PEERS)]
             compare_problem(rows, assets, "turnover")

@@ -194,7 +194,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Every method gets the same daily returns (756 days, seeded, 15 factors) and the same covariance, allocate's "
         f"PCA factor model with {FACTORS} factors; allocate keeps it in factor form, the peers take it as a dense "
         "matrix (their estimation time is the same PCA plus forming that matrix). Times are seconds, end to end "
-        "from returns to weights, the best of 3 runs up to 500 assets and of 1 run above; `x allocate` is the "
+        "from returns to weights, the best of 3 runs up to 500 assets, of 2 at 2,000 and 1 run at 3,000, for every "
+        "method; `CPU s` is the process's CPU time in that run (the machine is shared); `x allocate` is the "
         "method's total time over allocate's in the same run; objective gaps and weight differences are against "
         "allocate, recomputed with numpy; `violation` is the largest constraint violation.\n",
     ]

@@ -142,8 +142,8 @@ def _config(**values: object) -> RiskConfig:
 def test_auto_formulation_uses_the_measured_threshold() -> None:
     auto = _config()
     assert not uses_factor_form(auto, assets=20, observations=756)
-    assert not uses_factor_form(auto, assets=1889, observations=756)
-    assert uses_factor_form(auto, assets=1890, observations=756)  # 2.5 x 756
+    assert not uses_factor_form(auto, assets=2267, observations=756)
+    assert uses_factor_form(auto, assets=2268, observations=756)  # 3 x 756
     assert uses_factor_form(_config(model="pca"), assets=20, observations=756)
     assert uses_factor_form(_config(model="fundamental"), assets=20, observations=756)
     assert not uses_factor_form(_config(model="pca", formulation="dense"), assets=5000, observations=756)
@@ -153,7 +153,7 @@ def test_auto_formulation_uses_the_measured_threshold() -> None:
 
 def test_estimate_hands_the_optimizer_the_chosen_form() -> None:
     returns, symbols = _returns(60, 200), _symbols(200)
-    factor = estimate(_config(), returns, symbols)  # 200 >= 2.5 x 60: exact factor form
+    factor = estimate(_config(), returns, symbols)  # 200 >= 3 x 60: exact factor form
     assert factor.covariance is None and factor.factors == 60
     dense = estimate(_config(formulation="dense"), returns, symbols)
     assert dense.covariance is not None
