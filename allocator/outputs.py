@@ -158,6 +158,9 @@ def manifest(result: RunResult, command: dict[str, Any]) -> dict[str, Any]:
                    "attempts": [a.__dict__ for a in alloc.attempts],
                    "reused_compiled_problem": alloc.reused_problem},
         "relaxations": list(result.relaxations),
+        "risk_model": {"model": p.risk.method, "factors": p.risk.factors,
+                       "formulation": "dense" if p.risk.covariance is not None else "factor",
+                       "observations": p.risk.observations},
         "notes": list(p.loaded.notes),
         "timings_seconds": {**result.timings, "build_seconds": alloc.compile_seconds},
     }

@@ -13,6 +13,7 @@ from allocator.config import RiskConfig
 from allocator.domain import RiskModel
 from allocator.errors import ConfigError
 from allocator.factor_models import fundamental_exposures, fundamental_factor_model, statistical_factor_model
+from allocator.outputs import manifest
 from allocator.pipeline import run
 from allocator.risk_estimation import estimate, uses_factor_form
 from allocator.risk_models import (
@@ -180,5 +181,8 @@ def test_the_example_runs_on_a_factor_model_in_either_formulation(example_copy: 
         result = run(example_copy / "examples" / "holdings.csv", config)
         assert (result.prepared.risk.covariance is None) is (formulation == "factor")
         assert result.prepared.risk.method == model
+        recorded = manifest(result, {})["risk_model"]
+        assert recorded["model"] == model and recorded["formulation"] == formulation
+        assert recorded["factors"] == (20 if formulation == "dense" else result.prepared.risk.factors)
         weights[formulation] = result.allocation.weight
     np.testing.assert_allclose(weights["factor"], weights["dense"], rtol=0, atol=1e-6)
