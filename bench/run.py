@@ -213,6 +213,10 @@ def main() -> None:
     results["seconds"] = time.perf_counter() - started
     results["checks"] = checks(results)
     print_section("checks", 0, results["checks"])
+    for kind in ("problem", "no_turnover"):  # the weights were for the comparisons; the file keeps the numbers
+        for rows in results.get(kind, {}).values():
+            for row in rows:
+                row.pop("weights", None)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown(results))
     print(f"\nwrote {args.out.with_suffix('.md')} and {args.out.with_suffix('.json')} "

@@ -7,7 +7,7 @@ from typing import Any
 from methods import FACTORS, LABELS
 
 PROBLEM_HEADER = ("method", "total s", "estimation", "build", "compile", "solve", "x allocate", "CPU s",
-                  "CPU x allocate", "objective", "rel. gap", "max |dw|", "violation", "peak RSS MB")
+                  "CPU x allocate", "objective", "rel. gap", "max abs dw", "violation", "peak RSS MB")
 
 
 def _seconds(value: float) -> str:
