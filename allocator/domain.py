@@ -116,8 +116,8 @@ class RiskModel:
     @cached_property
     def exposure(self) -> FloatArray:
         """``B R`` (n-by-k) with ``F = R R'``, so that ``Sigma = exposure @ exposure.T + diag(d)``."""
-        k = self.factor_sqrt.shape[0]
-        if np.array_equal(self.factor_sqrt, np.eye(k)):
+        f = self.factor_sqrt
+        if np.count_nonzero(f) == f.shape[0] and np.all(np.diagonal(f) == 1.0):  # the identity, checked in place
             return self.loadings
         result: FloatArray = self.loadings @ self.factor_sqrt
         return result
