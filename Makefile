@@ -1,6 +1,7 @@
 # Two commands on a fresh clone (see README "Quick start"):
 #   make example   set up .venv and rebalance the shipped example account
 #   make test      set up .venv with the test tools; ruff, mypy and the whole test suite
+#   make bench     install the peers (the bench extra) and run bench/run.py (BENCH_ARGS=--quick for a short run)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,7 +37,7 @@ test: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out

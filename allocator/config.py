@@ -69,6 +69,16 @@ class RiskModelKind(StrEnum):
     LEDOIT_WOLF = "ledoit_wolf"
     SAMPLE = "sample"
     EWMA = "ewma"
+    PCA = "pca"
+    FUNDAMENTAL = "fundamental"
+
+
+class RiskFormulation(StrEnum):
+    """How the optimizer holds Sigma: ``dense`` (n-by-n, Cholesky), ``factor`` (``B F B' + D``) or ``auto``."""
+
+    AUTO = "auto"
+    DENSE = "dense"
+    FACTOR = "factor"
 
 
 class GroupBy(StrEnum):
@@ -238,6 +248,12 @@ class RiskConfig(StrictModel):
     lookback_days: int = Field(756, ge=30, le=10_000, description="daily returns used, trading days")
     ewma_halflife_days: float = Field(63.0, gt=1.0, le=5_000.0)
     risk_aversion: float = Field(2.5, gt=0.0, le=1_000.0, description="gamma of the objective")
+    factors: int = Field(10, ge=1, le=1_000, description="principal components of the pca model")
+    formulation: RiskFormulation = RiskFormulation.AUTO
+    factor_threshold: float = Field(
+        3.0, gt=0.0, le=1_000.0,
+        description="auto: ledoit_wolf, sample and ewma use their exact factor form (one factor per daily "
+                    "return) when the assets number at least this many times the returns (bench/formulations.py)")
 
 
 class PositionLimit(StrictModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -114,28 +115,44 @@ class RiskModel:
     observations: int = 0
 
     @property
+    def factors(self) -> int:
+        """Number of factors k (n for the dense form, whose ``B`` is a square root of Sigma)."""
+        return int(self.loadings.shape[1])
+
+    @cached_property
+    def exposure(self) -> FloatArray:
+        """``B R`` (n-by-k) with ``F = R R'``, so that ``Sigma = exposure @ exposure.T + diag(d)``."""
+        f = self.factor_sqrt
+        if np.count_nonzero(f) == f.shape[0] and np.all(np.diagonal(f) == 1.0):  # the identity, checked in place
+            return self.loadings
+        result: FloatArray = self.loadings @ self.factor_sqrt
+        return result
+
+    @property
     def volatility(self) -> FloatArray:
         """Annualized volatility of each asset."""
-        exposure = self.loadings @ self.factor_sqrt
+        exposure = self.exposure
         result: FloatArray = np.sqrt(np.einsum("ij,ij->i", exposure, exposure) + self.specific_variance)
         return result
 
     def variance(self, weights: FloatArray) -> float:
         """Annualized variance of a portfolio ``weights`` (fractions of NAV)."""
-        factor = self.factor_sqrt.T @ (self.loadings.T @ weights)
+        factor = self.exposure.T @ weights
         return float(factor @ factor + weights @ (self.specific_variance * weights))
 
     def covariance_times(self, weights: FloatArray) -> FloatArray:
         """``Sigma @ weights`` without forming Sigma."""
-        f = self.factor_sqrt
-        return self.loadings @ (f @ (f.T @ (self.loadings.T @ weights))) + self.specific_variance * weights
+        result: FloatArray = self.exposure @ (self.exposure.T @ weights) + self.specific_variance * weights
+        return result
 
     def dense(self) -> FloatArray:
         """The dense covariance (forms it when only the factor structure is held)."""
         if self.covariance is not None:
             return self.covariance
-        exposure = self.loadings @ self.factor_sqrt
-        return exposure @ exposure.T + np.diag(self.specific_variance)
+        exposure = self.exposure
+        result: FloatArray = exposure @ exposure.T
+        result.flat[:: len(self.specific_variance) + 1] += self.specific_variance
+        return result
 
 
 @dataclass(frozen=True)

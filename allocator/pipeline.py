@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from allocator.config import Config, GapPolicy, RiskModelKind
+from allocator.config import Config, GapPolicy
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
@@ -27,7 +27,7 @@ from allocator.expected_returns import expected_returns
 from allocator.holdings import read_holdings
 from allocator.limits import FileLimits
 from allocator.market_data import PriceWindow, price_window, read_fundamentals, read_prices
-from allocator.risk_models import ewma_covariance, ledoit_wolf_covariance, sample_covariance
+from allocator.risk_estimation import estimate
 from allocator.rsi import RsiLimits, rsi_limits, wilder_rsi
 from allocator.signals import signal_scores
 from allocator.universe import build_universe, universe_symbols
@@ -84,14 +84,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...]) -> RiskModel:
-    """The configured covariance estimator on the window's daily returns (annualized)."""
-    kind = config.risk.model
-    if kind is RiskModelKind.SAMPLE:
-        return sample_covariance(daily_returns, symbols)
-    if kind is RiskModelKind.EWMA:
-        return ewma_covariance(daily_returns, symbols, config.risk.ewma_halflife_days)
-    return ledoit_wolf_covariance(daily_returns, symbols)
+def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...],
+                  universe: Universe | None = None, market_cap: FloatArray | None = None,
+                  config_path: str = "config") -> RiskModel:
+    """The configured covariance estimator on the window's daily returns (annualized), in the formulation the
+    optimizer should use (``risk.formulation``; see ``allocator.risk_estimation``).
+
+    The fundamental model needs the universe's sectors and the market caps (NaN where unknown).
+    """
+    return estimate(config.risk, daily_returns, symbols, universe, market_cap, config_path)
 
 
 def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
@@ -152,7 +153,8 @@ def prepare(
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
     daily = window.daily_returns()
-    risk = estimate_risk(cfg, daily, symbols)
+    market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
+    risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
     scores = signal_scores(fundamentals, symbols, universe.asset_class, cfg.returns)
     warnings.extend(scores.warnings)
     returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)

@@ -36,13 +36,14 @@ def wilder_rsi(closes: FloatArray, period: int = 14) -> FloatArray:
     change = np.diff(values, axis=0)
     gain = np.clip(change, 0.0, None)
     loss = np.clip(-change, 0.0, None)
-    avg_gain = gain[:period].mean(axis=0)
-    avg_loss = loss[:period].mean(axis=0)
-    out[period] = _rsi_from(avg_gain, avg_loss)
-    for i in range(period, t - 1):
-        avg_gain = (avg_gain * (period - 1) + gain[i]) / period
-        avg_loss = (avg_loss * (period - 1) + loss[i]) / period
-        out[i + 1] = _rsi_from(avg_gain, avg_loss)
+    avg_gain = np.empty((t - period, values.shape[1]))
+    avg_loss = np.empty_like(avg_gain)
+    avg_gain[0] = gain[:period].mean(axis=0)
+    avg_loss[0] = loss[:period].mean(axis=0)
+    for row, i in enumerate(range(period, t - 1)):  # the recursion only; RSI itself is computed in one go below
+        avg_gain[row + 1] = (avg_gain[row] * (period - 1) + gain[i]) / period
+        avg_loss[row + 1] = (avg_loss[row] * (period - 1) + loss[i]) / period
+    out[period:] = _rsi_from(avg_gain, avg_loss)
     return out[:, 0] if one_dim else out
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+from tests.helpers import write_config
 
 PROBE = """
 import json, sys
@@ -40,3 +42,22 @@ def test_run_does_not_load_riskfolio() -> None:
     loaded = _modules_loaded("run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-q")
     assert "cvxpy" in loaded
     assert not loaded & {"riskfolio", "matplotlib", "sklearn"}
+
+
+def test_command_help_imports_nothing_heavy() -> None:
+    for command in ("run", "validate"):
+        loaded = _modules_loaded(command, "--help")
+        assert not loaded & {"cvxpy", "pandas", "riskfolio", "numpy", "scipy", "matplotlib", "sklearn"}, command
+
+
+def test_factor_models_load_neither_riskfolio_nor_scikit_learn(example_copy: Path) -> None:
+    """The PCA and fundamental risk models are allocate's own: validate stays solver-free, run riskfolio-free."""
+    for model in ("pca", "fundamental"):
+        config = write_config(example_copy, f"extends: base.yaml\nrisk: {{model: {model}, factors: 5}}\n")
+        holdings = str(example_copy / "examples" / "holdings.csv")
+        validated = _modules_loaded("validate", holdings, "-c", str(config))
+        assert "numpy" in validated
+        assert not validated & {"cvxpy", "riskfolio", "clarabel", "sklearn", "matplotlib"}, model
+        ran = _modules_loaded("run", holdings, "-c", str(config), "-q")
+        assert "cvxpy" in ran
+        assert not ran & {"riskfolio", "sklearn", "matplotlib"}, model
