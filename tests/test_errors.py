@@ -13,6 +13,7 @@ from allocator.errors import (
     ConfigError,
     DataError,
     InfeasibleError,
+    OrderError,
     OutputError,
     SolverError,
     UsageError,
@@ -33,7 +34,20 @@ def _error(result: Result, code: int, *fragments: str) -> str:
 
 def test_exit_codes_follow_the_design() -> None:
     assert [c.exit_code for c in (AllocatorError, UsageError, ConfigError, DataError, InfeasibleError,
-                                  SolverError, OutputError)] == [1, 2, 3, 4, 5, 5, 2]
+                                  SolverError, OutputError, OrderError)] == [1, 2, 3, 4, 5, 5, 2, 6]
+
+
+def test_order_error_unusable_journal(cli: Cli, example_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out,
+               "-q").exit_code == 0
+    journal = tmp_path / "journal.sqlite"
+    journal.write_text("this is not a database")
+    session = tmp_path / "session.cfg"
+    session.write_text("[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=9\n"
+                       "[SESSION]\nBeginString=FIX.4.4\nSenderCompID=ALLOCATE\nTargetCompID=BROKER\n")
+    result = cli("send", out / "trades.csv", "--fix-config", session, "--journal", journal)
+    _error(result, 6, "not a usable order journal")
 
 
 def test_usage_error_bad_as_of(cli: Cli, example_copy: Path) -> None:
