@@ -96,6 +96,8 @@ def main(debug: bool) -> None:
     rejected or unanswered (send).
     """
     signal.signal(signal.SIGTERM, _terminate)
+    if hasattr(signal, "SIGPIPE"):  # a closed pipe (``| head``) ends the output quietly, as for any Unix tool
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # pydantic scans every installed distribution's entry points for plugins when it builds its first model
     # (about 0.1 s with a data-science stack installed); the CLI uses none. A value set in the environment wins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

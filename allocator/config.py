@@ -137,7 +137,8 @@ class DataConfig(StrictModel):
 
 
 class UniverseConfig(StrictModel):
-    symbols: list[Symbol] | None = Field(None, description="default: every symbol in the fundamentals file")
+    symbols: list[Symbol] | None = Field(None, min_length=1,
+                                         description="default: every symbol in the fundamentals file")
     outside_holdings: OutsidePolicy = OutsidePolicy.HOLD
 
 

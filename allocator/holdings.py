@@ -106,8 +106,13 @@ class _Reader:
         self.columns = columns
 
     def number(self, record: Record, name: str) -> Decimal | None:
+        cell = record.cells.get(name, "")
+        if cell.strip().endswith("%"):
+            raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}",
+                            f"a percentage where {name.replace('_', ' ')} goes: {cell.strip()!r}",
+                            "give shares, prices and money as plain numbers")
         try:
-            return parse_number(record.cells.get(name, ""))
+            return parse_number(cell)
         except ValueError as exc:
             raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", str(exc),
                             "give a plain decimal number") from None
@@ -184,8 +189,12 @@ def _holdings(table: Table, where: str, allow_fractional: bool, cash_symbols: se
             quantity = reader.number(record, "quantity")
             price = reader.number(record, "price")
             value = reader.number(record, "market_value")
-            amount = value if value is not None else quantity * price if (
-                quantity is not None and price is not None) else quantity
+            if value is None and price is not None and quantity is not None and price != 1:
+                raise reader.error(record, "price", f"cash row {symbol!r} has a price of {price}; a cash or "
+                                   "money-market row is worth its quantity (price 1)",
+                                   "give the cash amount in the quantity column with an empty price or 1, or a "
+                                   "market value")
+            amount = value if value is not None else quantity
             if amount is None:
                 raise reader.error(record, "quantity", f"cash row {symbol!r} has no amount",
                                    "give the cash amount in the quantity column")
@@ -233,6 +242,9 @@ def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bo
     if lot is not None and lot <= 0:
         raise reader.error(record, "lot_size", f"lot size {lot} for {symbol} is not positive",
                            "give a positive lot size")
+    if lot is not None and not allow_fractional and lot != lot.to_integral_value():
+        raise reader.error(record, "lot_size", f"fractional lot size {lot} for {symbol}",
+                           "set trading.fractional_shares: true to trade fractions of a share")
     basis = reader.number(record, "cost_basis")
     value = reader.number(record, "market_value")
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:

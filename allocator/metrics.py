@@ -39,14 +39,17 @@ def risk_contributions(risk: RiskModel, weight: FloatArray) -> FloatArray:
     return result
 
 
-def exposures(universe: Universe, weight: FloatArray) -> dict[str, dict[str, float]]:
-    """Weight by size bucket, sector and asset class (sorted by label)."""
+def exposures(universe: Universe, weight: FloatArray, outside: float = 0.0) -> dict[str, dict[str, float]]:
+    """Weight by size bucket, sector and asset class (sorted by label); ``outside`` is the weight of holdings
+    outside the universe, shown as its own label so the exposures add up with cash to the whole account."""
     out: dict[str, dict[str, float]] = {}
     for by in ("size_bucket", "sector", "asset_class"):
         labels = universe.group_labels(by)
         totals: dict[str, float] = {}
         for label, w in zip(labels, weight, strict=True):
             totals[label] = totals.get(label, 0.0) + float(w)
+        if outside > 0:
+            totals["outside_universe"] = outside
         out[by] = dict(sorted(totals.items()))
     return out
 
@@ -80,7 +83,7 @@ def run_metrics(result: RunResult) -> dict[str, Any]:
         "estimated_cost": float(trades.total_cost_value) / nav,
         "rounding": {"max_abs_weight_gap": float(np.abs(gap).max(initial=0.0)),
                      "sum_abs_weight_gap": float(np.abs(gap).sum())},
-        "exposures": exposures(p.universe, alloc.weight),
+        "exposures": exposures(p.universe, alloc.weight, p.universe.held_outside_weight),
         "benchmark_exposures": exposures(p.universe, b),
         "rsi_rules": [r.describe() for r in p.rsi.rules],
         "binding_constraints": binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight),

@@ -35,7 +35,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from allocator.config import IdScheme, OrdersConfig, OrderType, TimeInForce
-from allocator.errors import DataError
+from allocator.errors import ConfigError
 from allocator.spreadsheet import quantity_text
 
 BUY, SELL = "BUY", "SELL"
@@ -112,7 +112,7 @@ def limit_price(symbol: str, side: str, last_price: Decimal, settings: OrdersCon
     tick = tick_size(symbol, raw, settings)
     steps = (raw / tick).to_integral_value(rounding=ROUND_FLOOR if side == BUY else ROUND_CEILING)
     if steps <= 0:
-        raise DataError(f"{symbol}: limit price", f"{last_price} {'+' if side == BUY else '-'} "
+        raise ConfigError(f"{symbol}: limit price", f"{last_price} {'+' if side == BUY else '-'} "
                         f"{settings.limit_offset_bps:g} bp rounds to zero on the {tick} tick",
                         "give the symbol a finer orders.tick_size_by_symbol, or send market orders")
     price = steps * tick

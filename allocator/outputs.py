@@ -46,8 +46,12 @@ def json_bytes(data: Any) -> bytes:
     return (json.dumps(_rounded(data), indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+OUTSIDE = "outside_universe"
+
+
 def weights_csv(result: RunResult) -> bytes:
-    """One row per asset (and CASH): current, benchmark, target and achieved weights with the return attribution."""
+    """One row per asset, per holding outside the universe (sector and asset class ``outside_universe``) and for
+    CASH: current, benchmark, target and achieved weights, with the return attribution of modelled assets."""
     p = result.prepared
     u = p.universe
     alloc = result.allocation
@@ -66,8 +70,17 @@ def weights_csv(result: RunResult) -> bytes:
                      fixed(alloc.weight[i] - u.benchmark_weight[i]), fixed(float(p.rsi.rsi[i]), 4),
                      fixed(p.returns.prior[i]), *[fixed(p.returns.contributions[k][i]) for k in SIGNALS],
                      fixed(p.returns.mu[i]), fixed(vol[i]), fixed(contributions[i])])
-    benchmark_cash = 1.0 - float(u.benchmark_weight.sum())
     empty = [""] * (len(header) - 9)
+    trades = result.trades
+    nav_after = float(trades.cash_after_value) + sum(float(q * price) for q, price in zip(
+        trades.final_quantity, trades.prices, strict=True))
+    for j, symbol in enumerate(u.outside_symbols):  # held fixed or sold whole; not modelled, but part of NAV
+        final = trades.final_quantity[u.size + j]
+        target = 0.0 if u.outside_sold else float(u.outside_weight[j])
+        rows.append([safe_text(symbol), OUTSIDE, "none", OUTSIDE, fixed(u.outside_weight[j]), fixed(0.0),
+                     fixed(target), fixed(float(final * trades.prices[u.size + j]) / nav_after), fixed(target),
+                     *empty])
+    benchmark_cash = 1.0 - float(u.benchmark_weight.sum())
     rows.append(["CASH", "cash", "none", "cash", fixed(u.cash_weight), fixed(benchmark_cash), fixed(alloc.cash_weight),
                  fixed(result.trades.achieved_cash_weight), fixed(alloc.cash_weight - benchmark_cash), *empty])
     return csv_bytes(header, rows)

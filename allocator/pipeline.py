@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from allocator.config import Config, GapPolicy
+from allocator.config import Config, GapPolicy, OutsidePolicy
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
@@ -144,8 +144,12 @@ def prepare(
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
         kept_out = sorted(held & set(excluded))
+        if kept_out and cfg.universe.outside_holdings is OutsidePolicy.SELL:
+            raise DataError(str(cfg.data.prices), f"{', '.join(kept_out)} held but excluded for gaps in their "
+                            "prices; with universe.outside_holdings: sell they would be sold on a stale price",
+                            "fill the price history, or set universe.outside_holdings: hold")
         if kept_out:
-            warnings.append(f"held but excluded for gaps, treated as outside the universe: {', '.join(kept_out)}")
+            warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
     last_close = prices.loc[prices.index <= window.as_of].ffill().iloc[-1]
     universe = build_universe(cfg, holdings, fundamentals, symbols, last_close, config_path,
                               str(cfg.data.fundamentals))
@@ -234,9 +238,9 @@ def run(
     allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)
     timings["optimize_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    fired = {r.symbol: r.rsi for r in prepared.rsi.rules}
+    rules = {r.symbol: r for r in prepared.rsi.rules}
     trade_list = build_trades(prepared.universe, allocation.weight, limits_used, prepared.config.trading,
-                              prepared.returns, prepared.scores, fired)
+                              prepared.returns, prepared.scores, rules, prepared.risk)
     problems = reconcile(trade_list)
     if problems:
         raise AllocatorError(prepared.holdings.source, "the trade list does not reconcile: " + "; ".join(problems[:3]),

@@ -73,7 +73,8 @@ def print_run(result: RunResult, metrics: dict[str, Any], stream: TextIO) -> Non
     out.print(f"[bold]allocate run[/bold]  as of {metrics['as_of']}  NAV {money(metrics['nav_value'])}  "
               f"regime {metrics['regime']}  solver {result.allocation.solver} ({result.allocation.status})")
     out.print(portfolio_table(metrics))
-    current = exposures(result.prepared.universe, result.prepared.universe.weight)
+    universe = result.prepared.universe
+    current = exposures(universe, universe.weight, float(universe.outside_weight.sum()))
     out.print(exposure_table(metrics, "size_bucket", current["size_bucket"]))
     out.print(trades_table(result))
     out.print(f"{trades['count']} trades: sells {money(trades['sold_value'])}, buys {money(trades['bought_value'])}, "

@@ -6,8 +6,8 @@ Raw signals (DESIGN section 4), per asset:
 - ``growth = eps_growth``;
 - ``quality = eps_growth - revenue_growth``: earnings outgrowing sales means margins expand.
 
-Each is standardized across the equity assets of the universe: winsorized at ``+/- limit`` standard deviations,
-then z-scored (mean 0, population standard deviation 1). Assets without data score 0 (and are named in a
+Each is standardized across the equity assets of the universe: z-scored (mean 0, population standard deviation 1),
+then winsorized at ``+/- limit``. Assets without data score 0 (and are named in a
 warning); non-equity assets score 0. The composite ``s = sum_k c_k * m_k * z_k`` is re-standardized the same way.
 """
 
@@ -21,23 +21,21 @@ from allocator.domain import FloatArray, Scores
 
 
 def winsorized_zscore(values: FloatArray, mask: np.ndarray, limit: float) -> FloatArray:
-    """Z-scores of ``values`` over the assets in ``mask`` with finite values; 0 elsewhere.
+    """Z-scores of ``values`` over the assets in ``mask`` with finite values, winsorized at ``+/- limit``; 0 elsewhere.
 
-    Values beyond ``limit`` standard deviations from the mean are pulled in to that limit first, then the result
-    is standardized (mean 0, standard deviation 1 over the scored assets). Fewer than two distinct values, or a
-    spread below 1e-12 (rounding noise, not a signal): all 0.
+    The scored values are standardized (mean 0, population standard deviation 1), then scores beyond ``limit`` are
+    set to it, so no score exceeds the limit (a lone outlier among n values scores sqrt(n - 1) before the cut,
+    whatever its size). Fewer than two distinct values, or a spread below 1e-12 (rounding noise, not a signal): 0.
     """
     scored = mask & np.isfinite(values)
     out = np.zeros(len(values))
     x = values[scored]
     if x.size < 2 or np.ptp(x) == 0:
         return out
-    mean, std = x.mean(), x.std()
-    x = np.clip(x, mean - limit * std, mean + limit * std)
     std = x.std()
     if std <= 1e-12 * max(1.0, float(np.abs(x).max())):  # no spread beyond rounding noise (or subnormal)
         return out
-    out[scored] = (x - x.mean()) / std
+    out[scored] = np.clip((x - x.mean()) / std, -limit, limit)
     return out
 
 

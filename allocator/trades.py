@@ -1,13 +1,9 @@
-"""Target weights + holdings + prices -> a lot-rounded trade list that reconciles to the share and the cent.
+"""Target weights + holdings + prices -> a whole-lot trade list that reconciles to the share and the cent.
 
-Steps (DESIGN section 6), money in ``Decimal`` so cash reconciles exactly:
-1. target quantity = weight * NAV / price, rounded to the nearest lot; holdings outside the universe are kept
-   or sold whole as configured;
-2. trades worth less than ``trading.min_trade_value`` are dropped unless they close a position;
-3. cash after trading (cash + sells - buys - costs) must stay at or above ``cash_min`` of NAV and never below
-   zero: the largest buys are cut lot by lot until it does (and, if costs alone overdraw cash, lots of the largest
-   positions are sold as ``cash_raise``);
-4. cash above ``cash_max`` is spent on single lots of the assets furthest below target whose limits allow it.
+Quantities come from ``rounding.py`` (whole lots within the per-asset, cash, turnover and minimum-trade limits;
+holdings outside the universe kept or sold whole as configured). What rounding could not keep is reported as a
+warning. Money is ``Decimal``: for every symbol current + traded = final, and cash before - buys + sells - costs =
+cash after, to the cent, never negative (``reconcile`` checks it before anything is written).
 
 Every trade carries a ``reason``: ``exit_universe``, ``rsi_trim(RSI 71.2)``, ``tilt(size +0.8, value +0.4)``,
 ``cash_raise`` or ``rebalance``. Sells are listed before buys.
@@ -15,17 +11,27 @@ Every trade carries a ``reason``: ``exit_universe``, ``rsi_trim(RSI 71.2)``, ``t
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 
 from allocator.config import SIGNALS, TradingConfig
-from allocator.constraints import Limits
-from allocator.domain import FloatArray, ReturnModel, Scores, Universe
+from allocator.constraints import Limits, violations
+from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores, Universe
+from allocator.rounding import (
+    Book,
+    Room,
+    drop_small,
+    fund_buys,
+    money,
+    plan_quantities,
+    round_up,
+    share_bounds,
+    spend_excess,
+    to_decimal,
+)
 
-CENT = Decimal("0.01")
 BUY, SELL = "BUY", "SELL"
 
 
@@ -74,48 +80,6 @@ class TradeList:
         return sum((t.notional_value for t in self.trades if t.side == SELL), Decimal(0))
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def to_decimal(value: float) -> Decimal:
-    """The shortest decimal that reads back as ``value`` (so 101.37 stays 101.37)."""
-    return Decimal(repr(float(value)))
-
-
-def _round_to_lot(shares: float, lot: float) -> float:
-    return float(math.floor(shares / lot + 0.5) * lot) if lot > 0 else shares
-
-
-@dataclass
-class _Book:
-    """Mutable working state while the trade list is built (quantities and cash in Decimal)."""
-
-    symbols: list[str]
-    price: list[Decimal]
-    lot: list[Decimal]
-    cost_rate: list[Decimal]
-    current: list[Decimal]
-    target: list[Decimal]
-    cash: Decimal
-    no_add: list[bool]
-    no_sell: list[bool]
-
-    def cash_after(self) -> Decimal:
-        cash = self.cash
-        for i in range(len(self.symbols)):
-            change = self.target[i] - self.current[i]
-            if change:
-                notional = money(abs(change) * self.price[i])
-                cash += -notional if change > 0 else notional
-                cash -= money(notional * self.cost_rate[i])
-        return cash
-
-    def nav_after(self) -> Decimal:
-        return self.cash_after() + sum((money(q * p) for q, p in zip(self.target, self.price, strict=True)),
-                                       Decimal(0))
-
-
 def build_trades(
     universe: Universe,
     target_weight: FloatArray,
@@ -123,126 +87,58 @@ def build_trades(
     trading: TradingConfig,
     returns: ReturnModel,
     scores: Scores,
-    rsi_fired: dict[str, float],
+    rsi_rules: dict[str, RsiRule],
+    risk: RiskModel,
 ) -> TradeList:
-    """Round ``target_weight`` to lots and derive the reconciled trade list."""
+    """Round ``target_weight`` to whole lots within the limits (``rounding.py``) and derive the trade list."""
     nav = universe.nav_value
-    symbols = list(universe.symbols) + list(universe.outside_symbols)
-    prices = list(universe.price) + list(universe.outside_price)
-    lots = list(universe.lot_size) + [float(trading.lot_size)] * len(universe.outside_symbols)
-    current = list(universe.quantity) + list(universe.outside_quantity)
     n = universe.size
     outside = len(universe.outside_symbols)
-    no_add = [bool(np.isfinite(limits.rsi.upper[i])) for i in range(n)] + [False] * outside
-    no_sell = [bool(np.isfinite(limits.rsi.lower[i]) and not np.isfinite(limits.rsi.upper[i])) for i in range(n)
-               ] + [False] * outside
-    targets: list[float] = []
-    for i in range(n):
-        wanted = target_weight[i] * nav / prices[i]
-        targets.append(_rounded_target(wanted, current[i], lots[i], no_add[i], no_sell[i]))
+    book = Book(symbols=list(universe.symbols) + list(universe.outside_symbols),
+                price=[to_decimal(p) for p in [*universe.price, *universe.outside_price]],
+                lot=[to_decimal(x) for x in [*universe.lot_size, *[float(trading.lot_size)] * outside]],
+                cost_rate=[to_decimal(c) for c in [*limits.cost, *[float(trading.cost_bps) / 1e4] * outside]],
+                current=[to_decimal(q) for q in [*universe.quantity, *universe.outside_quantity]],
+                cash_before=universe.cash_value)
     for j in range(outside):
-        targets.append(0.0 if universe.outside_sold else float(universe.outside_quantity[j]))
-    cost = list(limits.cost) + [float(trading.cost_bps) / 1e4] * outside
-    book = _Book(symbols=symbols, price=[to_decimal(p) for p in prices], lot=[to_decimal(x) for x in lots],
-                 cost_rate=[to_decimal(c) for c in cost], current=[to_decimal(q) for q in current],
-                 target=[to_decimal(q) for q in targets], cash=universe.cash_value, no_add=no_add,
-                 no_sell=no_sell)
+        if universe.outside_sold:
+            book.set(n + j, Decimal(0))
+    expected_costs = float(limits.cost @ np.abs(target_weight - universe.weight)) * nav
+    nav_after = nav - expected_costs
+    bounds = share_bounds(limits, universe.price, universe.quantity, nav_after)
+    plan = plan_quantities(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
+    for i, quantity in enumerate(plan.base):
+        book.set(i, to_decimal(quantity))
+    minimum = Decimal(str(trading.min_trade_value))
     warnings: list[str] = []
-    _drop_small(book, Decimal(str(trading.min_trade_value)))
-    _fund_buys(book, limits.cash_lower, warnings)
-    upper = np.concatenate([limits.upper, np.full(len(universe.outside_symbols), 0.0)])
-    _spend_excess(book, limits.cash_upper, target_weight, upper, n)
-    return _trade_list(book, universe, target_weight, returns, scores, rsi_fired, warnings)
+    drop_small(book, plan, minimum, n)
+    fund_buys(book, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
+    room = Room(cash_min=to_decimal(limits.cash_lower), cash_max=to_decimal(limits.cash_upper),
+                turnover_max=limits.turnover_max, turnover_forced=limits.turnover_forced, nav_before=nav,
+                minimum=minimum, upper=bounds.upper)
+    round_up(book, plan, room, n)
+    spend_excess(book, room, target_weight, n)
+    trade_list = _trade_list(book, universe, target_weight, returns, scores, rsi_rules, warnings)
+    breaches = rounding_breaches(limits, risk, trade_list)
+    return replace(trade_list, warnings=(*trade_list.warnings, *breaches)) if breaches else trade_list
 
 
-def _rounded_target(wanted: float, current: float, lot: float, no_add: bool, no_sell: bool) -> float:
-    """``wanted`` shares rounded to the lot, never rounded across the current holding (a sell that rounding would
-    turn into a buy, or the reverse, is no trade), and never above it when adds are barred (RSI overbought) nor
-    below it when sells are (RSI oversold with ``no_sell_when_oversold``)."""
-    rounded = _round_to_lot(wanted, lot)
-    near = 1e-9 * max(1.0, abs(current))  # the optimizer's own tolerance, in shares
-    if (rounded > current and wanted <= current + near) or (rounded < current and wanted >= current - near):
-        rounded = current
-    if no_add:
-        rounded = min(rounded, current)
-    if no_sell:
-        rounded = max(rounded, current)
-    return rounded
-
-
-def _drop_small(book: _Book, minimum: Decimal) -> None:
-    if minimum <= 0:
-        return
-    for i in range(len(book.symbols)):
-        change = book.target[i] - book.current[i]
-        if change and book.target[i] != 0 and abs(change) * book.price[i] < minimum:
-            book.target[i] = book.current[i]
-
-
-def _fund_buys(book: _Book, cash_min: float, warnings: list[str]) -> None:
-    """Cut the largest buys, lot by lot, until cash after trading meets its floor; never let it go negative."""
-    def floor() -> Decimal:
-        return max(Decimal(0), money(book.nav_after() * to_decimal(cash_min)))
-
-    cut: dict[str, Decimal] = {}
-    while (deficit := floor() - book.cash_after()) > 0:
-        buys = [i for i in range(len(book.symbols)) if book.target[i] > book.current[i]]
-        if not buys:
-            break
-        i = max(buys, key=lambda k: ((book.target[k] - book.current[k]) * book.price[k], book.symbols[k]))
-        lot_value = book.lot[i] * book.price[i] * (1 + book.cost_rate[i])
-        lots_needed = max(1, math.ceil(deficit / lot_value))
-        lots_held = int((book.target[i] - book.current[i]) / book.lot[i])
-        step = min(lots_needed, max(lots_held, 1)) * book.lot[i]
-        book.target[i] = max(book.current[i], book.target[i] - step)
-        cut[book.symbols[i]] = cut.get(book.symbols[i], Decimal(0)) + step
-    if cut:
-        warnings.append("buys cut to keep cash at its floor: " +
-                        ", ".join(f"{s} -{q.normalize():f}" for s, q in sorted(cut.items())))
-    while book.cash_after() < 0:
-        held = [i for i in range(len(book.symbols)) if book.target[i] >= book.lot[i]]
-        free = [i for i in held if not (book.no_sell[i] and book.target[i] - book.lot[i] < book.current[i])]
-        held = free or held  # an oversold no-sell position is sold only when nothing else can raise the cash
-        if not held:
-            break
-        i = max(held, key=lambda k: (book.target[k] * book.price[k], book.symbols[k]))
-        book.target[i] -= book.lot[i]
-        warnings.append(f"sold one more lot of {book.symbols[i]} to keep cash from going negative")
-    if book.cash_after() < floor():
-        warnings.append(f"cash after trading {book.cash_after()} is below its floor {floor()} (rounding and costs)")
-
-
-def _spend_excess(book: _Book, cash_max: float, target_weight: FloatArray, upper: FloatArray, n: int) -> None:
-    """Buy single lots of the assets furthest below target while cash stays above ``cash_max`` of NAV."""
-    if cash_max >= 1.0:
-        return
-    cap = to_decimal(cash_max)
-    for _ in range(10 * n + 100):
-        nav = book.nav_after()
-        excess = book.cash_after() - money(nav * cap)
-        if excess <= 0:
-            return
-        best, best_gap = -1, 0.0
-        for i in range(n):
-            lot_value = book.lot[i] * book.price[i] * (1 + book.cost_rate[i])
-            if lot_value > book.cash_after():
-                continue
-            if book.no_add[i] and book.target[i] + book.lot[i] > book.current[i]:
-                continue
-            weight = float((book.target[i] + book.lot[i]) * book.price[i] / nav)
-            gap = float(target_weight[i]) - float(book.target[i] * book.price[i] / nav)
-            if weight <= upper[i] + 1e-9 and gap > best_gap:
-                best, best_gap = i, gap
-        if best < 0:
-            return
-        book.target[best] += book.lot[best]
+def rounding_breaches(limits: Limits, risk: RiskModel, trade_list: TradeList, tolerance: float = 1e-6) -> list[str]:
+    """The limits the whole-lot quantities miss (the optimizer's weights kept them), one line per family."""
+    found = violations(limits, risk, trade_list.achieved_weight, trade_list.achieved_cash_weight)
+    found.pop("budget", None)  # the budget holds by construction: cash is what the trades leave
+    return [f"after rounding to whole lots, the {family} limits are missed by {amount:.6f} (fraction of NAV; "
+            "lots too large for the limits)" for family, amount in found.items() if amount > tolerance]
 
 
 def _reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
-            rsi_fired: dict[str, float], cash_rising: bool) -> str:
-    symbol = universe.symbols[i]
-    if symbol in rsi_fired and side == SELL:
-        return f"rsi_trim(RSI {rsi_fired[symbol]:.1f})"
+            rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
+    rule = rsi_rules.get(universe.symbols[i])
+    if rule is not None and side == SELL:
+        if rule.rule == "rsi_trim":
+            return f"rsi_trim(RSI {rule.rsi:.1f})"
+        if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
+            return "cash_raise"
     alpha = returns.alpha[i]
     if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
         parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
@@ -256,10 +152,10 @@ def _reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores:
     return "rebalance"
 
 
-def _trade_list(book: _Book, universe: Universe, target_weight: FloatArray, returns: ReturnModel, scores: Scores,
-                rsi_fired: dict[str, float], warnings: list[str]) -> TradeList:
+def _trade_list(book: Book, universe: Universe, target_weight: FloatArray, returns: ReturnModel, scores: Scores,
+                rsi_rules: dict[str, RsiRule], warnings: list[str]) -> TradeList:
     nav = universe.nav_value
-    cash_after = book.cash_after()
+    cash_after = book.cash
     cash_rising = cash_after > universe.cash_value
     n = universe.size
     trades = []
@@ -270,7 +166,7 @@ def _trade_list(book: _Book, universe: Universe, target_weight: FloatArray, retu
         side = BUY if change > 0 else SELL
         notional = money(abs(change) * book.price[i])
         inside = i < n
-        reason = _reason(i, side, universe, returns, scores, rsi_fired, cash_rising) if inside else "exit_universe"
+        reason = _reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else "exit_universe"
         trades.append(Trade(
             symbol=symbol, side=side, quantity=abs(change), price=book.price[i], notional_value=notional,
             current_quantity=book.current[i], target_quantity=book.target[i],
@@ -278,7 +174,7 @@ def _trade_list(book: _Book, universe: Universe, target_weight: FloatArray, retu
             target_weight=float(target_weight[i]) if inside else 0.0,
             estimated_cost_value=money(notional * book.cost_rate[i]), reason=reason))
     trades.sort(key=lambda t: (t.side != SELL, -t.notional_value, t.symbol))
-    nav_after = float(book.nav_after())
+    nav_after = float(book.nav)
     achieved = np.array([float(book.target[i] * book.price[i]) / nav_after for i in range(n)])
     return TradeList(
         trades=tuple(trades), cash_before_value=universe.cash_value, cash_after_value=cash_after,

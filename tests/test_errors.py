@@ -161,3 +161,43 @@ def test_every_command_has_help(cli: Cli) -> None:
         result = cli(name, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output, name
+
+
+def test_a_held_fund_with_price_gaps_is_never_sold_on_a_stale_price(cli: Cli, example_copy: Path) -> None:
+    prices = example_copy / "examples" / "prices.csv"
+    lines = prices.read_text().splitlines()
+    header = lines[0].split(",")
+    column = header.index("EFA")
+    for row in range(len(lines) - 30, len(lines) - 20):  # ten missing closes inside the window
+        cells = lines[row].split(",")
+        cells[column] = ""
+        lines[row] = ",".join(cells)
+    prices.write_text("\n".join(lines) + "\n")
+    sell = write_config(example_copy, "extends: base.yaml\nuniverse: {outside_holdings: sell}\n", "sell.yaml")
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", sell)
+    _error(result, 4, "EFA held but excluded for gaps in their prices", "outside_holdings: hold")
+    hold = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-q")
+    assert hold.exit_code == 0, hold.output
+    assert "held but excluded for gaps, held fixed outside the universe: EFA" in hold.stderr
+
+
+def test_an_empty_universe_is_a_config_error(cli: Cli, example_copy: Path) -> None:
+    config = write_config(example_copy, "extends: base.yaml\nuniverse: {symbols: []}\n")
+    _error(cli("run", example_copy / "examples/holdings.csv", "-c", config), 3,
+           "universe.symbols: List should have at least 1 item")
+
+
+def test_a_closed_pipe_ends_quietly(example_copy: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "allocator", "run", str(example_copy / "examples/holdings.csv"), "-c",
+               str(example_copy / "configs/base.yaml")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in stderr and "Error" not in stderr
+    assert process.returncode in (0, -13), (process.returncode, stderr)  # done, or ended by SIGPIPE like head

@@ -268,3 +268,23 @@ def test_other_interactive_brokers_layouts_read_by_their_column_names(tmp_path: 
     assert _account(holdings) == ({"SPY": 513.0, "AGG": 2267.0}, Decimal(0))
     assert [p.price for p in holdings.positions] == [694.17, 99.23]
     assert holdings.warnings == ()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("symbol,quantity,price\nSPY,10,500\nCASH,25,000.50\n",
+     "row 3: price: cash row 'CASH' has a price of 0.50; a cash or money-market row is worth its quantity"),
+    ("symbol,quantity,price\nSPY,10,500\nCASH,25000.50,0\n", "row 3: price: cash row 'CASH' has a price of 0"),
+    ("symbol,quantity,lot_size\nIWO,1,0.5\n", "row 2: lot_size: fractional lot size 0.5 for IWO"),
+    ("symbol,quantity\nSPY,10%\n", "row 2: quantity: a percentage where quantity goes: '10%'"),
+])
+def test_cash_prices_fractional_lots_and_percentages_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "holdings.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_holdings(path, allow_fractional=False)
+
+
+def test_a_money_market_row_at_one_dollar_is_cash(tmp_path: Path) -> None:
+    path = tmp_path / "holdings.csv"
+    path.write_text("symbol,quantity,price\nSPY,10,500\nSPAXX**,1234.56,1.00\n")
+    assert read_holdings(path).cash_value == Decimal("1234.56")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from allocator.config import IdScheme, OrdersConfig, OrderType, TimeInForce
-from allocator.errors import DataError
+from allocator.errors import ConfigError
 from allocator.orders import (
     BUY,
     SELL,
@@ -104,7 +104,7 @@ def test_limit_never_passes_the_offset_and_lies_on_the_tick(last: Decimal, bps: 
 
 def test_a_limit_that_rounds_to_zero_is_refused() -> None:
     cfg = OrdersConfig(order_type=OrderType.LIMIT, limit_offset_bps=-1)
-    with pytest.raises(DataError, match=r"^PENNY: limit price: 0.0001 \+ -1 bp rounds to zero on the 0.0001 tick; "
+    with pytest.raises(ConfigError, match=r"^PENNY: limit price: 0.0001 \+ -1 bp rounds to zero on the 0.0001 tick; "
                                         r"give the symbol a finer orders.tick_size_by_symbol"):
         limit_price("PENNY", BUY, Decimal("0.0001"), cfg)
     assert limit_price("PENNY", BUY, Decimal("0.0001"), OrdersConfig(order_type=OrderType.LIMIT, limit_offset_bps=-1,

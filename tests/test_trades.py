@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from allocator.config import ReturnsConfig, RsiConfig, TradingConfig
 from allocator.constraints import Limits
-from allocator.domain import ReturnModel, Scores, Universe
+from allocator.domain import ReturnModel, RiskModel, Scores, Universe
 from allocator.rsi import rsi_limits
 from allocator.trades import build_trades, reconcile
 
@@ -45,9 +45,15 @@ def _model(n: int = 3) -> tuple[ReturnModel, Scores]:
     return returns, scores
 
 
+def _risk(n: int = 3) -> RiskModel:
+    return RiskModel(symbols=SYMBOLS[:n], loadings=np.eye(n) * 0.2, factor_sqrt=np.eye(n),
+                     specific_variance=np.zeros(n), covariance=np.eye(n) * 0.04, method="test")
+
+
 def _trades(u: Universe, target: list[float], trading: TradingConfig | None = None, **limits: float):
     returns, scores = _model()
-    return build_trades(u, np.array(target), _limits(u, **limits), trading or TradingConfig(), returns, scores, {})
+    return build_trades(u, np.array(target), _limits(u, **limits), trading or TradingConfig(), returns, scores, {},
+                        _risk())
 
 
 def test_rounds_to_lots_and_reconciles() -> None:
@@ -136,7 +142,7 @@ def _rsi_trades(rsi_values: list[float], config: RsiConfig, target_of_current: l
     limits = _limits(u)
     limits = Limits(**{**limits.__dict__, "rsi": rsi_limits(config, u.symbols, np.array(rsi_values), u.weight)})
     return build_trades(u, u.weight * np.array(target_of_current), limits, TradingConfig(lot_size=10), returns,
-                        scores, {})
+                        scores, {}, _risk())
 
 
 def test_lot_rounding_never_adds_to_an_overbought_position() -> None:
@@ -157,3 +163,51 @@ def test_rounding_does_not_turn_a_small_sell_into_a_buy() -> None:
     u = _universe([106, 0, 0], [20.0, 10.0, 5.0], "100.00", lot=[10, 1, 1])
     wanted = 105.5 * 20.0 / u.nav_value  # a sell of half a share, which lots of 10 would round up to a buy of 4
     assert _trades(u, [wanted, 0.0, 0.0]).trades == ()
+
+
+def test_spending_cash_above_its_cap_never_breaks_the_cash_floor() -> None:
+    # an all-cash account, lots of 25 too coarse to land between a 1% floor and a 2% cap (found in review)
+    u = _universe([0, 0, 0], [97.0, 89.0, 151.0], "300000.00", lot=[25, 25, 25])
+    trade_list = _trades(u, [0.33, 0.33, 0.32], cash_min=0.01, cash_max=0.02)
+    nav = trade_list.cash_after_value + sum(q * p for q, p in zip(trade_list.final_quantity, trade_list.prices,
+                                                                   strict=True))
+    assert trade_list.cash_after_value >= (nav * Decimal("0.01")).quantize(Decimal("0.01"))
+    assert reconcile(trade_list) == []
+    cash_weight = float(trade_list.cash_after_value / nav)
+    if cash_weight > 0.02:
+        assert any("the cash limits are missed" in w for w in trade_list.warnings)
+
+
+def test_a_required_rsi_trim_survives_the_minimum_trade_value() -> None:
+    # a 10% trim of 105 shares at 20 is a 220 trade; a 500 minimum must not cancel it
+    u = _universe([105, 200, 300], [20.0, 10.0, 5.0], "0.00")
+    returns, scores = _model()
+    limits = _limits(u)
+    limits = Limits(**{**limits.__dict__, "rsi": rsi_limits(RsiConfig(min_trim=0.1), u.symbols,
+                                                             np.array([75.0, 50.0, 50.0]), u.weight)})
+    target = u.weight * np.array([0.9, 1.0, 1.0])
+    trade_list = build_trades(u, target, limits, TradingConfig(min_trade_value=500), returns, scores, {}, _risk())
+    final = dict(zip(trade_list.symbols, trade_list.final_quantity, strict=True))
+    assert final["AAA"] <= Decimal("94.5"), "at least the minimum trim of 10%"
+    assert trade_list.achieved_weight[0] <= limits.rsi.upper[0] + 1e-9
+
+
+def test_what_rounding_cannot_keep_is_reported() -> None:
+    u = _universe([0, 0, 0], [97.0, 89.0, 151.0], "100000.00", lot=[1000, 1000, 1000])
+    trade_list = _trades(u, [0.33, 0.33, 0.33], cash_max=0.02)
+    assert trade_list.trades == () or all(t.quantity % 1000 == 0 for t in trade_list.trades)
+    assert any("after rounding to whole lots, the cash limits are missed" in w for w in trade_list.warnings)
+
+
+def test_rounding_keeps_the_turnover_limit() -> None:
+    u = _universe([1000, 1000, 1000], [10.0, 20.0, 30.0], "1000.00", lot=[7, 7, 7])
+    turnover_max = 0.1
+    limits = _limits(u)
+    limits = Limits(**{**limits.__dict__, "turnover_max": turnover_max})
+    returns, scores = _model()
+    target = u.weight + np.array([0.05, -0.05, 0.0])  # a turnover of exactly 0.05 at the optimum ...
+    target = u.weight + (target - u.weight) * (turnover_max / 0.05)  # ... scaled to sit on the limit
+    trade_list = build_trades(u, target, limits, TradingConfig(), returns, scores, {}, _risk())
+    from allocator.constraints import turnover
+
+    assert turnover(limits, trade_list.achieved_weight, trade_list.achieved_cash_weight) <= turnover_max + 1e-9
