@@ -8,7 +8,6 @@ rounds to trades and reconciles. Nothing here prints or writes files.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +23,7 @@ from allocator.constraints import Limits, build_limits
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.expected_returns import expected_returns
+from allocator.files import sha256_of
 from allocator.holdings import read_holdings
 from allocator.limits import FileLimits
 from allocator.market_data import PriceWindow, price_window, read_fundamentals, read_prices
@@ -74,14 +74,6 @@ class RunResult:
     @property
     def config(self) -> Config:
         return self.prepared.config
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...],

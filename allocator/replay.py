@@ -17,6 +17,7 @@ from typing import Any
 
 from allocator.config_loader import LoadedConfig, load_config
 from allocator.errors import ConfigError, DataError
+from allocator.files import sha256_of
 
 MAX_MANIFEST_BYTES = 16 * 1_048_576
 DATA_FILES = ("weights.csv", "trades.csv", "trades.json", "summary.json")
@@ -35,14 +36,6 @@ class Replay:
     command: dict[str, Any]
     outputs: dict[str, str]
     warnings: tuple[str, ...]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -96,7 +89,7 @@ def _verify_inputs(inputs: Any, where: str) -> None:
         if not path.is_file():
             raise DataError(str(path), f"the recorded input {name} is gone",
                             "restore it where it was, or run without --from-manifest")
-        actual = _sha256(path)
+        actual = sha256_of(path)
         if actual != entry["sha256"]:
             raise DataError(str(path), f"the {name} input changed since the recorded run (sha256 {actual[:16]}..., "
                             f"recorded {entry['sha256'][:16]}...)",
