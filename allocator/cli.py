@@ -23,7 +23,7 @@ from allocator import __version__
 from allocator.errors import AllocatorError
 
 if TYPE_CHECKING:
-    from allocator.config_loader import LoadedConfig
+    from allocator.config.loader import LoadedConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +62,7 @@ def reports_errors(command: F) -> F:
 def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal | None:
     if value is None:
         return None
-    from allocator.cells import parse_number
+    from allocator.files.cells import parse_number
 
     try:
         amount = parse_number(value)
@@ -136,17 +136,17 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
       allocate run examples/holdings.csv -c configs/base.yaml -o out/ --format csv --format fix
       allocate run --from-manifest out/manifest.json -o out-again/
     """
-    from allocator.cvxpy_import import import_cvxpy
     from allocator.errors import InfeasibleError
-    from allocator.metrics import run_metrics
-    from allocator.outputs import json_bytes, run_files, write_atomically
+    from allocator.optimize.cvxpy_import import import_cvxpy
+    from allocator.outputs.metrics import run_metrics
+    from allocator.outputs.report import print_run
+    from allocator.outputs.run_files import json_bytes, run_files, write_atomically
     from allocator.pipeline import run as run_pipeline
-    from allocator.report import print_run
 
     replay = None
     source: Path | LoadedConfig | None = config_path
     if from_manifest is not None:
-        from allocator.replay import read_replay
+        from allocator.outputs.replay import read_replay
 
         given = [name for name, value in (("HOLDINGS", holdings), ("-c", config_path), ("--as-of", as_of),
                                           ("--cash", cash), ("--relax", relax), ("--format", trade_format)) if value]
@@ -178,7 +178,7 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         written = write_atomically(out_dir, files, force=force)
         click.echo(f"wrote {written}", err=True)
     if replay:
-        from allocator.replay import reproduction_report
+        from allocator.outputs.replay import reproduction_report
 
         click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
@@ -252,12 +252,12 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
       allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
       allocate compare examples/holdings.csv configs/base.yaml configs/scenarios/hawkish_pivot.yaml
     """
-    from allocator.compare_outputs import comparison_files
-    from allocator.compare_report import print_comparison
-    from allocator.comparison import comparison_tables
+    from allocator.compare.files import comparison_files
+    from allocator.compare.report import print_comparison
+    from allocator.compare.scenarios import compare as compare_scenarios
+    from allocator.compare.tables import comparison_tables
     from allocator.errors import OutputError
-    from allocator.outputs import write_atomically
-    from allocator.scenarios import compare as compare_scenarios
+    from allocator.outputs.run_files import write_atomically
 
     if out_dir is not None and out_dir.exists() and not force:
         raise OutputError(str(out_dir), "the output folder already exists",
@@ -315,9 +315,9 @@ def export(trades: Path, trade_format: str, out_path: Path | None, config_path: 
       allocate export out/trades.csv --format basket -o out/basket.csv
       allocate export out/trades.json --format fix --fix-delimiter pipe
     """
-    from allocator.config import FixDelimiter, OutputFormat
-    from allocator.export import export_trades
-    from allocator.files import write_file_atomically
+    from allocator.config.schema import FixDelimiter, OutputFormat
+    from allocator.files.atomic import write_file_atomically
+    from allocator.orders.export import export_trades
 
     data = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
                          FixDelimiter(fix_delimiter) if fix_delimiter else None)
@@ -367,8 +367,8 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
       allocate send out/orders.fix --fix-config broker.cfg --journal orders.sqlite --timeout 60
     """
     from allocator.errors import OrderError
-    from allocator.files import write_file_atomically
-    from allocator.send import (
+    from allocator.files.atomic import write_file_atomically
+    from allocator.orders.send import (
         SendOptions,
         WaitFor,
         execution_report_csv,

@@ -15,8 +15,6 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-CASH_SYMBOL = "CASH"
-
 
 @dataclass(frozen=True)
 class Position:

@@ -17,25 +17,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from allocator.config import Config, GapPolicy, OutsidePolicy
-from allocator.config_loader import LoadedConfig, load_config
-from allocator.constraints import Limits, build_limits
+from allocator.config.loader import LoadedConfig, load_config
+from allocator.config.schema import Config, GapPolicy, OutsidePolicy
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
-from allocator.expected_returns import expected_returns
-from allocator.files import sha256_of
-from allocator.holdings import read_holdings
-from allocator.limits import FileLimits
-from allocator.market_data import PriceWindow, price_window, read_fundamentals, read_prices
-from allocator.risk_estimation import estimate
-from allocator.rsi import RsiLimits, rsi_limits, wilder_rsi
-from allocator.signals import signal_scores
-from allocator.universe import build_universe, universe_symbols
+from allocator.files.atomic import sha256_of
+from allocator.files.limits import FileLimits
+from allocator.inputs.holdings import read_holdings
+from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
+from allocator.inputs.universe import build_universe, universe_symbols
+from allocator.model.expected_returns import expected_returns
+from allocator.model.risk_estimation import estimate
+from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
+from allocator.model.signals import signal_scores
+from allocator.optimize.constraints import Limits, build_limits
 
 if TYPE_CHECKING:
-    from allocator.diagnosis import Diagnosis
-    from allocator.optimize import Allocation, ProblemCache, SolverAttempt
-    from allocator.trades import TradeList
+    from allocator.optimize.diagnosis import Diagnosis
+    from allocator.optimize.problem import Allocation, ProblemCache, SolverAttempt
+    from allocator.trading.trades import TradeList
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str,
                   universe: Universe | None = None, market_cap: FloatArray | None = None,
                   config_path: str = "config") -> RiskModel:
     """The configured covariance estimator on the window's daily returns (annualized), in the formulation the
-    optimizer should use (``risk.formulation``; see ``allocator.risk_estimation``).
+    optimizer should use (``risk.formulation``; see ``allocator.model.risk_estimation``).
 
     The fundamental model needs the universe's sectors and the market caps (NaN where unknown).
     """
@@ -157,7 +157,7 @@ def prepare(
     rsi_values = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)[-1]
     rsi = rsi_limits(cfg.rsi, symbols, rsi_values, universe.weight)
     limits = build_limits(cfg, universe, rsi, config_path)
-    from allocator.diagnosis import presolve_checks
+    from allocator.optimize.diagnosis import presolve_checks
 
     named = {"holdings": holdings_path.absolute(), "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
              **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
@@ -189,8 +189,8 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
                       ) -> tuple[Allocation, Limits, tuple[str, ...]]:
     """Solve the prepared problem; when the limits conflict, diagnose them, and with ``relax`` solve the
     smallest relaxation instead. Returns the allocation, the limits it satisfies and the relaxations made."""
-    from allocator.optimize import ProblemInfeasible, solve_allocation
-    from allocator.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
+    from allocator.optimize.problem import ProblemInfeasible, solve_allocation
+    from allocator.optimize.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 
     cfg = prepared.config
     attempts: tuple[SolverAttempt, ...] = ()
@@ -219,7 +219,7 @@ def run(
     prepared: Prepared | None = None,
 ) -> RunResult:
     """Rebalance the account in ``holdings_path`` under ``config``: weights, trades and the checks they passed."""
-    from allocator.trades import build_trades, reconcile
+    from allocator.trading.trades import build_trades, reconcile
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

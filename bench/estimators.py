@@ -14,8 +14,8 @@ import numpy as np
 from methods import FACTORS
 from synthetic import synthetic_case
 
-from allocator.factor_models import statistical_factor_model
-from allocator.risk_models import TRADING_DAYS, ledoit_wolf_covariance
+from allocator.model.factor_models import statistical_factor_model
+from allocator.model.risk_models import TRADING_DAYS, ledoit_wolf_covariance
 
 
 def _best(function: Any, repeat: int) -> tuple[float, Any]:

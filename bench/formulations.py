@@ -13,9 +13,9 @@ from typing import Any
 
 from synthetic import allocate_limits, synthetic_case
 
-from allocator.config import SolverConfig
-from allocator.optimize import ProblemCache, solve_allocation
-from allocator.risk_models import ledoit_wolf_covariance
+from allocator.config.schema import SolverConfig
+from allocator.model.risk_models import ledoit_wolf_covariance
+from allocator.optimize.problem import ProblemCache, solve_allocation
 
 GRID = {756: (500, 1000, 2000, 2500), 252: (250, 500, 750, 1000)}
 

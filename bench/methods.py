@@ -28,7 +28,7 @@ Result = dict[str, Any]
 
 def estimate(case: Case) -> RiskModel:
     """allocate's factor model of the case's returns (what every method is given)."""
-    from allocator.factor_models import statistical_factor_model
+    from allocator.model.factor_models import statistical_factor_model
 
     return statistical_factor_model(case.returns, case.symbols, FACTORS)
 
@@ -65,8 +65,8 @@ def _stages(estimation: float, optimize: float, calls: list[tuple[float, float]]
 def solve_allocate(case: Case) -> Result:
     from synthetic import allocate_limits
 
-    from allocator.config import SolverConfig
-    from allocator.optimize import ProblemCache, solve_allocation
+    from allocator.config.schema import SolverConfig
+    from allocator.optimize.problem import ProblemCache, solve_allocation
 
     started = time.perf_counter()
     risk = estimate(case)

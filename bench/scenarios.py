@@ -23,10 +23,10 @@ import numpy as np
 from methods import estimate
 from synthetic import Case, allocate_limits, synthetic_case
 
-from allocator.config import SolverConfig
-from allocator.constraints import Limits
+from allocator.config.schema import SolverConfig
 from allocator.domain import FloatArray
-from allocator.optimize import Allocation, ProblemCache, solve_allocation
+from allocator.optimize.constraints import Limits
+from allocator.optimize.problem import Allocation, ProblemCache, solve_allocation
 
 
 def scenario_parameters(case: Case, count: int, seed: int = 7) -> list[tuple[Limits, FloatArray, float]]:

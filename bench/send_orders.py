@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fix_broker import Broker  # noqa: E402
+from tests.orders.fix_broker import Broker  # noqa: E402
 
 
 def trade_list(folder: Path, n: int) -> Path:

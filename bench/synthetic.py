@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.constraints import GroupBound, Limits
 from allocator.domain import FloatArray
-from allocator.rsi import RsiLimits
+from allocator.model.rsi import RsiLimits
+from allocator.optimize.constraints import GroupBound, Limits
 
 DAYS = 756
 GAMMA = 2.5

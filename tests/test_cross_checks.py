@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.covariance import LedoitWolf
 
+from allocator.model.risk_models import ledoit_wolf_covariance
+from allocator.model.rsi import wilder_rsi
 from allocator.pipeline import run
-from allocator.risk_models import ledoit_wolf_covariance
-from allocator.rsi import wilder_rsi
 from tests.conftest import EXAMPLE_HOLDINGS
 from tests.helpers import write_config
 

@@ -24,11 +24,11 @@ import yaml
 from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from allocator.config_loader import load_config
+from allocator.config.loader import load_config
 from allocator.errors import AllocatorError
-from allocator.holdings import read_holdings
-from allocator.market_data import read_fundamentals, read_prices
-from allocator.optimize import ProblemCache
+from allocator.inputs.holdings import read_holdings
+from allocator.inputs.market_data import read_fundamentals, read_prices
+from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import RunResult, prepare, run
 from tests.conftest import example_scale
 

@@ -13,7 +13,7 @@ import yaml
 from click.testing import Result
 from sklearn.covariance import LedoitWolf
 
-from allocator.rsi import wilder_rsi
+from allocator.model.rsi import wilder_rsi
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
 from tests.helpers import decimal, read_csv
 

@@ -1,0 +1,145 @@
+"""Render a comparison's output files (written atomically by ``outputs.write_atomically``).
+
+| file | content |
+|---|---|
+| ``compare_metrics.csv`` | one row per metric, one column per scenario (fractions, not percentages) |
+| ``compare_weights.csv`` | one row per asset and CASH: size bucket, current, benchmark and each scenario's target |
+| ``compare_trades.csv`` | one row per asset traded in some scenario: current shares, each scenario's signed trade in
+  shares (buys positive, sells negative, 0 for no trade, empty for a failed scenario), and whether the scenarios
+  disagree on the direction |
+| ``compare.json`` | all of the above with each trade's side, notional, weight change and reason, each scenario's
+  status and, for a failed one, its exit code, error and diagnosis |
+| ``compare.png`` | the target weights by scenario (``compare_chart``) |
+| ``manifest.json`` | the command; each scenario's config chain, resolved config, inputs with SHA-256 and solver
+  attempts; how many compiled problems served how many solves; package versions; timings |
+
+Data files hold no timestamps and fixed-precision numbers: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allocator.compare.scenarios import Comparison, ScenarioOutcome
+from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
+from allocator.errors import InfeasibleError
+from allocator.files.spreadsheet import csv_bytes, fixed, quantity_text, safe_text
+from allocator.outputs.run_files import json_bytes, versions
+
+
+def _cell(kind: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind in ("fraction", "ratio"):
+        return fixed(float(value))
+    if kind == "money":
+        return f"{float(value):.2f}"
+    if kind == "count":
+        return str(int(value))
+    if kind == "list":
+        return safe_text("; ".join(value))
+    return safe_text(str(value))
+
+
+def metrics_csv(tables: ComparisonTables) -> bytes:
+    rows = [[row.key, *(_cell(row.kind, v) for v in row.values)] for row in tables.metrics]
+    return csv_bytes(["metric", *map(safe_text, tables.scenarios)], rows)
+
+
+def weights_csv(tables: ComparisonTables) -> bytes:
+    per_scenario = benchmarks_differ(tables)
+    header = ["symbol", "size_bucket", "current_weight", "benchmark_weight", *map(safe_text, tables.scenarios)]
+    if per_scenario:
+        header += [f"benchmark_weight:{safe_text(name)}" for name in tables.scenarios]
+    rows = []
+    for row in tables.weights:
+        cells = [safe_text(row.symbol), row.size_bucket, fixed(row.current), fixed(row.benchmark),
+                 *("" if t is None else fixed(t) for t in row.targets)]
+        if per_scenario:
+            cells += ["" if b is None else fixed(b) for b in row.benchmarks]
+        rows.append(cells)
+    return csv_bytes(header, rows)
+
+
+def trades_csv(tables: ComparisonTables) -> bytes:
+    header = ["symbol", "current_quantity", *map(safe_text, tables.scenarios), "directions_disagree"]
+    rows = [[safe_text(row.symbol), quantity_text(row.current_quantity),
+             *("" if c is None else quantity_text(c.signed_quantity) for c in row.cells),
+             "yes" if row.disagree else "no"] for row in tables.trades]
+    return csv_bytes(header, rows)
+
+
+def _metric_json(row: MetricRow, value: Any) -> Any:
+    return float(value) if row.kind in ("fraction", "ratio", "money") and value is not None else value
+
+
+def _trade_json(cell: TradeCell | None) -> dict[str, Any] | None:
+    if cell is None:
+        return None
+    return {"side": cell.side or "NONE", "quantity": quantity_text(cell.quantity), "notional": str(cell.notional_value),
+            "weight_change": cell.weight_change, "reason": cell.reason}
+
+
+def _error_json(outcome: ScenarioOutcome) -> dict[str, Any] | None:
+    error = outcome.error
+    if error is None:
+        return None
+    found: dict[str, Any] = {"exit_code": error.exit_code, "type": type(error).__name__, "where": error.where,
+                             "what": error.what, "fix": error.fix, "details": list(error.details)}
+    if isinstance(error, InfeasibleError) and error.diagnosis:
+        found["diagnosis"] = error.diagnosis
+    return found
+
+
+def comparison_json(comparison: Comparison, tables: ComparisonTables) -> bytes:
+    scenarios = []
+    for index, outcome in enumerate(comparison.outcomes):
+        metrics = {row.key: _metric_json(row, row.values[index]) for row in tables.metrics}
+        scenarios.append({"name": outcome.name, "config": str(outcome.spec.path),
+                          "status": "ok" if outcome.ok else "failed", "exit_code": outcome.exit_code,
+                          "error": _error_json(outcome), "metrics": None if not outcome.ok else metrics})
+    weights = [{"symbol": row.symbol, "size_bucket": row.size_bucket, "current": row.current,
+                "benchmark": row.benchmark, "targets": dict(zip(tables.scenarios, row.targets, strict=True))}
+               for row in tables.weights]
+    trades = [{"symbol": row.symbol, "current_quantity": quantity_text(row.current_quantity),
+               "by_scenario": {n: _trade_json(c) for n, c in zip(tables.scenarios, row.cells, strict=True)},
+               "directions_disagree": row.disagree} for row in tables.trades]
+    return json_bytes({"as_of": tables.as_of, "nav_value": round(tables.nav_value, 2),
+                       "holdings": str(comparison.holdings_path), "scenario_names": list(tables.scenarios),
+                       "failed": list(tables.failed), "exit_code": comparison.exit_code, "scenarios": scenarios,
+                       "weights": weights, "trades": trades, "directions_disagree": list(tables.disagreements)})
+
+
+def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict[str, Any]:
+    """Everything needed to repeat and audit the comparison (this file alone holds timings)."""
+    scenarios = []
+    for outcome in comparison.outcomes:
+        loaded = outcome.loaded
+        entry: dict[str, Any] = {
+            "name": outcome.name, "config": str(outcome.spec.path), "status": "ok" if outcome.ok else "failed",
+            "config_chain": [str(p) for p in loaded.chain] if loaded else [],
+            "resolved_config": loaded.resolved() if loaded else None,
+            "notes": list(loaded.notes) if loaded else []}
+        if outcome.result is not None:
+            alloc = outcome.result.allocation
+            entry["inputs"] = outcome.result.prepared.inputs
+            entry["as_of"] = str(outcome.result.prepared.window.as_of.date())
+            entry["solver"] = {"status": alloc.status, "solver": alloc.solver,
+                               "attempts": [a.__dict__ for a in alloc.attempts],
+                               "reused_compiled_problem": alloc.reused_problem}
+        entry["timings_seconds"] = outcome.timings
+        scenarios.append(entry)
+    return {"command": command, "scenarios": scenarios,
+            "compiled_problems": {"built": comparison.compiled_problems, "reused": comparison.reused_solves},
+            "input_files_read": comparison.input_files_read,
+            "versions": versions(), "timings_seconds": comparison.timings}
+
+
+def comparison_files(comparison: Comparison, tables: ComparisonTables, command: dict[str, Any]) -> dict[str, bytes]:
+    """The output folder's files, name -> bytes (the chart needs matplotlib, loaded here)."""
+    from allocator.compare.chart import chart_png, weights_figure
+
+    return {"compare_metrics.csv": metrics_csv(tables), "compare_weights.csv": weights_csv(tables),
+            "compare_trades.csv": trades_csv(tables), "compare.json": comparison_json(comparison, tables),
+            "compare.png": chart_png(weights_figure(tables)),
+            "manifest.json": json_bytes(comparison_manifest(comparison, command))}

@@ -1,0 +1,262 @@
+"""Read a holdings file: a plain CSV or a broker's position export.
+
+Accepted: one row per position with a symbol and a quantity (shares); optional price, lot size, cost basis,
+market value and account. Cash is a row whose symbol is ``CASH`` (quantity = amount), a broker's cash,
+money-market or sweep row (Schwab's ``Cash & Cash Investments``, Fidelity's ``SPAXX**``, Vanguard's ``VMFXX``, a
+security type of ``Cash and Money Market``, any symbol in ``data.cash_symbols``), or ``--cash``. Layouts: a plain
+table, the position exports of Schwab, Fidelity and Vanguard (``allocator.inputs.holdings_table``) and the Interactive
+Brokers Activity Statement (``allocator.inputs.ibkr_statement``); money strings, totals and disclaimer footers, a UTF-8
+byte-order mark and Windows line endings are handled, and ``data.holdings_columns`` maps any other layout.
+
+Nothing is dropped silently: every row left out (totals, notes, a transactions table) is listed in
+``Holdings.skipped_rows`` and every row counted as cash in ``Holdings.cash_rows``; a row the reader cannot
+account for is an error naming the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from allocator.config.schema import HoldingsColumns
+from allocator.domain import Holdings, Position
+from allocator.errors import DataError
+from allocator.files.cells import is_ticker, parse_number
+from allocator.files.limits import FileLimits, read_text_limited
+from allocator.files.spreadsheet import FORMULA_PREFIXES
+from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
+from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
+from allocator.terms import CASH_SYMBOL
+
+# Rows that are cash or a cash sweep: their value is added to cash, not held as a position.
+CASH_PATTERNS = re.compile(
+    r"^(cash|cash & cash investments|cash and cash investments|cash & sweep|cash and sweep|money market|"
+    r"core position|pending activity|cash balance|settlement fund|sweep)$|\*\*$",
+    re.IGNORECASE,
+)
+CASH_TYPES = re.compile(r"^(cash|cash and money market|cash & money market|money market( funds?)?|sweep)$",
+                        re.IGNORECASE)
+# Money-market funds that brokers use as the account's core or sweep position.
+SWEEP_FUNDS = frozenset({"SPAXX", "FDRXX", "FZFXX", "SPRXX", "FCASH", "CORE", "VMFXX", "VMRXX", "SWVXX",
+                         "SNVXX", "SNOXX", "SNSXX", "SNAXX", "SWGXX"})
+FOOTER_PATTERNS = re.compile(
+    r"^(account total|total|totals|grand total|subtotal|positions total|the data and information|"
+    r"brokerage services|investment products|date downloaded|disclaimer)",
+    re.IGNORECASE,
+)
+CSV_FIELD_LIMIT = 131_072
+
+
+def _rows(text: str, where: str, max_rows: int) -> list[tuple[int, list[str]]]:
+    """The CSV rows of ``text`` as (row number, cells); more than ``max_rows`` of data (beyond room for title
+    lines and footers) is refused before it is all read."""
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for number, row in enumerate(reader, start=1):
+            if number > max_rows + 2 * MAX_HEADER_SCAN:
+                raise DataError(where, f"more than {max_rows:,} rows", "raise data.max_rows if the file is genuine")
+            rows.append((number, row))
+    except csv.Error as exc:
+        raise DataError(f"{where}: row {len(rows) + 1}", f"cannot read the row as CSV ({exc})",
+                        f"check the quoting; a cell longer than {CSV_FIELD_LIMIT:,} characters is not a holding"
+                        ) from None
+    return rows
+
+
+def read_holdings(
+    path: str | Path,
+    column_map: HoldingsColumns | None = None,
+    limits: FileLimits | None = None,
+    allow_fractional: bool = True,
+    cash_symbols: Iterable[str] = (),
+    account: str | None = None,
+) -> Holdings:
+    """Read positions and cash from ``path``.
+
+    Refused with a ``DataError`` naming the file, row and field: an empty file, a table without symbol and
+    quantity columns, duplicate symbols, non-numeric, missing or non-finite quantities and prices, non-positive
+    prices, negative quantities (the account is long-only), fractional quantities when not allowed, a symbol that
+    is not a ticker, positions of several accounts (unless ``account`` picks one) and negative cash.
+    """
+    path = Path(path)
+    limits = limits or FileLimits()
+    text = read_text_limited(path, limits, "holdings file")
+    where = str(path)
+    if not text.strip():
+        raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
+    rows = _rows(text, where, limits.max_rows)
+    if is_activity_statement(rows):
+        table = activity_statement_table(rows, where)
+    else:
+        table = positions_table(rows, column_map or HoldingsColumns(), where)
+    if len(table.records) > limits.max_rows:
+        raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
+    return _holdings(table, where, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
+
+
+class _Reader:
+    """Turns one record's cells into numbers, naming the file, row and column on error."""
+
+    def __init__(self, where: str, columns: dict[str, str]) -> None:
+        self.where = where
+        self.columns = columns
+
+    def number(self, record: Record, name: str) -> Decimal | None:
+        cell = record.cells.get(name, "")
+        if cell.strip().endswith("%"):
+            raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}",
+                            f"a percentage where {name.replace('_', ' ')} goes: {cell.strip()!r}",
+                            "give shares, prices and money as plain numbers")
+        try:
+            return parse_number(cell)
+        except ValueError as exc:
+            raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", str(exc),
+                            "give a plain decimal number") from None
+
+    def error(self, record: Record, name: str, what: str, fix: str) -> DataError:
+        return DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", what, fix)
+
+
+def _accounts(table: Table, records: list[Record], where: str, account: str | None
+              ) -> tuple[list[Record], list[str]]:
+    """The ``records`` (rows that hold something) of the account to rebalance; refuse a file of several accounts
+    unless ``account`` picks one."""
+    if table.account is not None:  # one account per file (IBKR statement)
+        if account is not None and account.strip().upper() != table.account.strip().upper():
+            raise DataError(where, f"the statement is for account {table.account}, not {account}",
+                            "check data.holdings_account")
+        return records, []
+    if "account" not in table.columns:
+        if account is not None:
+            raise DataError(where, "data.holdings_account is set but the file has no account column",
+                            "remove data.holdings_account, or map the column in data.holdings_columns.account")
+        return records, []
+    seen = sorted({r.cells.get("account", "").strip() for r in records} - {""})
+    if account is None:
+        if len(seen) > 1:
+            raise DataError(where, f"positions of {len(seen)} accounts ({', '.join(seen[:5])})",
+                            "set data.holdings_account to the account to rebalance, or export one account")
+        return records, []
+    wanted = account.strip().upper()
+    kept = [r for r in records if r.cells.get("account", "").strip().upper() in (wanted, "")]
+    if not any(r.cells.get("account", "").strip().upper() == wanted for r in kept):
+        raise DataError(where, f"no rows for account {account!r} (accounts in the file: {', '.join(seen) or 'none'})",
+                        "check data.holdings_account")
+    lines = {r.line for r in kept}
+    return kept, [f"row {r.line}: account {r.cells.get('account')}" for r in records if r.line not in lines]
+
+
+def _is_cash(record: Record, symbol: str, cash_symbols: set[str]) -> bool:
+    return bool(CASH_PATTERNS.search(symbol) or symbol.upper() == CASH_SYMBOL or symbol.upper() in cash_symbols
+                or CASH_TYPES.match(record.cells.get("security_type", "").strip()))
+
+
+def _holdings(table: Table, where: str, allow_fractional: bool, cash_symbols: set[str], account: str | None
+              ) -> Holdings:
+    reader = _Reader(where, dict(table.columns))
+    skipped = list(table.skipped)
+    held: list[Record] = []
+    formulas: list[str] = []
+    for record in table.records:
+        symbol = record.cells.get("symbol", "").strip()
+        if FOOTER_PATTERNS.match(symbol):
+            skipped.append(f"row {record.line}: {symbol[:60]}")
+        elif _is_cash(record, symbol, cash_symbols) or (symbol and is_ticker(symbol)):
+            held.append(record)
+        elif symbol.startswith(FORMULA_PREFIXES):  # a formula, not a description: kept, named, written inert
+            held.append(record)
+            formulas.append(f"holdings row {record.line}: symbol {symbol!r} looks like a spreadsheet formula; "
+                            "it is kept as written and every CSV output starts it with ' so it cannot run")
+        elif not any(_has_value(record.cells.get(k, "")) for k in ("quantity", "market_value")):
+            skipped.append(f"row {record.line}: {' '.join(v for v in record.cells.values() if v)[:60]}")
+        else:
+            raise reader.error(record, "symbol", f"{symbol!r} is not a ticker" if symbol else "empty symbol",
+                               "give the ticker of the position (letters, digits and . - / ^), or delete the row")
+    held, other_accounts = _accounts(table, held, where, account)
+    skipped += other_accounts
+    positions: list[Position] = []
+    seen: dict[str, int] = {}
+    cash_rows: list[str] = []
+    warnings: list[str] = formulas
+    cash = Decimal(0)
+    for record in held:
+        symbol = record.cells.get("symbol", "").strip()
+        if _is_cash(record, symbol, cash_symbols):
+            quantity = reader.number(record, "quantity")
+            price = reader.number(record, "price")
+            value = reader.number(record, "market_value")
+            if value is None and price is not None and quantity is not None and price != 1:
+                raise reader.error(record, "price", f"cash row {symbol!r} has a price of {price}; a cash or "
+                                   "money-market row is worth its quantity (price 1)",
+                                   "give the cash amount in the quantity column with an empty price or 1, or a "
+                                   "market value")
+            amount = value if value is not None else quantity
+            if amount is None:
+                raise reader.error(record, "quantity", f"cash row {symbol!r} has no amount",
+                                   "give the cash amount in the quantity column")
+            cash += amount
+            cash_rows.append(f"row {record.line}: {symbol} {amount}")
+            continue
+        key = symbol.upper()
+        if key in seen:
+            raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
+                               "merge the rows into one position")
+        positions.append(_position(record, symbol, reader, allow_fractional, warnings))
+        seen[key] = record.line
+    if not positions and cash == 0:
+        raise DataError(where, "no positions and no cash found", "check that the file is a holdings export")
+    if cash < 0:
+        raise DataError(where, f"cash is negative ({cash})", "settle the debit balance before rebalancing")
+    return Holdings(positions=tuple(positions), cash_value=cash, source=where, skipped_rows=tuple(skipped),
+                    cash_rows=tuple(cash_rows), warnings=tuple(warnings))
+
+
+def _has_value(cell: str) -> bool:
+    """Whether a cell holds anything but nothing (empty, ``--``, ``N/A``)."""
+    try:
+        return parse_number(cell) is not None
+    except ValueError:
+        return True
+
+
+def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
+              ) -> Position:
+    quantity = reader.number(record, "quantity")
+    if quantity is None:
+        raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
+    if quantity < 0:
+        raise reader.error(record, "quantity", f"negative quantity {quantity} for {symbol} in a long-only account",
+                           "short positions are not supported; check the export")
+    if not allow_fractional and quantity != quantity.to_integral_value():
+        raise reader.error(record, "quantity", f"fractional quantity {quantity} for {symbol}",
+                           "set trading.fractional_shares: true to allow it")
+    price = reader.number(record, "price")
+    if price is not None and price <= 0:
+        raise reader.error(record, "price", f"price {price} for {symbol} is not positive",
+                           "give a positive price or leave it empty to use the last close")
+    lot = reader.number(record, "lot_size")
+    if lot is not None and lot <= 0:
+        raise reader.error(record, "lot_size", f"lot size {lot} for {symbol} is not positive",
+                           "give a positive lot size")
+    if lot is not None and not allow_fractional and lot != lot.to_integral_value():
+        raise reader.error(record, "lot_size", f"fractional lot size {lot} for {symbol}",
+                           "set trading.fractional_shares: true to trade fractions of a share")
+    basis = reader.number(record, "cost_basis")
+    value = reader.number(record, "market_value")
+    if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
+        warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
+                        f"but the market value is {value:,.2f}; check that the columns were read right")
+    return Position(
+        symbol=symbol.upper(),
+        quantity=float(quantity),
+        price=float(price) if price is not None else None,
+        lot_size=float(lot) if lot is not None else None,
+        cost_basis_value=float(basis) if basis is not None else None,
+        account=record.cells.get("account") or None,
+        row=record.line,
+    )

@@ -1,0 +1,371 @@
+"""Read and validate price histories and the fundamentals snapshot.
+
+Prices are daily closes, wide (``date`` then one column per symbol) or long (``date,symbol,close``). Dates must
+be unique and increasing; closes positive and finite. Empty cells are gaps: a fund's history may start late,
+and short gaps are forward-filled (``data.max_fill_days``) when the window for a run is cut.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import DataError
+from allocator.files.cells import is_ticker
+from allocator.files.limits import FileLimits, check_file
+from allocator.terms import SIZE_BUCKETS
+
+DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
+CLOSE_NAMES = ("adj_close", "adjclose", "adj close", "adjusted_close", "close", "price")
+FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "benchmark_weight")
+FUNDAMENTAL_REQUIRED = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "sector")
+
+
+@dataclass(frozen=True)
+class PriceWindow:
+    """Closes for a run: the last ``lookback + 1`` rows up to the as-of date, gaps filled, one column a symbol."""
+
+    closes: pd.DataFrame
+    as_of: pd.Timestamp
+    warnings: tuple[str, ...] = ()
+
+    def daily_returns(self) -> np.ndarray:
+        values = self.closes.to_numpy(dtype=np.float64)
+        out: np.ndarray = values[1:] / values[:-1] - 1.0
+        return out
+
+
+def _read_csv(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
+    check_file(path, limits, what)
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+                            skipinitialspace=True, nrows=limits.max_rows + 1)
+    except pd.errors.EmptyDataError:
+        raise DataError(str(path), f"the {what} is empty", "give a header row and data rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(str(path), f"cannot parse the {what} as CSV: {str(exc).strip()}",
+                        "check the delimiter and quoting") from None
+    if len(frame) > limits.max_rows:
+        raise DataError(str(path), f"more than {limits.max_rows:,} rows", "raise data.max_rows if genuine")
+    header = _check_row_lengths(path)
+    counts = Counter(c.strip().upper() for c in header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
+    if duplicated:
+        raise DataError(str(path), f"column {duplicated[0]} appears twice in the header",
+                        "keep one column per name")
+    frame.columns = [str(c).strip() for c in header] if len(header) == frame.shape[1] else [
+        str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _check_row_lengths(path: Path) -> list[str]:
+    """The header row as written, after checking that no row is shorter than it.
+
+    pandas reads the missing cells of a truncated row as empty (no close), and renames a repeated column ``SPY``
+    to ``SPY.1``: both would hide a damaged file.
+    """
+    with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, [])
+            for number, row in enumerate(reader, start=2):
+                if row and len(row) < len(header):
+                    raise DataError(f"{path}: row {number}", f"{len(row)} cells but the header has {len(header)} "
+                                    "columns (a truncated row?)",
+                                    "give every column of the row, leaving a cell empty for no value")
+        except csv.Error as exc:
+            raise DataError(f"{path}: row {reader.line_num}", f"cannot read the row as CSV ({exc})",
+                            "check the quoting and the delimiter") from None
+    return header
+
+
+_PLAIN_CHARACTERS = frozenset("0123456789.+-eE")
+
+
+def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """The columns as one float array (NaN for empty cells) when every cell is a plain decimal or empty; else None.
+
+    The fast path for a large price file: one vectorized conversion instead of a parse per column. Anything else
+    (spaces, ``n/a``, ``inf``, text) returns None so that ``_numeric`` names the offending cell.
+    """
+    text = frame[columns].to_numpy(dtype=object).ravel()
+    present = text != ""
+    numbers = text[present]
+    if not set("".join(numbers)) <= _PLAIN_CHARACTERS:
+        return None
+    out = np.full(text.shape, np.nan)
+    try:
+        out[present] = numbers.astype(np.float64)
+    except ValueError:
+        return None
+    return out.reshape(len(frame), len(columns))
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path, allow_missing: bool) -> pd.Series:
+    """Parse one text column to floats, naming the first bad row (file line numbers, header = 1)."""
+    text = frame[column].astype(str).str.strip()
+    missing = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none", "--"])
+    values = pd.to_numeric(text.where(~missing, None), errors="coerce").astype(np.float64)
+    bad = (~missing) & (values.isna() | ~np.isfinite(values.fillna(0.0)))
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {column}", f"not a number: {text.iloc[position]!r}",
+                        "give a plain decimal number or leave the cell empty")
+    if not allow_missing and missing.any():
+        position = int(np.flatnonzero(missing.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {column}", "missing value", "fill in the value")
+    return values
+
+
+def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
+    """Daily closes indexed by date (increasing), one float column per symbol, NaN where there is no close."""
+    path = Path(path)
+    limits = limits or FileLimits()
+    frame = _read_csv(path, limits, "price file")
+    lower = {c.lower(): c for c in frame.columns}
+    date_col = next((lower[n] for n in DATE_NAMES if n in lower), None)
+    if date_col is None:
+        raise DataError(str(path), f"no date column (columns: {', '.join(frame.columns[:8])})",
+                        "name the first column 'date'")
+    if frame.empty:
+        raise DataError(str(path), "the price file has a header but no rows", "add daily closes")
+    if "symbol" in lower:
+        close_col = next((lower[n] for n in CLOSE_NAMES if n in lower), None)
+        if close_col is None:
+            raise DataError(str(path), "long price file without a close column",
+                            "give columns date,symbol,close (or adj_close)")
+        frame = _long_to_wide(frame, path, date_col, lower["symbol"], close_col)
+    else:
+        frame = _wide(frame, path, date_col)
+    if frame.shape[1] == 0:
+        raise DataError(str(path), "no symbol columns", "give one column of closes per symbol after 'date'")
+    return frame
+
+
+def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
+    """ISO dates (a time or a UTC offset may follow; the local calendar date is kept)."""
+    cleaned = text.str.strip()
+    try:
+        dates = pd.to_datetime(cleaned, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):  # offsets that differ from row to row
+        dates = pd.Series([pd.to_datetime(v, errors="coerce", format="ISO8601") for v in cleaned], dtype=object)
+        dates = pd.to_datetime(pd.Series([d.tz_localize(None) if isinstance(d, pd.Timestamp) and d.tzinfo else d
+                                          for d in dates]), errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    if dates.isna().any():
+        position = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
+                        "write dates as YYYY-MM-DD")
+    return pd.DatetimeIndex(dates).normalize()
+
+
+def _check_order(dates: pd.DatetimeIndex, path: Path, column: str) -> None:
+    values = dates.to_numpy()
+    steps = values[1:] - values[:-1]
+    if len(steps) and (steps <= np.timedelta64(0, "ns")).any():
+        position = int(np.flatnonzero(steps <= np.timedelta64(0, "ns"))[0]) + 1
+        kind = "duplicated" if steps[position - 1] == np.timedelta64(0, "ns") else "out of order"
+        raise DataError(f"{path}: row {position + 2}: {column}",
+                        f"date {dates[position].date()} is {kind} (previous row {dates[position - 1].date()})",
+                        "dates must be unique and increasing")
+
+
+def _check_closes(frame: pd.DataFrame, path: Path, line_of: np.ndarray) -> None:
+    values = frame.to_numpy(dtype=np.float64)
+    bad = np.isfinite(values) & (values <= 0)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise DataError(f"{path}: row {int(line_of[row])}: {frame.columns[col]}",
+                        f"close {values[row, col]:g} is not positive", "prices must be positive")
+
+
+def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
+    dates = _parse_dates(frame[date_col], path, date_col)
+    _check_order(dates, path, date_col)
+    columns = [c for c in frame.columns if c != date_col]
+    seen: set[str] = set()
+    for c in columns:
+        if not c or c.lower().startswith("unnamed"):
+            raise DataError(str(path), "a price column has no symbol in the header", "name every column")
+        if not is_ticker(c):
+            raise DataError(str(path), f"column {c!r} is not a ticker",
+                            "name each column after 'date' by its symbol (letters, digits and . - / ^)")
+        if c.upper() in seen:
+            raise DataError(str(path), f"symbol {c} appears in two columns", "keep one column per symbol")
+        seen.add(c.upper())
+    values = _plain_numbers(frame, columns)
+    if values is None:  # something other than plain decimals and empty cells: parse each column for its error
+        data = {c.upper(): _numeric(frame, c, path, allow_missing=True).to_numpy() for c in columns}
+    else:
+        data = {c.upper(): values[:, j] for j, c in enumerate(columns)}
+    wide = pd.DataFrame(data, index=dates)
+    wide.index.name = "date"
+    _check_closes(wide, path, np.arange(len(wide)) + 2)
+    return wide
+
+
+def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
+    """Every symbol is a ticker (not empty, not a formula or a sentence)."""
+    bad = ~symbols.map(is_ticker).to_numpy(dtype=bool)
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        value = symbols.iloc[position]
+        raise DataError(f"{path}: row {position + 2}: {column}",
+                        f"{value!r} is not a ticker" if value else "empty symbol",
+                        "give the symbol of every row (letters, digits and . - / ^)")
+
+
+def _long_to_wide(frame: pd.DataFrame, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
+    dates = _parse_dates(frame[date_col], path, date_col)
+    symbols = frame[sym_col].astype(str).str.strip().str.upper()
+    _check_symbols(symbols, path, sym_col)
+    closes = _numeric(frame, close_col, path, allow_missing=True)
+    long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes.to_numpy(),
+                         "line": np.arange(len(frame)) + 2})
+    duplicated = long.duplicated(["date", "symbol"])
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {date_col}",
+                        f"duplicate close for {long['symbol'].iloc[position]} on "
+                        f"{long['date'].iloc[position].date()}", "keep one close per symbol and date")
+    for _, part in long.groupby("symbol", sort=False):
+        steps = np.diff(part["date"].to_numpy())
+        if len(steps) and (steps < np.timedelta64(0, "ns")).any():
+            bad = int(np.flatnonzero(steps < np.timedelta64(0, "ns"))[0]) + 1
+            raise DataError(f"{path}: row {int(part['line'].iloc[bad])}: {date_col}",
+                            f"dates of {part['symbol'].iloc[0]} are out of order", "sort by date")
+    bad_close = np.isfinite(long["close"].to_numpy()) & (long["close"].to_numpy() <= 0)
+    if bad_close.any():
+        position = int(np.flatnonzero(bad_close)[0])
+        raise DataError(f"{path}: row {position + 2}: {close_col}",
+                        f"close {long['close'].iloc[position]:g} is not positive", "prices must be positive")
+    wide = long.pivot(index="date", columns="symbol", values="close").sort_index()
+    wide.columns = [str(c) for c in wide.columns]
+    wide.index.name = "date"
+    return wide.astype(np.float64)
+
+
+def price_window(
+    prices: pd.DataFrame,
+    symbols: tuple[str, ...],
+    rows_needed: int,
+    max_fill_days: int,
+    exclude_gaps: bool,
+    source: str,
+    as_of: pd.Timestamp | None = None,
+) -> tuple[PriceWindow, tuple[str, ...]]:
+    """Cut the last ``rows_needed`` closes up to ``as_of`` for ``symbols``; fill short gaps.
+
+    Returns the window and the symbols excluded for gaps (only when ``exclude_gaps``). Raises ``DataError`` for a
+    missing symbol, a history shorter than needed, unfillable gaps (when not excluding) and constant prices.
+    """
+    missing = [s for s in symbols if s not in prices.columns]
+    if missing:
+        raise DataError(source, f"no prices for {', '.join(missing)}",
+                        "add their closes to the price file or remove them from the universe")
+    frame = prices.loc[:, list(symbols)]
+    if as_of is not None:
+        frame = frame.loc[frame.index <= as_of]
+        if frame.empty:
+            raise DataError(source, f"no prices on or before the as-of date {as_of.date()}", "check --as-of")
+    if len(frame) < rows_needed:
+        raise DataError(source, f"{len(frame)} daily closes, fewer than the {rows_needed} needed "
+                        f"(lookback plus one, and at least the RSI period plus one)",
+                        "give a longer price history, or shorten risk.lookback_days (or rsi.period)")
+    window = frame.iloc[-rows_needed:]
+    filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 else window
+    warnings: list[str] = []
+    excluded: list[str] = []
+    gaps = filled.isna()
+    for symbol in symbols:
+        column = gaps[symbol].to_numpy()
+        if column.any():
+            first = window.index[int(np.flatnonzero(column)[0])].date()
+            count = (f"{int(window[symbol].isna().sum())} missing closes in the window, {int(column.sum())} of them "
+                     f"beyond the {max_fill_days}-day fill limit (the first on {first})")
+            if not exclude_gaps:
+                raise DataError(f"{source}: {symbol}", count,
+                                "fill the history, raise data.max_fill_days, or set data.on_gap: exclude")
+            excluded.append(symbol)
+            warnings.append(f"{symbol} excluded: {count}")
+    kept = [s for s in symbols if s not in excluded]
+    filled = filled.loc[:, kept]
+    values = filled.to_numpy(dtype=np.float64)
+    if len(values) > 1:
+        flat = np.all(values == values[0], axis=0)
+        if flat.any():
+            names = [kept[i] for i in np.flatnonzero(flat)]
+            raise DataError(f"{source}: {', '.join(names)}", "constant prices over the window (zero variance)",
+                            "check the price feed; a fund whose price never moves cannot be modelled")
+    return PriceWindow(closes=filled, as_of=pd.Timestamp(filled.index[-1]), warnings=tuple(warnings)), tuple(
+        excluded)
+
+
+def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
+    """The fundamentals snapshot indexed by symbol (upper case).
+
+    Numbers: ``market_cap`` (USD), ``forward_pe``, ``eps_growth`` and ``revenue_growth`` (fractions), optional
+    ``benchmark_weight`` (fraction); empty cells are missing data. Text: ``sector``, ``size_bucket`` (large, mid,
+    small, none; derived from market cap when absent), ``asset_class`` (default equity).
+    """
+    path = Path(path)
+    limits = limits or FileLimits()
+    frame = _read_csv(path, limits, "fundamentals file")
+    frame.columns = [c.lower() for c in frame.columns]
+    if "symbol" not in frame.columns:
+        raise DataError(str(path), "no 'symbol' column", "name the first column 'symbol'")
+    absent = [c for c in FUNDAMENTAL_REQUIRED if c not in frame.columns]
+    if absent:
+        raise DataError(str(path), f"missing columns: {', '.join(absent)}",
+                        f"give columns symbol, {', '.join(FUNDAMENTAL_REQUIRED)}")
+    if frame.empty:
+        raise DataError(str(path), "the fundamentals file has a header but no rows", "add one row per symbol")
+    symbols = frame["symbol"].astype(str).str.strip().str.upper()
+    _check_symbols(symbols, path, "symbol")
+    duplicated = symbols.duplicated()
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: symbol", f"duplicate symbol {symbols.iloc[position]}",
+                        "keep one row per symbol")
+    out = pd.DataFrame(index=pd.Index(symbols.to_numpy(), name="symbol"))
+    for column in FUNDAMENTAL_NUMBERS:
+        if column in frame.columns:
+            out[column] = _numeric(frame, column, path, allow_missing=True).to_numpy()
+        else:
+            out[column] = np.nan
+    for column, lowest in (("market_cap", 0.0), ("benchmark_weight", -1e-12)):
+        values = out[column].to_numpy()
+        bad = np.isfinite(values) & (values <= lowest) if column == "market_cap" else values < lowest
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: row {position + 2}: {column}", f"{values[position]:g} is out of range",
+                            "market caps must be positive and benchmark weights not negative")
+    out["sector"] = frame["sector"].astype(str).str.strip().str.lower().replace("", "unknown").to_numpy()
+    asset_class = (frame["asset_class"].astype(str).str.strip().str.lower() if "asset_class" in frame.columns
+                   else pd.Series(["equity"] * len(frame)))
+    out["asset_class"] = asset_class.replace("", "equity").to_numpy()
+    if "size_bucket" in frame.columns:
+        buckets = frame["size_bucket"].astype(str).str.strip().str.lower().replace("", "none")
+        unknown = ~buckets.isin(SIZE_BUCKETS)
+        if unknown.any():
+            position = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise DataError(f"{path}: row {position + 2}: size_bucket", f"unknown bucket {buckets.iloc[position]!r}",
+                            f"use one of {', '.join(SIZE_BUCKETS)}")
+        out["size_bucket"] = buckets.to_numpy()
+    else:
+        out["size_bucket"] = [_bucket(cap, cls) for cap, cls in zip(out["market_cap"], out["asset_class"],
+                                                                    strict=True)]
+    return out
+
+
+def _bucket(market_cap: float, asset_class: str) -> str:
+    """Size bucket from a weighted-average market cap (USD): large >= 20bn, mid >= 5bn, else small."""
+    if asset_class != "equity" or not np.isfinite(market_cap):
+        return "none"
+    return "large" if market_cap >= 2e10 else "mid" if market_cap >= 5e9 else "small"

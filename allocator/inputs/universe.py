@@ -1,0 +1,118 @@
+"""Map an account onto the modelled universe: current weights, benchmark weights, trade prices and groups.
+
+NAV = cash + sum(quantity * price) over every holding, inside the universe or not. Prices are the holdings
+file's own where it gives them, else the last close on or before the as-of date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from allocator.config.schema import Config, OutsidePolicy
+from allocator.domain import Holdings, Universe
+from allocator.errors import ConfigError, DataError
+
+
+def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: str, fundamentals_path: str
+                     ) -> tuple[str, ...]:
+    """The universe: ``universe.symbols`` if given (each must be in the fundamentals), else every fundamentals row."""
+    if config.universe.symbols is None:
+        return tuple(str(s) for s in fundamentals.index)
+    wanted = tuple(s.upper() for s in config.universe.symbols)
+    duplicates = sorted({s for s in wanted if wanted.count(s) > 1})
+    if duplicates:
+        raise ConfigError(f"{config_path}: universe.symbols", f"listed twice: {', '.join(duplicates)}",
+                          "list each symbol once")
+    missing = [s for s in wanted if s not in fundamentals.index]
+    if missing:
+        raise DataError(fundamentals_path, f"no fundamentals row for universe symbols {', '.join(missing)}",
+                        "add their rows or remove them from universe.symbols")
+    return wanted
+
+
+def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFrame, config_path: str,
+               fundamentals_path: str) -> np.ndarray:
+    if config.benchmark.weights is not None:
+        weights = {k.upper(): v for k, v in config.benchmark.weights.items()}
+        unknown = sorted(set(weights) - set(symbols))
+        if unknown:
+            raise ConfigError(f"{config_path}: benchmark.weights", f"symbols outside the universe: "
+                              f"{', '.join(unknown)}", "add them to the universe or drop them from the benchmark")
+        return np.array([weights.get(s, 0.0) for s in symbols], dtype=np.float64)
+    column = fundamentals.loc[list(symbols), "benchmark_weight"].to_numpy(dtype=np.float64)
+    if not np.isfinite(column).any() or np.nansum(column) <= 0:
+        raise DataError(fundamentals_path, "no benchmark weights (benchmark_weight column empty or absent)",
+                        "add a benchmark_weight column or set benchmark.weights in the config")
+    column = np.nan_to_num(column, nan=0.0).astype(np.float64)
+    total = float(column.sum())
+    if total > 1.0 + 1e-6:
+        raise DataError(f"{fundamentals_path}: benchmark_weight", f"weights sum to {total:.6f}, above 1",
+                        "benchmark weights are fractions summing to at most 1 (the rest is cash)")
+    return np.asarray(column, dtype=np.float64)
+
+
+def build_universe(
+    config: Config,
+    holdings: Holdings,
+    fundamentals: pd.DataFrame,
+    symbols: tuple[str, ...],
+    last_close: pd.Series,
+    config_path: str,
+    fundamentals_path: str,
+) -> Universe:
+    """Combine holdings, fundamentals and last closes into the ``Universe`` the optimizer works on."""
+    held = {p.symbol: p for p in holdings.positions}
+    index = {s: i for i, s in enumerate(symbols)}
+    n = len(symbols)
+    quantity = np.zeros(n)
+    price = last_close.reindex(list(symbols)).to_numpy(dtype=np.float64).copy()
+    lot = np.full(n, float(config.trading.lot_size))
+    for symbol, position in held.items():
+        if symbol in index:
+            i = index[symbol]
+            quantity[i] = position.quantity
+            if position.price is not None:
+                price[i] = position.price
+            if position.lot_size is not None:
+                lot[i] = position.lot_size
+    outside = [p for p in holdings.positions if p.symbol not in index and p.quantity > 0]
+    policy = config.universe.outside_holdings
+    if outside and policy is OutsidePolicy.REFUSE:
+        raise DataError(holdings.source, f"held symbols outside the universe: "
+                        f"{', '.join(p.symbol for p in outside)}",
+                        "add them to the universe or set universe.outside_holdings to hold or sell")
+    outside_price = []
+    for p in outside:
+        value = p.price if p.price is not None else last_close.get(p.symbol, np.nan)
+        if value is None or not np.isfinite(value):
+            raise DataError(f"{holdings.source}: row {p.row}: price",
+                            f"{p.symbol} is outside the universe and has no price (none in the file or history)",
+                            "give its price in the holdings file or add its closes to the price file")
+        outside_price.append(float(value))
+    if not np.all(np.isfinite(price)):
+        bad = [symbols[i] for i in np.flatnonzero(~np.isfinite(price))]
+        raise DataError(holdings.source, f"no price for {', '.join(bad)}", "add a price column or closes")
+    outside_quantity = np.array([p.quantity for p in outside], dtype=np.float64)
+    outside_prices = np.array(outside_price, dtype=np.float64)
+    nav = float(holdings.cash_value) + float(quantity @ price) + float(outside_quantity @ outside_prices)
+    if not nav > 0:
+        raise DataError(holdings.source, f"the account's value is {nav:.2f}", "there is nothing to allocate")
+    info = fundamentals.loc[list(symbols)]
+    return Universe(
+        symbols=symbols,
+        quantity=quantity,
+        price=price,
+        lot_size=lot,
+        weight=quantity * price / nav,
+        benchmark_weight=_benchmark(config, symbols, fundamentals, config_path, fundamentals_path),
+        sector=tuple(str(x) for x in info["sector"]),
+        size_bucket=tuple(str(x) for x in info["size_bucket"]),
+        asset_class=tuple(str(x) for x in info["asset_class"]),
+        cash_value=holdings.cash_value,
+        nav_value=nav,
+        outside_symbols=tuple(p.symbol for p in outside),
+        outside_quantity=outside_quantity,
+        outside_price=outside_prices,
+        outside_sold=policy is OutsidePolicy.SELL,
+    )

@@ -1,0 +1,192 @@
+"""Config + universe + RSI rules -> the numeric limits of the problem, each family named in the config's terms.
+
+Weights are fractions of NAV. Every per-asset family is held as a lower and an upper weight vector (``-inf`` /
+``inf`` where it does not apply), so the optimizer can build one parameterized problem for any scenario and the
+limits can be checked against a solution with numpy (``violations``) without CVXPY.
+
+Families (DESIGN section 5): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``,
+``group`` (sector, size bucket, asset class; absolute or relative to the benchmark), ``tracking_error``
+(annualized, sqrt((w-b)' Sigma (w-b))) and ``turnover`` (one-way, 0.5 * sum |w - w0|, plus the sale of holdings
+outside the universe when they are sold; cash counts as a holding, so selling 5% into cash is 5%).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator.config.schema import Config, GroupRelativeTo
+from allocator.domain import FloatArray, RiskModel, Universe
+from allocator.errors import ConfigError
+from allocator.model.rsi import RsiLimits
+
+
+@dataclass(frozen=True)
+class GroupBound:
+    """A group limit: ``lower <= sum of members' weights <= upper`` (absolute weights, benchmark added back)."""
+
+    key: str
+    label: str
+    members: np.ndarray
+    lower: float
+    upper: float
+    relative: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of one allocation problem (weights are fractions of NAV, costs fractions of traded value)."""
+
+    symbols: tuple[str, ...]
+    current: FloatArray
+    current_cash: float
+    benchmark: FloatArray
+    cost: FloatArray
+    position_lower: FloatArray
+    position_upper: FloatArray
+    active_lower: FloatArray
+    active_upper: FloatArray
+    rsi: RsiLimits
+    groups: tuple[GroupBound, ...]
+    budget: float
+    cash_lower: float
+    cash_upper: float
+    tracking_error_max: float | None
+    turnover_max: float | None
+    turnover_forced: float
+
+    @property
+    def lower(self) -> FloatArray:
+        """The tightest lower bound on each weight over every per-asset family."""
+        result: FloatArray = np.maximum.reduce([self.position_lower, self.active_lower, self.rsi.lower])
+        return result
+
+    @property
+    def upper(self) -> FloatArray:
+        """The tightest upper bound on each weight over every per-asset family."""
+        result: FloatArray = np.minimum.reduce([self.position_upper, self.active_upper, self.rsi.upper])
+        return result
+
+
+def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mapping[str, float | None],
+               fill: float) -> FloatArray:
+    values = np.full(len(symbols), fill if default is None else default)
+    for i, s in enumerate(symbols):
+        if overrides.get(s) is not None:
+            values[i] = float(overrides[s] or 0.0)
+    return values
+
+
+def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str) -> Limits:
+    """Turn the ``constraints``, ``rsi`` and ``trading`` sections into numeric limits over ``universe``."""
+    c = config.constraints
+    symbols = universe.symbols
+    unknown = sorted({s.upper() for s in [*c.position_limits, *c.active_limits, *config.trading.cost_bps_by_symbol]}
+                     - set(symbols))
+    if unknown:
+        raise ConfigError(f"{config_path}: constraints", f"limits or costs for symbols outside the universe: "
+                          f"{', '.join(unknown)}", "remove them or add them to the universe")
+    pos = {s.upper(): v for s, v in c.position_limits.items()}
+    act = {s.upper(): v for s, v in c.active_limits.items()}
+    position_lower = _per_asset(symbols, c.min_weight, {s: v.min for s, v in pos.items()}, 0.0)
+    position_upper = _per_asset(symbols, c.max_weight, {s: v.max for s, v in pos.items()}, 1.0)
+    b = universe.benchmark_weight
+    active_lower = b + _per_asset(symbols, c.active_min, {s: v.min for s, v in act.items()}, -np.inf)
+    active_upper = b + _per_asset(symbols, c.active_max, {s: v.max for s, v in act.items()}, np.inf)
+    costs = {s.upper(): v for s, v in config.trading.cost_bps_by_symbol.items()}
+    cost = _per_asset(symbols, config.trading.cost_bps, costs, 0.0) / 1e4
+    groups = []
+    for index, g in enumerate(c.groups):
+        labels = np.array(universe.group_labels(g.by.value))
+        members = labels == g.name.lower()
+        key = f"constraints.groups[{index}]"
+        if not members.any():
+            known = ", ".join(sorted(set(labels)))
+            raise ConfigError(f"{config_path}: {key}.name", f"no asset has {g.by.value} {g.name!r}",
+                              f"use one of: {known}")
+        relative = g.relative_to is GroupRelativeTo.BENCHMARK
+        base = float(b[members].sum()) if relative else 0.0
+        groups.append(GroupBound(
+            key=key, label=f"{g.by.value} {g.name}" + (" (active)" if relative else ""), members=members,
+            lower=base + g.min if g.min is not None else -np.inf,
+            upper=base + g.max if g.max is not None else np.inf, relative=relative))
+    forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0
+    return Limits(
+        symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=cost,
+        position_lower=position_lower, position_upper=position_upper,
+        active_lower=active_lower, active_upper=active_upper, rsi=rsi, groups=tuple(groups),
+        budget=1.0 - universe.held_outside_weight, cash_lower=c.cash_min, cash_upper=c.cash_max,
+        tracking_error_max=c.tracking_error_max, turnover_max=c.turnover_max, turnover_forced=forced,
+    )
+
+
+def turnover(limits: Limits, weight: FloatArray, cash: float) -> float:
+    """One-way turnover of moving to ``weight`` and ``cash``: half the summed absolute weight changes, cash and
+    sold outside holdings included, fraction of NAV (selling 5% into cash is 5% turnover)."""
+    changes = float(np.abs(weight - limits.current).sum()) + abs(cash - limits.current_cash)
+    return 0.5 * changes + limits.turnover_forced
+
+
+def tracking_error(risk: RiskModel, weight: FloatArray, benchmark: FloatArray) -> float:
+    """Annualized tracking error ``sqrt((w - b)' Sigma (w - b))``."""
+    return float(np.sqrt(max(risk.variance(weight - benchmark), 0.0)))
+
+
+def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
+    """The largest violation of each family by a solution, recomputed with numpy (0 when it holds)."""
+
+    def over(values: FloatArray, upper: FloatArray) -> float:
+        gap = values - upper
+        return float(np.max(gap[np.isfinite(gap)], initial=0.0))
+
+    out = {
+        "budget": abs(float(weight.sum()) + cash - limits.budget),
+        "cash": max(limits.cash_lower - cash, cash - limits.cash_upper, 0.0),
+        "position": max(over(limits.position_lower, weight), over(weight, limits.position_upper)),
+        "active": max(over(limits.active_lower, weight), over(weight, limits.active_upper)),
+        "rsi": max(over(limits.rsi.lower, weight), over(weight, limits.rsi.upper)),
+        "group": max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
+                      for g in limits.groups), default=0.0),
+    }
+    if limits.tracking_error_max is not None:
+        out["tracking_error"] = max(tracking_error(risk, weight, limits.benchmark) - limits.tracking_error_max, 0.0)
+    if limits.turnover_max is not None:
+        out["turnover"] = max(turnover(limits, weight, cash) - limits.turnover_max, 0.0)
+    return out
+
+
+def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                        tolerance: float = 1e-6) -> list[str]:
+    """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
+    found: list[str] = []
+    symbols = limits.symbols
+
+    def per_asset(name: str, lower: FloatArray, upper: FloatArray, skip_zero_floor: bool = False) -> None:
+        for i in range(len(symbols)):
+            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
+                found.append(f"{name} max {symbols[i]} ({upper[i]:.4f})")
+            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
+                    skip_zero_floor and lower[i] == 0.0):
+                found.append(f"{name} min {symbols[i]} ({lower[i]:.4f})")
+
+    per_asset("position", limits.position_lower, limits.position_upper, skip_zero_floor=True)
+    per_asset("active", limits.active_lower, limits.active_upper)
+    per_asset("rsi", limits.rsi.lower, limits.rsi.upper)
+    for g in limits.groups:
+        total = float(weight[g.members].sum())
+        if np.isfinite(g.upper) and total >= g.upper - tolerance:
+            found.append(f"group max {g.label} ({g.upper:.4f})")
+        elif np.isfinite(g.lower) and total <= g.lower + tolerance:
+            found.append(f"group min {g.label} ({g.lower:.4f})")
+    if cash <= limits.cash_lower + tolerance and limits.cash_lower > 0:
+        found.append(f"cash_min ({limits.cash_lower:.4f})")
+    if cash >= limits.cash_upper - tolerance and limits.cash_upper < 1:
+        found.append(f"cash_max ({limits.cash_upper:.4f})")
+    if limits.tracking_error_max is not None and (
+            tracking_error(risk, weight, limits.benchmark) >= limits.tracking_error_max - 1e-5):
+        found.append(f"tracking_error_max ({limits.tracking_error_max:.4f})")
+    if limits.turnover_max is not None and turnover(limits, weight, cash) >= limits.turnover_max - 1e-5:
+        found.append(f"turnover_max ({limits.turnover_max:.4f})")
+    return found

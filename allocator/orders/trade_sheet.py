@@ -1,0 +1,238 @@
+"""A trade list as written to and read from files: ``TradeSheet``, the common input of every order format.
+
+``allocate run`` makes one from its reconciled ``TradeList``; ``allocate export`` and ``allocate send`` read one
+back from ``trades.csv`` or ``trades.json``. Numbers are ``Decimal`` parsed from the text written (quantities in
+shares, money in the account currency, weights as fractions of NAV), so a sheet read back writes the same bytes.
+
+A sheet carries the run's identity: ``run_id`` (see ``allocator.orders.ids``) and the as-of date. ``trades.json``
+holds both; ``trades.csv`` does not, so they come from the run's ``manifest.json`` (beside the trade list unless
+another is named). This module imports nothing heavy: ``export`` and ``send`` start instantly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from allocator.errors import DataError
+from allocator.files.spreadsheet import unquote
+from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
+from allocator.terms import BUY, SELL, Side
+
+TRADE_COLUMNS = ("symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",
+                 "current_weight", "target_weight", "estimated_cost", "reason")
+MAX_TRADE_FILE_BYTES = 64 * 1024 * 1024
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class TradeRow:
+    """One trade of the list: shares, prices and money exactly as written."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    notional: Decimal
+    current_quantity: Decimal
+    target_quantity: Decimal
+    current_weight: Decimal
+    target_weight: Decimal
+    estimated_cost: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class TradeSheet:
+    """A run's trades with its identity (``run_id``, ``as_of``); cash is known when the run or a JSON file gave it."""
+
+    run_id: str
+    as_of: date
+    rows: tuple[TradeRow, ...]
+    cash_before: Decimal | None = None
+    cash_after: Decimal | None = None
+
+    def requests(self) -> tuple[OrderRequest, ...]:
+        return tuple(OrderRequest(symbol=r.symbol, side=r.side, quantity=r.quantity, last_price=r.price)
+                     for r in self.rows)
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """What ``export`` and ``send`` need from a run's ``manifest.json``."""
+
+    path: Path
+    run_id: str
+    as_of: date
+    orders: dict[str, Any] | None
+
+
+def sheet_from_records(records: list[dict[str, Any]], run_id: str, as_of: date, cash_before: Decimal | None = None,
+                       cash_after: Decimal | None = None) -> TradeSheet:
+    """A sheet from trade records keyed by ``TRADE_COLUMNS`` (text as written to ``trades.csv``)."""
+    rows = tuple(_row(record, f"trade {i + 1}") for i, record in enumerate(records))
+    return TradeSheet(run_id=run_id, as_of=as_of, rows=rows, cash_before=cash_before, cash_after=cash_after)
+
+
+def read_manifest(path: Path) -> RunManifest:
+    """The run id, as-of date and order settings of a run's ``manifest.json``."""
+    data = _read_json(path)
+    where = str(path)
+    if not isinstance(data, dict):
+        raise DataError(where, "not a manifest (expected a JSON object)", "give the run's manifest.json")
+    run_id = data.get("run_id")
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise DataError(f"{where}: run_id", "missing or not a SHA-256 hex digest",
+                        "the manifest predates order IDs or was edited; rerun allocate run")
+    as_of = _date(data.get("as_of"), f"{where}: as_of")
+    resolved = data.get("resolved_config")
+    orders = resolved.get("orders") if isinstance(resolved, dict) else None
+    return RunManifest(path=path, run_id=run_id, as_of=as_of, orders=orders if isinstance(orders, dict) else None)
+
+
+def manifest_beside(trades_path: Path, manifest_path: Path | None) -> RunManifest | None:
+    """The manifest named, else ``manifest.json`` beside the trade list, else None."""
+    if manifest_path is not None:
+        return read_manifest(manifest_path)
+    candidate = trades_path.parent / "manifest.json"
+    return read_manifest(candidate) if candidate.is_file() else None
+
+
+def read_trade_sheet(path: Path, manifest: RunManifest | None) -> TradeSheet:
+    """Read ``trades.csv`` or ``trades.json`` (by content: JSON starts with ``{``)."""
+    text = _read_text(path)
+    if text.lstrip().startswith("{"):
+        return _sheet_from_json(path, text, manifest)
+    if manifest is None:
+        raise DataError(str(path), "a CSV trade list does not carry its run id and as-of date",
+                        "keep the run's manifest.json beside it, or name it with --manifest")
+    return _sheet_from_csv(path, text, manifest)
+
+
+def _read_text(path: Path) -> str:
+    where = str(path)
+    if not path.is_file():
+        raise DataError(where, "file not found", "check the path")
+    size = path.stat().st_size
+    if size > MAX_TRADE_FILE_BYTES:
+        raise DataError(where, f"{size:,} bytes, above the {MAX_TRADE_FILE_BYTES:,}-byte limit for a trade list",
+                        "check that this is a trade list")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
+
+
+def _read_json(path: Path) -> Any:
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}", "fix the JSON") from None
+
+
+def _sheet_from_csv(path: Path, text: str, manifest: RunManifest) -> TradeSheet:
+    where = str(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in TRADE_COLUMNS if c not in header]
+    if missing:
+        raise DataError(where, f"not a trade list: missing columns {', '.join(missing)}",
+                        f"give a trades.csv written by allocate (columns: {', '.join(TRADE_COLUMNS)})")
+    rows = tuple(_row({c: unquote(record.get(c) or "") for c in TRADE_COLUMNS}, f"{where}: row {n}")
+                 for n, record in enumerate(reader, start=2))
+    _unique(rows, where)
+    return TradeSheet(run_id=manifest.run_id, as_of=manifest.as_of, rows=rows)
+
+
+def _sheet_from_json(path: Path, text: str, manifest: RunManifest | None) -> TradeSheet:
+    where = str(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}", "fix the JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("trades"), list):
+        raise DataError(where, "not a trade list (expected an object with a 'trades' array)",
+                        "give a trades.json written by allocate")
+    run_id = data.get("run_id", manifest.run_id if manifest else None)
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
+        raise DataError(f"{where}: run_id", "missing or not a SHA-256 hex digest",
+                        "give a trades.json written by allocate, or its run's manifest with --manifest")
+    as_of = _date(data.get("as_of"), f"{where}: as_of")
+    rows = []
+    for i, record in enumerate(data["trades"]):
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: trades[{i}]", "expected an object", "give a trades.json written by allocate")
+        rows.append(_row({c: record.get(c) for c in TRADE_COLUMNS}, f"{where}: trades[{i}]"))
+    _unique(tuple(rows), where)
+    cash = [_optional_decimal(data.get(k), f"{where}: {k}") for k in ("cash_before", "cash_after")]
+    return TradeSheet(run_id=run_id, as_of=as_of, rows=tuple(rows), cash_before=cash[0], cash_after=cash[1])
+
+
+def _row(record: dict[str, Any], where: str) -> TradeRow:
+    symbol = _text(record.get("symbol"), f"{where}: symbol", required=True)
+    side = _text(record.get("side"), f"{where}: side", required=True).upper()
+    if side not in (BUY, SELL):
+        raise DataError(f"{where}: side", f"expected BUY or SELL, got {side!r}", "fix the side")
+    numbers = {c: _decimal(record.get(c), f"{where}: {c}") for c in TRADE_COLUMNS[2:10]}
+    for column in ("quantity", "price"):
+        if numbers[column] <= 0:
+            raise DataError(f"{where}: {column}", f"must be positive, got {numbers[column]}", f"fix the {column}")
+    for column in ("notional", "current_quantity", "target_quantity", "estimated_cost"):
+        if numbers[column] < 0:
+            raise DataError(f"{where}: {column}", f"must not be negative, got {numbers[column]}",
+                            f"fix the {column}")
+    return TradeRow(symbol=symbol, side=Side(side), reason=_text(record.get("reason"), f"{where}: reason"), **numbers)
+
+
+def _text(value: Any, where: str, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DataError(where, f"expected text, got {value!r}", "write it as a string")
+    if required and not value.strip():
+        raise DataError(where, "empty", "fill it in or delete the row")
+    if CONTROL.search(value):
+        raise DataError(where, f"holds a control character: {value!r}", "remove it")
+    return value
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise DataError(where, f"expected a decimal number as text, got {value!r}", "write e.g. \"100\"")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise DataError(where, f"not a number: {value!r}", "give a plain decimal number") from None
+    if not number.is_finite():
+        raise DataError(where, f"not a finite number: {value!r}", "give a plain decimal number")
+    return number
+
+
+def _optional_decimal(value: Any, where: str) -> Decimal | None:
+    return None if value is None else _decimal(value, where)
+
+
+def _date(value: Any, where: str) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise DataError(where, f"expected a date YYYY-MM-DD, got {value!r}", "give the run's as-of date")
+
+
+def _unique(rows: tuple[TradeRow, ...], where: str) -> None:
+    seen: set[str] = set()
+    for row in rows:
+        if row.symbol in seen:
+            raise DataError(where, f"symbol {row.symbol} appears twice",
+                            "a trade list holds one trade per symbol (each becomes one order with its own ID)")
+        seen.add(row.symbol)

@@ -1,0 +1,158 @@
+"""Repeat a recorded run from its ``manifest.json``: the same inputs, the same command, the same bytes.
+
+``read_replay`` checks, before anything is solved, that every input the manifest lists (holdings, prices,
+fundamentals and each config of the ``extends`` chain) still has the SHA-256 it had, that the config resolves to
+the same values, and notes package versions that differ. ``differing_outputs`` compares the data files of the new
+run with the digests the manifest recorded, so a repeated run can say that it wrote the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from allocator.config.loader import LoadedConfig, load_config
+from allocator.errors import ConfigError, DataError
+from allocator.files.atomic import sha256_of
+
+MAX_MANIFEST_BYTES = 16 * 1_048_576
+DATA_FILES = ("weights.csv", "trades.csv", "trades.json", "summary.json")
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A recorded run, verified against the files on disk and ready to run again."""
+
+    holdings: Path
+    config: LoadedConfig
+    as_of: str | None
+    cash: Decimal | None
+    relax: bool
+    trade_format: tuple[str, ...]
+    command: dict[str, Any]
+    outputs: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    where = str(path)
+    if not path.is_file():
+        raise ConfigError(where, "manifest not found", "give the manifest.json of a previous run's output folder")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ConfigError(where, "too large to be a manifest", "give the manifest.json of a previous run")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(where, f"not a JSON manifest ({str(exc).splitlines()[0][:120]})",
+                          "give the manifest.json of a previous run") from None
+    missing = [k for k in ("command", "inputs", "config_chain", "resolved_config") if not isinstance(data, dict)
+               or k not in data]
+    if missing:
+        raise ConfigError(where, f"not a manifest of allocate run (no {', '.join(missing)})",
+                          "give the manifest.json of a previous run's output folder")
+    manifest: dict[str, Any] = data
+    return manifest
+
+
+def _differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str], list[str]]:
+    """Key paths whose values differ, and key paths that only ``current`` has (fields added since)."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        changed: list[str] = []
+        added = [f"{key}.{k}".lstrip(".") for k in current if k not in recorded]
+        for k, value in recorded.items():
+            sub = f"{key}.{k}".lstrip(".")
+            if k not in current:
+                changed.append(f"{sub}: recorded {value!r}, no longer a key")
+                continue
+            more_changed, more_added = _differences(value, current[k], sub)
+            changed += more_changed
+            added += more_added
+        return changed, added
+    if recorded != current:
+        return [f"{key}: recorded {recorded!r}, now {current!r}"], []
+    return [], []
+
+
+def _verify_inputs(inputs: Any, where: str) -> None:
+    if not isinstance(inputs, dict) or not inputs:
+        raise ConfigError(f"{where}: inputs", "no inputs recorded", "give the manifest.json of a previous run")
+    for name, entry in inputs.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or \
+                not isinstance(entry.get("sha256"), str):
+            raise ConfigError(f"{where}: inputs.{name}", "expected a path and a sha256",
+                              "give the manifest.json of a previous run")
+        path = Path(entry["path"])
+        if not path.is_file():
+            raise DataError(str(path), f"the recorded input {name} is gone",
+                            "restore it where it was, or run without --from-manifest")
+        actual = sha256_of(path)
+        if actual != entry["sha256"]:
+            raise DataError(str(path), f"the {name} input changed since the recorded run (sha256 {actual[:16]}..., "
+                            f"recorded {entry['sha256'][:16]}...)",
+                            "restore the file as it was, or run without --from-manifest")
+
+
+def read_replay(manifest_path: str | Path) -> Replay:
+    """Read and verify the manifest at ``manifest_path``; raise ``DataError`` for an input that changed."""
+    path = Path(manifest_path)
+    where = str(path)
+    data = _load(path)
+    _verify_inputs(data["inputs"], where)
+    command = data["command"]
+    if not isinstance(command, dict):
+        raise ConfigError(f"{where}: command", "expected a mapping", "give the manifest.json of a previous run")
+    holdings = data["inputs"].get("holdings", {}).get("path")
+    config_path = data["inputs"].get("config[0]", {}).get("path")
+    if holdings is None or config_path is None:
+        raise ConfigError(f"{where}: inputs", "no holdings or config recorded", "give the manifest of allocate run")
+    loaded = load_config(config_path)
+    if [str(p) for p in loaded.chain] != data["config_chain"]:
+        raise ConfigError(config_path, f"the extends chain is now {[str(p) for p in loaded.chain]}, recorded "
+                          f"{data['config_chain']}", "restore the configs as they were")
+    changed, added = _differences(data["resolved_config"], loaded.resolved())
+    if changed:
+        raise ConfigError(config_path, "the config resolves to other values under this version of allocate",
+                          "run with the recorded version (see the manifest's versions)", details=changed)
+    warnings = [f"config keys added since the recorded run, at their defaults: {', '.join(added)}"] if added else []
+    from allocator.outputs.run_files import versions
+
+    now = versions()
+    warnings += [f"recorded with {name} {then}, now {now.get(name, 'not installed')}; numbers may differ in the "
+                 "last digits" for name, then in (data.get("versions") or {}).items() if now.get(name) != then]
+    cash = command.get("cash")
+    try:
+        cash_amount = Decimal(cash) if cash is not None else None
+    except (InvalidOperation, TypeError):
+        raise ConfigError(f"{where}: command.cash", f"not an amount: {cash!r}", "fix the manifest") from None
+    outputs = data.get("outputs") or {}
+    return Replay(holdings=Path(holdings), config=loaded, as_of=command.get("as_of"), cash=cash_amount,
+                  relax=bool(command.get("relax", False)), trade_format=_formats(command.get("format")),
+                  command=command, outputs={k: str(v) for k, v in outputs.items() if k in DATA_FILES},
+                  warnings=tuple(warnings))
+
+
+def _formats(recorded: Any) -> tuple[str, ...]:
+    """The trade-list formats a manifest recorded (one name, or a list of names)."""
+    if isinstance(recorded, list | tuple):
+        return tuple(str(x) for x in recorded) or ("csv",)
+    return (str(recorded or "csv"),)
+
+
+def differing_outputs(files: dict[str, bytes], recorded: dict[str, str]) -> list[str]:
+    """The data files whose bytes differ from the recorded digests (or that the recorded run did not write)."""
+    return [name for name, data in files.items() if name in DATA_FILES and
+            recorded.get(name) != hashlib.sha256(data).hexdigest()]
+
+
+def reproduction_report(files: dict[str, bytes], recorded: dict[str, str]) -> str:
+    """One line saying whether ``files`` are the recorded bytes (``reproduced: ...``) or which are not."""
+    if not recorded:
+        return "Warning: the manifest records no digests of its data files; nothing to compare"
+    differing = differing_outputs(files, recorded)
+    if differing:
+        return f"Warning: not the recorded bytes: {', '.join(differing)} differ from the recorded run"
+    return "reproduced: the data files are byte-identical to the recorded run"

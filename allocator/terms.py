@@ -1,0 +1,18 @@
+"""The words every stage shares: trade sides, the cash symbol, size buckets. Imports nothing (order tools load it)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+CASH_SYMBOL = "CASH"
+SIZE_BUCKETS = ("large", "mid", "small", "none")
+
+
+class Side(StrEnum):
+    """The side of a trade or order, as written in trade lists."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+BUY, SELL = Side.BUY, Side.SELL

@@ -1,0 +1,285 @@
+"""Optimal weights -> whole-lot target quantities that keep the account's limits.
+
+The optimizer's weights are fractions of NAV; orders are whole lots. Rounding each position to its nearest lot can
+break what the optimizer kept: an RSI trim rounded back up, a turnover or cash limit overshot by half a lot per
+asset. So quantities are built in steps, money in ``Decimal`` (cash to the cent):
+
+1. **Base.** Each trade is cut toward the current holding to whole lots (``current + k * lot``; closing a position
+   sells it whole). Per-asset limits come first: a target above the asset's upper bound (position cap, active cap,
+   RSI trim or no-add) moves down to the lot below it, one under its lower bound (floor, RSI max trim, no-sell when
+   oversold) up to the lot above it.
+2. **Minimum trade value.** Trades worth less than ``trading.min_trade_value`` are dropped unless they close a
+   position or a per-asset limit requires them (an RSI trim is never dropped).
+3. **Cash floor.** While cash after trading (cash + sells - buys - costs) is under ``cash_min`` of NAV, the largest
+   buy is cut by lots; cash never goes below zero.
+4. **Nearest lot where the limits allow.** Trades whose remainder is at least half a lot get that lot, closest to
+   a full lot first, if the per-asset bounds, the cash floor and the turnover limit still hold.
+5. **Cash cap.** While cash is above ``cash_max`` of NAV, one more lot goes to the asset furthest below its target
+   weight, again only where every limit still holds and the trade is worth at least the minimum.
+
+What rounding could not keep is reported afterwards (``rounding_breaches``), never hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+from allocator.domain import FloatArray
+from allocator.optimize.constraints import Limits
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: float) -> Decimal:
+    """The shortest decimal that reads back as ``value`` (so 101.37 stays 101.37)."""
+    return Decimal(repr(float(value)))
+
+
+@dataclass
+class Book:
+    """Target quantities with running totals, so each change costs O(1): cash after trading, the market value of
+    the targets and the traded notional (money in ``Decimal``, to the cent per trade)."""
+
+    symbols: list[str]
+    price: list[Decimal]
+    lot: list[Decimal]
+    cost_rate: list[Decimal]
+    current: list[Decimal]
+    cash_before: Decimal
+    target: list[Decimal] = field(default_factory=list)
+    cash: Decimal = Decimal(0)
+    value: Decimal = Decimal(0)
+    traded: Decimal = Decimal(0)
+    costs: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        self.target = list(self.current)
+        self.cash = self.cash_before
+        self.value = sum((money(q * p) for q, p in zip(self.current, self.price, strict=True)), Decimal(0))
+
+    def _trade(self, i: int, quantity: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        """(cash change, notional, cost) of moving asset ``i`` from its current holding to ``quantity``."""
+        change = quantity - self.current[i]
+        if not change:
+            return Decimal(0), Decimal(0), Decimal(0)
+        notional = money(abs(change) * self.price[i])
+        cost = money(notional * self.cost_rate[i])
+        return (notional if change < 0 else -notional) - cost, notional, cost
+
+    def set(self, i: int, quantity: Decimal) -> None:
+        old_cash, old_notional, old_cost = self._trade(i, self.target[i])
+        new_cash, new_notional, new_cost = self._trade(i, quantity)
+        self.cash += new_cash - old_cash
+        self.traded += new_notional - old_notional
+        self.costs += new_cost - old_cost
+        self.value += money(quantity * self.price[i]) - money(self.target[i] * self.price[i])
+        self.target[i] = quantity
+
+    def cash_if(self, i: int, quantity: Decimal) -> Decimal:
+        return self.cash + self._trade(i, quantity)[0] - self._trade(i, self.target[i])[0]
+
+    @property
+    def nav(self) -> Decimal:
+        return self.cash + self.value
+
+    def turnover_bound(self, nav_before: float, forced: float) -> float:
+        """An upper bound on the one-way turnover of the targets (``constraints.turnover``), computed in O(1):
+        traded notional and the change in cash over NAV before trading, plus half the costs' share of NAV, which
+        bounds the difference that measuring weights against NAV after costs makes."""
+        changes = float(self.traded) + abs(float(self.cash - self.cash_before))
+        return 0.5 * changes / nav_before + forced + 0.5 * float(self.costs) / nav_before + 1e-12
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Per-asset share bounds (float) derived from the weight bounds at the NAV expected after costs."""
+
+    lower: FloatArray
+    upper: FloatArray
+
+
+def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: float) -> Bounds:
+    """Shares each asset may hold: the tightest per-asset weight bounds, with RSI no-add (``<= current``) and
+    no-sell (``>= current``) kept exactly in shares."""
+    lower = np.maximum(limits.lower, 0.0) * nav / prices
+    upper = np.where(np.isfinite(limits.upper), limits.upper * nav / prices, np.inf)
+    no_add = np.isfinite(limits.rsi.upper)
+    no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
+    upper = np.where(no_add, np.minimum(upper, current), upper)
+    lower = np.where(no_sell, np.maximum(lower, current), lower)
+    return Bounds(lower=lower, upper=upper)
+
+
+def _grid_below(current: float, lot: float, limit: float) -> float:
+    """The largest ``current + k * lot`` at or under ``limit`` (0 when even selling everything is needed)."""
+    k = math.floor((limit - current) / lot + 1e-9)
+    return max(current + k * lot, 0.0) if current + k * lot >= 0 else 0.0
+
+
+def _grid_above(current: float, lot: float, limit: float) -> float:
+    k = math.ceil((limit - current) / lot - 1e-9)
+    return current + k * lot
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The base quantity of each asset, the nearest-lot alternative where rounding up is allowed, and which
+    trades the per-asset limits require."""
+
+    base: list[float]
+    up: list[float | None]
+    remainder: list[float]
+    required: list[bool]
+
+
+def plan_quantities(wanted: FloatArray, current: FloatArray, lots: FloatArray, bounds: Bounds) -> Plan:
+    """Step 1: whole-lot base quantities within the per-asset bounds, and each one's round-up alternative."""
+    base: list[float] = []
+    up: list[float | None] = []
+    remainder: list[float] = []
+    required: list[bool] = []
+    for want, have, lot, low, high in zip(wanted, current, lots, bounds.lower, bounds.upper, strict=True):
+        tolerance = 1e-9 * max(1.0, have)
+        required.append(have > high + tolerance or have < low - tolerance)
+        if want <= tolerance and low <= tolerance:  # the optimizer exits the position: sell it whole
+            base.append(0.0)
+            up.append(None)
+            remainder.append(0.0)
+            continue
+        steps = (want - have) / lot
+        whole = math.trunc(steps + math.copysign(1e-9, steps))
+        quantity = have + whole * lot
+        if quantity > high + tolerance:
+            quantity = _grid_below(have, lot, high)
+        if quantity < low - tolerance:
+            above = _grid_above(have, lot, low)
+            quantity = above if above <= high + tolerance else quantity
+        quantity = max(quantity, 0.0)
+        base.append(quantity)
+        step = math.copysign(lot, want - quantity) if abs(want - quantity) > tolerance else 0.0
+        candidate = quantity + step
+        fraction = abs(want - quantity) / lot
+        allowed = step != 0 and candidate >= 0 and low - tolerance <= candidate <= high + tolerance
+        up.append(candidate if allowed and fraction >= 0.5 else None)
+        remainder.append(fraction)
+    return Plan(base=base, up=up, remainder=remainder, required=required)
+
+
+def drop_small(book: Book, plan: Plan, minimum: Decimal, n: int) -> None:
+    """Step 2: cancel trades under the minimum value unless they close a position or a limit requires them."""
+    if minimum <= 0:
+        return
+    for i in range(n):
+        change = book.target[i] - book.current[i]
+        if change and book.target[i] != 0 and not plan.required[i] and abs(change) * book.price[i] < minimum:
+            book.set(i, book.current[i])
+
+
+def fund_buys(book: Book, cash_min: float, lower: FloatArray, warnings: list[str]) -> None:
+    """Step 3: cut the largest buys, lot by lot, until cash after trading meets its floor; never below zero."""
+    rate = to_decimal(cash_min)
+
+    def deficit() -> Decimal:
+        return max(Decimal(0), money(book.nav * rate)) - book.cash
+
+    cut: dict[str, Decimal] = {}
+    while deficit() > 0:
+        buys = [i for i in range(len(book.symbols)) if book.target[i] > book.current[i]]
+        keeps_floor = [i for i in buys if float(book.target[i] - book.lot[i]) >= lower[i] - 1e-9]
+        buys = keeps_floor or buys
+        if not buys:
+            break
+        i = max(buys, key=lambda k: ((book.target[k] - book.current[k]) * book.price[k], book.symbols[k]))
+        lot_value = book.lot[i] * book.price[i] * (1 + book.cost_rate[i])
+        lots = min(max(1, math.ceil(deficit() / lot_value)), max(1, int((book.target[i] - book.current[i])
+                                                                         / book.lot[i])))
+        step = lots * book.lot[i]
+        book.set(i, max(book.current[i], book.target[i] - step))
+        cut[book.symbols[i]] = cut.get(book.symbols[i], Decimal(0)) + step
+    if cut:
+        warnings.append("buys cut to keep cash at its floor: " +
+                        ", ".join(f"{s} -{q.normalize():f}" for s, q in sorted(cut.items())))
+    while book.cash < 0:  # costs alone overdraw cash: sell single lots of the largest positions
+        held = [i for i in range(len(book.symbols)) if book.target[i] >= book.lot[i]]
+        free = [i for i in held if float(book.target[i] - book.lot[i]) >= lower[i] - 1e-9]
+        held = free or held
+        if not held:
+            break
+        i = max(held, key=lambda k: (book.target[k] * book.price[k], book.symbols[k]))
+        book.set(i, book.target[i] - book.lot[i])
+        warnings.append(f"sold one more lot of {book.symbols[i]} to keep cash from going negative")
+
+
+@dataclass(frozen=True)
+class Room:
+    """What any further lot must respect: the cash floor and cap (fractions of NAV), the turnover limit, the
+    minimum trade value and the upper share bounds."""
+
+    cash_min: Decimal
+    cash_max: Decimal
+    turnover_max: float | None
+    turnover_forced: float
+    nav_before: float
+    minimum: Decimal
+    upper: FloatArray
+
+    def allows(self, book: Book, i: int, quantity: Decimal) -> bool:
+        if float(quantity) > self.upper[i] + 1e-9 * max(1.0, float(quantity)):
+            return False
+        change = quantity - book.current[i]
+        if change and quantity != 0 and abs(change) * book.price[i] < self.minimum:
+            return False
+        cash = book.cash_if(i, quantity)
+        nav = cash + book.value + money(quantity * book.price[i]) - money(book.target[i] * book.price[i])
+        if cash < max(Decimal(0), money(nav * self.cash_min)):
+            return False
+        if self.turnover_max is None:
+            return True
+        old = book.target[i]
+        book.set(i, quantity)
+        bound = book.turnover_bound(self.nav_before, self.turnover_forced)
+        book.set(i, old)
+        return bound <= self.turnover_max
+
+
+def round_up(book: Book, plan: Plan, room: Room, n: int) -> None:
+    """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first."""
+    order = sorted((i for i in range(n) if plan.up[i] is not None), key=lambda i: (-plan.remainder[i], i))
+    for i in order:
+        if book.target[i] != to_decimal(plan.base[i]):
+            continue  # a later step already moved it
+        candidate = to_decimal(float(plan.up[i] or 0.0))
+        if room.allows(book, i, candidate):
+            book.set(i, candidate)
+
+
+def spend_excess(book: Book, room: Room, target_weight: FloatArray, n: int) -> None:
+    """Step 5: while cash is above its cap, add single lots where the target weight is furthest ahead."""
+    if room.cash_max >= 1:
+        return
+    prices = np.array([float(p) for p in book.price[:n]])
+    lots = np.array([float(x) for x in book.lot[:n]])
+    for _ in range(4 * n + 100):
+        nav = book.nav
+        if book.cash <= money(nav * room.cash_max):
+            return
+        held = np.array([float(q) for q in book.target[:n]])
+        gap = target_weight - held * prices / float(nav)
+        gap = np.where(held + lots <= room.upper + 1e-9, gap, -np.inf)
+        for i in np.argsort(-gap, kind="stable"):
+            if gap[i] <= 0:
+                return
+            candidate = book.target[i] + book.lot[i]
+            if room.allows(book, int(i), candidate):
+                book.set(int(i), candidate)
+                break
+        else:
+            return

@@ -1,0 +1,207 @@
+"""Target weights + holdings + prices -> a whole-lot trade list that reconciles to the share and the cent.
+
+Quantities come from ``rounding.py`` (whole lots within the per-asset, cash, turnover and minimum-trade limits;
+holdings outside the universe kept or sold whole as configured). What rounding could not keep is reported as a
+warning. Money is ``Decimal``: for every symbol current + traded = final, and cash before - buys + sells - costs =
+cash after, to the cent, never negative (``reconcile`` checks it before anything is written).
+
+Every trade carries a ``reason``: ``exit_universe``, ``rsi_trim(RSI 71.2)``, ``tilt(size +0.8, value +0.4)``,
+``cash_raise`` or ``rebalance``. Sells are listed before buys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import numpy as np
+
+from allocator.config.schema import SIGNALS, TradingConfig
+from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores, Universe
+from allocator.optimize.constraints import Limits, violations
+from allocator.terms import BUY, SELL, Side
+from allocator.trading.rounding import (
+    Book,
+    Room,
+    drop_small,
+    fund_buys,
+    money,
+    plan_quantities,
+    round_up,
+    share_bounds,
+    spend_excess,
+    to_decimal,
+)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One order: ``quantity`` shares (positive) at ``price``; money in the account currency."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    notional_value: Decimal
+    current_quantity: Decimal
+    target_quantity: Decimal
+    current_weight: float
+    target_weight: float
+    estimated_cost_value: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class TradeList:
+    """The trades of one rebalance with the account before and after them."""
+
+    trades: tuple[Trade, ...]
+    cash_before_value: Decimal
+    cash_after_value: Decimal
+    symbols: tuple[str, ...]
+    current_quantity: tuple[Decimal, ...]
+    final_quantity: tuple[Decimal, ...]
+    prices: tuple[Decimal, ...]
+    achieved_weight: FloatArray
+    achieved_cash_weight: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def total_cost_value(self) -> Decimal:
+        return sum((t.estimated_cost_value for t in self.trades), Decimal(0))
+
+    @property
+    def bought_value(self) -> Decimal:
+        return sum((t.notional_value for t in self.trades if t.side == BUY), Decimal(0))
+
+    @property
+    def sold_value(self) -> Decimal:
+        return sum((t.notional_value for t in self.trades if t.side == SELL), Decimal(0))
+
+
+def build_trades(
+    universe: Universe,
+    target_weight: FloatArray,
+    limits: Limits,
+    trading: TradingConfig,
+    returns: ReturnModel,
+    scores: Scores,
+    rsi_rules: dict[str, RsiRule],
+    risk: RiskModel,
+) -> TradeList:
+    """Round ``target_weight`` to whole lots within the limits (``rounding.py``) and derive the trade list."""
+    nav = universe.nav_value
+    n = universe.size
+    outside = len(universe.outside_symbols)
+    book = Book(symbols=list(universe.symbols) + list(universe.outside_symbols),
+                price=[to_decimal(p) for p in [*universe.price, *universe.outside_price]],
+                lot=[to_decimal(x) for x in [*universe.lot_size, *[float(trading.lot_size)] * outside]],
+                cost_rate=[to_decimal(c) for c in [*limits.cost, *[float(trading.cost_bps) / 1e4] * outside]],
+                current=[to_decimal(q) for q in [*universe.quantity, *universe.outside_quantity]],
+                cash_before=universe.cash_value)
+    for j in range(outside):
+        if universe.outside_sold:
+            book.set(n + j, Decimal(0))
+    expected_costs = float(limits.cost @ np.abs(target_weight - universe.weight)) * nav
+    nav_after = nav - expected_costs
+    bounds = share_bounds(limits, universe.price, universe.quantity, nav_after)
+    plan = plan_quantities(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
+    for i, quantity in enumerate(plan.base):
+        book.set(i, to_decimal(quantity))
+    minimum = Decimal(str(trading.min_trade_value))
+    warnings: list[str] = []
+    drop_small(book, plan, minimum, n)
+    fund_buys(book, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
+    room = Room(cash_min=to_decimal(limits.cash_lower), cash_max=to_decimal(limits.cash_upper),
+                turnover_max=limits.turnover_max, turnover_forced=limits.turnover_forced, nav_before=nav,
+                minimum=minimum, upper=bounds.upper)
+    round_up(book, plan, room, n)
+    spend_excess(book, room, target_weight, n)
+    trade_list = _trade_list(book, universe, target_weight, returns, scores, rsi_rules, warnings)
+    breaches = rounding_breaches(limits, risk, trade_list)
+    return replace(trade_list, warnings=(*trade_list.warnings, *breaches)) if breaches else trade_list
+
+
+def rounding_breaches(limits: Limits, risk: RiskModel, trade_list: TradeList, tolerance: float = 1e-6) -> list[str]:
+    """The limits the whole-lot quantities miss (the optimizer's weights kept them), one line per family."""
+    found = violations(limits, risk, trade_list.achieved_weight, trade_list.achieved_cash_weight)
+    found.pop("budget", None)  # the budget holds by construction: cash is what the trades leave
+    return [f"after rounding to whole lots, the {family} limits are missed by {amount:.6f} (fraction of NAV; "
+            "lots too large for the limits)" for family, amount in found.items() if amount > tolerance]
+
+
+def _reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
+            rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
+    rule = rsi_rules.get(universe.symbols[i])
+    if rule is not None and side == SELL:
+        if rule.rule == "rsi_trim":
+            return f"rsi_trim(RSI {rule.rsi:.1f})"
+        if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
+            return "cash_raise"
+    alpha = returns.alpha[i]
+    if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
+        parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
+                 for k in SIGNALS} if scores.composite_scale > 0 else {}
+        top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
+                     key=lambda kv: -abs(kv[1]))[:3]
+        if top:
+            return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
+    if side == SELL and cash_rising:
+        return "cash_raise"
+    return "rebalance"
+
+
+def _trade_list(book: Book, universe: Universe, target_weight: FloatArray, returns: ReturnModel, scores: Scores,
+                rsi_rules: dict[str, RsiRule], warnings: list[str]) -> TradeList:
+    nav = universe.nav_value
+    cash_after = book.cash
+    cash_rising = cash_after > universe.cash_value
+    n = universe.size
+    trades = []
+    for i, symbol in enumerate(book.symbols):
+        change = book.target[i] - book.current[i]
+        if change == 0:
+            continue
+        side = BUY if change > 0 else SELL
+        notional = money(abs(change) * book.price[i])
+        inside = i < n
+        reason = _reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else "exit_universe"
+        trades.append(Trade(
+            symbol=symbol, side=side, quantity=abs(change), price=book.price[i], notional_value=notional,
+            current_quantity=book.current[i], target_quantity=book.target[i],
+            current_weight=float(book.current[i] * book.price[i]) / nav,
+            target_weight=float(target_weight[i]) if inside else 0.0,
+            estimated_cost_value=money(notional * book.cost_rate[i]), reason=reason))
+    trades.sort(key=lambda t: (t.side != SELL, -t.notional_value, t.symbol))
+    nav_after = float(book.nav)
+    achieved = np.array([float(book.target[i] * book.price[i]) / nav_after for i in range(n)])
+    return TradeList(
+        trades=tuple(trades), cash_before_value=universe.cash_value, cash_after_value=cash_after,
+        symbols=tuple(book.symbols), current_quantity=tuple(book.current), final_quantity=tuple(book.target),
+        prices=tuple(book.price), achieved_weight=achieved, achieved_cash_weight=float(cash_after) / nav_after,
+        warnings=tuple(warnings))
+
+
+def reconcile(trade_list: TradeList) -> list[str]:
+    """Every way the trade list fails to reconcile (empty when it does): quantities to the share, cash to the cent,
+    no negative cash, no sell larger than the position."""
+    problems = []
+    by_symbol = {t.symbol: t for t in trade_list.trades}
+    for symbol, before, after in zip(trade_list.symbols, trade_list.current_quantity, trade_list.final_quantity,
+                                     strict=True):
+        trade = by_symbol.get(symbol)
+        change = Decimal(0) if trade is None else (trade.quantity if trade.side == BUY else -trade.quantity)
+        if before + change != after:
+            problems.append(f"{symbol}: {before} + {change} != {after}")
+        if trade is not None and trade.side == SELL and trade.quantity > before:
+            problems.append(f"{symbol}: sells {trade.quantity}, more than the {before} held")
+        if after < 0:
+            problems.append(f"{symbol}: final quantity {after} is negative")
+    expected = (trade_list.cash_before_value - trade_list.bought_value + trade_list.sold_value
+                - trade_list.total_cost_value)
+    if expected != trade_list.cash_after_value:
+        problems.append(f"cash: {trade_list.cash_before_value} - buys + sells - costs = {expected}, "
+                        f"not {trade_list.cash_after_value}")
+    if trade_list.cash_after_value < 0:
+        problems.append(f"cash after trading is negative ({trade_list.cash_after_value})")
+    return problems

@@ -1,0 +1,79 @@
+"""CVXPY imported without scipy.stats: it still works, scipy.stats is real when imported later, and the stand-in
+never outlives the import. Each check runs in a fresh interpreter (the test process has scipy.stats loaded)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+
+
+def _probe(code: str) -> dict[str, object]:
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    result: dict[str, object] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_cvxpy_works_without_scipy_stats_until_entropy_is_used() -> None:
+    result = _probe("""
+import json, sys
+from allocator.optimize.cvxpy_import import import_cvxpy
+cp = import_cvxpy()
+out = {"stats_after_import": "scipy.stats" in sys.modules}
+x = cp.Variable(2)
+cp.Problem(cp.Minimize(cp.sum_squares(x - 1)), [cp.sum(x) == 1]).solve(solver="CLARABEL")
+out["solution"] = [round(float(v), 8) for v in x.value]
+out["stats_after_solve"] = "scipy.stats" in sys.modules
+out["entropy"] = float(sys.modules["cvxpy.atoms.quantum_rel_entr"].entropy([0.2, 0.8]))
+import scipy, scipy.stats
+out["real"] = type(scipy.stats).__name__ == "module" and hasattr(scipy.stats, "norm")
+out["reference"] = float(scipy.stats.entropy([0.2, 0.8]))
+print(json.dumps(out))
+""")
+    assert result["stats_after_import"] is False
+    assert result["solution"] == [0.5, 0.5]
+    assert result["stats_after_solve"] is False
+    assert result["real"] is True
+    assert result["entropy"] == result["reference"]
+
+
+def test_any_other_name_loads_the_real_module() -> None:
+    result = _probe("""
+import json, sys
+from allocator.optimize.cvxpy_import import _DeferredStats
+import scipy
+stand_in = _DeferredStats("scipy.stats")
+sys.modules["scipy.stats"] = stand_in
+norm = stand_in.norm
+print(json.dumps({"cdf": float(norm.cdf(0.0)), "replaced": sys.modules["scipy.stats"] is not stand_in}))
+""")
+    assert result == {"cdf": 0.5, "replaced": True}
+
+
+def test_nothing_is_deferred_when_scipy_stats_is_already_imported() -> None:
+    result = _probe("""
+import json, sys
+import scipy.stats
+before = sys.modules["scipy.stats"]
+from allocator.optimize.cvxpy_import import import_cvxpy
+import_cvxpy()
+print(json.dumps({"same": sys.modules["scipy.stats"] is before}))
+""")
+    assert result == {"same": True}
+
+
+def test_allocate_run_does_not_import_scipy_stats() -> None:
+    result = _probe(f"""
+import json, sys
+from allocator.cli import main
+try:
+    main(["run", {str(EXAMPLE_HOLDINGS)!r}, "-c", {str(BASE_CONFIG)!r}, "-q"], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps({{"cvxpy": "cvxpy" in sys.modules, "stats": "scipy.stats" in sys.modules}}))
+""")
+    assert result == {"cvxpy": True, "stats": False}

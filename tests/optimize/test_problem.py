@@ -1,0 +1,92 @@
+"""Solver robustness: fallback order, every attempt recorded, and no trade on a solution that fails the check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import Result
+
+import allocator.optimize.problem as optimize
+from allocator.pipeline import prepare
+from tests.helpers import write_config
+
+NO_CONE = "extends: base.yaml\nconstraints: {tracking_error_max: null}\n"
+
+
+def _crash(*_: Any, **__: Any) -> Any:
+    raise RuntimeError("simulated solver crash")
+
+
+def test_first_solver_raises_and_the_fallback_is_recorded(cli: Callable[..., Result], example_copy: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+
+    monkeypatch.setattr(CLARABEL, "solve_via_data", _crash)
+    config = write_config(example_copy, NO_CONE)
+    out = tmp_path / "out"
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    attempts = json.loads((out / "manifest.json").read_text())["solver"]["attempts"]
+    assert [(a["solver"], a["accepted"]) for a in attempts] == [("clarabel", False), ("osqp", True)]
+    assert attempts[0]["status"] == "error" and "simulated solver crash" in attempts[0]["message"]
+
+
+def test_a_solution_that_fails_the_numpy_check_is_never_used(cli: Callable[..., Result], example_copy: Path,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = optimize.violations
+    calls = {"n": 0}
+
+    def first_is_bad(*args: Any, **kwargs: Any) -> dict[str, float]:
+        calls["n"] += 1
+        found = real(*args, **kwargs)
+        return {**found, "turnover": 0.01} if calls["n"] == 1 else found
+
+    monkeypatch.setattr(optimize, "violations", first_is_bad)
+    config = write_config(example_copy, NO_CONE)
+    out = tmp_path / "out"
+    assert cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out, "-q").exit_code == 0
+    attempts = json.loads((out / "manifest.json").read_text())["solver"]["attempts"]
+    assert attempts[0]["solver"] == "clarabel" and not attempts[0]["accepted"]
+    assert attempts[0]["message"] == "solution violates turnover by 1.00e-02"
+    assert attempts[1]["accepted"]
+
+
+def test_every_solver_failing_writes_nothing_and_exits_5(cli: Callable[..., Result], example_copy: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+    from cvxpy.reductions.solvers.conic_solvers.scs_conif import SCS
+    from cvxpy.reductions.solvers.qp_solvers.osqp_qpif import OSQP
+
+    for solver in (CLARABEL, OSQP, SCS):
+        monkeypatch.setattr(solver, "solve_via_data", _crash)
+    out = tmp_path / "out"
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out)
+    assert result.exit_code == 5
+    assert "clarabel: simulated solver crash (RuntimeError)" in result.stderr
+    assert not out.exists()
+
+
+def test_parameterized_problem_equals_a_freshly_built_one(example_copy: Path) -> None:
+    """One compiled problem, refilled with another scenario's parameters, gives that scenario's fresh answer."""
+    base = prepare(example_copy / "examples/holdings.csv", example_copy / "configs/base.yaml")
+    other = prepare(example_copy / "examples/holdings.csv", write_config(example_copy, """
+extends: base.yaml
+returns: {macro: {rate_path: tightening}}
+constraints: {turnover_max: 0.1, active_max: 0.04, cash_min: 0.02}
+rsi: {min_trim: 0.2}
+"""))
+    gamma = base.config.risk.risk_aversion
+    shared = optimize.ProblemCache()
+    first = optimize.solve_allocation(base.limits, base.returns.mu, base.risk, gamma, base.config.solver, shared)
+    reused = optimize.solve_allocation(other.limits, other.returns.mu, other.risk, gamma, other.config.solver, shared)
+    fresh = optimize.solve_allocation(other.limits, other.returns.mu, other.risk, gamma, other.config.solver,
+                                      optimize.ProblemCache())
+    assert not first.reused_problem and reused.reused_problem and not fresh.reused_problem
+    assert shared.hits == 1 and shared.misses == 1
+    np.testing.assert_allclose(reused.weight, fresh.weight, atol=1e-8)
+    assert np.abs(reused.weight - first.weight).max() > 1e-3, "the scenarios differ"

@@ -1,0 +1,313 @@
+"""Order formats end to end: ``allocate run --format`` and ``allocate export`` write the same bytes; every FIX line
+is a complete NewOrderSingle that an independent parser and QuickFIX's FIX 4.4 dictionary accept; every JSON file
+validates against the shipped schema; formula-like symbols are neutralized in CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from allocator.cli import main
+from allocator.config.schema import OrdersConfig, OrderType, OutputFormat
+from allocator.orders.export import render, trades_csv
+from allocator.orders.fix_message import PIPE, SOH, decode, field_map
+from allocator.orders.trade_sheet import TradeRow, TradeSheet, read_manifest
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
+from tests.helpers import read_csv, write_config
+from tests.orders.test_fix_message import independent_check
+
+FORMATS = ("csv", "json", "fix", "basket")
+FILES = {"csv": "trades.csv", "json": "trades.json", "fix": "orders.fix", "basket": "basket.csv"}
+
+
+def schema_validator() -> Draft202012Validator:
+    schema = json.loads((resources.files("allocator") / "schemas" / "trades.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("orders") / "out"
+    result = invoke("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", out, "-q",
+                    *[x for f in FORMATS for x in ("--format", f)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def fix_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8")
+    assert text.endswith("\n")
+    return text[:-1].split("\n")
+
+
+def test_run_writes_every_format_and_the_manifest_names_the_run(run_dir: Path) -> None:
+    assert sorted(p.name for p in run_dir.iterdir()) == ["basket.csv", "manifest.json", "orders.fix",
+                                                        "summary.json", "trades.csv", "trades.json", "weights.csv"]
+    manifest = read_manifest(run_dir / "manifest.json")
+    assert json.loads((run_dir / "trades.json").read_text())["run_id"] == manifest.run_id
+    assert manifest.as_of == date(2026, 1, 16)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_of_trades_csv_reproduces_the_run_files_byte_for_byte(run_dir: Path, fmt: str) -> None:
+    result = invoke("export", run_dir / "trades.csv", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    expected = (run_dir / FILES[fmt]).read_bytes()
+    if fmt == "json":  # a CSV trade list does not carry cash, so the JSON made from it has no cash fields
+        document = json.loads(expected)
+        del document["cash_before"], document["cash_after"]
+        assert json.loads(result.stdout_bytes) == document
+    else:
+        assert result.stdout_bytes == expected
+    from_json = invoke("export", run_dir / "trades.json", "--format", fmt)
+    assert from_json.exit_code == 0 and from_json.stdout_bytes == expected
+
+
+def test_trades_csv_is_the_one_outputs_wrote_before_order_formats(run_dir: Path) -> None:
+    from allocator.orders.trade_sheet import read_trade_sheet
+
+    sheet = read_trade_sheet(run_dir / "trades.csv", read_manifest(run_dir / "manifest.json"))
+    assert trades_csv(sheet) == (run_dir / "trades.csv").read_bytes()
+    assert len(sheet.rows) == 11 and {r.side for r in sheet.rows[:6]} == {"SELL"}
+
+
+def test_every_fix_line_is_a_complete_new_order_single(run_dir: Path) -> None:
+    manifest = read_manifest(run_dir / "manifest.json")
+    trades = read_csv(run_dir / "trades.csv")
+    lines = fix_lines((run_dir / "orders.fix").read_bytes())
+    assert len(lines) == len(trades)
+    for number, (line, trade) in enumerate(zip(lines, trades, strict=True), start=1):
+        fields = independent_check(line.encode())
+        assert fields[35] == b"D" and fields[49] == b"ALLOCATE" and fields[56] == b"BROKER"
+        assert fields[34] == str(number).encode()
+        assert fields[52] == fields[60] == b"20260116-21:00:00"  # the as-of date at 16:00 New York, in UTC
+        assert fields[11] == f"AL{manifest.run_id[:12]}-{trade['symbol']}".encode()
+        assert fields[1] == b"U1234567" and fields[21] == b"1" and fields[55] == trade["symbol"].encode()
+        assert fields[54] == (b"1" if trade["side"] == "BUY" else b"2")
+        assert fields[38] == trade["quantity"].encode() and fields[40] == b"1" and fields[59] == b"0"
+        assert 44 not in fields
+
+
+def test_the_fix_44_data_dictionary_accepts_every_line(run_dir: Path) -> None:
+    fix = pytest.importorskip("quickfix", reason="the quickfix package (allocate[fix]) is not installed")
+    from allocator.orders.fix_session import fix44_dictionary
+
+    dictionary = fix.DataDictionary(str(fix44_dictionary()))
+    pipe = invoke("export", run_dir / "trades.csv", "--format", "fix", "--fix-delimiter", "pipe")
+    assert pipe.exit_code == 0
+    soh_lines, pipe_lines = fix_lines((run_dir / "orders.fix").read_bytes()), fix_lines(pipe.stdout_bytes)
+    assert all(SOH not in line for line in pipe_lines)
+    assert [line.replace(PIPE, SOH) for line in pipe_lines] == soh_lines
+    for line in soh_lines:
+        dictionary.validate(fix.Message(line, dictionary, True))  # also checks BodyLength and CheckSum
+
+
+def test_every_json_file_validates_against_the_shipped_schema(run_dir: Path, tmp_path: Path) -> None:
+    validator = schema_validator()
+    documents = [json.loads((run_dir / "trades.json").read_bytes()),
+                 json.loads(invoke("export", run_dir / "trades.csv", "--format", "json").stdout_bytes)]
+    limit_config = tmp_path / "limit.yaml"
+    limit_config.write_text(f"extends: {BASE_CONFIG}\norders: {{order_type: limit, time_in_force: CLS, "
+                            "destination: ARCA, id_scheme: hashed}\n")
+    documents.append(json.loads(invoke("export", run_dir / "trades.csv", "--format", "json", "-c",
+                                       limit_config).stdout_bytes))
+    for document in documents:
+        assert not list(validator.iter_errors(document))
+    assert documents[2]["trades"][0]["order"]["limit_price"] == "693.48"
+
+
+def test_the_schema_is_not_vacuous(run_dir: Path) -> None:
+    validator = schema_validator()
+    good = json.loads((run_dir / "trades.json").read_bytes())
+
+    def broken(change: Callable[[dict[str, Any]], None]) -> bool:
+        document = json.loads(json.dumps(good))
+        change(document)
+        return bool(list(validator.iter_errors(document)))
+
+    assert broken(lambda d: d["trades"][0].update(quantity="-5"))
+    assert broken(lambda d: d["trades"][0].update(side="SHORT"))
+    assert broken(lambda d: d["trades"][0].pop("order"))
+    assert broken(lambda d: d["trades"][0]["order"].update(limit_price="10.00"))  # a market order with a limit
+    assert broken(lambda d: d["trades"][0]["order"].update(order_type="limit"))   # a limit order without one
+    assert broken(lambda d: d.update(run_id="xyz"))
+    assert broken(lambda d: d.update(extra=1))
+    assert broken(lambda d: d.update(as_of="2026-13-45"))
+
+
+decimals = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e6"), places=4)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12).filter(lambda s: s.isprintable()),
+                          st.sampled_from(["BUY", "SELL"]), decimals, decimals), min_size=0, max_size=8,
+                unique_by=lambda t: t[0]),
+       st.sampled_from(list(OrderType)), st.floats(-100, 100, allow_nan=False))
+def test_any_trade_list_writes_schema_valid_json(trades: list[tuple[str, str, Decimal, Decimal]],
+                                                 kind: OrderType, bps: float) -> None:
+    rows = tuple(TradeRow(symbol=s, side=side, quantity=q, price=p, notional=(q * p).quantize(Decimal("0.01")),
+                          current_quantity=Decimal(0), target_quantity=q, current_weight=Decimal("0.0000000000"),
+                          target_weight=Decimal("0.0100000000"), estimated_cost=Decimal("0.01"), reason="rebalance")
+                 for s, side, q, p in trades)
+    sheet = TradeSheet(run_id="c" * 64, as_of=date(2026, 1, 16), rows=rows, cash_before=Decimal("100.00"))
+    document = json.loads(render(sheet, OutputFormat.JSON, OrdersConfig(order_type=kind, limit_offset_bps=bps)))
+    assert not list(schema_validator().iter_errors(document))
+
+
+def test_basket_follows_the_interactive_brokers_layout(run_dir: Path, tmp_path: Path) -> None:
+    rows = read_csv(run_dir / "basket.csv")
+    assert list(rows[0]) == ["Action", "Quantity", "Symbol", "SecType", "Exchange", "Currency", "TimeInForce",
+                             "OrderType", "LmtPrice", "Account"]
+    trades = read_csv(run_dir / "trades.csv")
+    assert [(r["Action"], r["Quantity"], r["Symbol"]) for r in rows] == [(t["side"], t["quantity"], t["symbol"])
+                                                                         for t in trades]
+    assert {(r["SecType"], r["Exchange"], r["Currency"], r["TimeInForce"], r["OrderType"], r["LmtPrice"],
+             r["Account"]) for r in rows} == {("STK", "SMART", "USD", "DAY", "MKT", "", "U1234567")}
+    config = tmp_path / "close.yaml"
+    config.write_text(f"extends: {BASE_CONFIG}\norders: {{order_type: limit, time_in_force: CLS, "
+                      "destination: ARCA}\n")
+    close = read_csv_bytes(invoke("export", run_dir / "trades.csv", "--format", "basket", "-c", config).stdout_bytes)
+    assert {(r["TimeInForce"], r["OrderType"], r["Exchange"]) for r in close} == {("DAY", "LOC", "ARCA")}
+    assert close[0]["LmtPrice"] == "693.48"  # SPY sell: 694.17 less 10 bp, rounded up to the cent
+
+
+def read_csv_bytes(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_limit_orders_at_the_close_in_fix(run_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "limit.yaml"
+    config.write_text(f"extends: {BASE_CONFIG}\norders: {{order_type: limit, limit_offset_bps: 10, "
+                      "time_in_force: CLS, sender_comp_id: DESK, target_comp_id: GS}\n")
+    result = invoke("export", run_dir / "trades.csv", "--format", "fix", "-c", config)
+    assert result.exit_code == 0, result.output
+    by_symbol = {}
+    for line in fix_lines(result.stdout_bytes):
+        fields = field_map(decode(line))
+        by_symbol[fields[55]] = fields
+    assert (by_symbol["SPY"][40], by_symbol["SPY"][44], by_symbol["SPY"][59]) == ("2", "693.48", "7")
+    assert by_symbol["EFA"][44] == "95.81" and by_symbol["IWO"][44] == "317.17"  # sells round up, buys down
+    assert (by_symbol["SPY"][49], by_symbol["SPY"][56]) == ("DESK", "GS")
+
+
+def test_the_same_run_gives_the_same_ids_and_another_run_different_ones(run_dir: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert invoke("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", again, "-q", "--format", "fix").exit_code == 0
+    assert (again / "orders.fix").read_bytes() == (run_dir / "orders.fix").read_bytes()
+    other = tmp_path / "other"
+    assert invoke("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", other, "-q", "--format", "json",
+                  "--cash", "1000").exit_code == 0
+    ids = {t["symbol"]: t["order"]["client_order_id"] for t in json.loads((run_dir / "trades.json").read_text())[
+        "trades"]}
+    other_ids = {t["symbol"]: t["order"]["client_order_id"] for t in json.loads((other / "trades.json").read_text())[
+        "trades"]}
+    assert set(ids) & set(other_ids)
+    assert all(ids[s] != other_ids[s] for s in set(ids) & set(other_ids))
+
+
+def test_a_formula_symbol_is_neutralized_in_every_csv(example_copy: Path) -> None:
+    holdings = example_copy / "examples" / "holdings.csv"
+    rows = holdings.read_text().splitlines()
+    evil = '=HYPERLINK("http://evil.example/x","click")'
+    holdings.write_text("symbol,quantity,price\n" + "\n".join(f"{r}," for r in rows[1:]) +
+                        '\n"' + evil.replace('"', '""') + '",10,25.00\n')
+    config = write_config(example_copy, "extends: base.yaml\nuniverse: {outside_holdings: sell}\n")
+    out = example_copy / "out"
+    result = invoke("run", holdings, "-c", config, "-o", out, "-q", *[x for f in FORMATS for x in ("--format", f)])
+    assert result.exit_code == 0, result.output
+    symbol = evil.upper()
+    for name, column in (("trades.csv", "symbol"), ("basket.csv", "Symbol")):
+        cells = [row[column] for row in read_csv(out / name)]
+        assert "'" + symbol in cells
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))]
+        raw = (out / name).read_text()
+        assert not [line for line in raw.splitlines() for cell in next(csv.reader([line]))
+                    if cell.startswith(("=", "+", "-", "@"))]
+    document = json.loads((out / "trades.json").read_text())
+    assert symbol in [t["symbol"] for t in document["trades"]]
+    assert not list(schema_validator().iter_errors(document))
+    fix_symbols = [field_map(decode(line))[55] for line in fix_lines((out / "orders.fix").read_bytes())]
+    assert symbol in fix_symbols
+    exported = invoke("export", out / "trades.csv", "--format", "fix")  # the quote is removed when read back
+    assert exported.stdout_bytes == (out / "orders.fix").read_bytes()
+
+
+def test_export_errors(run_dir: Path, tmp_path: Path) -> None:
+    lonely = tmp_path / "trades.csv"
+    shutil.copy(run_dir / "trades.csv", lonely)
+    result = CliRunner().invoke(main, ["export", str(lonely), "--format", "fix"])
+    assert result.exit_code == 4
+    assert result.stderr == (f"Error: {lonely}: a CSV trade list does not carry its run id and as-of date; keep the "
+                             "run's manifest.json beside it, or name it with --manifest\n")
+    assert invoke("export", lonely, "--format", "fix", "--manifest", run_dir / "manifest.json").exit_code == 0
+
+    no_account = tmp_path / "no_account.yaml"
+    no_account.write_text(f"extends: {BASE_CONFIG}\norders: {{account: null}}\n")
+    result = CliRunner().invoke(main, ["export", str(run_dir / "trades.csv"), "--format", "fix", "-c",
+                                       str(no_account)])
+    assert result.exit_code == 3
+    assert "orders.account: the fix format writes tag 1 Account, and no account is set" in result.stderr
+
+    edited = tmp_path / "edited" / "trades.csv"
+    edited.parent.mkdir()
+    shutil.copy(run_dir / "manifest.json", edited.parent / "manifest.json")
+    edited.write_text((run_dir / "trades.csv").read_text().replace(",SELL,", ",SHORT,", 1))
+    result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
+    assert result.exit_code == 4 and f"{edited}: row 2: side: expected BUY or SELL, got 'SHORT'" in result.stderr
+    lines = (run_dir / "trades.csv").read_text().splitlines()
+    edited.write_text("\n".join([*lines, lines[1]]) + "\n")
+    result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
+    assert result.exit_code == 4 and "symbol SPY appears twice" in result.stderr
+
+    target = tmp_path / "orders.fix"
+    assert invoke("export", run_dir / "trades.csv", "--format", "fix", "-o", target).exit_code == 0
+    assert target.read_bytes() == (run_dir / "orders.fix").read_bytes()
+    result = CliRunner().invoke(main, ["export", str(run_dir / "trades.csv"), "--format", "fix", "-o", str(target)])
+    assert result.exit_code == 2 and "the file already exists; pass --force" in result.stderr
+
+
+def test_pipe_delimiter_refuses_a_symbol_holding_a_pipe(tmp_path: Path) -> None:
+    rows = (TradeRow(symbol="A|B", side="BUY", quantity=Decimal(1), price=Decimal(10), notional=Decimal("10.00"),
+                     current_quantity=Decimal(0), target_quantity=Decimal(1), current_weight=Decimal(0),
+                     target_weight=Decimal("0.1"), estimated_cost=Decimal(0), reason="rebalance"),)
+    sheet = TradeSheet(run_id="d" * 64, as_of=date(2026, 1, 16), rows=rows)
+    from allocator.config.schema import FixDelimiter
+    from allocator.errors import DataError
+
+    with pytest.raises(DataError, match=r"A\|B.*holds the field delimiter.*set orders.fix_delimiter: soh"):
+        render(sheet, OutputFormat.FIX, OrdersConfig(account="U1", fix_delimiter=FixDelimiter.PIPE))
+    assert render(sheet, OutputFormat.FIX, OrdersConfig(account="U1")).count(b"55=A|B\x01") == 1
+
+
+def test_export_has_help_with_examples() -> None:
+    result = invoke("export", "--help")
+    assert result.exit_code == 0 and "allocate export out/trades.csv --format fix" in result.output
+
+
+def test_export_and_send_start_without_the_heavy_libraries(run_dir: Path) -> None:
+    from tests.test_imports import _modules_loaded
+
+    heavy = {"pandas", "numpy", "cvxpy", "scipy", "riskfolio", "matplotlib", "quickfix"}
+    assert not _modules_loaded("export", str(run_dir / "trades.csv"), "--format", "fix", "-o",
+                               str(run_dir.parent / "light.fix")) & heavy
+    assert not _modules_loaded("--help") & {"quickfix"}
+    assert not _modules_loaded("send", "--help") & heavy
