@@ -158,7 +158,9 @@ class Scores:
     """Cross-sectional signal scores over the universe (zero for non-equity assets and missing data).
 
     ``z`` maps each signal to its winsorized z-scores; ``multipliers`` holds the macro multipliers ``m_k``;
-    ``composite`` is the re-standardized composite score ``s``; ``regime`` names the macro regime.
+    ``composite`` is the composite score ``s`` at its reference scale ``composite_scale`` (the spread with every
+    multiplier at 1); ``conviction`` is the composite's spread under the regime over that scale; ``regime`` names
+    the macro regime; ``peer_group`` maps each equity symbol to its peer group.
     """
 
     symbols: tuple[str, ...]
@@ -168,17 +170,25 @@ class Scores:
     composite: FloatArray
     composite_scale: float
     regime: str
+    conviction: float = 1.0
+    peer_group: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ReturnModel:
-    """Annualized expected excess returns ``mu = prior + alpha`` with alpha split by signal."""
+    """Annualized expected excess returns ``mu = prior + alpha`` with alpha split by signal.
+
+    ``alpha_volatility`` is the volatility that scaled each asset's alpha (residual against the benchmark, or total),
+    ``beta`` each asset's beta to the benchmark (annualized decimals; None where not computed).
+    """
 
     symbols: tuple[str, ...]
     prior: FloatArray
     contributions: dict[str, FloatArray]
     mu: FloatArray
+    alpha_volatility: FloatArray | None = None
+    beta: FloatArray | None = None
 
     @property
     def alpha(self) -> FloatArray:

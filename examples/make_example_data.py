@@ -45,27 +45,27 @@ NAV = 1_250_000.0
 # Fundamentals are illustrative as of January 2026 (an empty cell stays empty); market_cap is the
 # weighted-average constituent market cap in USD; close is the January-2026 level a simulated path ends near.
 FUND_TABLE = """
-symbol|name|close|market_cap|forward_pe|eps_growth|revenue_growth|sector|size_bucket|asset_class|benchmark_weight
-SPY|SPDR S&P 500 ETF Trust|690|1.0e12|22.5|0.14|0.06|broad_market|large|equity|0.30
-QQQ|Invesco QQQ Trust|620|1.6e12|27.0|0.17|0.10|broad_market|large|equity|0.05
-IJH|iShares Core S&P Mid-Cap ETF|66|1.0e10|16.5|0.12|0.05|broad_market|mid|equity|0.05
-VO|Vanguard Mid-Cap ETF|290|3.0e10|18.5|0.11|0.05|broad_market|mid|equity|0.00
-IWM|iShares Russell 2000 ETF|255|3.5e9|19.1|0.20|0.04|broad_market|small|equity|0.05
-IJR|iShares Core S&P Small-Cap ETF|120|2.5e9|16.0|0.18|0.04|broad_market|small|equity|0.00
-IWN|iShares Russell 2000 Value ETF|180|2.3e9|14.0|0.16|0.035|broad_market|small|equity|0.00
-IWO|iShares Russell 2000 Growth ETF|320|4.5e9|24.0|0.24|0.045|broad_market|small|equity|0.00
-VB|Vanguard Small-Cap ETF|260|7.0e9|17.5|0.17|0.04|broad_market|small|equity|0.00
-XLK|Technology Select Sector SPDR Fund|145|1.5e12|29.0|0.18|0.11|technology|large|equity|0.00
-XLF|Financial Select Sector SPDR Fund|55|2.5e11|16.0|0.10|0.05|financials|large|equity|0.00
-XLE|Energy Select Sector SPDR Fund|46|1.5e11|14.5|0.03|0.01|energy|large|equity|0.00
-XLV|Health Care Select Sector SPDR Fund|155|2.0e11|17.5|0.09|0.06|health_care|large|equity|0.00
-XLI|Industrial Select Sector SPDR Fund|155|9.0e10|22.5|0.11|0.05|industrials|large|equity|0.00
-EFA|iShares MSCI EAFE ETF|95|7.0e10|14.5|0.08|0.04|international|large|equity|0.10
-EEM|iShares MSCI Emerging Markets ETF|55|9.0e10|12.5|0.13|0.07|international|large|equity|0.05
-AGG|iShares Core U.S. Aggregate Bond ETF|100|||||fixed_income|none|bond|0.20
-TLT|iShares 20+ Year Treasury Bond ETF|88|||||fixed_income|none|bond|0.05
-IEF|iShares 7-10 Year Treasury Bond ETF|96|||||fixed_income|none|bond|0.10
-GLD|SPDR Gold Shares|410|||||commodities|none|commodity|0.05
+symbol|name|close|market_cap|forward_pe|eps_growth|revenue_growth|sector|size_bucket|asset_class|benchmark_weight|region|style
+SPY|SPDR S&P 500 ETF Trust|690|1.0e12|22.5|0.14|0.06|broad_market|large|equity|0.30|us|broad
+QQQ|Invesco QQQ Trust|620|1.6e12|27.0|0.17|0.10|broad_market|large|equity|0.05|us|broad
+IJH|iShares Core S&P Mid-Cap ETF|66|1.0e10|16.5|0.12|0.05|broad_market|mid|equity|0.05|us|broad
+VO|Vanguard Mid-Cap ETF|290|3.0e10|18.5|0.11|0.05|broad_market|mid|equity|0.00|us|broad
+IWM|iShares Russell 2000 ETF|255|3.5e9|19.1|0.20|0.04|broad_market|small|equity|0.05|us|broad
+IJR|iShares Core S&P Small-Cap ETF|120|2.5e9|16.0|0.18|0.04|broad_market|small|equity|0.00|us|broad
+IWN|iShares Russell 2000 Value ETF|180|2.3e9|14.0|0.16|0.035|broad_market|small|equity|0.00|us|broad
+IWO|iShares Russell 2000 Growth ETF|320|4.5e9|24.0|0.24|0.045|broad_market|small|equity|0.00|us|broad
+VB|Vanguard Small-Cap ETF|260|7.0e9|17.5|0.17|0.04|broad_market|small|equity|0.00|us|broad
+XLK|Technology Select Sector SPDR Fund|145|1.5e12|29.0|0.18|0.11|technology|large|equity|0.00|us|sector
+XLF|Financial Select Sector SPDR Fund|55|2.5e11|16.0|0.10|0.05|financials|large|equity|0.00|us|sector
+XLE|Energy Select Sector SPDR Fund|46|1.5e11|14.5|0.03|0.01|energy|large|equity|0.00|us|sector
+XLV|Health Care Select Sector SPDR Fund|155|2.0e11|17.5|0.09|0.06|health_care|large|equity|0.00|us|sector
+XLI|Industrial Select Sector SPDR Fund|155|9.0e10|22.5|0.11|0.05|industrials|large|equity|0.00|us|sector
+EFA|iShares MSCI EAFE ETF|95|7.0e10|14.5|0.08|0.04|international|large|equity|0.10|developed|broad
+EEM|iShares MSCI Emerging Markets ETF|55|9.0e10|12.5|0.13|0.07|international|large|equity|0.05|emerging|broad
+AGG|iShares Core U.S. Aggregate Bond ETF|100|||||fixed_income|none|bond|0.20|none|none
+TLT|iShares 20+ Year Treasury Bond ETF|88|||||fixed_income|none|bond|0.05|none|none
+IEF|iShares 7-10 Year Treasury Bond ETF|96|||||fixed_income|none|bond|0.10|none|none
+GLD|SPDR Gold Shares|410|||||commodities|none|commodity|0.05|none|none
 """
 HEADER, *ROWS = (line.split("|") for line in FUND_TABLE.strip().splitlines())
 FUNDS = {row[0]: dict(zip(HEADER, row, strict=True)) for row in ROWS}

@@ -21,7 +21,7 @@ Weight = Annotated[float, Field(ge=-1.0, le=1.0)]
 ActiveWeight = Annotated[float, Field(ge=-1.0, le=1.0)]
 Symbol = Annotated[str, Field(min_length=1, max_length=32)]
 
-SIGNALS = ("size", "value", "growth", "quality")
+SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
 
 
 class StrictModel(BaseModel):
@@ -50,6 +50,11 @@ class PriorKind(StrEnum):
     EQUILIBRIUM = "equilibrium"
     HISTORICAL = "historical"
     NONE = "none"
+
+
+class AlphaRisk(StrEnum):
+    RESIDUAL = "residual"
+    TOTAL = "total"
 
 
 class RatePath(StrEnum):
@@ -155,18 +160,23 @@ class BenchmarkConfig(StrictModel):
 
 
 class SignalWeights(StrictModel):
-    """Weights ``c_k`` of the signals in the composite score (DESIGN section 4)."""
+    """Weights ``c_k`` of the signals in the composite score (``docs/method.md``, "Composite")."""
 
-    size: float = Field(0.35, ge=-5, le=5)
-    value: float = Field(0.25, ge=-5, le=5)
-    growth: float = Field(0.25, ge=-5, le=5)
-    quality: float = Field(0.15, ge=-5, le=5)
+    size: float = Field(0.35, ge=-5, le=5, description="small caps score high: -log(market_cap)")
+    value: float = Field(0.25, ge=-5, le=5, description="earnings yield: 1 / forward_pe")
+    growth: float = Field(0.25, ge=-5, le=5, description="eps_growth")
+    margin_expansion: float = Field(0.15, ge=-5, le=5, description="eps_growth - revenue_growth")
+    quality: float = Field(0.0, ge=-5, le=5,
+                           description="roe, gross_profitability and -debt_to_equity, when the fundamentals have them")
 
 
 class SignalMultipliers(StrictModel):
+    """Regime multipliers ``m_k`` of each signal (1 leaves the signal as it is, 0 switches it off)."""
+
     size: float = Field(1.0, ge=-5, le=5)
     value: float = Field(1.0, ge=-5, le=5)
     growth: float = Field(1.0, ge=-5, le=5)
+    margin_expansion: float = Field(1.0, ge=-5, le=5)
     quality: float = Field(1.0, ge=-5, le=5)
 
 
@@ -240,8 +250,22 @@ class ReturnsConfig(StrictModel):
     information_coefficient: float = Field(0.05, ge=0.0, le=1.0)
     signal_weights: SignalWeights = SignalWeights()
     winsorize_at: float = Field(3.0, gt=0.0, le=10.0, description="z-score limit, in standard deviations")
+    peer_group: str | list[str] = Field(
+        "none", description="fundamentals column(s) whose values form the peer groups signals are standardized in "
+                            "(e.g. [region, style]); none: every equity asset in one group")
+    orthogonalize: bool = Field(False, description="Gram-Schmidt the signal z-scores in the order size, value, "
+                                                   "growth, margin_expansion, quality")
+    alpha_risk: AlphaRisk = Field(AlphaRisk.RESIDUAL, description="volatility that scales alpha: residual (against "
+                                                                  "the benchmark) or total")
+    benchmark_neutral: bool = Field(True, description="remove beta * (b'alpha) so alpha adds no benchmark exposure")
     macro: MacroConfig = MacroConfig()
     tilt: bool = Field(True, description="false leaves mu equal to the prior (no signal alpha)")
+
+    @property
+    def peer_group_columns(self) -> tuple[str, ...]:
+        """The peer-group columns, lower case; empty for ``none``."""
+        names = [self.peer_group] if isinstance(self.peer_group, str) else self.peer_group
+        return tuple(n.strip().lower() for n in names if n.strip().lower() != "none")
 
 
 class RiskConfig(StrictModel):

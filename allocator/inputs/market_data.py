@@ -23,6 +23,7 @@ from allocator.terms import SIZE_BUCKETS
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
 CLOSE_NAMES = ("adj_close", "adjclose", "adj close", "adjusted_close", "close", "price")
 FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "benchmark_weight")
+QUALITY_NUMBERS = ("roe", "gross_profitability", "debt_to_equity")  # optional: read only when present
 FUNDAMENTAL_REQUIRED = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "sector")
 
 
@@ -339,6 +340,13 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
             out[column] = _numeric(frame, column, path, allow_missing=True).to_numpy()
         else:
             out[column] = np.nan
+    for column in QUALITY_NUMBERS:
+        if column in frame.columns:
+            out[column] = _numeric(frame, column, path, allow_missing=True).to_numpy()
+    for column in frame.columns:  # text columns that may form peer groups (region, style, ...)
+        if column not in out.columns and column not in ("symbol", "sector", "asset_class", "size_bucket", "name"):
+            out[column] = frame[column].astype(str).str.strip().str.lower().replace({"": "unknown",
+                                                                                    "nan": "unknown"}).to_numpy()
     for column, lowest in (("market_cap", 0.0), ("benchmark_weight", -1e-12)):
         values = out[column].to_numpy()
         bad = np.isfinite(values) & (values <= lowest) if column == "market_cap" else values < lowest

@@ -1,20 +1,25 @@
 """Prior plus signal tilt -> annualized expected excess returns, with a per-asset attribution.
 
-``mu = prior + alpha`` (DESIGN section 4), all annualized decimals:
+``mu = prior + alpha`` (``docs/method.md``, "Expected returns"), all annualized decimals:
 - prior ``equilibrium``: ``pi = delta * Sigma @ b``, the return that makes the benchmark ``b`` optimal for a
   market with risk aversion ``delta`` (reverse optimization, as in Black-Litterman);
 - prior ``historical``: the sample mean of daily returns times 252, less the risk-free rate, shrunk towards the
   cross-sectional grand mean by ``historical_shrinkage``;
 - prior ``none``: zero;
-- alpha (Grinold-Kahn): ``alpha_i = IC * vol_i * s_i`` with ``s`` the composite score and ``vol_i`` the annualized
-  volatility; its part from signal k is ``IC * vol_i * c_k * m_k * z_ik / scale``, so the parts add up to alpha.
+- alpha (Grinold-Kahn, residual): ``alpha_i = IC * omega_i * s_i`` with ``s`` the composite score and ``omega_i``
+  the annualized residual volatility of asset i against the benchmark, ``omega_i^2 = Sigma_ii - (Sigma b)_i^2 /
+  (b' Sigma b)`` (``returns.alpha_risk: total`` uses the total volatility instead);
+- made benchmark-neutral (``returns.benchmark_neutral``): ``alpha <- alpha - beta * (b' alpha)`` with
+  ``beta = Sigma b / (b' Sigma b)``, so ``b' alpha = 0`` and the tilt adds no hidden benchmark exposure.
+Signal k's part of alpha is ``IC * omega_i * c_k * m_k * z_ik / scale_ref``, neutralized the same way (the map is
+linear), so the parts add up to alpha.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from allocator.config.schema import SIGNALS, PriorKind, ReturnsConfig
+from allocator.config.schema import SIGNALS, AlphaRisk, PriorKind, ReturnsConfig
 from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores
 from allocator.model.risk_models import TRADING_DAYS
 
@@ -31,9 +36,30 @@ def historical_returns(daily_returns: FloatArray, risk_free_rate: float, shrinka
     return result
 
 
+def benchmark_beta(risk: RiskModel, benchmark_weight: FloatArray) -> FloatArray | None:
+    """``beta = Sigma b / (b' Sigma b)`` of every asset against the benchmark; None without a benchmark risk."""
+    sigma_b = risk.covariance_times(benchmark_weight)
+    variance = float(benchmark_weight @ sigma_b)
+    if not variance > 1e-16:
+        return None
+    beta: FloatArray = sigma_b / variance
+    return beta
+
+
+def residual_volatility(risk: RiskModel, benchmark_weight: FloatArray) -> FloatArray:
+    """Annualized volatility of each asset's return net of its beta times the benchmark's (total without one)."""
+    beta = benchmark_beta(risk, benchmark_weight)
+    total = risk.volatility
+    if beta is None:
+        return total
+    benchmark_variance = float(benchmark_weight @ risk.covariance_times(benchmark_weight))
+    residual: FloatArray = np.sqrt(np.maximum(total ** 2 - beta ** 2 * benchmark_variance, 0.0))
+    return residual
+
+
 def signal_contributions(scores: Scores, volatility: FloatArray, information_coefficient: float,
                          equity: np.ndarray) -> dict[str, FloatArray]:
-    """Each signal's part of alpha, annualized; they sum to ``IC * vol * composite``."""
+    """Each signal's part of alpha before neutralization, annualized; they sum to ``IC * vol * composite``."""
     parts: dict[str, FloatArray] = {}
     for k in SIGNALS:
         if scores.composite_scale <= 0:
@@ -44,6 +70,14 @@ def signal_contributions(scores: Scores, volatility: FloatArray, information_coe
         weight = scores.signal_weights[k] * scores.multipliers[k] / scores.composite_scale
         parts[k] = information_coefficient * volatility * weight * centered
     return parts
+
+
+def benchmark_neutral(alpha: FloatArray, beta: FloatArray | None, benchmark_weight: FloatArray) -> FloatArray:
+    """``alpha - beta * (b' alpha)``: unchanged without a beta."""
+    if beta is None:
+        return alpha
+    neutral: FloatArray = alpha - beta * float(benchmark_weight @ alpha)
+    return neutral
 
 
 def expected_returns(
@@ -62,9 +96,15 @@ def expected_returns(
     else:
         prior = np.zeros(len(benchmark_weight))
     equity = np.array([c == "equity" for c in asset_class])
+    beta = benchmark_beta(risk, benchmark_weight)
+    scale = residual_volatility(risk, benchmark_weight) if config.alpha_risk is AlphaRisk.RESIDUAL else (
+        risk.volatility)
     if config.tilt:
-        parts = signal_contributions(scores, risk.volatility, config.information_coefficient, equity)
+        raw = signal_contributions(scores, scale, config.information_coefficient, equity)
+        parts = {k: benchmark_neutral(v, beta, benchmark_weight) if config.benchmark_neutral else v
+                 for k, v in raw.items()}
     else:
         parts = {k: np.zeros(len(prior)) for k in SIGNALS}
     mu = prior + sum(parts.values(), np.zeros(len(prior)))
-    return ReturnModel(symbols=risk.symbols, prior=prior, contributions=parts, mu=mu)
+    return ReturnModel(symbols=risk.symbols, prior=prior, contributions=parts, mu=mu, alpha_volatility=scale,
+                       beta=beta)

@@ -1,14 +1,22 @@
 """Fundamentals -> cross-sectional signal scores, and the macro regime's multipliers.
 
-Raw signals (DESIGN section 4), per asset:
+Raw signals (``docs/method.md``, "Signals"), per asset:
 - ``size = -log(market_cap)``: small caps score high;
 - ``value = 1 / forward_pe`` (earnings yield): cheaper scores high; a missing or non-positive P/E has no score;
 - ``growth = eps_growth``;
-- ``quality = eps_growth - revenue_growth``: earnings outgrowing sales means margins expand.
+- ``margin_expansion = eps_growth - revenue_growth``: earnings outgrowing sales;
+- ``quality``: the mean of the standardized ``roe``, ``gross_profitability`` and ``-debt_to_equity`` an asset has
+  (no score when the fundamentals carry none of the three).
 
-Each is standardized across the equity assets of the universe: z-scored (mean 0, population standard deviation 1),
-then winsorized at ``+/- limit``. Assets without data score 0 (and are named in a
-warning); non-equity assets score 0. The composite ``s = sum_k c_k * m_k * z_k`` is re-standardized the same way.
+Each is standardized within **peer groups** of the equity assets (``returns.peer_group``: fundamentals columns whose
+values form the groups, e.g. ``[region, style]``; ``none`` puts every equity asset in one group): z-scored (mean 0,
+population standard deviation 1), then winsorized at ``+/- limit``. Assets without data score 0 (and are named in a
+warning); non-equity assets score 0. With ``returns.orthogonalize`` the z-scores are orthogonalized in the order of
+``SIGNALS`` (Gram-Schmidt over the equity assets, each residual rescaled to unit spread).
+
+The composite keeps its conviction: ``s = sum_k c_k * m_k * z_k / scale_ref`` with ``scale_ref`` the spread of
+``sum_k c_k * z_k`` (every multiplier at 1). A regime that weakens or cancels the signals therefore lowers the spread
+of ``s``; ``conviction = spread(sum_k c_k * m_k * z_k) / scale_ref`` is reported.
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ import pandas as pd
 
 from allocator.config.schema import SIGNALS, GrowthRegime, MacroConfig, RatePath, ReturnsConfig
 from allocator.domain import FloatArray, Scores
+from allocator.errors import ConfigError
+
+QUALITY_PARTS = (("roe", 1.0), ("gross_profitability", 1.0), ("debt_to_equity", -1.0))
 
 
 def winsorized_zscore(values: FloatArray, mask: np.ndarray, limit: float) -> FloatArray:
@@ -39,8 +50,33 @@ def winsorized_zscore(values: FloatArray, mask: np.ndarray, limit: float) -> Flo
     return out
 
 
+def peer_zscore(values: FloatArray, groups: tuple[np.ndarray, ...], limit: float) -> FloatArray:
+    """``winsorized_zscore`` within each peer group (boolean masks that do not overlap); 0 outside every group."""
+    out = np.zeros(len(values))
+    for members in groups:
+        out += winsorized_zscore(values, members, limit)
+    return out
+
+
+def peer_groups(fundamentals: pd.DataFrame, symbols: tuple[str, ...], equity: np.ndarray,
+                columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The equity assets split by the values of ``columns`` (one group of all equity assets when there are none),
+    as group label -> boolean mask over ``symbols``."""
+    if not columns:
+        return {"all": equity.copy()}
+    absent = [c for c in columns if c not in fundamentals.columns]
+    if absent:
+        raise ConfigError("returns.peer_group", f"no column {', '.join(map(repr, absent))} in the fundamentals file",
+                          f"add the column, or use one of {', '.join(sorted(map(str, fundamentals.columns)))} "
+                          "or none")
+    info = fundamentals.loc[list(symbols), list(columns)].astype(str)
+    labels = np.array(["/".join(row) for row in info.itertuples(index=False, name=None)], dtype=object)
+    return {str(label): equity & (labels == label) for label in sorted(set(labels[equity]))}
+
+
 def raw_signals(fundamentals: pd.DataFrame, symbols: tuple[str, ...]) -> dict[str, FloatArray]:
-    """The four raw signals of each symbol, NaN where the data is missing or unusable."""
+    """The raw signals of each symbol that need no standardization, NaN where the data is missing or unusable
+    (``quality`` is built from standardized parts in ``signal_scores``)."""
     info = fundamentals.loc[list(symbols)]
     market_cap = info["market_cap"].to_numpy(dtype=np.float64)
     pe = info["forward_pe"].to_numpy(dtype=np.float64)
@@ -49,7 +85,43 @@ def raw_signals(fundamentals: pd.DataFrame, symbols: tuple[str, ...]) -> dict[st
     with np.errstate(divide="ignore", invalid="ignore"):
         size = np.where(market_cap > 0, -np.log(market_cap), np.nan)
         value = np.where(pe > 0, 1.0 / pe, np.nan)
-    return {"size": size, "value": value, "growth": eps, "quality": eps - revenue}
+    return {"size": size, "value": value, "growth": eps, "margin_expansion": eps - revenue}
+
+
+def quality_raw(fundamentals: pd.DataFrame, symbols: tuple[str, ...], groups: tuple[np.ndarray, ...],
+                limit: float) -> FloatArray:
+    """Mean of the peer z-scores of ``roe``, ``gross_profitability`` and ``-debt_to_equity`` that an asset has;
+    NaN where it has none."""
+    total = np.zeros(len(symbols))
+    count = np.zeros(len(symbols))
+    for column, sign in QUALITY_PARTS:
+        if column not in fundamentals.columns:
+            continue
+        values = sign * fundamentals.loc[list(symbols), column].to_numpy(dtype=np.float64)
+        present = np.isfinite(values)
+        total += np.where(present, peer_zscore(values, groups, limit), 0.0)
+        count += present
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def orthogonalized(z: dict[str, FloatArray], equity: np.ndarray) -> dict[str, FloatArray]:
+    """Gram-Schmidt over the equity assets in the order of ``SIGNALS``: each score less its projection on the earlier
+    ones, rescaled to unit spread (a score the earlier ones explain entirely becomes 0)."""
+    basis: list[FloatArray] = []
+    out: dict[str, FloatArray] = {}
+    for k in SIGNALS:
+        v = np.where(equity, z[k], 0.0)
+        for u in basis:
+            v = v - (v @ u) * u
+        norm = float(np.linalg.norm(v))
+        if norm <= 1e-9 * max(1.0, float(np.linalg.norm(z[k]))):
+            out[k] = np.zeros(len(v))
+            continue
+        basis.append(v / norm)
+        spread = float(v[equity].std())
+        out[k] = v / spread if spread > 0 else np.zeros(len(v))
+    return out
 
 
 def regime_name(macro: MacroConfig) -> str:
@@ -71,23 +143,44 @@ def macro_multipliers(macro: MacroConfig) -> tuple[str, dict[str, float]]:
     return label, {k: float(getattr(base, k)) * float(getattr(growth, k)) for k in SIGNALS}
 
 
+def _spread(values: FloatArray, equity: np.ndarray) -> float:
+    return float(values[equity].std()) if equity.sum() >= 2 else 0.0
+
+
 def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_class: tuple[str, ...],
                   returns_config: ReturnsConfig) -> Scores:
-    """Winsorized z-scores of each signal and the re-standardized composite, over the equity assets."""
+    """Winsorized peer z-scores of each signal and the composite at its reference scale, over the equity assets."""
     equity = np.array([c == "equity" for c in asset_class])
-    raw = raw_signals(fundamentals, symbols)
+    groups = peer_groups(fundamentals, symbols, equity, returns_config.peer_group_columns)
+    masks = tuple(groups.values())
     limit = returns_config.winsorize_at
-    z = {k: winsorized_zscore(raw[k], equity, limit) for k in SIGNALS}
+    raw = raw_signals(fundamentals, symbols)
+    raw["quality"] = quality_raw(fundamentals, symbols, masks, limit)
+    weights = returns_config.signal_weights.model_dump()
+    z = {k: peer_zscore(raw[k], masks, limit) for k in SIGNALS}
+    if returns_config.orthogonalize:
+        z = orthogonalized(z, equity)
     warnings = []
     for k in SIGNALS:
         missing = [symbols[i] for i in np.flatnonzero(equity & ~np.isfinite(raw[k]))]
-        if missing:
+        if missing and weights[k] != 0 and len(missing) < int(equity.sum()):
             warnings.append(f"signal {k}: no data for {', '.join(missing)}; scored 0")
+        elif missing and weights[k] != 0:
+            warnings.append(f"signal {k}: no equity asset has the data it needs; it scores 0 everywhere")
+    lonely = [label for label, members in groups.items() if members.sum() == 1]
+    if lonely and returns_config.peer_group_columns:
+        warnings.append(f"peer groups with one member score 0 on every signal: {', '.join(lonely)}")
     regime, multipliers = macro_multipliers(returns_config.macro)
-    weights = returns_config.signal_weights.model_dump()
+    reference = sum((weights[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
     combined = sum((weights[k] * multipliers[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
-    scale = float(combined[equity].std()) if equity.sum() >= 2 else 0.0
-    composite = (combined - combined[equity].mean()) / scale if scale > 0 else np.zeros(len(symbols))
-    composite[~equity] = 0.0
+    scale = _spread(reference, equity)
+    if scale > 0:
+        composite = np.where(equity, (combined - combined[equity].mean()) / scale, 0.0)
+        conviction = _spread(combined, equity) / scale
+    else:
+        composite, conviction = np.zeros(len(symbols)), 0.0
     return Scores(symbols=symbols, z=z, signal_weights=weights, multipliers=multipliers, composite=composite,
-                  composite_scale=scale, regime=regime, warnings=tuple(warnings))
+                  composite_scale=scale, regime=regime, conviction=conviction,
+                  peer_group={s: label for label, members in groups.items() for s, m in zip(symbols, members,
+                                                                                            strict=True) if m},
+                  warnings=tuple(warnings))

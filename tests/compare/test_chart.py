@@ -35,7 +35,7 @@ def test_bars_are_the_target_weights(tables: ComparisonTables) -> None:
     figure = weights_figure(tables)
     assets = figure.axes[0]
     shown = [t.get_text() for t in assets.get_yticklabels()]
-    assert shown[-1] == "CASH" and "IWN" in shown and "XLI" not in shown  # nobody holds XLI
+    assert shown[-1] == "CASH" and "IWN" in shown and "VB" not in shown  # nobody holds VB
     for container, name in zip(assets.containers, tables.scenarios, strict=True):
         column = tables.scenarios.index(name)
         widths = [bar.get_width() for bar in container]

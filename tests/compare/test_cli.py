@@ -44,7 +44,7 @@ def test_compare_on_the_example_exits_0_and_writes_the_tables_and_the_chart(comp
     for name in ("goldilocks", "growth_scare", "hawkish_pivot", "profit_taking"):
         assert name in result.stdout
     assert "1 compiled problem served 5 solves" in result.stdout
-    assert "Scenarios disagree on the direction of: SPY" in result.stdout
+    assert "Scenarios disagree on the direction of: XLK" in result.stdout
     assert "DISAGREE" in result.stdout
 
 
@@ -100,7 +100,7 @@ def test_trades_csv_flags_direction_disagreements(compared: tuple[Result, Path])
         expected = any(s > 0 for s in shares) and any(s < 0 for s in shares)
         assert row["directions_disagree"] == ("yes" if expected else "no"), row
     flagged = {r["symbol"] for r in rows if r["directions_disagree"] == "yes"}
-    assert "SPY" in flagged and "IWM" not in flagged
+    assert "XLK" in flagged and "IWM" not in flagged
 
 
 def test_compare_json_and_manifest(compared: tuple[Result, Path]) -> None:
@@ -109,9 +109,9 @@ def test_compare_json_and_manifest(compared: tuple[Result, Path]) -> None:
     assert data["scenario_names"] == PACK and data["failed"] == [] and data["exit_code"] == 0
     assert [s["status"] for s in data["scenarios"]] == ["ok"] * 5
     assert data["scenarios"][0]["metrics"]["small_cap_weight"] == pytest.approx(0.2, abs=1e-6)
-    spy = next(t for t in data["trades"] if t["symbol"] == "SPY")
-    assert spy["by_scenario"]["hawkish_pivot"]["side"] == "BUY" and spy["directions_disagree"]
-    assert "SPY" in data["directions_disagree"]
+    xlk = next(t for t in data["trades"] if t["symbol"] == "XLK")
+    assert xlk["by_scenario"]["hawkish_pivot"]["side"] == "BUY" and xlk["directions_disagree"]
+    assert "XLK" in data["directions_disagree"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["compiled_problems"] == {"built": 1, "reused": 4}
     assert manifest["input_files_read"] == 2

@@ -58,7 +58,7 @@ def test_non_equity_and_missing_data_score_zero() -> None:
 )
 def test_macro_multipliers_follow_the_design_table(macro: dict[str, object], expected: tuple[object, ...]) -> None:
     regime, m = macro_multipliers(MacroConfig.model_validate(macro))
-    assert (regime, m["size"], m["value"], m["growth"], m["quality"]) == expected
+    assert (regime, m["size"], m["value"], m["growth"], m["margin_expansion"]) == expected
 
 
 def _fundamentals() -> pd.DataFrame:
@@ -73,7 +73,7 @@ def test_raw_signals() -> None:
     assert raw["size"][1] == pytest.approx(-np.log(3e9))
     assert raw["value"][0] == pytest.approx(1 / 22.5)
     assert np.isnan(raw["value"][2]), "a negative P/E has no value score"
-    assert raw["quality"][1] == pytest.approx(0.16)
+    assert raw["margin_expansion"][1] == pytest.approx(0.16)
 
 
 def test_scores_name_missing_data_and_rank_small_caps_high() -> None:

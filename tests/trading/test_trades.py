@@ -37,7 +37,7 @@ def _limits(u: Universe, cash_min: float = 0.0, cash_max: float = 1.0, cost: flo
 
 
 def _model(n: int = 3) -> tuple[ReturnModel, Scores]:
-    zeros = {k: np.zeros(n) for k in ("size", "value", "growth", "quality")}
+    zeros = {k: np.zeros(n) for k in ("size", "value", "growth", "margin_expansion", "quality")}
     returns = ReturnModel(symbols=SYMBOLS, prior=np.zeros(n), contributions=zeros, mu=np.zeros(n))
     scores = Scores(symbols=SYMBOLS, z=zeros, signal_weights=ReturnsConfig().signal_weights.model_dump(),
                     multipliers=dict.fromkeys(zeros, 1.0), composite=np.zeros(n), composite_scale=0.0,
