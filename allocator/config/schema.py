@@ -4,7 +4,7 @@ Field names are the YAML keys. Every key is validated and every error is reporte
 unknown keys are errors (a typo must never be silently ignored). Weights and rates are fractions (0.05 = 5%),
 returns and volatilities annualized, money in the account currency. Paths are relative to the file that names them.
 
-A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.inheritance`` before validation.
+A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.config.loader`` before validation.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class BenchmarkConfig(StrictModel):
 
 
 class SignalWeights(StrictModel):
-    """Weights ``c_k`` of the signals in the composite score (DESIGN section 4)."""
+    """Weights ``c_k`` of the signals in the composite score (docs/method.md, "Composite and alpha")."""
 
     size: float = Field(0.35, ge=-5, le=5)
     value: float = Field(0.25, ge=-5, le=5)
@@ -184,7 +184,8 @@ _GROWTH_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 def _merge_defaults(data: Any, defaults: dict[str, dict[str, float]]) -> Any:
-    """Fill a partial multiplier table from the DESIGN defaults, so ``hawkish: {size: -1}`` keeps growth 0.5."""
+    """Fill a partial multiplier table from the defaults (docs/method.md, "Regime multipliers"), so
+    ``hawkish: {size: -1}`` keeps growth 0.5."""
     if not isinstance(data, dict):
         return data
     merged: dict[str, Any] = {name: dict(values) for name, values in defaults.items()}
@@ -473,7 +474,7 @@ class OrdersConfig(StrictModel):
 
 
 class Config(StrictModel):
-    """The whole run configuration (DESIGN section 3)."""
+    """The whole run configuration (docs/configuration.md, generated from these models)."""
 
     data: DataConfig
     universe: UniverseConfig = UniverseConfig()
