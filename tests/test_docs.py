@@ -141,14 +141,15 @@ def test_readme_is_short_and_keeps_the_quick_start() -> None:
         assert f"| {code} |" in text
 
 
-def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    text = README.read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_library_example_runs(page: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / page).read_text(encoding="utf-8")
     library = text[text.index("## Library"):]
     block = re.search(r"```python\n(.*?)```", library, re.S)
     assert block is not None
     monkeypatch.chdir(ROOT)
     namespace: dict[str, Any] = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    exec(compile(block.group(1), page, "exec"), namespace)
     result, prepared = namespace["result"], namespace["prepared"]
     assert abs(float(result.allocation.weight.sum()) + result.allocation.cash_weight - 1.0) < 1e-6
     assert result.trades.trades
