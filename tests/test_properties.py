@@ -6,7 +6,7 @@ exactly (current + trade = final to the share; cash to the cent, never negative;
 position). When it fails, it fails with a typed error carrying a documented exit code (2-5), never anything else.
 
 Example counts: ``ci`` profile (default, derandomized) runs 300 whole rebalances plus fuzzing of the readers; set
-``ALLOCATE_HYPOTHESIS_PROFILE=thorough`` for ten times as many (README "Tests").
+``ALLOCATE_HYPOTHESIS_PROFILE=thorough`` for ten times as many (docs/development.md, "Tests").
 """
 
 from __future__ import annotations

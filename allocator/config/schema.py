@@ -4,7 +4,7 @@ Field names are the YAML keys. Every key is validated and every error is reporte
 unknown keys are errors (a typo must never be silently ignored). Weights and rates are fractions (0.05 = 5%),
 returns and volatilities annualized, money in the account currency. Paths are relative to the file that names them.
 
-A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.inheritance`` before validation.
+A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.config.loader`` before validation.
 """
 
 from __future__ import annotations
@@ -116,22 +116,33 @@ class OutputFormat(StrEnum):
 class HoldingsColumns(StrictModel):
     """Column map for holdings files: each field names the header that holds it in the file."""
 
-    symbol: str | None = None
-    quantity: str | None = None
-    price: str | None = None
-    lot_size: str | None = None
-    cost_basis: str | None = None
-    account: str | None = None
-    market_value: str | None = None
-    security_type: str | None = None
+    symbol: str | None = Field(None, description="header of the column with the ticker")
+    quantity: str | None = Field(None, description="header of the column with the quantity held, shares")
+    price: str | None = Field(
+        None, description="header of the column with the price per share, account currency (else the last close)")
+    lot_size: str | None = Field(None, description="header of the column with the lot size, shares")
+    cost_basis: str | None = Field(None, description="header of the column with the cost basis, account currency")
+    account: str | None = Field(
+        None, description="header of the column with the account number (exports of several accounts)")
+    market_value: str | None = Field(
+        None, description="header of the column with the market value, account currency (checked against "
+        "quantity x price)")
+    security_type: str | None = Field(
+        None, description="header of the column with the security type (cash and money-market rows count as cash)")
 
 
 class DataConfig(StrictModel):
-    prices: Path
-    fundamentals: Path
-    holdings_columns: HoldingsColumns = HoldingsColumns()
+    """Input files (paths relative to the config that names them) and how they are read."""
+
+    prices: Path = Field(description="CSV of daily closes, wide (date,SPY,...) or long (date,symbol,close)")
+    fundamentals: Path = Field(description="CSV of symbol, market_cap, forward_pe, eps_growth, revenue_growth, "
+                               "sector and optional size_bucket, asset_class, benchmark_weight")
+    holdings_columns: HoldingsColumns = Field(
+        HoldingsColumns(), description="map the holdings file's headers (default: the usual names and brokers' "
+        "aliases)")
     max_fill_days: int = Field(3, ge=0, le=30, description="forward-fill price gaps of at most this many rows")
-    on_gap: GapPolicy = GapPolicy.EXCLUDE
+    on_gap: GapPolicy = Field(GapPolicy.EXCLUDE, description="longer gaps: exclude the asset (reported) or stop "
+                              "the run")
     max_file_mb: float = Field(256.0, gt=0.0, description="refuse input files larger than this, in MiB")
     max_rows: int = Field(2_000_000, gt=0, description="refuse input tables with more rows than this")
     cash_symbols: list[Symbol] = Field(
@@ -142,14 +153,21 @@ class DataConfig(StrictModel):
 
 
 class UniverseConfig(StrictModel):
+    """The modelled assets."""
+
     symbols: list[Symbol] | None = Field(None, min_length=1,
                                          description="default: every symbol in the fundamentals file")
-    outside_holdings: OutsidePolicy = OutsidePolicy.HOLD
+    outside_holdings: OutsidePolicy = Field(
+        OutsidePolicy.HOLD, description="held symbols outside the universe: hold them fixed, sell them, or refuse "
+        "the run")
 
 
 class BenchmarkConfig(StrictModel):
+    """The benchmark ``b`` of the prior, the active limits and the tracking error."""
+
     weights: dict[Symbol, Fraction] | None = Field(
-        None, description="benchmark weights, fractions summing to at most 1 (the rest is cash)"
+        None, description="benchmark weights, fractions summing to at most 1 (the rest is cash); default: the "
+        "fundamentals' benchmark_weight column"
     )
 
     @model_validator(mode="after")
@@ -160,24 +178,25 @@ class BenchmarkConfig(StrictModel):
 
 
 class SignalWeights(StrictModel):
-    """Weights ``c_k`` of the signals in the composite score (``docs/method.md``, "Composite")."""
+    """Weights ``c_k`` of the signals in the composite score (docs/method.md, "Composite and alpha")."""
 
-    size: float = Field(0.35, ge=-5, le=5, description="small caps score high: -log(market_cap)")
-    value: float = Field(0.25, ge=-5, le=5, description="earnings yield: 1 / forward_pe")
-    growth: float = Field(0.25, ge=-5, le=5, description="eps_growth")
-    margin_expansion: float = Field(0.15, ge=-5, le=5, description="eps_growth - revenue_growth")
-    quality: float = Field(0.0, ge=-5, le=5,
-                           description="roe, gross_profitability and -debt_to_equity, when the fundamentals have them")
+    size: float = Field(0.35, ge=-5, le=5, description="weight of the size z-score: -log(market_cap), small caps high")
+    value: float = Field(0.25, ge=-5, le=5, description="weight of the value z-score: earnings yield 1 / forward_pe")
+    growth: float = Field(0.25, ge=-5, le=5, description="weight of the growth z-score: eps_growth")
+    margin_expansion: float = Field(0.15, ge=-5, le=5,
+                                    description="weight of the margin-expansion z-score: eps_growth - revenue_growth")
+    quality: float = Field(0.0, ge=-5, le=5, description="weight of the quality z-score: roe, gross_profitability and "
+                                                         "-debt_to_equity, when the fundamentals have them")
 
 
 class SignalMultipliers(StrictModel):
-    """Regime multipliers ``m_k`` of each signal (1 leaves the signal as it is, 0 switches it off)."""
+    """Multipliers ``m_k`` of the signals (dimensionless; 0 switches a signal off, negative reverses it)."""
 
-    size: float = Field(1.0, ge=-5, le=5)
-    value: float = Field(1.0, ge=-5, le=5)
-    growth: float = Field(1.0, ge=-5, le=5)
-    margin_expansion: float = Field(1.0, ge=-5, le=5)
-    quality: float = Field(1.0, ge=-5, le=5)
+    size: float = Field(1.0, ge=-5, le=5, description="multiplier of the size signal")
+    value: float = Field(1.0, ge=-5, le=5, description="multiplier of the value signal")
+    growth: float = Field(1.0, ge=-5, le=5, description="multiplier of the growth signal")
+    margin_expansion: float = Field(1.0, ge=-5, le=5, description="multiplier of the margin-expansion signal")
+    quality: float = Field(1.0, ge=-5, le=5, description="multiplier of the quality signal")
 
 
 _REGIME_DEFAULTS: dict[str, dict[str, float]] = {
@@ -194,7 +213,8 @@ _GROWTH_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 def _merge_defaults(data: Any, defaults: dict[str, dict[str, float]]) -> Any:
-    """Fill a partial multiplier table from the DESIGN defaults, so ``hawkish: {size: -1}`` keeps growth 0.5."""
+    """Fill a partial multiplier table from the defaults (docs/method.md, "Regime multipliers"), so
+    ``hawkish: {size: -1}`` keeps growth 0.5."""
     if not isinstance(data, dict):
         return data
     merged: dict[str, Any] = {name: dict(values) for name, values in defaults.items()}
@@ -209,9 +229,11 @@ def _merge_defaults(data: Any, defaults: dict[str, dict[str, float]]) -> Any:
 class RegimeMultipliers(StrictModel):
     """Signal multipliers ``m_k`` by rate and inflation regime."""
 
-    goldilocks: SignalMultipliers = SignalMultipliers()
-    hold: SignalMultipliers = SignalMultipliers(size=0.5)
-    hawkish: SignalMultipliers = SignalMultipliers(size=-0.5, growth=0.5)
+    goldilocks: SignalMultipliers = Field(
+        SignalMultipliers(), description="easing, inflation at or under the ceiling")
+    hold: SignalMultipliers = Field(SignalMultipliers(size=0.5), description="rates on hold")
+    hawkish: SignalMultipliers = Field(
+        SignalMultipliers(size=-0.5, growth=0.5), description="tightening, or inflation over the ceiling")
 
     @model_validator(mode="before")
     @classmethod
@@ -222,10 +244,11 @@ class RegimeMultipliers(StrictModel):
 class GrowthMultipliers(StrictModel):
     """Factors applied on top of the regime multipliers, by growth regime."""
 
-    expanding: SignalMultipliers = SignalMultipliers()
-    steady: SignalMultipliers = SignalMultipliers()
-    slowing: SignalMultipliers = SignalMultipliers(size=0.5, growth=0.25)
-    contracting: SignalMultipliers = SignalMultipliers(size=0.0, growth=-0.5)
+    expanding: SignalMultipliers = Field(SignalMultipliers(), description="growth expanding")
+    steady: SignalMultipliers = Field(SignalMultipliers(), description="growth steady")
+    slowing: SignalMultipliers = Field(SignalMultipliers(size=0.5, growth=0.25), description="growth slowing")
+    contracting: SignalMultipliers = Field(
+        SignalMultipliers(size=0.0, growth=-0.5), description="growth contracting")
 
     @model_validator(mode="before")
     @classmethod
@@ -234,21 +257,27 @@ class GrowthMultipliers(StrictModel):
 
 
 class MacroConfig(StrictModel):
-    rate_path: RatePath = RatePath.EASING
+    """The macro view that selects the signal multipliers."""
+
+    rate_path: RatePath = Field(RatePath.EASING, description="the central bank's path")
     inflation_mom: float = Field(0.0012, ge=-0.05, le=0.05, description="monthly inflation nowcast, fraction")
     inflation_ceiling: float = Field(0.003, ge=-0.05, le=0.05, description="monthly inflation ceiling")
-    growth: GrowthRegime = GrowthRegime.STEADY
-    regime_multipliers: RegimeMultipliers = RegimeMultipliers()
-    growth_multipliers: GrowthMultipliers = GrowthMultipliers()
+    growth: GrowthRegime = Field(GrowthRegime.STEADY, description="the growth regime")
+    regime_multipliers: RegimeMultipliers = Field(RegimeMultipliers(), description="m_k by rate and inflation regime")
+    growth_multipliers: GrowthMultipliers = Field(
+        GrowthMultipliers(), description="factors on the regime multipliers, by growth regime")
 
 
 class ReturnsConfig(StrictModel):
-    prior: PriorKind = PriorKind.EQUILIBRIUM
+    """Expected returns: a prior plus the signal tilt (alpha), annualized."""
+
+    prior: PriorKind = Field(PriorKind.EQUILIBRIUM, description="equilibrium (delta * Sigma @ b), historical "
+                             "(shrunk sample mean) or none (zero)")
     market_risk_aversion: float = Field(2.5, gt=0.0, le=100.0, description="delta of pi = delta * Sigma @ b")
     historical_shrinkage: Fraction = Field(0.5, description="weight of the grand mean in the historical prior")
     risk_free_rate: float = Field(0.0, ge=-0.1, le=0.5, description="annualized, for the historical prior")
-    information_coefficient: float = Field(0.05, ge=0.0, le=1.0)
-    signal_weights: SignalWeights = SignalWeights()
+    information_coefficient: float = Field(0.05, ge=0.0, le=1.0, description="IC of alpha = IC * vol * score")
+    signal_weights: SignalWeights = Field(SignalWeights(), description="weights c_k of the composite score")
     winsorize_at: float = Field(3.0, gt=0.0, le=10.0, description="z-score limit, in standard deviations")
     peer_group: str | list[str] = Field(
         "none", description="fundamentals column(s) whose values form the peer groups signals are standardized in "
@@ -258,7 +287,7 @@ class ReturnsConfig(StrictModel):
     alpha_risk: AlphaRisk = Field(AlphaRisk.RESIDUAL, description="volatility that scales alpha: residual (against "
                                                                   "the benchmark) or total")
     benchmark_neutral: bool = Field(True, description="remove beta * (b'alpha) so alpha adds no benchmark exposure")
-    macro: MacroConfig = MacroConfig()
+    macro: MacroConfig = Field(MacroConfig(), description="the macro regime and its signal multipliers")
     tilt: bool = Field(True, description="false leaves mu equal to the prior (no signal alpha)")
 
     @property
@@ -269,12 +298,15 @@ class ReturnsConfig(StrictModel):
 
 
 class RiskConfig(StrictModel):
-    model: RiskModelKind = RiskModelKind.LEDOIT_WOLF
+    """The covariance model (annualized) and the risk aversion of the objective."""
+
+    model: RiskModelKind = Field(RiskModelKind.LEDOIT_WOLF, description="covariance estimator or factor model")
     lookback_days: int = Field(756, ge=30, le=10_000, description="daily returns used, trading days")
-    ewma_halflife_days: float = Field(63.0, gt=1.0, le=5_000.0)
+    ewma_halflife_days: float = Field(63.0, gt=1.0, le=5_000.0, description="half-life of the ewma model, trading days")
     risk_aversion: float = Field(2.5, gt=0.0, le=1_000.0, description="gamma of the objective")
     factors: int = Field(10, ge=1, le=1_000, description="principal components of the pca model")
-    formulation: RiskFormulation = RiskFormulation.AUTO
+    formulation: RiskFormulation = Field(RiskFormulation.AUTO, description="how the optimizer holds Sigma: dense "
+                                         "(n-by-n), factor (B F B' + D) or auto")
     factor_threshold: float = Field(
         3.0, gt=0.0, le=1_000.0,
         description="auto: ledoit_wolf, sample and ewma use their exact factor form (one factor per daily "
@@ -282,8 +314,8 @@ class RiskConfig(StrictModel):
 
 
 class PositionLimit(StrictModel):
-    min: Fraction | None = None
-    max: Fraction | None = None
+    min: Fraction | None = Field(None, description="floor of this asset's weight, fraction of NAV")
+    max: Fraction | None = Field(None, description="cap of this asset's weight, fraction of NAV")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -293,8 +325,8 @@ class PositionLimit(StrictModel):
 
 
 class ActiveLimit(StrictModel):
-    min: ActiveWeight | None = None
-    max: ActiveWeight | None = None
+    min: ActiveWeight | None = Field(None, description="floor of this asset's w - b, fraction of NAV")
+    max: ActiveWeight | None = Field(None, description="cap of this asset's w - b, fraction of NAV")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -304,11 +336,12 @@ class ActiveLimit(StrictModel):
 
 
 class GroupLimit(StrictModel):
-    by: GroupBy
-    name: str = Field(min_length=1)
-    min: Weight | None = None
-    max: Weight | None = None
-    relative_to: GroupRelativeTo = GroupRelativeTo.ABSOLUTE
+    by: GroupBy = Field(description="the attribute that forms the group")
+    name: str = Field(min_length=1, description="the group's value of that attribute, e.g. small or Energy")
+    min: Weight | None = Field(None, description="floor of the group's total weight, fraction of NAV")
+    max: Weight | None = Field(None, description="cap of the group's total weight, fraction of NAV")
+    relative_to: GroupRelativeTo = Field(GroupRelativeTo.ABSOLUTE, description="absolute weights, or relative to "
+                                         "the group's benchmark weight")
     relaxation_cost: float | None = Field(None, gt=0.0, le=1e6,
                                           description="overrides constraints.relaxation_cost.groups for this group")
 
@@ -328,28 +361,37 @@ class RelaxationCost(StrictModel):
     limits, and those before cash, position and RSI rules.
     """
 
-    turnover_max: float = Field(1.0, gt=0.0, le=1e6)
-    tracking_error_max: float = Field(1.0, gt=0.0, le=1e6)
-    active: float = Field(2.0, gt=0.0, le=1e6)
-    groups: float = Field(2.0, gt=0.0, le=1e6)
-    cash: float = Field(4.0, gt=0.0, le=1e6)
-    position: float = Field(4.0, gt=0.0, le=1e6)
-    rsi: float = Field(4.0, gt=0.0, le=1e6)
+    turnover_max: float = Field(
+        1.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing the turnover limit")
+    tracking_error_max: float = Field(
+        1.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing the tracking-error limit")
+    active: float = Field(2.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing active limits")
+    groups: float = Field(2.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing group limits")
+    cash: float = Field(4.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing the cash limits")
+    position: float = Field(
+        4.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing position limits")
+    rsi: float = Field(4.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing RSI trims")
 
 
 class ConstraintsConfig(StrictModel):
+    """The account's limits, weights in fractions of NAV."""
+
     min_weight: Fraction = Field(0.0, description="per-asset floor, fraction of NAV (accounts are long-only)")
     max_weight: Fraction = Field(1.0, description="per-asset cap, fraction of NAV")
-    position_limits: dict[Symbol, PositionLimit] = Field(default_factory=dict)
+    position_limits: dict[Symbol, PositionLimit] = Field(
+        default_factory=dict, description="per-symbol {min, max} overriding min_weight / max_weight")
     active_min: ActiveWeight | None = Field(None, description="floor on w - b for every asset")
     active_max: ActiveWeight | None = Field(None, description="cap on w - b for every asset")
-    active_limits: dict[Symbol, ActiveLimit] = Field(default_factory=dict)
-    groups: list[GroupLimit] = Field(default_factory=list)
+    active_limits: dict[Symbol, ActiveLimit] = Field(
+        default_factory=dict, description="per-symbol {min, max} overriding active_min / active_max")
+    groups: list[GroupLimit] = Field(default_factory=list, description="limits on the total weight of a sector, "
+                                     "size bucket or asset class")
     tracking_error_max: float | None = Field(None, gt=0.0, le=2.0, description="annualized")
     turnover_max: float | None = Field(None, ge=0.0, le=2.0, description="one-way, fraction of NAV")
-    cash_min: Fraction = 0.0
-    cash_max: Fraction = 1.0
-    relaxation_cost: RelaxationCost = RelaxationCost()
+    cash_min: Fraction = Field(0.0, description="floor of the cash weight, fraction of NAV")
+    cash_max: Fraction = Field(1.0, description="cap of the cash weight, fraction of NAV")
+    relaxation_cost: RelaxationCost = Field(
+        RelaxationCost(), description="cost of relaxing each family of limits (diagnosis and --relax)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -366,15 +408,17 @@ class ConstraintsConfig(StrictModel):
 
 
 class RsiConfig(StrictModel):
-    enabled: bool = True
+    """RSI trims of overbought positions and the no-sell rule for oversold ones."""
+
+    enabled: bool = Field(True, description="apply the RSI rules")
     period: int = Field(14, ge=2, le=500, description="Wilder RSI period, trading days")
-    overbought: float = Field(70.0, ge=0.0, le=100.0)
-    oversold: float = Field(30.0, ge=0.0, le=100.0)
+    overbought: float = Field(70.0, ge=0.0, le=100.0, description="RSI at or above which a position is trimmed")
+    oversold: float = Field(30.0, ge=0.0, le=100.0, description="RSI at or below which a position is oversold")
     extreme: float = Field(80.0, ge=0.0, le=100.0, description="RSI at which a graded trim reaches min_trim")
     min_trim: Fraction = Field(0.0, description="fraction of the position that must be sold when overbought")
     max_trim: Fraction = Field(0.5, description="largest fraction of the position that may be sold")
-    graded: bool = False
-    no_sell_when_oversold: bool = False
+    graded: bool = Field(False, description="min_trim rises linearly from 0 at overbought to min_trim at extreme")
+    no_sell_when_oversold: bool = Field(False, description="oversold positions may not be sold")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -391,10 +435,13 @@ class RsiConfig(StrictModel):
 
 
 class TradingConfig(StrictModel):
+    """Costs, lots and the smallest trade."""
+
     cost_bps: float = Field(5.0, ge=0.0, le=1_000.0, description="linear cost, basis points of traded value")
-    cost_bps_by_symbol: dict[Symbol, Annotated[float, Field(ge=0.0, le=1_000.0)]] = Field(default_factory=dict)
+    cost_bps_by_symbol: dict[Symbol, Annotated[float, Field(ge=0.0, le=1_000.0)]] = Field(
+        default_factory=dict, description="per-symbol cost_bps, basis points")
     lot_size: float = Field(1.0, gt=0.0, description="default lot, shares; a holdings column overrides it")
-    fractional_shares: bool = False
+    fractional_shares: bool = Field(False, description="allow fractional quantities and lot sizes")
     min_trade_value: float = Field(0.0, ge=0.0, description="drop smaller trades unless they close a position")
 
     @model_validator(mode="after")
@@ -405,15 +452,20 @@ class TradingConfig(StrictModel):
 
 
 class SolverConfig(StrictModel):
+    """The solvers and the check every solution must pass."""
+
     order: list[SolverName] = Field(
-        default_factory=lambda: [SolverName.CLARABEL, SolverName.OSQP, SolverName.SCS], min_length=1
+        default_factory=lambda: [SolverName.CLARABEL, SolverName.OSQP, SolverName.SCS], min_length=1,
+        description="solvers tried in order until one gives an accepted solution"
     )
     feasibility_tolerance: float = Field(1e-6, gt=0.0, le=1e-2, description="largest violation accepted")
-    verbose: bool = False
+    verbose: bool = Field(False, description="print the solvers' own output")
 
 
 class OutputConfig(StrictModel):
-    format: OutputFormat = OutputFormat.CSV
+    """What ``allocate run -o`` writes."""
+
+    format: OutputFormat = Field(OutputFormat.CSV, description="trade list format when --format is not given")
 
 
 class OrderType(StrEnum):
@@ -453,24 +505,29 @@ class OrdersConfig(StrictModel):
     Prices in the account currency; offsets in basis points; times of day in ``timezone``, written as UTC.
     """
 
-    order_type: OrderType = OrderType.MARKET
+    order_type: OrderType = Field(OrderType.MARKET, description="market, or limit at the last price and "
+                                  "limit_offset_bps")
     limit_offset_bps: float = Field(
         0.0, ge=-1_000.0, le=1_000.0,
         description="limit = last price * (1 + offset) for buys and (1 - offset) for sells, basis points")
     tick_size: float | None = Field(
         None, gt=0.0, le=1_000.0, description="price increment; default 0.01 at or above 1, else 0.0001")
-    tick_size_by_symbol: dict[Symbol, Annotated[float, Field(gt=0.0, le=1_000.0)]] = Field(default_factory=dict)
-    time_in_force: TimeInForce = TimeInForce.DAY
-    account: FixText | None = None
+    tick_size_by_symbol: dict[Symbol, Annotated[float, Field(gt=0.0, le=1_000.0)]] = Field(
+        default_factory=dict, description="per-symbol tick_size, account currency")
+    time_in_force: TimeInForce = Field(TimeInForce.DAY, description="DAY, GTC, OPG (at the opening), CLS (at the "
+                                       "close)")
+    account: FixText | None = Field(None, description="FIX Account (1), basket Account; the fix format needs it")
     destination: FixText | None = Field(None, description="FIX ExDestination (100); basket Exchange (else SMART)")
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    id_scheme: IdScheme = IdScheme.READABLE
-    id_prefix: str = Field("AL", pattern=r"^[A-Za-z0-9]{0,8}$")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code, FIX Currency (15)")
+    id_scheme: IdScheme = Field(IdScheme.READABLE, description="client order IDs: readable (prefix, run id, "
+                                "symbol) or hashed (prefix + 16 base32 characters)")
+    id_prefix: str = Field("AL", pattern=r"^[A-Za-z0-9]{0,8}$", description="prefix of the client order IDs")
     time_of_day: str = Field("16:00:00", description="time of the as-of date stamped on order files, HH:MM[:SS]")
-    timezone: str = Field("America/New_York", min_length=1, max_length=64)
-    sender_comp_id: FixText = "ALLOCATE"
-    target_comp_id: FixText = "BROKER"
-    fix_delimiter: FixDelimiter = FixDelimiter.SOH
+    timezone: str = Field("America/New_York", min_length=1, max_length=64,
+                          description="IANA time zone of time_of_day")
+    sender_comp_id: FixText = Field("ALLOCATE", description="FIX SenderCompID (49) of order files")
+    target_comp_id: FixText = Field("BROKER", description="FIX TargetCompID (56) of order files")
+    fix_delimiter: FixDelimiter = Field(FixDelimiter.SOH, description="soh (the wire form) or pipe (readable)")
     journal: Path | None = Field(None, description="SQLite journal of the orders sent (allocate send)")
 
     @field_validator("time_of_day", mode="before")
@@ -497,16 +554,16 @@ class OrdersConfig(StrictModel):
 
 
 class Config(StrictModel):
-    """The whole run configuration (DESIGN section 3)."""
+    """The whole run configuration (docs/configuration.md, generated from these models)."""
 
-    data: DataConfig
-    universe: UniverseConfig = UniverseConfig()
-    benchmark: BenchmarkConfig = BenchmarkConfig()
-    returns: ReturnsConfig = ReturnsConfig()
-    risk: RiskConfig = RiskConfig()
-    constraints: ConstraintsConfig = ConstraintsConfig()
-    rsi: RsiConfig = RsiConfig()
-    trading: TradingConfig = TradingConfig()
-    solver: SolverConfig = SolverConfig()
-    output: OutputConfig = OutputConfig()
-    orders: OrdersConfig = OrdersConfig()
+    data: DataConfig = Field(description="input files and how they are read")
+    universe: UniverseConfig = Field(UniverseConfig(), description="the modelled assets")
+    benchmark: BenchmarkConfig = Field(BenchmarkConfig(), description="the benchmark weights b")
+    returns: ReturnsConfig = Field(ReturnsConfig(), description="expected returns: prior and signal tilt")
+    risk: RiskConfig = Field(RiskConfig(), description="the risk model and risk aversion")
+    constraints: ConstraintsConfig = Field(ConstraintsConfig(), description="the account's limits")
+    rsi: RsiConfig = Field(RsiConfig(), description="RSI trim rules")
+    trading: TradingConfig = Field(TradingConfig(), description="costs, lots and minimum trade")
+    solver: SolverConfig = Field(SolverConfig(), description="solvers and the feasibility check")
+    output: OutputConfig = Field(OutputConfig(), description="output files")
+    orders: OrdersConfig = Field(OrdersConfig(), description="how trades become orders (export, send)")

@@ -4,7 +4,7 @@ Weights are fractions of NAV. Every per-asset family is held as a lower and an u
 ``inf`` where it does not apply), so the optimizer can build one parameterized problem for any scenario and the
 limits can be checked against a solution with numpy (``violations``) without CVXPY.
 
-Families (DESIGN section 5): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``,
+Families (docs/method.md, "Limits"): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``,
 ``group`` (sector, size bucket, asset class; absolute or relative to the benchmark), ``tracking_error``
 (annualized, sqrt((w-b)' Sigma (w-b))) and ``turnover`` (one-way, 0.5 * sum |w - w0|, plus the sale of holdings
 outside the universe when they are sold; cash counts as a holding, so selling 5% into cash is 5%).

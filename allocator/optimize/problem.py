@@ -1,4 +1,4 @@
-"""Build (once) and solve the mean-variance problem of DESIGN section 5.
+"""Build (once) and solve the mean-variance problem of docs/method.md ("The optimization problem").
 
 Variables: ``w`` (target weights of the risky assets, fractions of NAV), ``c`` (cash weight), ``traded``
 (``>= |w - w0|``, the weight each asset trades) and ``y = R'B'w`` (factor exposures). With

@@ -372,7 +372,7 @@ def test_the_report_is_spreadsheet_safe(run_dir: Path) -> None:
 def test_the_readme_session_file_is_read_as_documented(tmp_path: Path) -> None:
     from allocator.orders.fix_session import fix44_dictionary, read_session_file
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "orders.md").read_text()
     block = text[text.index("```ini\n") + len("```ini\n"):]
     session = tmp_path / "broker.cfg"
     session.write_text(block[:block.index("```")])
