@@ -4,16 +4,18 @@ Weights are fractions of NAV. Every per-asset family is held as a lower and an u
 ``inf`` where it does not apply), so the optimizer can build one parameterized problem for any scenario and the
 limits can be checked against a solution with numpy (``violations``) without CVXPY.
 
-Families (docs/method.md, "Limits"): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``,
-``group`` (sector, size bucket, asset class; absolute or relative to the benchmark), ``tracking_error``
-(annualized, sqrt((w-b)' Sigma (w-b))) and ``turnover`` (one-way, 0.5 * sum |w - w0|, plus the sale of holdings
-outside the universe when they are sold; cash counts as a holding, so selling 5% into cash is 5%).
+Families (docs/method.md, "Limits"; each a class in ``families.py``, which also holds their rows, checks and
+diagnosis): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``, ``group`` (sector, size bucket, asset class;
+absolute or relative to the benchmark), ``tracking_error`` (annualized, sqrt((w-b)' Sigma (w-b))) and ``turnover``
+(one-way, 0.5 * sum |w - w0|, plus the sale of holdings outside the universe when they are sold; cash counts as a
+holding, so selling 5% into cash is 5%).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from allocator.config.schema import Config, GroupRelativeTo
 from allocator.domain import FloatArray, RiskModel, Universe
 from allocator.errors import ConfigError
 from allocator.model.rsi import RsiLimits
+
+if TYPE_CHECKING:
+    from allocator.optimize.families import Family
 
 
 @dataclass(frozen=True)
@@ -56,18 +61,22 @@ class Limits:
     tracking_error_max: float | None
     turnover_max: float | None
     turnover_forced: float
+    extra: tuple[Family, ...] = ()  # families beyond the built-in ones (``families.Family``), with their values
 
     @property
     def lower(self) -> FloatArray:
         """The tightest lower bound on each weight over every per-asset family."""
-        result: FloatArray = np.maximum.reduce([self.position_lower, self.active_lower, self.rsi.lower])
-        return result
+        return self._bounds()[0]
 
     @property
     def upper(self) -> FloatArray:
         """The tightest upper bound on each weight over every per-asset family."""
-        result: FloatArray = np.minimum.reduce([self.position_upper, self.active_upper, self.rsi.upper])
-        return result
+        return self._bounds()[1]
+
+    def _bounds(self) -> tuple[FloatArray, FloatArray]:
+        from allocator.optimize.families import AssetBounds, WeightBounds, families_of
+
+        return WeightBounds(tuple(f for f in families_of(self) if isinstance(f, AssetBounds))).bounds(self)
 
 
 def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mapping[str, float | None],
@@ -135,58 +144,19 @@ def tracking_error(risk: RiskModel, weight: FloatArray, benchmark: FloatArray) -
 
 
 def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
-    """The largest violation of each family by a solution, recomputed with numpy (0 when it holds)."""
+    """The largest violation of each family by a solution, recomputed with numpy (0 when it holds), keyed by the
+    family's name (``budget`` first)."""
+    from allocator.optimize.families import families_of
 
-    def over(values: FloatArray, upper: FloatArray) -> float:
-        gap = values - upper
-        return float(np.max(gap[np.isfinite(gap)], initial=0.0))
-
-    out = {
-        "budget": abs(float(weight.sum()) + cash - limits.budget),
-        "cash": max(limits.cash_lower - cash, cash - limits.cash_upper, 0.0),
-        "position": max(over(limits.position_lower, weight), over(weight, limits.position_upper)),
-        "active": max(over(limits.active_lower, weight), over(weight, limits.active_upper)),
-        "rsi": max(over(limits.rsi.lower, weight), over(weight, limits.rsi.upper)),
-        "group": max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
-                      for g in limits.groups), default=0.0),
-    }
-    if limits.tracking_error_max is not None:
-        out["tracking_error"] = max(tracking_error(risk, weight, limits.benchmark) - limits.tracking_error_max, 0.0)
-    if limits.turnover_max is not None:
-        out["turnover"] = max(turnover(limits, weight, cash) - limits.turnover_max, 0.0)
+    out = {"budget": abs(float(weight.sum()) + cash - limits.budget)}
+    for family in families_of(limits):
+        out[family.name] = family.violation(limits, risk, weight, cash)
     return out
 
 
 def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                         tolerance: float = 1e-6) -> list[str]:
     """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
-    found: list[str] = []
-    symbols = limits.symbols
+    from allocator.optimize.families import families_of
 
-    def per_asset(name: str, lower: FloatArray, upper: FloatArray, skip_zero_floor: bool = False) -> None:
-        for i in range(len(symbols)):
-            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
-                found.append(f"{name} max {symbols[i]} ({upper[i]:.4f})")
-            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
-                    skip_zero_floor and lower[i] == 0.0):
-                found.append(f"{name} min {symbols[i]} ({lower[i]:.4f})")
-
-    per_asset("position", limits.position_lower, limits.position_upper, skip_zero_floor=True)
-    per_asset("active", limits.active_lower, limits.active_upper)
-    per_asset("rsi", limits.rsi.lower, limits.rsi.upper)
-    for g in limits.groups:
-        total = float(weight[g.members].sum())
-        if np.isfinite(g.upper) and total >= g.upper - tolerance:
-            found.append(f"group max {g.label} ({g.upper:.4f})")
-        elif np.isfinite(g.lower) and total <= g.lower + tolerance:
-            found.append(f"group min {g.label} ({g.lower:.4f})")
-    if cash <= limits.cash_lower + tolerance and limits.cash_lower > 0:
-        found.append(f"cash_min ({limits.cash_lower:.4f})")
-    if cash >= limits.cash_upper - tolerance and limits.cash_upper < 1:
-        found.append(f"cash_max ({limits.cash_upper:.4f})")
-    if limits.tracking_error_max is not None and (
-            tracking_error(risk, weight, limits.benchmark) >= limits.tracking_error_max - 1e-5):
-        found.append(f"tracking_error_max ({limits.tracking_error_max:.4f})")
-    if limits.turnover_max is not None and turnover(limits, weight, cash) >= limits.turnover_max - 1e-5:
-        found.append(f"turnover_max ({limits.turnover_max:.4f})")
-    return found
+    return [found for family in families_of(limits) for found in family.binding(limits, risk, weight, cash, tolerance)]

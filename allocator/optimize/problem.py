@@ -1,4 +1,4 @@
-"""Build (once) and solve the mean-variance problem of docs/method.md ("The optimization problem").
+"""Build (once) and solve the mean-variance problem (docs/method.md, "The optimization problem").
 
 Variables: ``w`` (target weights of the risky assets, fractions of NAV), ``c`` (cash weight), ``traded``
 (``>= |w - w0|``, the weight each asset trades) and ``y = R'B'w`` (factor exposures). With
@@ -10,10 +10,11 @@ Variables: ``w`` (target weights of the risky assets, fractions of NAV), ``c`` (
                 sqrt((w-b)' Sigma (w-b)) <= tracking_error_max,  0.5 * sum(traded) <= turnover room
 
 With a factor model (k factors, k much smaller than n) the problem has O(n k) nonzeros and no n-by-n matrix is
-formed; with a dense covariance ``B`` is its Cholesky factor (k = n). The parametric linear part sits in the
-constraint that defines ``gain``, so the objective holds no parameter: CVXPY then extracts the quadratic
-objective without the dense (variables x parameters) coefficient matrix it builds otherwise, which at 3,000 assets
-cost 0.4 s and a 2 GB allocation per compile.
+formed; with a dense covariance ``B`` is its Cholesky factor (k = n). The rows, parameters and slacks of each family
+of limits come from its object in ``families.py``; this module holds the variables, the objective and the budget.
+The parametric linear part sits in the constraint that defines ``gain``, so the objective holds no parameter: CVXPY
+then extracts the quadratic objective without the dense (variables x parameters) coefficient matrix it builds
+otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
 The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and
 ``2 kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``,
@@ -22,7 +23,8 @@ parameters (``ProblemCache``) and warm-start the solver where it can: Clarabel k
 the new data in place (Clarabel allows that only when its presolve removed nothing, so presolve is off; with
 finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried
 in order (Clarabel, then OSQP, then SCS), each attempt recorded, and a solution is accepted only after every
-constraint is recomputed with numpy.
+constraint is recomputed with numpy. Every solve goes through one seam, a ``SolveFn`` (``cvxpy_solve`` by default,
+``ProblemCache(solve=...)`` to inject another, e.g. a failing solver in a test).
 """
 
 from __future__ import annotations
@@ -41,8 +43,7 @@ from allocator.config.schema import SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
 from allocator.optimize.constraints import Limits, violations
-
-INERT = 10.0  # a bound of 10x NAV stands for "no limit" (parameters must be finite)
+from allocator.optimize.families import Family, families_of, merge_bounds
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
@@ -81,87 +82,63 @@ class Allocation:
     reused_problem: bool = False
 
 
-def _finite(values: FloatArray, inert: float) -> FloatArray:
-    return np.where(np.isfinite(values), values, inert)
-
-
 def structure_key(risk: RiskModel, limits: Limits) -> str:
     """A key that is equal for problems that one compiled CVXPY problem can serve."""
     digest = hashlib.sha1()
     for array in (risk.loadings, risk.factor_sqrt, risk.specific_variance):
         digest.update(np.ascontiguousarray(array).tobytes())
-    for g in limits.groups:
-        digest.update(g.members.tobytes())
-    digest.update(repr((limits.symbols, limits.tracking_error_max is not None,
-                        limits.turnover_max is not None)).encode())
+    for family in families_of(limits):
+        digest.update(type(family).__qualname__.encode())
+        digest.update(family.structure(limits))
+    digest.update(repr(limits.symbols).encode())
     return digest.hexdigest()
-
-
-FAMILIES = ("position_min", "position_max", "active_min", "active_max", "rsi_min", "rsi_max", "group_min",
-            "group_max", "cash_min", "cash_max", "tracking_error", "turnover")
 
 
 class CompiledProblem:
     """The parameterized problem for one universe, risk model and set of constraint families.
 
-    With ``elastic`` each family of limits gets a non-negative slack (one per asset or group where the family is
-    per asset or group) and two objectives share the constraints: ``phase_one`` minimizes the weighted slack
-    (the smallest relaxation that makes the limits hold), ``problem`` maximizes utility with each slack capped
-    by the parameter ``slack_cap`` (``--relax``).
+    With ``elastic`` each side of each family (``families.Side``) gets a non-negative slack (one per asset or group
+    where the family is per asset or group) and two objectives share the constraints: ``phase_one`` minimizes the
+    weighted slack (the smallest relaxation that makes the limits hold), ``problem`` maximizes utility with each
+    slack capped by the parameter ``slack_cap`` (``--relax``). Hard, the per-asset families share one lower and one
+    upper row per asset (``families.merge_bounds``). ``solves`` counts accepted solutions.
     """
 
     def __init__(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> None:
         n, k = risk.loadings.shape
-        m = len(limits.groups)
         self.elastic = elastic
-        self.has_tracking_error = limits.tracking_error_max is not None
-        self.has_turnover = limits.turnover_max is not None
+        families = families_of(limits)
+        self.families: tuple[Family, ...] = families if elastic else merge_bounds(families)
         self.w = cp.Variable(n, name="w")
         self.c = cp.Variable(name="cash")
         self.traded = cp.Variable(n, name="traded")
         self.cash_traded = cp.Variable(name="cash_traded")
         self.y = cp.Variable(k, name="y")
         self.gain = cp.Variable(name="gain")
-        p = self.params = {
-            "mu": cp.Parameter(n, name="mu"),
-            "kappa": cp.Parameter(n, nonneg=True, name="kappa"),
-            "w0": cp.Parameter(n, name="w0"), "c0": cp.Parameter(name="c0"),
-            "b": cp.Parameter(n, name="b"),
-            "Bb": cp.Parameter(k, name="Bb"),
-            "budget": cp.Parameter(), "cash_lower": cp.Parameter(), "cash_upper": cp.Parameter(),
-        }
-        # the per-asset families: separate (each with its slack) when elastic, else one lower and one upper bound
-        # per asset (their tightest), which holds the same set of weights with a third of the rows
-        bound_families = ("position", "active", "rsi") if elastic else ("weight",)
-        for family in bound_families:
-            p[f"{family}_lower"] = cp.Parameter(n, name=f"{family}_lower")
-            p[f"{family}_upper"] = cp.Parameter(n, name=f"{family}_upper")
-        sizes = {"group_min": m, "group_max": m, "cash_min": 0, "cash_max": 0, "tracking_error": 0,
-                 "turnover": 0}
+        self.params: dict[str, Any] = {}
+        p = self.params
+        for name, size in (("mu", n), ("w0", n), ("c0", None), ("b", n), ("Bb", k), ("budget", None)):
+            self.parameter(name, size)
+        self.parameter("kappa", n, nonneg=True)
         self.slacks: dict[str, Any] = {}
         if elastic:
-            for family in FAMILIES:
-                size = sizes.get(family, n)
-                shape: tuple[int, ...] = (size,) if size else ()
-                if family in ("group_min", "group_max") and not m:
-                    continue
-                self.slacks[family] = cp.Variable(shape, nonneg=True, name=f"slack_{family}")
+            for family in families:
+                for side in family.sides(limits):
+                    shape: tuple[int, ...] = () if side.size is None else (side.size,)
+                    self.slacks[side.name] = cp.Variable(shape, nonneg=True, name=f"slack_{side.name}")
             self.priority = {f: cp.Parameter(v.shape, nonneg=True, name=f"priority_{f}")
                              for f, v in self.slacks.items()}
             self.slack_cap = {f: cp.Parameter(v.shape, nonneg=True, name=f"cap_{f}") for f, v in self.slacks.items()}
-
-        def slack(family: str) -> Any:
-            return self.slacks[family] if elastic else 0.0
 
         # scale the objective so an average asset's variance is 1: solver tolerances then mean the same thing
         # for any universe (the optimum is unchanged; mu, costs and the tracking-error limit are scaled alike)
         self.scale = float(n / max(np.sum(risk.volatility**2), 1e-300))
         exposure = risk.exposure * np.sqrt(self.scale)
-        specific = np.sqrt(risk.specific_variance * self.scale)
+        self.specific: FloatArray = np.sqrt(risk.specific_variance * self.scale)
         w, c = self.w, self.c
         risk_terms = [cp.sum_squares(self.y)]
-        if np.any(specific > 0):
-            risk_terms.append(cp.sum_squares(cp.multiply(specific, w)))
+        if np.any(self.specific > 0):
+            risk_terms.append(cp.sum_squares(cp.multiply(self.specific, w)))
         trade = self.traded  # at least |w - w0|; exactly that wherever costs or the turnover limit bite
         cons: dict[str, Any] = {
             "budget": cp.sum(w) + c == p["budget"],
@@ -171,30 +148,12 @@ class CompiledProblem:
             "sold": trade >= p["w0"] - w,
             "cash_bought": self.cash_traded >= c - p["c0"],
             "cash_sold": self.cash_traded >= p["c0"] - c,
-            "cash_min": c >= p["cash_lower"] - slack("cash_min"),
-            "cash_max": c <= p["cash_upper"] + slack("cash_max"),
         }
-        for family in bound_families:
-            cons[f"{family}_min"] = w >= p[f"{family}_lower"] - slack(f"{family}_min")
-            cons[f"{family}_max"] = w <= p[f"{family}_upper"] + slack(f"{family}_max")
-        if m:
-            members = np.array([g.members for g in limits.groups], dtype=np.float64)
-            p["group_lower"] = cp.Parameter(m)
-            p["group_upper"] = cp.Parameter(m)
-            cons["group_min"] = members @ w >= p["group_lower"] - slack("group_min")
-            cons["group_max"] = members @ w <= p["group_upper"] + slack("group_max")
-        if self.has_tracking_error:
-            p["te"] = cp.Parameter(nonneg=True)
-            active_terms = [self.y - p["Bb"]]
-            if np.any(specific > 0):
-                active_terms.append(cp.multiply(specific, w - p["b"]))
-            # the slack is in volatility units; the norm is in the objective's scaled units
-            cons["tracking_error"] = (cp.norm(cp.hstack(active_terms), 2)
-                                      <= p["te"] + float(np.sqrt(self.scale)) * slack("tracking_error"))
-        if self.has_turnover:
-            p["turnover"] = cp.Parameter()
-            cons["turnover"] = (0.5 * (cp.sum(trade) + self.cash_traded)
-                                <= p["turnover"] + slack("turnover"))
+        for family in self.families:
+            for name, row in family.build(self, limits).items():
+                if name in cons:
+                    raise ValueError(f"{type(family).__name__} names a row {name!r} that already exists")
+                cons[name] = row
         if elastic:  # an account cannot hold negative shares or negative cash, however the limits are relaxed
             cons["long_only"] = w >= 0
             cons["cash_floor"] = c >= 0
@@ -210,6 +169,18 @@ class CompiledProblem:
         self.solves = 0
         self.exposure = exposure
 
+    def parameter(self, name: str, size: int | None = None, nonneg: bool = False) -> Any:
+        """A new parameter (a vector of ``size``, or a scalar), kept in ``params[name]`` (``families.Model``)."""
+        if name in self.params:
+            raise ValueError(f"parameter {name!r} already exists")
+        shape: tuple[int, ...] = () if size is None else (size,)
+        self.params[name] = cp.Parameter(shape, nonneg=nonneg, name=name)
+        return self.params[name]
+
+    def slack(self, side: str) -> Any:
+        """The slack of ``side`` in the elastic problem, 0.0 in the hard one (``families.Model``)."""
+        return self.slacks[side] if self.elastic else 0.0
+
     def set_values(self, limits: Limits, mu: FloatArray, gamma: float) -> None:
         """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs."""
         p = self.params
@@ -219,33 +190,62 @@ class CompiledProblem:
         p["c0"].value = limits.current_cash
         p["b"].value = limits.benchmark
         p["Bb"].value = self.exposure.T @ limits.benchmark
-        if self.elastic:
-            p["position_lower"].value = _finite(limits.position_lower, -INERT)
-            p["position_upper"].value = _finite(limits.position_upper, INERT)
-            p["active_lower"].value = _finite(limits.active_lower, -INERT)
-            p["active_upper"].value = _finite(limits.active_upper, INERT)
-            p["rsi_lower"].value = _finite(limits.rsi.lower, -INERT)
-            p["rsi_upper"].value = _finite(limits.rsi.upper, INERT)
-        else:
-            p["weight_lower"].value = _finite(limits.lower, -INERT)
-            p["weight_upper"].value = _finite(limits.upper, INERT)
         p["budget"].value = limits.budget
-        p["cash_lower"].value = limits.cash_lower
-        p["cash_upper"].value = limits.cash_upper
-        if "group_lower" in p:
-            p["group_lower"].value = _finite(np.array([g.lower for g in limits.groups]), -INERT)
-            p["group_upper"].value = _finite(np.array([g.upper for g in limits.groups]), INERT)
-        if "te" in p:
-            p["te"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(self.scale)
-        if "turnover" in p:
-            p["turnover"].value = float(limits.turnover_max or 0.0) - limits.turnover_forced
+        # the same families, in the same order (the structure key says so), with this run's values
+        families = families_of(limits)
+        for family in families if self.elastic else merge_bounds(families):
+            family.fill(self, limits)
+
+
+def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray, gamma: float) -> float:
+    """``mu'w - (gamma/2) w'Sigma w - kappa'|w - w0|``, annualized, recomputed with numpy."""
+    return float(mu @ weight - 0.5 * gamma * risk.variance(weight)
+                 - limits.cost @ np.abs(weight - limits.current))
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    """What one solver run returned: CVXPY's status, the solver's own time (seconds) and its iteration count.
+
+    The solution itself is left in the problem's variables, as CVXPY leaves it."""
+
+    status: str
+    solve_seconds: float = 0.0
+    iterations: int | None = None
+
+
+SolveFn = Callable[[cp.Problem, SolverName, bool], SolveReport]
+"""The solver seam: solve ``problem`` with one solver (``verbose`` or not) and report; may raise."""
+
+
+def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+    """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
+        problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, **SOLVER_OPTIONS[solver])
+    stats = problem.solver_stats
+    seconds = float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
+    iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else None
+    return SolveReport(str(problem.status), seconds, iterations)
+
+
+def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool, solve: SolveFn
+             ) -> tuple[str, float, int | None, str]:
+    try:
+        report = solve(problem, solver, verbose)
+    except Exception as exc:  # a solver that crashes is a failed attempt, and the next solver is tried
+        text = (str(exc).splitlines() or [""])[0][:200]
+        return "error", 0.0, None, f"{text} ({type(exc).__name__})" if text else type(exc).__name__
+    return report.status, report.solve_seconds, report.iterations, ""
 
 
 class ProblemCache:
-    """Compiled problems by structure, so repeated runs and scenarios canonicalize once."""
+    """Compiled problems by structure, so repeated runs and scenarios canonicalize once; ``solve`` is how their
+    problems are solved (the solver seam)."""
 
-    def __init__(self, max_size: int = 8) -> None:
+    def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve) -> None:
         self._items: dict[str, CompiledProblem] = {}
+        self.solve = solve
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
@@ -266,28 +266,8 @@ class ProblemCache:
 DEFAULT_CACHE = ProblemCache()
 
 
-def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray, gamma: float) -> float:
-    """``mu'w - (gamma/2) w'Sigma w - kappa'|w - w0|``, annualized, recomputed with numpy."""
-    return float(mu @ weight - 0.5 * gamma * risk.variance(weight)
-                 - limits.cost @ np.abs(weight - limits.current))
-
-
-def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool) -> tuple[str, float, int | None, str]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
-            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, **SOLVER_OPTIONS[solver])
-    except Exception as exc:  # a solver that crashes is a failed attempt, and the next solver is tried
-        text = (str(exc).splitlines() or [""])[0][:200]
-        return "error", 0.0, None, f"{text} ({type(exc).__name__})" if text else type(exc).__name__
-    stats = problem.solver_stats
-    seconds = float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
-    iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else None
-    return str(problem.status), seconds, iterations, ""
-
-
 def solve_in_order(
-    problem: cp.Problem, solver_config: SolverConfig, check: Callable[[], str | None]
+    problem: cp.Problem, solver_config: SolverConfig, check: Callable[[], str | None], solve: SolveFn = cvxpy_solve
 ) -> tuple[list[SolverAttempt], str | None, bool]:
     """Try each solver of ``solver.order`` until one returns an optimal solution that ``check`` accepts.
 
@@ -297,7 +277,7 @@ def solve_in_order(
     attempts: list[SolverAttempt] = []
     infeasible = False
     for solver in solver_config.order:
-        status, seconds, iterations, message = _attempt(problem, solver, solver_config.verbose)
+        status, seconds, iterations, message = _attempt(problem, solver, solver_config.verbose, solve)
         if status in INFEASIBLE:
             attempts.append(SolverAttempt(solver.value, status, seconds, iterations, False, "reported infeasible"))
             infeasible = True
@@ -331,12 +311,13 @@ def solve_allocation(
     compiled, reused = cache.get(risk, limits)
     compiled.set_values(limits, mu, gamma)
     build_seconds = time.perf_counter() - started
-    return _finish(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds, reused)
+    return _finish(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds, reused,
+                   solve=cache.solve)
 
 
 def _finish(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
             gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
-            relaxed: Limits | None = None) -> Allocation:
+            relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
     """Solve ``problem``, check the solution against ``relaxed`` (or ``limits``) and package it."""
     solution: dict[str, Any] = {}
     tolerance = solver_config.feasibility_tolerance
@@ -355,7 +336,7 @@ def _finish(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: 
         solution.update(weight=weight, cash=cash, violations=found)
         return None
 
-    attempts, solver, infeasible = solve_in_order(problem, solver_config, check)
+    attempts, solver, infeasible = solve_in_order(problem, solver_config, check, solve)
     if solver is None:
         if infeasible:
             raise ProblemInfeasible(tuple(attempts))

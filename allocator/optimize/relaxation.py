@@ -8,15 +8,15 @@ so ``--relax`` bends exactly the limits the diagnosis named, by no more than it 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 
 from allocator.config.schema import Config
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.constraints import GroupBound, Limits
+from allocator.optimize.constraints import Limits
 from allocator.optimize.diagnosis import SLACK_TOLERANCE, Diagnosis, diagnose, relaxation_costs
+from allocator.optimize.families import families_of
 from allocator.optimize.problem import DEFAULT_CACHE, Allocation, ProblemCache, _finish, solve_in_order
 
 CAP_MARGIN = 1e-6
@@ -31,14 +31,11 @@ def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: 
     cache = cache if cache is not None else DEFAULT_CACHE
     compiled, _ = cache.get(risk, limits, elastic=True)
     compiled.set_values(limits, np.zeros(len(limits.symbols)), 1.0)
-    costs = relaxation_costs(config.constraints.relaxation_cost)
-    group_costs = [g.relaxation_cost for g in config.constraints.groups]
-    for family, parameter in compiled.priority.items():
-        if family.startswith("group"):
-            parameter.value = np.array([costs[family] if c is None else c for c in group_costs])
-        else:
-            parameter.value = np.full(parameter.shape, costs[family]) if parameter.shape else costs[family]
-    attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None)
+    costs = relaxation_costs(limits, config)
+    for side, parameter in compiled.priority.items():
+        cost = costs[side]
+        parameter.value = np.broadcast_to(cost, parameter.shape).copy() if parameter.shape else float(cost)
+    attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None, cache.solve)
     if solver is None:
         if checks:
             return Diagnosis(relaxations=(), checks=checks)
@@ -58,28 +55,14 @@ def with_margin(slack: FloatArray) -> FloatArray:
 def relaxed_limits(limits: Limits, slacks: dict[str, FloatArray]) -> Limits:
     """``limits`` with each family moved by its slack (what ``--relax`` trades under)."""
 
-    def get(family: str, size: int) -> FloatArray:
-        values = slacks.get(family)
+    def slack(side: str, size: int) -> FloatArray:
+        values = slacks.get(side)
         return np.zeros(size) if values is None else with_margin(values)
 
-    n, m = len(limits.symbols), len(limits.groups)
-    group_lower, group_upper = get("group_min", m), get("group_max", m)
-    groups = tuple(GroupBound(g.key, g.label, g.members, g.lower - group_lower[i], g.upper + group_upper[i],
-                              g.relative) for i, g in enumerate(limits.groups))
-    rsi = replace(limits.rsi, lower=limits.rsi.lower - get("rsi_min", n), upper=limits.rsi.upper + get("rsi_max", n))
-    return replace(
-        limits,
-        position_lower=limits.position_lower - get("position_min", n),
-        position_upper=limits.position_upper + get("position_max", n),
-        active_lower=limits.active_lower - get("active_min", n),
-        active_upper=limits.active_upper + get("active_max", n),
-        rsi=rsi, groups=groups,
-        cash_lower=limits.cash_lower - float(get("cash_min", 1)[0]),
-        cash_upper=limits.cash_upper + float(get("cash_max", 1)[0]),
-        tracking_error_max=(None if limits.tracking_error_max is None
-                            else limits.tracking_error_max + float(get("tracking_error", 1)[0])),
-        turnover_max=None if limits.turnover_max is None else limits.turnover_max + float(get("turnover", 1)[0]),
-    )
+    relaxed = limits
+    for family in families_of(limits):
+        relaxed = family.relaxed(relaxed, slack)
+    return relaxed
 
 
 def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Config, diagnosis: Diagnosis,
@@ -95,4 +78,4 @@ def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Confi
         cap.value = values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0])
     build_seconds = time.perf_counter() - started
     return _finish(compiled, compiled.problem, limits, mu, risk, config.risk.risk_aversion, config.solver,
-                   build_seconds, reused, relaxed=relaxed_limits(limits, diagnosis.slacks))
+                   build_seconds, reused, relaxed=relaxed_limits(limits, diagnosis.slacks), solve=cache.solve)

@@ -12,21 +12,27 @@ import pytest
 from click.testing import Result
 
 import allocator.optimize.problem as optimize
+from allocator.config.schema import SolverName
 from allocator.pipeline import prepare
 from tests.helpers import write_config
 
 NO_CONE = "extends: base.yaml\nconstraints: {tracking_error_max: null}\n"
 
 
-def _crash(*_: Any, **__: Any) -> Any:
-    raise RuntimeError("simulated solver crash")
+def _crashing(*crashing: SolverName) -> optimize.SolveFn:
+    """The solver seam, with the named solvers crashing and the others solving as usual."""
+
+    def solve(problem: Any, solver: SolverName, verbose: bool) -> optimize.SolveReport:
+        if solver in crashing:
+            raise RuntimeError("simulated solver crash")
+        return optimize.cvxpy_solve(problem, solver, verbose)
+
+    return solve
 
 
 def test_first_solver_raises_and_the_fallback_is_recorded(cli: Callable[..., Result], example_copy: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
-
-    monkeypatch.setattr(CLARABEL, "solve_via_data", _crash)
+    monkeypatch.setattr(optimize.DEFAULT_CACHE, "solve", _crashing(SolverName.CLARABEL))
     config = write_config(example_copy, NO_CONE)
     out = tmp_path / "out"
     result = cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out, "-q")
@@ -58,17 +64,34 @@ def test_a_solution_that_fails_the_numpy_check_is_never_used(cli: Callable[..., 
 
 def test_every_solver_failing_writes_nothing_and_exits_5(cli: Callable[..., Result], example_copy: Path,
                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
-    from cvxpy.reductions.solvers.conic_solvers.scs_conif import SCS
-    from cvxpy.reductions.solvers.qp_solvers.osqp_qpif import OSQP
-
-    for solver in (CLARABEL, OSQP, SCS):
-        monkeypatch.setattr(solver, "solve_via_data", _crash)
+    monkeypatch.setattr(optimize.DEFAULT_CACHE, "solve", _crashing(*SolverName))
     out = tmp_path / "out"
     result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out)
     assert result.exit_code == 5
     assert "clarabel: simulated solver crash (RuntimeError)" in result.stderr
     assert not out.exists()
+
+
+def test_a_solver_that_reports_a_bad_status_is_recorded_and_the_next_is_tried(example_copy: Path) -> None:
+    """Through the seam, without CVXPY: a solver that returns "solver_error" is an attempt, not an answer."""
+    prepared = prepare(example_copy / "examples/holdings.csv", write_config(example_copy, NO_CONE))
+    calls: list[SolverName] = []
+
+    def flaky(problem: Any, solver: SolverName, verbose: bool) -> optimize.SolveReport:
+        calls.append(solver)
+        if solver is SolverName.CLARABEL:
+            return optimize.SolveReport("solver_error", 0.5, 7)
+        return optimize.cvxpy_solve(problem, solver, verbose)
+
+    limits, cfg = prepared.limits, prepared.config
+    allocation = optimize.solve_allocation(limits, prepared.returns.mu, prepared.risk, cfg.risk.risk_aversion,
+                                           cfg.solver, optimize.ProblemCache(solve=flaky))
+    first, second = allocation.attempts[:2]
+    assert (first.solver, first.status, first.accepted, first.message) == ("clarabel", "solver_error", False,
+                                                                          "status solver_error")
+    assert (first.solve_seconds, first.iterations) == (0.5, 7)
+    assert (second.solver, second.accepted) == ("osqp", True) and allocation.solver == "osqp"
+    assert calls == [SolverName.CLARABEL, SolverName.OSQP]
 
 
 def test_parameterized_problem_equals_a_freshly_built_one(example_copy: Path) -> None:

@@ -1,0 +1,617 @@
+"""Constraint families as objects: each family of limits owns everything the optimizer does with it.
+
+A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits``, ``CashLimits``,
+``TrackingErrorLimit``, ``TurnoverLimit``) knows
+
+* its config keys and words: ``entry`` names one of its limits as the config does (``constraints.turnover_max``,
+  ``rsi.min_trim`` as a fraction of the position, a group limit relative to the benchmark when the group is);
+* its CVXPY rows, hard or elastic: ``build`` returns the rows, each side of the family (``turnover``,
+  ``position_min``...) with the slack ``model.slack(side)`` added, which is 0 in the hard problem;
+* its CVXPY parameters: ``build`` creates them through ``model.parameter`` and ``fill`` sets their values, so one
+  compiled (DPP) problem is re-solved with new values;
+* its numpy check: ``violation`` (how far a weight vector breaks it, fractions of NAV or annualized volatility)
+  and ``binding`` (the limits a solution sits on);
+* its pre-solve arithmetic: ``presolve`` (conflicts plain sums can prove before a solver runs);
+* its relaxation: ``slack_cost`` (``constraints.relaxation_cost``) and ``relaxed`` (the limits moved by a slack).
+
+The built-in families read the fields of ``Limits``; a family that is not built in carries its own values and is
+added with ``Limits(extra=(MyLimit(...),))``: the problem, the checks, the diagnosis and ``--relax`` then treat
+it like the built-in ones. Weights are fractions of NAV; the tracking error is annualized volatility. The model
+follows cvxportfolio's constraint classes (an object per rule that compiles itself to CVXPY), and its
+``SoftConstraint`` for the elastic side. Nothing here imports CVXPY at module level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from allocator.config.schema import Config
+from allocator.domain import FloatArray, RiskModel
+from allocator.optimize.constraints import GroupBound, Limits, tracking_error, turnover
+
+INERT = 10.0  # a bound of 10x NAV stands for "no limit" (parameters must be finite)
+
+Slack = Callable[[str, int], FloatArray]  # (side, size) -> how far that side moves (zeros when it does not)
+
+
+def finite(values: FloatArray, inert: float) -> FloatArray:
+    """``values`` with infinite bounds replaced by ``inert`` (CVXPY parameters must be finite)."""
+    return np.where(np.isfinite(values), values, inert)
+
+
+class Model(Protocol):
+    """What a family sees of the problem being built (``problem.CompiledProblem``).
+
+    ``w`` (n risky weights), ``c`` (cash weight), ``traded`` (>= |w - w0| per asset), ``cash_traded`` and ``y``
+    (factor exposures, in the objective's scaled units) are CVXPY variables; ``scale`` is the factor the
+    objective's variance is multiplied by, ``specific`` the scaled specific volatilities.
+    """
+
+    w: Any
+    c: Any
+    traded: Any
+    cash_traded: Any
+    y: Any
+    scale: float
+    specific: FloatArray
+    elastic: bool
+    params: dict[str, Any]
+
+    def parameter(self, name: str, size: int | None = None, nonneg: bool = False) -> Any:
+        """A new CVXPY parameter (a vector of ``size``, or a scalar), kept in ``params[name]``."""
+        ...
+
+    def slack(self, side: str) -> Any:
+        """The elastic slack of ``side`` (non-negative, its family's units), or 0.0 in the hard problem."""
+        ...
+
+
+@dataclass(frozen=True)
+class Side:
+    """One direction of a family (``position_min``, ``turnover``): a row named like it and, when elastic, a
+    non-negative slack of ``size`` entries (``None``: a scalar)."""
+
+    name: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class LimitEntry:
+    """One limit in the config's terms: its key, its value, what it applies to, and how a slack moves it.
+
+    ``scale`` converts a slack (in weight or volatility units) into the config's units; ``lowering`` says whether
+    relaxing means lowering the value (minimums, trims) or raising it (maximums). ``per_subject`` says the limit
+    is one per subject (a group's own limit), so conflicts name it with its subject rather than list subjects.
+    """
+
+    family: str
+    index: int | None
+    key: str
+    value: float
+    subject: str
+    lowering: bool
+    scale: float = 1.0
+    per_subject: bool = False
+
+    def label(self) -> str:
+        return f"{self.key} {self.value:.4g}"
+
+    def needed(self, slack: float) -> float:
+        move = slack * self.scale
+        return self.value - move if self.lowering else self.value + move
+
+
+class Family:
+    """A family of limits; subclasses override what applies to them. ``name`` keys ``violations``."""
+
+    name: str = ""
+    cost_key: str = ""  # the key of ``constraints.relaxation_cost`` that prices its slack
+
+    def present(self, limits: Limits) -> bool:
+        """Whether the limits configure this family at all (a problem without it has no rows for it)."""
+        return True
+
+    def structure(self, limits: Limits) -> bytes:
+        """What, besides being present, decides the compiled problem's shape (for the cache key)."""
+        return b""
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        """The directions that get a slack in the elastic problem; each has a row of the same name."""
+        return ()
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        """Create the parameters and return the rows, by name."""
+        return {}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        """Set the parameters ``build`` created to the values of ``limits``."""
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        """The largest violation by ``weight`` and ``cash`` (0 when every limit holds)."""
+        return 0.0
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        """Human-readable list of the limits of this family a solution sits on."""
+        return []
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        """The config's view of entry ``index`` (None for a scalar side) of ``side``."""
+        raise NotImplementedError(f"{type(self).__name__} has no side {side!r}")
+
+    def slack_cost(self, limits: Limits, config: Config, side: Side) -> float | FloatArray:
+        """The cost per unit of slack of ``side`` in the diagnosis (``constraints.relaxation_cost``)."""
+        return float(config.constraints.relaxation_cost.model_dump()[self.cost_key])
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        """Conflicts found with plain arithmetic before any solver runs (empty when none)."""
+        return []
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        """``limits`` with this family moved by ``slack`` (what ``--relax`` trades under)."""
+        return limits
+
+
+def _over(values: FloatArray, upper: FloatArray) -> float:
+    gap = values - upper
+    return float(np.max(gap[np.isfinite(gap)], initial=0.0))
+
+
+class AssetBounds(Family):
+    """A family that bounds each asset's weight: ``lower <= w <= upper`` (``-inf``/``inf`` where it does not
+    apply). In the hard problem all such families share one lower and one upper row per asset (their tightest),
+    which holds the same set of weights with a fraction of the rows; elastic, each keeps its own rows and slack."""
+
+    skip_zero_floor = False  # ``binding`` does not report a floor of 0 (the long-only floor binds trivially)
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        raise NotImplementedError
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        n = len(limits.symbols)
+        return Side(f"{self.name}_min", n), Side(f"{self.name}_max", n)
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        n = len(limits.symbols)
+        lower = model.parameter(f"{self.name}_lower", n)
+        upper = model.parameter(f"{self.name}_upper", n)
+        return {f"{self.name}_min": model.w >= lower - model.slack(f"{self.name}_min"),
+                f"{self.name}_max": model.w <= upper + model.slack(f"{self.name}_max")}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        lower, upper = self.bounds(limits)
+        model.params[f"{self.name}_lower"].value = finite(lower, -INERT)
+        model.params[f"{self.name}_upper"].value = finite(upper, INERT)
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        lower, upper = self.bounds(limits)
+        return max(_over(lower, weight), _over(weight, upper))
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        lower, upper = self.bounds(limits)
+        found = []
+        for i, symbol in enumerate(limits.symbols):
+            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
+                found.append(f"{self.name} max {symbol} ({upper[i]:.4f})")
+            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
+                    self.skip_zero_floor and lower[i] == 0.0):
+                found.append(f"{self.name} min {symbol} ({lower[i]:.4f})")
+        return found
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        """``limits`` with this family's bounds replaced."""
+        raise NotImplementedError
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        n = len(limits.symbols)
+        lower, upper = self.bounds(limits)
+        return self.moved(limits, lower - slack(f"{self.name}_min", n), upper + slack(f"{self.name}_max", n))
+
+
+def _override(table: dict[str, Any], symbol: str, bound: str) -> bool:
+    found = {s.upper(): v for s, v in table.items()}.get(symbol)
+    return found is not None and getattr(found, bound) is not None
+
+
+class PositionLimits(AssetBounds):
+    """``constraints.min_weight`` / ``max_weight`` and ``position_limits`` per symbol (fractions of NAV)."""
+
+    name = "position"
+    cost_key = "position"
+    skip_zero_floor = True
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return limits.position_lower, limits.position_upper
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        return replace(limits, position_lower=lower, position_upper=upper)
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        i = index or 0
+        symbol = limits.symbols[i]
+        bound = side.removeprefix("position_")
+        overridden = _override(config.constraints.position_limits, symbol, bound)
+        key = f"constraints.position_limits.{symbol}.{bound}" if overridden else f"constraints.{bound}_weight"
+        value = limits.position_lower[i] if bound == "min" else limits.position_upper[i]
+        return LimitEntry(side, index, key, float(value), symbol, lowering=bound == "min")
+
+
+class ActiveLimits(AssetBounds):
+    """``constraints.active_min`` / ``active_max`` and ``active_limits`` per symbol: bounds on ``w - b``."""
+
+    name = "active"
+    cost_key = "active"
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return limits.active_lower, limits.active_upper
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        return replace(limits, active_lower=lower, active_upper=upper)
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        i = index or 0
+        symbol = limits.symbols[i]
+        bound = side.removeprefix("active_")
+        overridden = _override(config.constraints.active_limits, symbol, bound)
+        key = f"constraints.active_limits.{symbol}.{bound}" if overridden else f"constraints.active_{bound}"
+        value = (limits.active_lower if bound == "min" else limits.active_upper)[i] - limits.benchmark[i]
+        return LimitEntry(side, index, key, float(value), symbol, lowering=bound == "min")
+
+
+class RsiTrimLimits(AssetBounds):
+    """The RSI rules' bounds: trims of overbought positions (``rsi.min_trim``, ``rsi.max_trim``, fractions of
+    the position), no adds when overbought, no sales when oversold."""
+
+    name = "rsi"
+    cost_key = "rsi"
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return limits.rsi.lower, limits.rsi.upper
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        return replace(limits, rsi=replace(limits.rsi, lower=lower, upper=upper))
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        i = index or 0
+        symbol = limits.symbols[i]
+        rule = next((r for r in limits.rsi.rules if r.symbol == symbol), None)
+        subject = f"{symbol}, RSI {rule.rsi:.1f}" if rule else symbol
+        w0 = float(limits.current[i])
+        if side == "rsi_max":
+            upper = float(limits.rsi.upper[i])
+            if w0 > 0 and upper < w0 - 1e-12:  # a trim: the config's min_trim, as a fraction of the position
+                return LimitEntry(side, i, "rsi.min_trim", 1.0 - upper / w0, subject, lowering=True, scale=1.0 / w0)
+            return LimitEntry(side, i, "rsi.overbought (no adds)", upper, subject, lowering=False)
+        lower = float(limits.rsi.lower[i])
+        if rule is not None and rule.rule == "rsi_no_sell":
+            return LimitEntry(side, i, "rsi.no_sell_when_oversold", lower, subject, lowering=True)
+        if w0 > 0:
+            return LimitEntry(side, i, "rsi.max_trim", 1.0 - lower / w0, subject, lowering=False, scale=1.0 / w0)
+        return LimitEntry(side, i, "rsi.max_trim", lower, subject, lowering=True)
+
+
+class WeightBounds(AssetBounds):
+    """The tightest of several ``AssetBounds`` families, as one lower and one upper row per asset (the hard
+    problem's form: rows ``weight_min`` and ``weight_max``)."""
+
+    name = "weight"
+
+    def __init__(self, parts: tuple[AssetBounds, ...]) -> None:
+        self.parts = parts
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        pairs = [part.bounds(limits) for part in self.parts]
+        lower: FloatArray = np.maximum.reduce([low for low, _ in pairs])
+        upper: FloatArray = np.minimum.reduce([high for _, high in pairs])
+        return lower, upper
+
+
+def merge_bounds(families: tuple[Family, ...]) -> tuple[Family, ...]:
+    """``families`` with every ``AssetBounds`` family replaced by one ``WeightBounds``, where the first was."""
+    parts = tuple(f for f in families if isinstance(f, AssetBounds))
+    if not parts:
+        return families
+    merged: list[Family] = []
+    for family in families:
+        if family is parts[0]:
+            merged.append(WeightBounds(parts))
+        elif not isinstance(family, AssetBounds):
+            merged.append(family)
+    return tuple(merged)
+
+
+class GroupLimits(Family):
+    """``constraints.groups``: ``min <= sum of members' weights <= max`` per group (sector, size bucket, asset
+    class), absolute or relative to the benchmark's weight in the group."""
+
+    name = "group"
+    cost_key = "groups"
+
+    def structure(self, limits: Limits) -> bytes:
+        return b"".join(g.members.tobytes() for g in limits.groups)
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        m = len(limits.groups)
+        return (Side("group_min", m), Side("group_max", m)) if m else ()
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        m = len(limits.groups)
+        if not m:
+            return {}
+        members = np.array([g.members for g in limits.groups], dtype=np.float64)
+        lower, upper = model.parameter("group_lower", m), model.parameter("group_upper", m)
+        return {"group_min": members @ model.w >= lower - model.slack("group_min"),
+                "group_max": members @ model.w <= upper + model.slack("group_max")}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        if limits.groups:
+            model.params["group_lower"].value = finite(np.array([g.lower for g in limits.groups]), -INERT)
+            model.params["group_upper"].value = finite(np.array([g.upper for g in limits.groups]), INERT)
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
+                    for g in limits.groups), default=0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        found = []
+        for g in limits.groups:
+            total = float(weight[g.members].sum())
+            if np.isfinite(g.upper) and total >= g.upper - tolerance:
+                found.append(f"group max {g.label} ({g.upper:.4f})")
+            elif np.isfinite(g.lower) and total <= g.lower + tolerance:
+                found.append(f"group min {g.label} ({g.lower:.4f})")
+        return found
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        group = limits.groups[index or 0]
+        bound = side.removeprefix("group_")
+        base = float(limits.benchmark[group.members].sum()) if group.relative else 0.0
+        value = (group.lower if bound == "min" else group.upper) - base
+        return LimitEntry(side, index, f"{group.key}.{bound}", float(value), group.label, lowering=bound == "min",
+                          per_subject=True)
+
+    def slack_cost(self, limits: Limits, config: Config, side: Side) -> float | FloatArray:
+        default = super().slack_cost(limits, config, side)
+        return np.array([default if g.relaxation_cost is None else g.relaxation_cost
+                         for g in config.constraints.groups], dtype=np.float64)
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        found: list[str] = []
+        lower, upper = limits.lower, limits.upper
+        for g in limits.groups:
+            member_cap = float(np.sum(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget)))
+            member_floor = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0)))
+            if g.lower > member_cap + 1e-9:
+                found.append(f"{g.key}.min ({g.label}) needs {g.lower:.4f} but its members' caps add up to "
+                             f"{member_cap:.4f}")
+            if g.upper < member_floor - 1e-9:
+                found.append(f"{g.key}.max ({g.label}) allows {g.upper:.4f} but its members' floors add up to "
+                             f"{member_floor:.4f}")
+        invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
+        for dimension, (floors, capacity) in _group_totals(limits).items():
+            if floors > invest_high + 1e-9:
+                found.append(f"the group minimums by {dimension} add up to {floors:.4f}, more than the "
+                             f"{invest_high:.4f} that can be invested")
+            if capacity < invest_low - 1e-9:
+                found.append(f"the group maximums by {dimension} (with the caps of assets in no such group) hold at "
+                             f"most {capacity:.4f}, less than the {invest_low:.4f} that must be invested")
+        return found
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        m = len(limits.groups)
+        lower, upper = slack("group_min", m), slack("group_max", m)
+        return replace(limits, groups=tuple(
+            GroupBound(g.key, g.label, g.members, g.lower - lower[i], g.upper + upper[i], g.relative)
+            for i, g in enumerate(limits.groups)))
+
+
+def _group_totals(limits: Limits) -> dict[str, tuple[float, float]]:
+    """Per group dimension (sector, size bucket, asset class): the sum of group minimums and the most the groups'
+    maximums (plus the caps of assets in no limited group of that dimension) can hold."""
+    upper = np.where(np.isfinite(limits.upper), limits.upper, limits.budget)
+    by_dimension: dict[str, dict[bytes, tuple[float, float, np.ndarray]]] = {}
+    for g in limits.groups:
+        groups = by_dimension.setdefault(g.label.split(" ")[0], {})
+        key = g.members.tobytes()
+        low, high, members = groups.get(key, (0.0, np.inf, g.members))
+        groups[key] = (max(low, g.lower if np.isfinite(g.lower) else 0.0), min(high, g.upper), members)
+    totals: dict[str, tuple[float, float]] = {}
+    for dimension, groups in by_dimension.items():
+        covered = np.zeros(len(limits.symbols), dtype=bool)
+        capacity = 0.0
+        for _, high, members in groups.values():
+            capacity += min(high, float(upper[members].sum()))
+            covered |= members
+        capacity += float(upper[~covered].sum())
+        totals[dimension] = (sum(low for low, _, _ in groups.values()), capacity)
+    return totals
+
+
+class CashLimits(Family):
+    """``constraints.cash_min`` / ``cash_max``: bounds on the cash weight (fractions of NAV)."""
+
+    name = "cash"
+    cost_key = "cash"
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        return Side("cash_min"), Side("cash_max")
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        lower, upper = model.parameter("cash_lower"), model.parameter("cash_upper")
+        return {"cash_min": model.c >= lower - model.slack("cash_min"),
+                "cash_max": model.c <= upper + model.slack("cash_max")}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        model.params["cash_lower"].value = limits.cash_lower
+        model.params["cash_upper"].value = limits.cash_upper
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max(limits.cash_lower - cash, cash - limits.cash_upper, 0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        found = []
+        if cash <= limits.cash_lower + tolerance and limits.cash_lower > 0:
+            found.append(f"cash_min ({limits.cash_lower:.4f})")
+        if cash >= limits.cash_upper - tolerance and limits.cash_upper < 1:
+            found.append(f"cash_max ({limits.cash_upper:.4f})")
+        return found
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        value = limits.cash_lower if side == "cash_min" else limits.cash_upper
+        return LimitEntry(side, None, f"constraints.{side}", float(value), "", lowering=side == "cash_min")
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        found: list[str] = []
+        if limits.cash_lower > limits.budget + 1e-12:
+            held = 1.0 - limits.budget
+            found.append(f"constraints.cash_min {limits.cash_lower:.4g} cannot be reached: holdings outside the "
+                         f"universe are held fixed at {held:.4f} of NAV, so cash can be at most {limits.budget:.4f}")
+        lower, upper = limits.lower, limits.upper
+        invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
+        floor = float(np.sum(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0)))
+        cap = float(np.sum(np.where(np.isfinite(upper), upper, limits.budget)))
+        if floor > invest_high + 1e-9 and invest_high >= 0:
+            found.append(f"the per-asset minimum weights add up to {floor:.4f}, more than the {invest_high:.4f} that "
+                         f"can be invested with constraints.cash_min {limits.cash_lower:.4g}")
+        if cap < invest_low - 1e-9:
+            found.append(f"the per-asset caps add up to {cap:.4f}, less than the {invest_low:.4f} that must be "
+                         f"invested under constraints.cash_max {limits.cash_upper:.4g}")
+        return found
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        return replace(limits, cash_lower=limits.cash_lower - float(slack("cash_min", 1)[0]),
+                       cash_upper=limits.cash_upper + float(slack("cash_max", 1)[0]))
+
+
+class TrackingErrorLimit(Family):
+    """``constraints.tracking_error_max``: ``sqrt((w - b)' Sigma (w - b))`` at most this (annualized)."""
+
+    name = "tracking_error"
+    cost_key = "tracking_error_max"
+
+    def present(self, limits: Limits) -> bool:
+        return limits.tracking_error_max is not None
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        return (Side("tracking_error"),)
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        import cvxpy as cp
+
+        te = model.parameter("tracking_error_max", nonneg=True)
+        active_terms = [model.y - model.params["Bb"]]
+        if np.any(model.specific > 0):
+            active_terms.append(cp.multiply(model.specific, model.w - model.params["b"]))
+        # the slack is in volatility units; the norm is in the objective's scaled units
+        return {"tracking_error": (cp.norm(cp.hstack(active_terms), 2)
+                                   <= te + float(np.sqrt(model.scale)) * model.slack("tracking_error"))}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        model.params["tracking_error_max"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(model.scale)
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max(tracking_error(risk, weight, limits.benchmark) - float(limits.tracking_error_max or 0.0), 0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        limit = float(limits.tracking_error_max or 0.0)
+        if tracking_error(risk, weight, limits.benchmark) >= limit - 1e-5:
+            return [f"tracking_error_max ({limit:.4f})"]
+        return []
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        return LimitEntry(side, None, "constraints.tracking_error_max", float(limits.tracking_error_max or 0.0), "",
+                          lowering=False)
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        return replace(limits, tracking_error_max=float(limits.tracking_error_max or 0.0)
+                       + float(slack("tracking_error", 1)[0]))
+
+
+class TurnoverLimit(Family):
+    """``constraints.turnover_max``: one-way turnover ``0.5 * (sum |w - w0| + |c - c0|)`` plus the forced sale
+    of holdings outside the universe, at most this (fraction of NAV)."""
+
+    name = "turnover"
+    cost_key = "turnover_max"
+
+    def present(self, limits: Limits) -> bool:
+        return limits.turnover_max is not None
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        return (Side("turnover"),)
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        import cvxpy as cp
+
+        room = model.parameter("turnover_room")
+        return {"turnover": (0.5 * (cp.sum(model.traded) + model.cash_traded)
+                             <= room + model.slack("turnover"))}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        model.params["turnover_room"].value = float(limits.turnover_max or 0.0) - limits.turnover_forced
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max(turnover(limits, weight, cash) - float(limits.turnover_max or 0.0), 0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        limit = float(limits.turnover_max or 0.0)
+        return [f"turnover_max ({limit:.4f})"] if turnover(limits, weight, cash) >= limit - 1e-5 else []
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        return LimitEntry(side, None, "constraints.turnover_max", float(limits.turnover_max or 0.0), "",
+                          lowering=False)
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        limit = float(limits.turnover_max or 0.0)
+        forced, causes = forced_turnover(limits)
+        if forced <= limit + 1e-9:
+            return []
+        what = []
+        if causes:
+            what.append(f"the limits on {', '.join(causes)}")
+        if limits.turnover_forced > 0:
+            what.append("selling the holdings outside the universe")
+        if max(limits.cash_lower - limits.current_cash, limits.current_cash - limits.cash_upper) > 0:
+            what.append("bringing cash within its limits")
+        return [f"constraints.turnover_max {limit:.4g} is too tight: {' and '.join(what)} force at least "
+                f"{forced:.4f} of turnover"]
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        return replace(limits, turnover_max=float(limits.turnover_max or 0.0) + float(slack("turnover", 1)[0]))
+
+
+def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
+    """The least one-way turnover the per-asset bounds, cash limits and outside sales force, and its causes."""
+    lower, upper = limits.lower, limits.upper
+    raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
+    cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
+    increases = float(np.sum(raise_to[np.isfinite(raise_to)]))
+    decreases = float(np.sum(cut_to[np.isfinite(cut_to)]))
+    cash_up = max(limits.cash_lower - limits.current_cash, 0.0)
+    cash_down = max(limits.current_cash - limits.cash_upper, 0.0)
+    outside = 2.0 * limits.turnover_forced  # the weight sold outside the universe
+    causes = [limits.symbols[i] for i in np.flatnonzero((raise_to > 1e-12) | (cut_to > 1e-12))]
+    return max(increases + cash_up, decreases + cash_down + outside), causes
+
+
+FAMILIES: tuple[Family, ...] = (PositionLimits(), ActiveLimits(), RsiTrimLimits(), GroupLimits(), CashLimits(),
+                                TrackingErrorLimit(), TurnoverLimit())
+
+
+def families_of(limits: Limits) -> tuple[Family, ...]:
+    """The families present in ``limits``: the built-in ones, then ``limits.extra``, in that order."""
+    return tuple(f for f in (*FAMILIES, *limits.extra) if f.present(limits))
+
+
+def side_owners(limits: Limits) -> dict[str, tuple[Family, Side]]:
+    """Each elastic side of ``limits`` and the family it belongs to."""
+    return {side.name: (family, side) for family in families_of(limits) for side in family.sides(limits)}
