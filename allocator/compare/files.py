@@ -1,4 +1,4 @@
-"""Render a comparison's output files (written atomically by ``outputs.write_atomically``).
+"""Render a comparison's output files (written atomically by ``outputs.publish.write_atomically``).
 
 | file | content |
 |---|---|
@@ -23,8 +23,9 @@ from typing import Any
 from allocator.compare.scenarios import Comparison, ScenarioOutcome
 from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
 from allocator.errors import InfeasibleError
-from allocator.files.spreadsheet import csv_bytes, fixed, quantity_text, safe_text
-from allocator.outputs.run_files import json_bytes, versions
+from allocator.files.cells import csv_bytes, fixed, quantity_text, safe_text
+from allocator.files.json_text import json_bytes
+from allocator.outputs.manifest import versions
 
 
 def _cell(kind: str, value: Any) -> str:

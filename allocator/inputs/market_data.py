@@ -17,7 +17,7 @@ import pandas as pd
 
 from allocator.errors import DataError
 from allocator.files.cells import is_ticker
-from allocator.files.limits import FileLimits, check_file
+from allocator.files.reading import FileLimits, check_file
 from allocator.terms import SIZE_BUCKETS
 
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
@@ -41,7 +41,7 @@ class PriceWindow:
 
 
 def _read_csv(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
-    check_file(path, limits, what)
+    check_file(path, limits.max_bytes, what)
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
                             skipinitialspace=True, nrows=limits.max_rows + 1)

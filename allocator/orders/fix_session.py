@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import ConfigError, OrderError
+from allocator.files.reading import read_text
 from allocator.orders.fix_message import REJECTED, SOH, FixFormatError, Reply, decode, execution_report_reply, field_map
 
 PATH_KEYS = ("FileStorePath", "FileLogPath", "DataDictionary", "TransportDataDictionary", "AppDataDictionary",
@@ -90,10 +91,10 @@ def read_session_file(path: Path) -> SessionFile:
     where = str(path)
     if not path.is_file():
         raise ConfigError(where, "session file not found", "check the --fix-config path")
-    if path.stat().st_size > MAX_SESSION_FILE_BYTES:
-        raise ConfigError(where, "too large for a session file", "check that this is a QuickFIX session file")
+    text = read_text(path, MAX_SESSION_FILE_BYTES, "session file", error=ConfigError, expected="QuickFIX settings",
+                     too_large_fix="check that this is a QuickFIX session file")
     sections: list[tuple[str, dict[str, str]]] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

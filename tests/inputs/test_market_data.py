@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from allocator.errors import DataError
-from allocator.files.limits import FileLimits
+from allocator.files.reading import FileLimits
 from allocator.inputs.market_data import _numeric, _read_csv, read_prices
 from tests.conftest import ROOT
 

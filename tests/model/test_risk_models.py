@@ -21,7 +21,7 @@ from allocator.model.risk_models import (
     ledoit_wolf_covariance,
     sample_covariance,
 )
-from allocator.outputs.run_files import manifest
+from allocator.outputs.manifest import manifest_of
 from allocator.pipeline import run
 from tests.helpers import write_config
 
@@ -181,7 +181,7 @@ def test_the_example_runs_on_a_factor_model_in_either_formulation(example_copy: 
         result = run(example_copy / "examples" / "holdings.csv", config)
         assert (result.prepared.risk.covariance is None) is (formulation == "factor")
         assert result.prepared.risk.method == model
-        recorded = manifest(result, {})["risk_model"]
+        recorded = manifest_of(result, {}).risk_model
         assert recorded["model"] == model and recorded["formulation"] == formulation
         assert recorded["factors"] == (20 if formulation == "dense" else result.prepared.risk.factors)
         weights[formulation] = result.allocation.weight
