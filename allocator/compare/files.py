@@ -124,7 +124,7 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
         if outcome.result is not None:
             alloc = outcome.result.allocation
             entry["inputs"] = outcome.result.prepared.inputs
-            entry["as_of"] = str(outcome.result.prepared.window.as_of.date())
+            entry["as_of"] = outcome.result.as_of.isoformat()
             entry["solver"] = {"status": alloc.status, "solver": alloc.solver,
                                "attempts": [a.__dict__ for a in alloc.attempts],
                                "reused_compiled_problem": alloc.reused_problem}

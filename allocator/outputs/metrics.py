@@ -2,7 +2,8 @@
 
 ``allocator.outputs.summary`` gathers them into a run's ``RunSummary``. Conventions: returns, volatility and
 tracking error annualized; Sharpe = expected excess return / volatility; active share = 0.5 * (sum |w - b| +
-|cash - benchmark cash|); turnover one-way (see ``constraints.turnover``); risk contribution of asset i = w_i (Sigma w)_i / (w' Sigma w), summing to 1.
+|cash - benchmark cash|); turnover one-way (see ``constraints.turnover``);
+risk contribution of asset i = w_i (Sigma w)_i / (w' Sigma w), summing to 1.
 """
 
 from __future__ import annotations
