@@ -1,8 +1,8 @@
 """The ``allocate`` command line: parse, call the library, map errors to exit codes. No math here.
 
-Exit codes (DESIGN section 8): 0 success, 1 unexpected error, 2 usage, 3 configuration, 4 input data,
-5 infeasible or solver failure. Errors go to stderr as ``Error: <where>: <what>; <how to fix>``; stdout carries
-results only. Heavy libraries are imported inside the commands that need them, so ``--help`` is instant.
+Exit codes: 0 success, 1 unexpected error, 2 usage, 3 configuration, 4 input data, 5 infeasible or solver
+failure, 6 orders rejected or unanswered. Errors go to stderr as ``Error: <where>: <what>; <how to fix>``; stdout
+carries results only. Heavy libraries are imported inside the commands that need them, so ``--help`` is instant.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Typed errors of the library, each carrying the CLI exit code that reports it.
 
 The library raises these and never prints; only ``cli.py`` turns them into ``Error: <where>: <what>; <how to fix>``
-on stderr and the exit code below (DESIGN section 8).
+on stderr and the exit code below.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ class BenchmarkConfig(StrictModel):
 
 
 class SignalWeights(StrictModel):
-    """Weights ``c_k`` of the signals in the composite score (DESIGN section 4)."""
+    """Weights ``c_k`` of the signals in the composite score."""
 
     size: float = Field(0.35, ge=-5, le=5)
     value: float = Field(0.25, ge=-5, le=5)
@@ -184,7 +184,7 @@ _GROWTH_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 def _merge_defaults(data: Any, defaults: dict[str, dict[str, float]]) -> Any:
-    """Fill a partial multiplier table from the DESIGN defaults, so ``hawkish: {size: -1}`` keeps growth 0.5."""
+    """Fill a partial multiplier table from the default table, so ``hawkish: {size: -1}`` keeps growth 0.5."""
     if not isinstance(data, dict):
         return data
     merged: dict[str, Any] = {name: dict(values) for name, values in defaults.items()}
@@ -473,7 +473,7 @@ class OrdersConfig(StrictModel):
 
 
 class Config(StrictModel):
-    """The whole run configuration (DESIGN section 3)."""
+    """The whole run configuration."""
 
     data: DataConfig
     universe: UniverseConfig = UniverseConfig()

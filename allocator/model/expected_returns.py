@@ -1,6 +1,6 @@
 """Prior plus signal tilt -> annualized expected excess returns, with a per-asset attribution.
 
-``mu = prior + alpha`` (DESIGN section 4), all annualized decimals:
+``mu = prior + alpha``, all annualized decimals:
 - prior ``equilibrium``: ``pi = delta * Sigma @ b``, the return that makes the benchmark ``b`` optimal for a
   market with risk aversion ``delta`` (reverse optimization, as in Black-Litterman);
 - prior ``historical``: the sample mean of daily returns times 252, less the risk-free rate, shrunk towards the

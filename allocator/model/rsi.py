@@ -4,7 +4,7 @@ RSI (Wilder 1978): the first average gain and loss are simple means of the first
 averages are smoothed, ``avg = (avg_prev * (period - 1) + change) / period``; ``RSI = 100 - 100 / (1 + RS)`` with
 ``RS = avg_gain / avg_loss``. This matches the StockCharts ChartSchool worked example and TA-Lib.
 
-Trim limits (DESIGN section 5), weights in fractions of NAV, ``w0`` the current weight:
+Trim limits, weights in fractions of NAV, ``w0`` the current weight:
 - ``RSI >= overbought``: no adds (``w <= w0``) and the trim window
   ``(1 - max_trim) * w0 <= w <= (1 - min_trim) * w0``; when graded, min_trim rises linearly from 0 at
   ``overbought`` to ``min_trim`` at ``extreme``.

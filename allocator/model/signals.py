@@ -1,6 +1,6 @@
 """Fundamentals -> cross-sectional signal scores, and the macro regime's multipliers.
 
-Raw signals (DESIGN section 4), per asset:
+Raw signals, per asset:
 - ``size = -log(market_cap)``: small caps score high;
 - ``value = 1 / forward_pe`` (earnings yield): cheaper scores high; a missing or non-positive P/E has no score;
 - ``growth = eps_growth``;

@@ -1,6 +1,6 @@
 """Trade list -> the files an order system takes: ``csv``, ``basket``, ``json`` and ``fix``.
 
-- ``csv`` (``trades.csv``): the trade list, one row per trade (DESIGN section 6).
+- ``csv`` (``trades.csv``): the trade list, one row per trade.
 - ``basket`` (``basket.csv``): an Interactive Brokers BasketTrader file: ``Action, Quantity, Symbol, SecType,
   Exchange, Currency, TimeInForce, OrderType, LmtPrice, Account``. IB has no at-the-close time in force, so CLS
   orders are written as ``MOC`` / ``LOC`` with ``DAY``; OPG orders as ``MKT`` / ``LMT`` with ``OPG``.
