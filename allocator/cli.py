@@ -138,10 +138,12 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
       allocate run --from-manifest out/manifest.json -o out-again/
     """
     from allocator.errors import InfeasibleError
+    from allocator.files.json_text import json_bytes
     from allocator.optimize.cvxpy_import import import_cvxpy
-    from allocator.outputs.metrics import run_metrics
+    from allocator.outputs.publish import write_atomically
     from allocator.outputs.report import print_run
-    from allocator.outputs.run_files import json_bytes, run_files, write_atomically
+    from allocator.outputs.run_files import run_files
+    from allocator.outputs.summary import summarize
     from allocator.pipeline import run as run_pipeline
 
     replay = None
@@ -174,7 +176,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
                "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}
     if replay:
         command = {**replay.command, "from_manifest": str(from_manifest)}
-    files = run_files(result, command, fmt) if out_dir is not None or replay else {}
+    summary = summarize(result)
+    files = run_files(result, command, fmt, summary) if out_dir is not None or replay else {}
     if out_dir is not None:
         written = write_atomically(out_dir, files, force=force)
         click.echo(f"wrote {written}", err=True)
@@ -183,8 +186,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
 
         click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
-        print_run(result, run_metrics(result), sys.stdout)
-    for warning in [*result.prepared.warnings, *result.trades.warnings]:
+        print_run(result, summary, sys.stdout)
+    for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
 
 
@@ -258,7 +261,7 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
     from allocator.compare.scenarios import compare as compare_scenarios
     from allocator.compare.tables import comparison_tables
     from allocator.errors import OutputError
-    from allocator.outputs.run_files import write_atomically
+    from allocator.outputs.publish import write_atomically
 
     if out_dir is not None and out_dir.exists() and not force:
         raise OutputError(str(out_dir), "the output folder already exists",
@@ -275,7 +278,7 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
     seen: dict[str, list[str]] = {}
     for outcome in comparison.succeeded:
         result = outcome.result
-        for warning in [*result.prepared.warnings, *result.trades.warnings] if result else []:
+        for warning in result.warnings if result else ():
             seen.setdefault(warning, []).append(outcome.name)
     for warning, names in seen.items():
         click.echo(f"Warning: [{', '.join(names)}] {warning}", err=True)

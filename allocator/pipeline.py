@@ -8,6 +8,7 @@ rounds to trades and reconciles. Nothing here prints or writes files.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,8 +22,7 @@ from allocator.config.loader import LoadedConfig, load_config
 from allocator.config.schema import Config, GapPolicy, OutsidePolicy
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
-from allocator.files.atomic import sha256_of
-from allocator.files.limits import FileLimits
+from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
 from allocator.inputs.universe import build_universe, universe_symbols
@@ -74,6 +74,37 @@ class RunResult:
     @property
     def config(self) -> Config:
         return self.prepared.config
+
+    @property
+    def universe(self) -> Universe:
+        return self.prepared.universe
+
+    @property
+    def returns(self) -> ReturnModel:
+        return self.prepared.returns
+
+    @property
+    def risk(self) -> RiskModel:
+        return self.prepared.risk
+
+    @property
+    def scores(self) -> Scores:
+        return self.prepared.scores
+
+    @property
+    def rsi(self) -> RsiLimits:
+        return self.prepared.rsi
+
+    @property
+    def as_of(self) -> datetime.date:
+        """The date of the closes the run used."""
+        as_of: datetime.date = self.prepared.window.as_of.date()
+        return as_of
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning of the run: the inputs' then the trades'."""
+        return (*self.prepared.warnings, *self.trades.warnings)
 
 
 def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...],

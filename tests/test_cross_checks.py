@@ -39,8 +39,8 @@ def test_weights_equal_pyportfolioopt_max_quadratic_utility(example_copy: Path) 
     gamma, cap = 4.0, 0.25
     config = write_config(example_copy, PLAIN % {"gamma": gamma, "cap": cap})
     result = run(example_copy / "examples" / "holdings.csv", config)
-    mu = result.prepared.returns.mu
-    sigma = result.prepared.risk.dense()
+    mu = result.returns.mu
+    sigma = result.risk.dense()
     # PyPortfolioOpt maximizes w'mu - (risk_aversion / 2) w' Sigma w: its risk_aversion is our gamma
     frontier = EfficientFrontier(pd.Series(mu), pd.DataFrame(sigma), weight_bounds=(0.0, cap), solver="CLARABEL")
     frontier.max_quadratic_utility(risk_aversion=gamma)
@@ -60,7 +60,7 @@ def test_equilibrium_prior_with_gamma_equal_delta_returns_the_benchmark(example_
     """
     config = write_config(example_copy, PLAIN % {"gamma": 2.5, "cap": 1.0})
     result = run(example_copy / "examples" / "holdings.csv", config)
-    np.testing.assert_allclose(result.allocation.weight, result.prepared.universe.benchmark_weight, atol=1e-5)
+    np.testing.assert_allclose(result.allocation.weight, result.universe.benchmark_weight, atol=1e-5)
 
 
 def test_closed_form_budget_only_solution(example_copy: Path) -> None:
@@ -71,8 +71,8 @@ benchmark: {weights: {SPY: 0.4, AGG: 0.3, GLD: 0.1, EFA: 0.2}}
 """
     config = write_config(example_copy, text)
     result = run(example_copy / "examples" / "holdings.csv", config)
-    sigma = result.prepared.risk.dense()
-    mu = result.prepared.returns.mu
+    sigma = result.risk.dense()
+    mu = result.returns.mu
     inverse_mu = np.linalg.solve(sigma, mu)
     inverse_one = np.linalg.solve(sigma, np.ones(len(mu)))
     lam = (inverse_mu.sum() - 5.0) / inverse_one.sum()

@@ -200,8 +200,7 @@ def wilder_rsi_last(closes: list[float], period: int) -> float:
 
 def check_limits(result: RunResult, config: dict[str, Any], universe: Universe) -> None:
     """Every limit of ``config`` holds for the target weights, recomputed from the config and the inputs."""
-    p = result.prepared
-    u = p.universe
+    u = result.universe
     w, cash = result.allocation.weight, result.allocation.cash_weight
     c = config["constraints"]
     info = universe.fundamentals.loc[list(u.symbols)]
@@ -224,7 +223,7 @@ def check_limits(result: RunResult, config: dict[str, Any], universe: Universe) 
         assert base + g.get("min", -9) - TOL <= w[members].sum() <= base + g["max"] + TOL, g
     if "tracking_error_max" in c:
         active = w - b
-        assert np.sqrt(active @ p.risk.dense() @ active) <= c["tracking_error_max"] + TOL
+        assert np.sqrt(active @ result.risk.dense() @ active) <= c["tracking_error_max"] + TOL
     if "turnover_max" in c:
         sold_outside = float(u.outside_weight.sum()) if config["universe"]["outside_holdings"] == "sell" else 0.0
         turnover = 0.5 * (np.abs(w - w0).sum() + abs(cash - u.cash_weight) + sold_outside)
@@ -234,16 +233,15 @@ def check_limits(result: RunResult, config: dict[str, Any], universe: Universe) 
 def check_rsi(result: RunResult, config: dict[str, Any], universe: Universe) -> None:
     """RSI rules, with RSI recomputed here on the same window of closes."""
     rsi_config = config["rsi"]
-    p = result.prepared
-    u = p.universe
+    u = result.universe
     w = result.allocation.weight
     trades = {t.symbol: t for t in result.trades.trades}
     closes = universe.prices.loc[:, list(u.symbols)].iloc[-(universe.lookback + 1):]
     for i, symbol in enumerate(u.symbols):
         rsi = wilder_rsi_last(closes[symbol].tolist(), rsi_config["period"])
-        assert abs(rsi - float(p.rsi.rsi[i])) < 1e-8
+        assert abs(rsi - float(result.rsi.rsi[i])) < 1e-8
         if not rsi_config["enabled"]:
-            assert not p.rsi.rules
+            assert not result.rsi.rules
             continue
         w0 = u.weight[i]
         if rsi >= rsi_config["overbought"]:
@@ -344,7 +342,7 @@ def test_a_relaxed_run_still_reconciles_and_reports_what_it_bent(universes: list
     assert result is not None
     assert result.relaxations
     w, cash = result.allocation.weight, result.allocation.cash_weight
-    held_outside = result.prepared.universe.held_outside_weight
+    held_outside = result.universe.held_outside_weight
     assert abs(w.sum() + cash + held_outside - 1.0) <= TOL
     check_trades(result, holdings_text)
 

@@ -1,4 +1,4 @@
-"""Render a comparison's output files (written atomically by ``outputs.write_atomically``).
+"""Render a comparison's output files (written atomically by ``outputs.publish.write_atomically``).
 
 | file | content |
 |---|---|
@@ -23,8 +23,9 @@ from typing import Any
 from allocator.compare.scenarios import Comparison, ScenarioOutcome
 from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
 from allocator.errors import InfeasibleError
-from allocator.files.spreadsheet import csv_bytes, fixed, quantity_text, safe_text
-from allocator.outputs.run_files import json_bytes, versions
+from allocator.files.cells import csv_bytes, fixed, quantity_text, safe_text
+from allocator.files.json_text import json_bytes
+from allocator.outputs.manifest import versions
 
 
 def _cell(kind: str, value: Any) -> str:
@@ -123,7 +124,7 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
         if outcome.result is not None:
             alloc = outcome.result.allocation
             entry["inputs"] = outcome.result.prepared.inputs
-            entry["as_of"] = str(outcome.result.prepared.window.as_of.date())
+            entry["as_of"] = outcome.result.as_of.isoformat()
             entry["solver"] = {"status": alloc.status, "solver": alloc.solver,
                                "attempts": [a.__dict__ for a in alloc.attempts],
                                "reused_compiled_problem": alloc.reused_problem}

@@ -35,7 +35,7 @@ import pandas as pd
 
 from allocator.config.loader import LoadedConfig, load_config
 from allocator.errors import AllocatorError, UsageError
-from allocator.files.limits import FileLimits
+from allocator.files.reading import FileLimits
 from allocator.inputs.market_data import read_fundamentals, read_prices
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import Prepared, RunResult, prepare, run

@@ -15,12 +15,13 @@ status and reason say why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from allocator.compare.scenarios import Comparison, ScenarioOutcome
-from allocator.outputs.metrics import run_metrics
+from allocator.outputs.summary import RunSummary, summarize
 from allocator.pipeline import RunResult
 from allocator.terms import CASH_SYMBOL as CASH
 from allocator.terms import SIZE_BUCKETS
@@ -101,47 +102,45 @@ class ComparisonTables:
         return next(row for row in self.weights if row.symbol == symbol)
 
 
-def _target(metrics: dict[str, Any], key: str) -> Any:
-    return metrics["target"][key]
-
-
-METRICS: tuple[tuple[str, str, str, Any], ...] = (
-    ("regime", "regime", "text", lambda m: m["regime"]),
-    ("expected_return", "expected excess return", "fraction", lambda m: _target(m, "expected_return")),
-    ("volatility", "volatility", "fraction", lambda m: _target(m, "volatility")),
-    ("sharpe", "Sharpe", "ratio", lambda m: _target(m, "sharpe")),
-    ("tracking_error", "tracking error", "fraction", lambda m: _target(m, "tracking_error")),
-    ("active_share", "active share", "fraction", lambda m: _target(m, "active_share")),
-    ("turnover", "turnover (one-way)", "fraction", lambda m: _target(m, "turnover")),
-    ("estimated_cost", "estimated cost (of NAV)", "fraction", lambda m: m["estimated_cost"]),
-    ("estimated_cost_value", "estimated cost", "money", lambda m: m["estimated_cost_value"]),
-    ("cash_weight", "cash", "fraction", lambda m: _target(m, "cash_weight")),
-    ("small_cap_weight", "small caps", "fraction", lambda m: m["exposures"]["size_bucket"].get("small", 0.0)),
+METRICS: tuple[tuple[str, str, str, Callable[[RunSummary], Any]], ...] = (
+    ("regime", "regime", "text", lambda m: m.regime),
+    ("expected_return", "expected excess return", "fraction", lambda m: m.target.expected_return),
+    ("volatility", "volatility", "fraction", lambda m: m.target.volatility),
+    ("sharpe", "Sharpe", "ratio", lambda m: m.target.sharpe),
+    ("tracking_error", "tracking error", "fraction", lambda m: m.target.tracking_error),
+    ("active_share", "active share", "fraction", lambda m: m.target.active_share),
+    ("turnover", "turnover (one-way)", "fraction", lambda m: m.target.turnover),
+    ("estimated_cost", "estimated cost (of NAV)", "fraction", lambda m: m.estimated_cost),
+    ("estimated_cost_value", "estimated cost", "money", lambda m: m.estimated_cost_value),
+    ("cash_weight", "cash", "fraction", lambda m: m.target.cash_weight),
+    ("small_cap_weight", "small caps", "fraction", lambda m: m.exposures.size_bucket.get("small", 0.0)),
 )
-TAIL_METRICS: tuple[tuple[str, str, str, Any], ...] = (
-    ("trades", "trades", "count", lambda m: m["trades"]["count"]),
-    ("buys", "buys", "count", lambda m: m["trades"]["buys"]),
-    ("sells", "sells", "count", lambda m: m["trades"]["sells"]),
-    ("rsi_rules_fired", "RSI rules fired", "count", lambda m: len(m["rsi_rules"])),
-    ("binding_constraints_count", "binding limits", "count", lambda m: len(m["binding_constraints"])),
-    ("rsi_rules", "RSI rules", "list", lambda m: list(m["rsi_rules"])),
-    ("binding_constraints", "binding limit list", "list", lambda m: list(m["binding_constraints"])),
+TAIL_METRICS: tuple[tuple[str, str, str, Callable[[RunSummary], Any]], ...] = (
+    ("trades", "trades", "count", lambda m: m.trades.count),
+    ("buys", "buys", "count", lambda m: m.trades.buys),
+    ("sells", "sells", "count", lambda m: m.trades.sells),
+    ("rsi_rules_fired", "RSI rules fired", "count", lambda m: len(m.rsi_rules)),
+    ("binding_constraints_count", "binding limits", "count", lambda m: len(m.binding_constraints)),
+    ("rsi_rules", "RSI rules", "list", lambda m: list(m.rsi_rules)),
+    ("binding_constraints", "binding limit list", "list", lambda m: list(m.binding_constraints)),
 )
 
 
-def _metric_rows(outcomes: tuple[ScenarioOutcome, ...], metrics: list[dict[str, Any] | None]) -> list[MetricRow]:
+def _metric_rows(outcomes: tuple[ScenarioOutcome, ...], metrics: list[RunSummary | None]) -> list[MetricRow]:
     rows = [MetricRow("status", "status", "text", tuple("ok" if o.ok else f"failed (exit {o.exit_code})"
                                                         for o in outcomes))]
 
-    def row(key: str, label: str, kind: str, get: Any) -> MetricRow:
+    def row(key: str, label: str, kind: str, get: Callable[[RunSummary], Any]) -> MetricRow:
         return MetricRow(key, label, kind, tuple(None if m is None else get(m) for m in metrics))
 
     rows.extend(row(*spec) for spec in METRICS)
-    buckets = sorted({b for m in metrics if m for b in m["exposures"]["size_bucket"]},
+    buckets = sorted({b for m in metrics if m for b in m.exposures.size_bucket},
                      key=lambda b: (SIZE_BUCKETS.index(b) if b in SIZE_BUCKETS else len(SIZE_BUCKETS), b))
     for bucket in buckets:
-        rows.append(row(f"size_bucket_{bucket}", f"size bucket: {bucket}", "fraction",
-                        lambda m, b=bucket: m["exposures"]["size_bucket"].get(b, 0.0)))
+        def weight(m: RunSummary, b: str = bucket) -> float:
+            return m.exposures.size_bucket.get(b, 0.0)
+
+        rows.append(row(f"size_bucket_{bucket}", f"size bucket: {bucket}", "fraction", weight))
     rows.extend(row(*spec) for spec in TAIL_METRICS)
     if any(not o.ok for o in outcomes):
         rows.append(MetricRow("reason", "reason", "text", tuple(o.reason or None for o in outcomes)))
@@ -151,7 +150,7 @@ def _metric_rows(outcomes: tuple[ScenarioOutcome, ...], metrics: list[dict[str, 
 def _scenario_weight(result: RunResult, symbol: str) -> float:
     """A scenario's target weight of ``symbol``: the optimizer's inside the universe; outside it, the holding
     kept fixed (or 0 when outside holdings are sold, or the symbol is neither modelled nor held)."""
-    universe = result.prepared.universe
+    universe = result.universe
     if symbol in universe.symbols:
         return float(result.allocation.weight[universe.symbols.index(symbol)])
     if symbol in universe.outside_symbols and not universe.outside_sold:
@@ -161,7 +160,7 @@ def _scenario_weight(result: RunResult, symbol: str) -> float:
 
 def _current(results: list[RunResult], symbol: str) -> tuple[float, str]:
     for result in results:
-        u = result.prepared.universe
+        u = result.universe
         if symbol in u.symbols:
             i = u.symbols.index(symbol)
             return float(u.weight[i]), u.size_bucket[i]
@@ -171,7 +170,7 @@ def _current(results: list[RunResult], symbol: str) -> tuple[float, str]:
 
 
 def _benchmark(result: RunResult, symbol: str) -> float:
-    u = result.prepared.universe
+    u = result.universe
     return float(u.benchmark_weight[u.symbols.index(symbol)]) if symbol in u.symbols else 0.0
 
 
@@ -179,7 +178,7 @@ def _weight_rows(outcomes: tuple[ScenarioOutcome, ...]) -> list[WeightRow]:
     results = [o.result for o in outcomes if o.result is not None]
     symbols: list[str] = []
     for result in results:
-        u = result.prepared.universe
+        u = result.universe
         symbols.extend(s for s in (*u.symbols, *u.outside_symbols) if s not in symbols)
     first = _first_result(outcomes)
     rows = []
@@ -189,18 +188,18 @@ def _weight_rows(outcomes: tuple[ScenarioOutcome, ...]) -> list[WeightRow]:
             symbol=symbol, size_bucket=bucket, current=current, benchmark=_benchmark(first, symbol),
             targets=tuple(None if o.result is None else _scenario_weight(o.result, symbol) for o in outcomes),
             benchmarks=tuple(None if o.result is None else _benchmark(o.result, symbol) for o in outcomes)))
-    u = first.prepared.universe
+    u = first.universe
     rows.append(WeightRow(
         symbol=CASH, size_bucket="cash", current=u.cash_weight, benchmark=1.0 - float(u.benchmark_weight.sum()),
         targets=tuple(None if o.result is None else o.result.allocation.cash_weight for o in outcomes),
-        benchmarks=tuple(None if o.result is None else 1.0 - float(o.result.prepared.universe.benchmark_weight.sum())
+        benchmarks=tuple(None if o.result is None else 1.0 - float(o.result.universe.benchmark_weight.sum())
                          for o in outcomes)))
     return rows
 
 
 def _trade_cell(result: RunResult, symbol: str) -> TradeCell:
     trade = next((t for t in result.trades.trades if t.symbol == symbol), None)
-    u = result.prepared.universe
+    u = result.universe
     if symbol in u.symbols:
         i = u.symbols.index(symbol)
         change = float(result.allocation.weight[i] - u.weight[i])
@@ -234,12 +233,12 @@ def _first_result(outcomes: tuple[ScenarioOutcome, ...]) -> RunResult:
 def comparison_tables(comparison: Comparison) -> ComparisonTables:
     """The metrics, weights and trades tables of ``comparison`` (which has at least one successful scenario)."""
     outcomes = comparison.outcomes
-    metrics = [None if o.result is None else run_metrics(o.result) for o in outcomes]
+    metrics = [None if o.result is None else summarize(o.result) for o in outcomes]
     first = _first_result(outcomes)
     weights = _weight_rows(outcomes)
     return ComparisonTables(
         scenarios=comparison.names, failed=tuple(o.name for o in comparison.failed),
-        as_of=str(first.prepared.window.as_of.date()), nav_value=float(first.prepared.universe.nav_value),
+        as_of=first.as_of.isoformat(), nav_value=float(first.universe.nav_value),
         metrics=tuple(_metric_rows(outcomes, metrics)), weights=tuple(weights),
         trades=tuple(_trade_rows(outcomes, [w.symbol for w in weights])))
 

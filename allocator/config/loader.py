@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from allocator.config.schema import Config
 from allocator.errors import ConfigError
+from allocator.files.reading import read_text
 
 PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"))
 MAX_CONFIG_BYTES = 1_048_576
@@ -91,14 +92,8 @@ def _read_yaml(path: Path, chain: list[Path]) -> dict[str, Any]:
     if not path.is_file():
         via = " (extended by " + " <- ".join(str(p) for p in reversed(chain)) + ")" if chain else ""
         raise ConfigError(where, f"config file not found{via}", "check the path")
-    size = path.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise ConfigError(where, f"config file is {size:,} bytes, above the {MAX_CONFIG_BYTES:,}-byte limit",
-                          "a config is a few kilobytes; check that this is the right file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
+    text = read_text(path, MAX_CONFIG_BYTES, "config file", error=ConfigError, expected="YAML",
+                     too_large_fix="a config is a few kilobytes; check that this is the right file")
     try:
         data = yaml.load(text, Loader=StrictSafeLoader)  # a subclass of the safe loader
     except yaml.YAMLError as exc:

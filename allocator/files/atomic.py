@@ -1,5 +1,4 @@
-"""Single files: write one atomically (a temporary sibling, flushed to disk, renamed into place), and fingerprint
-one (SHA-256) for the manifest.
+"""Write one file atomically: a temporary sibling, flushed to disk, renamed into place.
 
 A reader never sees a half-written file, and a failed or interrupted write leaves the old file (or none).
 """
@@ -7,21 +6,11 @@ A reader never sees a half-written file, and a failed or interrupted write leave
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 from allocator.errors import OutputError
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_file_atomically(path: str | Path, data: bytes, force: bool = False) -> Path:

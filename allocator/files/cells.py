@@ -1,14 +1,23 @@
-"""The text of spreadsheet cells as brokers write it: money and quantity strings, tickers.
+"""The text of spreadsheet cells: read as brokers write it, written so a spreadsheet shows it safely.
 
-``parse_number`` reads ``$1,234.56``, ``1,000``, ``(12.50)`` (negative), ``-$5.00``, ``+1.2%`` and ``--`` (no
-value). It refuses what would be silently misread: a thousands separator in the wrong place (``1,5`` is not 15),
-``NaN`` and infinities, and magnitudes no account holds. ``is_ticker`` says whether a cell can be a symbol (letters,
-digits and ``. - / ^`` or a space), so a disclaimer line or a spreadsheet formula is never taken for one.
+Reading: ``parse_number`` reads ``$1,234.56``, ``1,000``, ``(12.50)`` (negative), ``-$5.00``, ``+1.2%`` and ``--``
+(no value). It refuses what would be silently misread: a thousands separator in the wrong place (``1,5`` is not
+15), ``NaN`` and infinities, and magnitudes no account holds. ``is_ticker`` says whether a cell can be a symbol
+(letters, digits and ``. - / ^`` or a space), so a disclaimer line or a spreadsheet formula is never taken for one.
+
+Writing: spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and some a leading tab or carriage
+return) as a formula, so a symbol such as ``=HYPERLINK(...)`` in a holdings file could act when a trade list is
+opened. Text cells that start so are written with a leading ``'`` (``safe_text``), which spreadsheets show as text
+and hide; readers of our own files remove it again with ``unquote``. Numbers are written with fixed precision
+(``fixed``, ``quantity_text``) so files compare byte for byte.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
 MISSING = frozenset({"", "--", "-", "n/a", "na", "none", "null"})
@@ -52,3 +61,37 @@ def parse_number(text: str) -> Decimal | None:
 def is_ticker(text: str) -> bool:
     """Whether ``text`` (trimmed, upper-cased) can be a symbol: 1-32 letters, digits, ``. - / ^`` or spaces."""
     return bool(_TICKER.fullmatch(text.strip().upper()))
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """Text that a spreadsheet will not run as a formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def unquote(value: str) -> str:
+    """The text ``safe_text`` was given: a ``'`` that guards a formula character is removed."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    """A CSV file (UTF-8, ``\\n`` line ends) of already formatted cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def fixed(value: float, digits: int = 10) -> str:
+    """A number with ``digits`` decimals and no negative zero, so files compare byte for byte."""
+    text = f"{value:.{digits}f}"
+    return "0." + "0" * digits if text.startswith("-") and float(text) == 0 else text
+
+
+def quantity_text(value: Decimal) -> str:
+    """Shares as plain text without exponent or trailing zeros (``100``, ``12.5``)."""
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -25,9 +25,8 @@ from pathlib import Path
 from allocator.config.schema import HoldingsColumns
 from allocator.domain import Holdings, Position
 from allocator.errors import DataError
-from allocator.files.cells import is_ticker, parse_number
-from allocator.files.limits import FileLimits, read_text_limited
-from allocator.files.spreadsheet import FORMULA_PREFIXES
+from allocator.files.cells import FORMULA_PREFIXES, is_ticker, parse_number
+from allocator.files.reading import FileLimits, read_text
 from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
 from allocator.terms import CASH_SYMBOL
@@ -85,7 +84,7 @@ def read_holdings(
     """
     path = Path(path)
     limits = limits or FileLimits()
-    text = read_text_limited(path, limits, "holdings file")
+    text = read_text(path, limits.max_bytes, "holdings file", windows_1252=True)
     where = str(path)
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from allocator.errors import DataError
 from allocator.files.cells import is_ticker
-from allocator.files.limits import FileLimits, check_file
+from allocator.files.reading import FileLimits, check_file
 from allocator.terms import SIZE_BUCKETS
 
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
@@ -41,8 +41,8 @@ class PriceWindow:
         return out
 
 
-def _read_csv(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
-    check_file(path, limits, what)
+def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
+    check_file(path, limits.max_bytes, what)
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
                             skipinitialspace=True, nrows=limits.max_rows + 1)
@@ -92,7 +92,7 @@ def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None
     """The columns as one float array (NaN for empty cells) when every cell is a plain decimal or empty; else None.
 
     The fast path for a large price file: one vectorized conversion instead of a parse per column. Anything else
-    (spaces, ``n/a``, ``inf``, text) returns None so that ``_numeric`` names the offending cell.
+    (spaces, ``n/a``, ``inf``, text) returns None so that ``numeric_column`` names the offending cell.
     """
     text = frame[columns].to_numpy(dtype=object).ravel()
     present = text != ""
@@ -107,7 +107,7 @@ def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None
     return out.reshape(len(frame), len(columns))
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path, allow_missing: bool) -> pd.Series:
+def numeric_column(frame: pd.DataFrame, column: str, path: Path, allow_missing: bool) -> pd.Series:
     """Parse one text column to floats, naming the first bad row (file line numbers, header = 1)."""
     text = frame[column].astype(str).str.strip()
     missing = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none", "--"])
@@ -127,7 +127,7 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
     """Daily closes indexed by date (increasing), one float column per symbol, NaN where there is no close."""
     path = Path(path)
     limits = limits or FileLimits()
-    frame = _read_csv(path, limits, "price file")
+    frame = read_csv_table(path, limits, "price file")
     lower = {c.lower(): c for c in frame.columns}
     date_col = next((lower[n] for n in DATE_NAMES if n in lower), None)
     if date_col is None:
@@ -202,7 +202,7 @@ def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
         seen.add(c.upper())
     values = _plain_numbers(frame, columns)
     if values is None:  # something other than plain decimals and empty cells: parse each column for its error
-        data = {c.upper(): _numeric(frame, c, path, allow_missing=True).to_numpy() for c in columns}
+        data = {c.upper(): numeric_column(frame, c, path, allow_missing=True).to_numpy() for c in columns}
     else:
         data = {c.upper(): values[:, j] for j, c in enumerate(columns)}
     wide = pd.DataFrame(data, index=dates)
@@ -226,7 +226,7 @@ def _long_to_wide(frame: pd.DataFrame, path: Path, date_col: str, sym_col: str, 
     dates = _parse_dates(frame[date_col], path, date_col)
     symbols = frame[sym_col].astype(str).str.strip().str.upper()
     _check_symbols(symbols, path, sym_col)
-    closes = _numeric(frame, close_col, path, allow_missing=True)
+    closes = numeric_column(frame, close_col, path, allow_missing=True)
     long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes.to_numpy(),
                          "line": np.arange(len(frame)) + 2})
     duplicated = long.duplicated(["date", "symbol"])
@@ -317,7 +317,7 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
     """
     path = Path(path)
     limits = limits or FileLimits()
-    frame = _read_csv(path, limits, "fundamentals file")
+    frame = read_csv_table(path, limits, "fundamentals file")
     frame.columns = [c.lower() for c in frame.columns]
     if "symbol" not in frame.columns:
         raise DataError(str(path), "no 'symbol' column", "name the first column 'symbol'")
@@ -337,12 +337,12 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
     out = pd.DataFrame(index=pd.Index(symbols.to_numpy(), name="symbol"))
     for column in FUNDAMENTAL_NUMBERS:
         if column in frame.columns:
-            out[column] = _numeric(frame, column, path, allow_missing=True).to_numpy()
+            out[column] = numeric_column(frame, column, path, allow_missing=True).to_numpy()
         else:
             out[column] = np.nan
     for column in QUALITY_NUMBERS:
         if column in frame.columns:
-            out[column] = _numeric(frame, column, path, allow_missing=True).to_numpy()
+            out[column] = numeric_column(frame, column, path, allow_missing=True).to_numpy()
     for column in frame.columns:  # text columns that may form peer groups (region, style, ...)
         if column not in out.columns and column not in ("symbol", "sector", "asset_class", "size_bucket", "name"):
             out[column] = frame[column].astype(str).str.strip().str.lower().replace({"": "unknown",

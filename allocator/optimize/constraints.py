@@ -5,10 +5,10 @@ Weights are fractions of NAV. Every per-asset family is held as a lower and an u
 limits can be checked against a solution with numpy (``violations``) without CVXPY.
 
 Families (docs/method.md, "Limits"; each a class in ``families.py``, which also holds their rows, checks and
-diagnosis): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``, ``group`` (sector, size bucket, asset class;
-absolute or relative to the benchmark), ``tracking_error`` (annualized, sqrt((w-b)' Sigma (w-b))) and ``turnover``
-(one-way, 0.5 * sum |w - w0|, plus the sale of holdings outside the universe when they are sold; cash counts as a
-holding, so selling 5% into cash is 5%).
+diagnosis): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``, ``group`` (sector,
+size bucket, asset class; absolute or relative to the benchmark), ``tracking_error`` (annualized,
+sqrt((w-b)' Sigma (w-b))) and ``turnover`` (one-way, 0.5 * sum |w - w0|, plus the sale of holdings outside the
+universe when they are sold; cash counts as a holding, so selling 5% into cash is 5%).
 """
 
 from __future__ import annotations

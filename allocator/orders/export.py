@@ -9,7 +9,7 @@
 - ``fix`` (``orders.fix``): one FIX 4.4 NewOrderSingle per line, complete with the standard header (SenderCompID,
   TargetCompID from ``orders:``, MsgSeqNum from 1, SendingTime) and trailer; see ``allocator.orders.fix_message``.
 
-Text cells of the CSV files are spreadsheet-safe (``allocator.files.spreadsheet``). Every file is a pure function of the
+Text cells of the CSV files are spreadsheet-safe (``allocator.files.cells``). Every file is a pure function of the
 trade list, its run id and as-of date and the order settings: the same run writes the same bytes.
 """
 
@@ -25,17 +25,17 @@ from pydantic import ValidationError
 
 from allocator.config.schema import FixDelimiter, OrdersConfig, OrderType, OutputFormat, TimeInForce
 from allocator.errors import ConfigError, DataError
-from allocator.files.spreadsheet import csv_bytes, quantity_text, safe_text
+from allocator.files.cells import csv_bytes, quantity_text, safe_text
 from allocator.orders.fix_message import PIPE, SOH, FixFormatError, encode, new_order_single_body, utc_timestamp
 from allocator.orders.ids import Order, build_orders
 from allocator.orders.trade_sheet import (
     TRADE_COLUMNS,
-    RunManifest,
     TradeRow,
     TradeSheet,
     manifest_beside,
     read_trade_sheet,
 )
+from allocator.outputs.manifest import Manifest
 
 FILE_NAMES = {OutputFormat.CSV: "trades.csv", OutputFormat.JSON: "trades.json", OutputFormat.FIX: "orders.fix",
               OutputFormat.BASKET: "basket.csv"}
@@ -138,7 +138,7 @@ def trade_files(sheet: TradeSheet, formats: Iterable[OutputFormat], settings: Or
     return {FILE_NAMES[f]: render(sheet, f, settings) for f in dict.fromkeys(formats)}
 
 
-def order_settings(config_path: Path | None, manifest: RunManifest | None) -> OrdersConfig:
+def order_settings(config_path: Path | None, manifest: Manifest | None) -> OrdersConfig:
     """The ``orders:`` settings: from ``config_path`` when given, else the run's manifest, else the defaults."""
     if config_path is not None:
         from allocator.config.loader import load_config

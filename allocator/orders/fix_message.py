@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from allocator.config.schema import OrderType, TimeInForce
-from allocator.files.spreadsheet import quantity_text
+from allocator.files.cells import quantity_text
 from allocator.orders.ids import Order
 from allocator.terms import BUY, SELL
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import ConfigError, OrderError
+from allocator.files.reading import read_text
 from allocator.orders.fix_message import REJECTED, SOH, FixFormatError, Reply, decode, execution_report_reply, field_map
 
 PATH_KEYS = ("FileStorePath", "FileLogPath", "DataDictionary", "TransportDataDictionary", "AppDataDictionary",
@@ -90,10 +91,10 @@ def read_session_file(path: Path) -> SessionFile:
     where = str(path)
     if not path.is_file():
         raise ConfigError(where, "session file not found", "check the --fix-config path")
-    if path.stat().st_size > MAX_SESSION_FILE_BYTES:
-        raise ConfigError(where, "too large for a session file", "check that this is a QuickFIX session file")
+    text = read_text(path, MAX_SESSION_FILE_BYTES, "session file", error=ConfigError, expected="QuickFIX settings",
+                     too_large_fix="check that this is a QuickFIX session file")
     sections: list[tuple[str, dict[str, str]]] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -142,7 +143,7 @@ def read_session_file(path: Path) -> SessionFile:
 
 
 @dataclass
-class _Shared:
+class SessionState:
     """State shared between the caller's thread and QuickFIX's."""
 
     inbox: queue.Queue[Reply | QueryFailed]
@@ -161,7 +162,7 @@ def _parse(message: Any) -> list[tuple[int, str]]:
         return []
 
 
-def _reject(shared: _Shared, found: dict[int, str], business: bool) -> Reply | QueryFailed | None:
+def reply_to_reject(shared: SessionState, found: dict[int, str], business: bool) -> Reply | QueryFailed | None:
     """A session Reject (35=3) or BusinessMessageReject (35=j) of one of our messages, by the order it names."""
     ref_seq = int(found[45]) if found.get(45, "").isdigit() else None
     with shared.lock:
@@ -177,7 +178,7 @@ def _reject(shared: _Shared, found: dict[int, str], business: bool) -> Reply | Q
     return Reply(client_order_id=client_order_id, exec_id=None, status=REJECTED, text=text)
 
 
-def _application(shared: _Shared) -> Any:
+def _application(shared: SessionState) -> Any:
     import quickfix as fix
 
     class Application(fix.Application):  # type: ignore[misc]
@@ -199,7 +200,7 @@ def _application(shared: _Shared) -> Any:
             if found.get(35) == "5" and found.get(58):
                 shared.logout_text = found[58]
             elif found.get(35) == "3":
-                item = _reject(shared, found, business=False)
+                item = reply_to_reject(shared, found, business=False)
                 if item is not None:
                     shared.inbox.put(item)
 
@@ -218,14 +219,14 @@ def _application(shared: _Shared) -> Any:
             if found.get(35) == "8":
                 item = execution_report_reply(fields)
             elif found.get(35) == "j":
-                item = _reject(shared, found, business=True)
+                item = reply_to_reject(shared, found, business=True)
             if item is not None:
                 shared.inbox.put(item)
 
     return Application()
 
 
-def _import_quickfix() -> Any:
+def import_quickfix() -> Any:
     """``quickfix``, keeping Python's Ctrl-C handling (its module init resets SIGINT to the default action, which
     would kill the process mid-send instead of letting it log out cleanly)."""
     handler = signal.getsignal(signal.SIGINT)
@@ -245,12 +246,12 @@ class FixSession:
     def __init__(self, session_file: SessionFile) -> None:
         self.file = session_file
         self.inbox: queue.Queue[Reply | QueryFailed] = queue.Queue()
-        self._shared = _Shared(inbox=self.inbox)
+        self._shared = SessionState(inbox=self.inbox)
         self._initiator: Any = None
 
     def start(self, logon_timeout_seconds: float) -> None:
         """Connect and log on; ``OrderError`` if that does not happen within the timeout."""
-        fix = _import_quickfix()
+        fix = import_quickfix()
         settings = fix.SessionSettings()
         defaults = fix.Dictionary()
         for key, value in self.file.defaults.items():

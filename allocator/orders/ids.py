@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from allocator.config.schema import IdScheme, OrdersConfig, OrderType, TimeInForce
 from allocator.errors import ConfigError
-from allocator.files.spreadsheet import quantity_text
+from allocator.files.cells import quantity_text
 from allocator.terms import BUY, Side
 
 CLEAN_SYMBOL = re.compile(r"[A-Za-z0-9.]+")

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from allocator.errors import OrderError
-from allocator.files.spreadsheet import quantity_text
+from allocator.files.cells import quantity_text
 from allocator.orders.fix_message import REJECTED, TERMINAL, Reply
 from allocator.orders.ids import Order
 

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from allocator.config.schema import OrdersConfig
 from allocator.errors import ConfigError, DataError
-from allocator.files.spreadsheet import quantity_text, safe_text
+from allocator.files.cells import quantity_text, safe_text
+from allocator.files.reading import read_text
 from allocator.orders.fix_message import (
     PIPE,
     REJECTED,
@@ -48,7 +49,7 @@ from allocator.orders.fix_message import (
 from allocator.orders.fix_session import FixSession, QueryFailed, SessionFile, read_session_file
 from allocator.orders.ids import Order, build_orders
 from allocator.orders.journal import Entry, Journal
-from allocator.orders.trade_sheet import manifest_beside, read_trade_sheet
+from allocator.orders.trade_sheet import MAX_TRADE_FILE_BYTES, manifest_beside, read_trade_sheet
 
 UNANSWERED, NOT_SENT = "UNANSWERED", "NOT_SENT"
 FAILED = frozenset({REJECTED, UNANSWERED, NOT_SENT})
@@ -143,7 +144,9 @@ def load_batch(trades_path: Path, config_path: Path | None = None, manifest_path
 def _read_fix_orders(path: Path) -> tuple[Order, ...]:
     orders: list[Order] = []
     seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+    text = read_text(path, MAX_TRADE_FILE_BYTES, "order file", expected="FIX",
+                     too_large_fix="check that this is the orders.fix file allocate wrote")
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}: line {number}"

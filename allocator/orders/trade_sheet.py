@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import DataError
-from allocator.files.spreadsheet import unquote
+from allocator.files.cells import unquote
+from allocator.files.reading import MIB, read_text
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
+from allocator.outputs.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.terms import BUY, SELL, Side
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",
                  "current_weight", "target_weight", "estimated_cost", "reason")
-MAX_TRADE_FILE_BYTES = 64 * 1024 * 1024
+MAX_TRADE_FILE_BYTES = 64 * MIB
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -64,16 +66,6 @@ class TradeSheet:
                      for r in self.rows)
 
 
-@dataclass(frozen=True)
-class RunManifest:
-    """What ``export`` and ``send`` need from a run's ``manifest.json``."""
-
-    path: Path
-    run_id: str
-    as_of: date
-    orders: dict[str, Any] | None
-
-
 def sheet_from_records(records: list[dict[str, Any]], run_id: str, as_of: date, cash_before: Decimal | None = None,
                        cash_after: Decimal | None = None) -> TradeSheet:
     """A sheet from trade records keyed by ``TRADE_COLUMNS`` (text as written to ``trades.csv``)."""
@@ -81,33 +73,17 @@ def sheet_from_records(records: list[dict[str, Any]], run_id: str, as_of: date, 
     return TradeSheet(run_id=run_id, as_of=as_of, rows=rows, cash_before=cash_before, cash_after=cash_after)
 
 
-def read_manifest(path: Path) -> RunManifest:
-    """The run id, as-of date and order settings of a run's ``manifest.json``."""
-    data = _read_json(path)
-    where = str(path)
-    if not isinstance(data, dict):
-        raise DataError(where, "not a manifest (expected a JSON object)", "give the run's manifest.json")
-    run_id = data.get("run_id")
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
-        raise DataError(f"{where}: run_id", "missing or not a SHA-256 hex digest",
-                        "the manifest predates order IDs or was edited; rerun allocate run")
-    as_of = _date(data.get("as_of"), f"{where}: as_of")
-    resolved = data.get("resolved_config")
-    orders = resolved.get("orders") if isinstance(resolved, dict) else None
-    return RunManifest(path=path, run_id=run_id, as_of=as_of, orders=orders if isinstance(orders, dict) else None)
-
-
-def manifest_beside(trades_path: Path, manifest_path: Path | None) -> RunManifest | None:
+def manifest_beside(trades_path: Path, manifest_path: Path | None) -> Manifest | None:
     """The manifest named, else ``manifest.json`` beside the trade list, else None."""
     if manifest_path is not None:
         return read_manifest(manifest_path)
-    candidate = trades_path.parent / "manifest.json"
+    candidate = trades_path.parent / MANIFEST_FILE
     return read_manifest(candidate) if candidate.is_file() else None
 
 
-def read_trade_sheet(path: Path, manifest: RunManifest | None) -> TradeSheet:
+def read_trade_sheet(path: Path, manifest: Manifest | None) -> TradeSheet:
     """Read ``trades.csv`` or ``trades.json`` (by content: JSON starts with ``{``)."""
-    text = _read_text(path)
+    text = read_text(path, MAX_TRADE_FILE_BYTES, "trade list", too_large_fix="check that this is a trade list")
     if text.lstrip().startswith("{"):
         return _sheet_from_json(path, text, manifest)
     if manifest is None:
@@ -116,29 +92,7 @@ def read_trade_sheet(path: Path, manifest: RunManifest | None) -> TradeSheet:
     return _sheet_from_csv(path, text, manifest)
 
 
-def _read_text(path: Path) -> str:
-    where = str(path)
-    if not path.is_file():
-        raise DataError(where, "file not found", "check the path")
-    size = path.stat().st_size
-    if size > MAX_TRADE_FILE_BYTES:
-        raise DataError(where, f"{size:,} bytes, above the {MAX_TRADE_FILE_BYTES:,}-byte limit for a trade list",
-                        "check that this is a trade list")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
-
-
-def _read_json(path: Path) -> Any:
-    text = _read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}", "fix the JSON") from None
-
-
-def _sheet_from_csv(path: Path, text: str, manifest: RunManifest) -> TradeSheet:
+def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:
     where = str(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
@@ -152,7 +106,7 @@ def _sheet_from_csv(path: Path, text: str, manifest: RunManifest) -> TradeSheet:
     return TradeSheet(run_id=manifest.run_id, as_of=manifest.as_of, rows=rows)
 
 
-def _sheet_from_json(path: Path, text: str, manifest: RunManifest | None) -> TradeSheet:
+def _sheet_from_json(path: Path, text: str, manifest: Manifest | None) -> TradeSheet:
     where = str(path)
     try:
         data = json.loads(text)
@@ -165,7 +119,7 @@ def _sheet_from_json(path: Path, text: str, manifest: RunManifest | None) -> Tra
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id):
         raise DataError(f"{where}: run_id", "missing or not a SHA-256 hex digest",
                         "give a trades.json written by allocate, or its run's manifest with --manifest")
-    as_of = _date(data.get("as_of"), f"{where}: as_of")
+    as_of = as_of_date(data.get("as_of"), f"{where}: as_of")
     rows = []
     for i, record in enumerate(data["trades"]):
         if not isinstance(record, dict):
@@ -218,15 +172,6 @@ def _decimal(value: Any, where: str) -> Decimal:
 
 def _optional_decimal(value: Any, where: str) -> Decimal | None:
     return None if value is None else _decimal(value, where)
-
-
-def _date(value: Any, where: str) -> date:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise DataError(where, f"expected a date YYYY-MM-DD, got {value!r}", "give the run's as-of date")
 
 
 def _unique(rows: tuple[TradeRow, ...], where: str) -> None:

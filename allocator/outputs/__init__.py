@@ -1,1 +1,41 @@
-"""outputs"""
+"""Outputs of a run: its summary, its files and the terminal report; and repeating a run from its manifest.
+
+- ``summary``: ``summarize`` -> ``RunSummary`` (computed once per run), ``summary_json``;
+- ``metrics``: the portfolio statistics behind it (``PortfolioStats``, ``Exposures``, ``risk_contributions``);
+- ``run_files``: ``run_files`` (name -> bytes of the output folder), ``weights_csv``;
+- ``trade_rows``: ``trade_sheet``, the run's trades as the order formats take them;
+- ``manifest``: ``Manifest``, ``manifest_of``, ``read_manifest``, ``run_id``, ``versions``;
+- ``publish``: ``write_atomically`` (the output folder in one step);
+- ``replay``: ``read_replay`` and ``reproduction_report`` for ``allocate run --from-manifest``;
+- ``report``: ``print_run``, the terminal tables.
+
+The names below load on first use (most of this package needs NumPy), so ``allocate --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from allocator.outputs.manifest import Manifest, manifest_of, read_manifest, run_id
+    from allocator.outputs.publish import write_atomically
+    from allocator.outputs.replay import read_replay, reproduction_report
+    from allocator.outputs.report import print_run
+    from allocator.outputs.run_files import run_files
+    from allocator.outputs.summary import RunSummary, summarize, summary_json
+    from allocator.outputs.trade_rows import trade_sheet
+
+MODULES = {"Manifest": "manifest", "manifest_of": "manifest", "read_manifest": "manifest", "run_id": "manifest",
+           "write_atomically": "publish", "read_replay": "replay", "reproduction_report": "replay",
+           "print_run": "report", "run_files": "run_files", "RunSummary": "summary", "summarize": "summary",
+           "summary_json": "summary", "trade_sheet": "trade_rows"}
+__all__ = ["Manifest", "RunSummary", "manifest_of", "print_run", "read_manifest", "read_replay",
+           "reproduction_report", "run_files", "run_id", "summarize", "summary_json", "trade_sheet",
+           "write_atomically"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in MODULES:
+        return getattr(importlib.import_module(f"allocator.outputs.{MODULES[name]}"), name)
+    raise AttributeError(f"module 'allocator.outputs' has no attribute {name!r}")

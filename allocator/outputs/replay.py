@@ -1,15 +1,15 @@
 """Repeat a recorded run from its ``manifest.json``: the same inputs, the same command, the same bytes.
 
-``read_replay`` checks, before anything is solved, that every input the manifest lists (holdings, prices,
-fundamentals and each config of the ``extends`` chain) still has the SHA-256 it had, that the config resolves to
-the same values, and notes package versions that differ. ``differing_outputs`` compares the data files of the new
-run with the digests the manifest recorded, so a repeated run can say that it wrote the same bytes.
+``read_replay`` reads the manifest (``allocator.outputs.manifest``) and checks, before anything is solved, that
+every input it lists (holdings, prices, fundamentals and each config of the ``extends`` chain) still has the
+SHA-256 it had, that the config resolves to the same values, and notes package versions that differ.
+``differing_outputs`` compares the data files of the new run with the digests the manifest recorded, so a repeated
+run can say that it wrote the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,9 +17,9 @@ from typing import Any
 
 from allocator.config.loader import LoadedConfig, load_config
 from allocator.errors import ConfigError, DataError
-from allocator.files.atomic import sha256_of
+from allocator.files.reading import sha256_of
+from allocator.outputs.manifest import FIX, Manifest, read_manifest, versions
 
-MAX_MANIFEST_BYTES = 16 * 1_048_576
 DATA_FILES = ("weights.csv", "trades.csv", "trades.json", "summary.json")
 
 
@@ -38,27 +38,7 @@ class Replay:
     warnings: tuple[str, ...]
 
 
-def _load(path: Path) -> dict[str, Any]:
-    where = str(path)
-    if not path.is_file():
-        raise ConfigError(where, "manifest not found", "give the manifest.json of a previous run's output folder")
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ConfigError(where, "too large to be a manifest", "give the manifest.json of a previous run")
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ConfigError(where, f"not a JSON manifest ({str(exc).splitlines()[0][:120]})",
-                          "give the manifest.json of a previous run") from None
-    missing = [k for k in ("command", "inputs", "config_chain", "resolved_config") if not isinstance(data, dict)
-               or k not in data]
-    if missing:
-        raise ConfigError(where, f"not a manifest of allocate run (no {', '.join(missing)})",
-                          "give the manifest.json of a previous run's output folder")
-    manifest: dict[str, Any] = data
-    return manifest
-
-
-def _differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str], list[str]]:
+def differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str], list[str]]:
     """Key paths whose values differ, and key paths that only ``current`` has (fields added since)."""
     if isinstance(recorded, dict) and isinstance(current, dict):
         changed: list[str] = []
@@ -68,7 +48,7 @@ def _differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str],
             if k not in current:
                 changed.append(f"{sub}: recorded {value!r}, no longer a key")
                 continue
-            more_changed, more_added = _differences(value, current[k], sub)
+            more_changed, more_added = differences(value, current[k], sub)
             changed += more_changed
             added += more_added
         return changed, added
@@ -77,22 +57,17 @@ def _differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str],
     return [], []
 
 
-def _verify_inputs(inputs: Any, where: str) -> None:
-    if not isinstance(inputs, dict) or not inputs:
-        raise ConfigError(f"{where}: inputs", "no inputs recorded", "give the manifest.json of a previous run")
-    for name, entry in inputs.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or \
-                not isinstance(entry.get("sha256"), str):
-            raise ConfigError(f"{where}: inputs.{name}", "expected a path and a sha256",
-                              "give the manifest.json of a previous run")
-        path = Path(entry["path"])
+def verify_inputs(manifest: Manifest) -> None:
+    """Raise ``DataError`` for a recorded input that is gone or whose SHA-256 changed."""
+    for name, entry in manifest.inputs.items():
+        path = Path(entry.path)
         if not path.is_file():
             raise DataError(str(path), f"the recorded input {name} is gone",
                             "restore it where it was, or run without --from-manifest")
         actual = sha256_of(path)
-        if actual != entry["sha256"]:
+        if actual != entry.sha256:
             raise DataError(str(path), f"the {name} input changed since the recorded run (sha256 {actual[:16]}..., "
-                            f"recorded {entry['sha256'][:16]}...)",
+                            f"recorded {entry.sha256[:16]}...)",
                             "restore the file as it was, or run without --from-manifest")
 
 
@@ -100,38 +75,35 @@ def read_replay(manifest_path: str | Path) -> Replay:
     """Read and verify the manifest at ``manifest_path``; raise ``DataError`` for an input that changed."""
     path = Path(manifest_path)
     where = str(path)
-    data = _load(path)
-    _verify_inputs(data["inputs"], where)
-    command = data["command"]
-    if not isinstance(command, dict):
-        raise ConfigError(f"{where}: command", "expected a mapping", "give the manifest.json of a previous run")
-    holdings = data["inputs"].get("holdings", {}).get("path")
-    config_path = data["inputs"].get("config[0]", {}).get("path")
-    if holdings is None or config_path is None:
-        raise ConfigError(f"{where}: inputs", "no holdings or config recorded", "give the manifest of allocate run")
+    manifest = read_manifest(path)
+    verify_inputs(manifest)
+    command = manifest.command
+    holdings = manifest.inputs.get("holdings")
+    config = manifest.inputs.get("config[0]")
+    if holdings is None or config is None:
+        raise DataError(f"{where}: inputs", "no holdings or config recorded", FIX)
+    config_path = config.path
     loaded = load_config(config_path)
-    if [str(p) for p in loaded.chain] != data["config_chain"]:
-        raise ConfigError(config_path, f"the extends chain is now {[str(p) for p in loaded.chain]}, recorded "
-                          f"{data['config_chain']}", "restore the configs as they were")
-    changed, added = _differences(data["resolved_config"], loaded.resolved())
+    chain = [str(p) for p in loaded.chain]
+    if chain != list(manifest.config_chain):
+        raise ConfigError(config_path, f"the extends chain is now {chain}, recorded {list(manifest.config_chain)}",
+                          "restore the configs as they were")
+    changed, added = differences(manifest.resolved_config, loaded.resolved())
     if changed:
         raise ConfigError(config_path, "the config resolves to other values under this version of allocate",
                           "run with the recorded version (see the manifest's versions)", details=changed)
     warnings = [f"config keys added since the recorded run, at their defaults: {', '.join(added)}"] if added else []
-    from allocator.outputs.run_files import versions
-
     now = versions()
     warnings += [f"recorded with {name} {then}, now {now.get(name, 'not installed')}; numbers may differ in the "
-                 "last digits" for name, then in (data.get("versions") or {}).items() if now.get(name) != then]
+                 "last digits" for name, then in manifest.versions.items() if now.get(name) != then]
     cash = command.get("cash")
     try:
         cash_amount = Decimal(cash) if cash is not None else None
     except (InvalidOperation, TypeError):
-        raise ConfigError(f"{where}: command.cash", f"not an amount: {cash!r}", "fix the manifest") from None
-    outputs = data.get("outputs") or {}
-    return Replay(holdings=Path(holdings), config=loaded, as_of=command.get("as_of"), cash=cash_amount,
+        raise DataError(f"{where}: command.cash", f"not an amount: {cash!r}", FIX) from None
+    return Replay(holdings=Path(holdings.path), config=loaded, as_of=command.get("as_of"), cash=cash_amount,
                   relax=bool(command.get("relax", False)), trade_format=_formats(command.get("format")),
-                  command=command, outputs={k: str(v) for k, v in outputs.items() if k in DATA_FILES},
+                  command=command, outputs={k: v for k, v in manifest.outputs.items() if k in DATA_FILES},
                   warnings=tuple(warnings))
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from allocator.outputs.metrics import PortfolioStats
+from allocator.outputs.summary import RunSummary
 from allocator.pipeline import RunResult
 
 
@@ -23,7 +25,7 @@ def console(stream: TextIO) -> Console:
     return Console(file=stream, width=118, highlight=False, soft_wrap=False)
 
 
-def portfolio_table(metrics: dict[str, Any]) -> Table:
+def portfolio_table(summary: RunSummary) -> Table:
     table = Table(title="Portfolio (annualized)", title_justify="left")
     table.add_column("metric")
     for name in ("current", "target", "after rounding"):
@@ -31,22 +33,24 @@ def portfolio_table(metrics: dict[str, Any]) -> Table:
     def ratio(value: float) -> str:
         return f"{value:.2f}"
 
-    rows: list[tuple[str, str, Callable[[float], str]]] = [
-        ("expected excess return", "expected_return", pct), ("volatility", "volatility", pct),
-        ("Sharpe", "sharpe", ratio), ("tracking error", "tracking_error", pct),
-        ("active share", "active_share", pct), ("cash", "cash_weight", pct)]
-    for label, key, fmt in rows:
-        table.add_row(label, *(fmt(metrics[side][key]) for side in ("current", "target", "achieved")))
-    table.add_row("turnover (one-way)", "", pct(metrics["target"]["turnover"]), pct(metrics["achieved"]["turnover"]))
+    rows: list[tuple[str, Callable[[PortfolioStats], float], Callable[[float], str]]] = [
+        ("expected excess return", lambda s: s.expected_return, pct), ("volatility", lambda s: s.volatility, pct),
+        ("Sharpe", lambda s: s.sharpe, ratio), ("tracking error", lambda s: s.tracking_error, pct),
+        ("active share", lambda s: s.active_share, pct), ("cash", lambda s: s.cash_weight, pct)]
+    for label, get, fmt in rows:
+        table.add_row(label, *(fmt(get(side)) for side in (summary.current, summary.target, summary.achieved)))
+    table.add_row("turnover (one-way)", "", pct(summary.target.turnover or 0.0),
+                  pct(summary.achieved.turnover or 0.0))
     return table
 
 
-def exposure_table(metrics: dict[str, Any], by: str, current: dict[str, float]) -> Table:
+def exposure_table(summary: RunSummary, by: str) -> Table:
     table = Table(title=f"Weight by {by.replace('_', ' ')}", title_justify="left")
     for column in (by.replace("_", " "), "benchmark", "current", "target"):
         table.add_column(column, justify="left" if column == by.replace("_", " ") else "right")
-    bench = metrics["benchmark_exposures"][by]
-    target = metrics["exposures"][by]
+    bench = summary.benchmark_exposures.by(by)
+    target = summary.exposures.by(by)
+    current = summary.current_exposures.by(by)
     for label in target:
         table.add_row(label, pct(bench.get(label, 0.0)), pct(current.get(label, 0.0)), pct(target[label]))
     return table
@@ -64,28 +68,24 @@ def trades_table(result: RunResult) -> Table:
     return table
 
 
-def print_run(result: RunResult, metrics: dict[str, Any], stream: TextIO) -> None:
+def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
     """The run summary: portfolio statistics, size exposure, trades, RSI rules and binding limits."""
-    from allocator.outputs.metrics import exposures
-
     out = console(stream)
-    trades = metrics["trades"]
-    out.print(f"[bold]allocate run[/bold]  as of {metrics['as_of']}  NAV {money_text(metrics['nav_value'])}  "
-              f"regime {metrics['regime']}  solver {result.allocation.solver} ({result.allocation.status})")
-    out.print(portfolio_table(metrics))
-    universe = result.prepared.universe
-    current = exposures(universe, universe.weight, float(universe.outside_weight.sum()))
-    out.print(exposure_table(metrics, "size_bucket", current["size_bucket"]))
+    trades = summary.trades
+    out.print(f"[bold]allocate run[/bold]  as of {summary.as_of}  NAV {money_text(summary.nav_value)}  "
+              f"regime {summary.regime}  solver {result.allocation.solver} ({result.allocation.status})")
+    out.print(portfolio_table(summary))
+    out.print(exposure_table(summary, "size_bucket"))
     out.print(trades_table(result))
-    out.print(f"{trades['count']} trades: sells {money_text(trades['sold_value'])}, "
-              f"buys {money_text(trades['bought_value'])}, "
-              f"estimated cost {money_text(metrics['estimated_cost_value'])}; "
-              f"cash {money_text(trades['cash_before_value'])} -> {money_text(trades['cash_after_value'])}")
-    if metrics["rsi_rules"]:
-        out.print("RSI rules fired: " + "; ".join(metrics["rsi_rules"]))
-    if metrics["binding_constraints"]:
-        out.print("Binding limits: " + "; ".join(metrics["binding_constraints"]))
-    if metrics["relaxations"]:
-        out.print("[bold]Relaxed limits:[/bold] " + "; ".join(metrics["relaxations"]))
-    top = ", ".join(f"{s} {pct(v, 1)}" for s, v in metrics["top_risk_contributions"].items())
+    out.print(f"{trades.count} trades: sells {money_text(trades.sold_value)}, "
+              f"buys {money_text(trades.bought_value)}, "
+              f"estimated cost {money_text(summary.estimated_cost_value)}; "
+              f"cash {money_text(trades.cash_before_value)} -> {money_text(trades.cash_after_value)}")
+    if summary.rsi_rules:
+        out.print("RSI rules fired: " + "; ".join(summary.rsi_rules))
+    if summary.binding_constraints:
+        out.print("Binding limits: " + "; ".join(summary.binding_constraints))
+    if summary.relaxations:
+        out.print("[bold]Relaxed limits:[/bold] " + "; ".join(summary.relaxations))
+    top = ", ".join(f"{s} {pct(v, 1)}" for s, v in summary.top_risk_contributions.items())
     out.print(f"Largest risk contributions: {top}")

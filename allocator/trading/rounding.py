@@ -44,9 +44,12 @@ def to_decimal(value: float) -> Decimal:
 
 
 @dataclass
-class Book:
-    """Target quantities with running totals, so each change costs O(1): cash after trading, the market value of
-    the targets and the traded notional (money in ``Decimal``, to the cent per trade)."""
+class TargetLedger:
+    """The target quantity of every asset (shares, ``Decimal``; inside the universe first, then holdings outside
+    it) with running totals, so each change costs O(1): cash after trading, the market value of the targets, the
+    traded notional and the costs (money in the account currency, ``Decimal``, to the cent per trade).
+
+    ``price`` is per share, ``lot`` in shares, ``cost_rate`` a fraction of notional; ``current`` is the holding."""
 
     symbols: list[str]
     price: list[Decimal]
@@ -99,14 +102,14 @@ class Book:
 
 
 @dataclass(frozen=True)
-class Bounds:
-    """Per-asset share bounds (float) derived from the weight bounds at the NAV expected after costs."""
+class ShareBounds:
+    """Per-asset bounds in shares (float) derived from the weight bounds at the NAV expected after costs."""
 
     lower: FloatArray
     upper: FloatArray
 
 
-def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: float) -> Bounds:
+def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: float) -> ShareBounds:
     """Shares each asset may hold: the tightest per-asset weight bounds, with RSI no-add (``<= current``) and
     no-sell (``>= current``) kept exactly in shares."""
     lower = np.maximum(limits.lower, 0.0) * nav / prices
@@ -115,7 +118,7 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
-    return Bounds(lower=lower, upper=upper)
+    return ShareBounds(lower=lower, upper=upper)
 
 
 def _grid_below(current: float, lot: float, limit: float) -> float:
@@ -130,9 +133,10 @@ def _grid_above(current: float, lot: float, limit: float) -> float:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """The base quantity of each asset, the nearest-lot alternative where rounding up is allowed, and which
-    trades the per-asset limits require."""
+class RoundingChoices:
+    """Step 1's result per asset, in shares: the base quantity (cut toward the holding to whole lots), the
+    nearest-lot alternative where rounding up is allowed (``up``, None where not), the fraction of a lot the base
+    left out (``remainder``) and whether the per-asset limits require the trade (``required``)."""
 
     base: list[float]
     up: list[float | None]
@@ -140,7 +144,8 @@ class Plan:
     required: list[bool]
 
 
-def plan_quantities(wanted: FloatArray, current: FloatArray, lots: FloatArray, bounds: Bounds) -> Plan:
+def rounding_choices(wanted: FloatArray, current: FloatArray, lots: FloatArray, bounds: ShareBounds
+                     ) -> RoundingChoices:
     """Step 1: whole-lot base quantities within the per-asset bounds, and each one's round-up alternative."""
     base: list[float] = []
     up: list[float | None] = []
@@ -170,58 +175,59 @@ def plan_quantities(wanted: FloatArray, current: FloatArray, lots: FloatArray, b
         allowed = step != 0 and candidate >= 0 and low - tolerance <= candidate <= high + tolerance
         up.append(candidate if allowed and fraction >= 0.5 else None)
         remainder.append(fraction)
-    return Plan(base=base, up=up, remainder=remainder, required=required)
+    return RoundingChoices(base=base, up=up, remainder=remainder, required=required)
 
 
-def drop_small(book: Book, plan: Plan, minimum: Decimal, n: int) -> None:
+def drop_small(ledger: TargetLedger, choices: RoundingChoices, minimum: Decimal, n: int) -> None:
     """Step 2: cancel trades under the minimum value unless they close a position or a limit requires them."""
     if minimum <= 0:
         return
     for i in range(n):
-        change = book.target[i] - book.current[i]
-        if change and book.target[i] != 0 and not plan.required[i] and abs(change) * book.price[i] < minimum:
-            book.set(i, book.current[i])
+        change = ledger.target[i] - ledger.current[i]
+        if change and ledger.target[i] != 0 and not choices.required[i] and abs(change) * ledger.price[i] < minimum:
+            ledger.set(i, ledger.current[i])
 
 
-def fund_buys(book: Book, cash_min: float, lower: FloatArray, warnings: list[str]) -> None:
+def fund_buys(ledger: TargetLedger, cash_min: float, lower: FloatArray, warnings: list[str]) -> None:
     """Step 3: cut the largest buys, lot by lot, until cash after trading meets its floor; never below zero."""
     rate = to_decimal(cash_min)
 
     def deficit() -> Decimal:
-        return max(Decimal(0), money(book.nav * rate)) - book.cash
+        return max(Decimal(0), money(ledger.nav * rate)) - ledger.cash
 
     cut: dict[str, Decimal] = {}
     while deficit() > 0:
-        buys = [i for i in range(len(book.symbols)) if book.target[i] > book.current[i]]
-        keeps_floor = [i for i in buys if float(book.target[i] - book.lot[i]) >= lower[i] - 1e-9]
+        buys = [i for i in range(len(ledger.symbols)) if ledger.target[i] > ledger.current[i]]
+        keeps_floor = [i for i in buys if float(ledger.target[i] - ledger.lot[i]) >= lower[i] - 1e-9]
         buys = keeps_floor or buys
         if not buys:
             break
-        i = max(buys, key=lambda k: ((book.target[k] - book.current[k]) * book.price[k], book.symbols[k]))
-        lot_value = book.lot[i] * book.price[i] * (1 + book.cost_rate[i])
-        lots = min(max(1, math.ceil(deficit() / lot_value)), max(1, int((book.target[i] - book.current[i])
-                                                                         / book.lot[i])))
-        step = lots * book.lot[i]
-        book.set(i, max(book.current[i], book.target[i] - step))
-        cut[book.symbols[i]] = cut.get(book.symbols[i], Decimal(0)) + step
+        i = max(buys, key=lambda k: ((ledger.target[k] - ledger.current[k]) * ledger.price[k], ledger.symbols[k]))
+        lot_value = ledger.lot[i] * ledger.price[i] * (1 + ledger.cost_rate[i])
+        lots = min(max(1, math.ceil(deficit() / lot_value)), max(1, int((ledger.target[i] - ledger.current[i])
+                                                                         / ledger.lot[i])))
+        step = lots * ledger.lot[i]
+        ledger.set(i, max(ledger.current[i], ledger.target[i] - step))
+        cut[ledger.symbols[i]] = cut.get(ledger.symbols[i], Decimal(0)) + step
     if cut:
         warnings.append("buys cut to keep cash at its floor: " +
                         ", ".join(f"{s} -{q.normalize():f}" for s, q in sorted(cut.items())))
-    while book.cash < 0:  # costs alone overdraw cash: sell single lots of the largest positions
-        held = [i for i in range(len(book.symbols)) if book.target[i] >= book.lot[i]]
-        free = [i for i in held if float(book.target[i] - book.lot[i]) >= lower[i] - 1e-9]
+    while ledger.cash < 0:  # costs alone overdraw cash: sell single lots of the largest positions
+        held = [i for i in range(len(ledger.symbols)) if ledger.target[i] >= ledger.lot[i]]
+        free = [i for i in held if float(ledger.target[i] - ledger.lot[i]) >= lower[i] - 1e-9]
         held = free or held
         if not held:
             break
-        i = max(held, key=lambda k: (book.target[k] * book.price[k], book.symbols[k]))
-        book.set(i, book.target[i] - book.lot[i])
-        warnings.append(f"sold one more lot of {book.symbols[i]} to keep cash from going negative")
+        i = max(held, key=lambda k: (ledger.target[k] * ledger.price[k], ledger.symbols[k]))
+        ledger.set(i, ledger.target[i] - ledger.lot[i])
+        warnings.append(f"sold one more lot of {ledger.symbols[i]} to keep cash from going negative")
 
 
 @dataclass(frozen=True)
-class Room:
-    """What any further lot must respect: the cash floor and cap (fractions of NAV), the turnover limit, the
-    minimum trade value and the upper share bounds."""
+class LotLimits:
+    """What any further lot must respect: the cash floor and cap (``cash_min``, ``cash_max``: fractions of NAV),
+    the one-way turnover limit (fraction of NAV, None when unset) and its forced part, the NAV before trading
+    (account currency), the minimum trade value (account currency) and the upper bounds in shares."""
 
     cash_min: Decimal
     cash_max: Decimal
@@ -231,55 +237,55 @@ class Room:
     minimum: Decimal
     upper: FloatArray
 
-    def allows(self, book: Book, i: int, quantity: Decimal) -> bool:
+    def allows(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
         if float(quantity) > self.upper[i] + 1e-9 * max(1.0, float(quantity)):
             return False
-        change = quantity - book.current[i]
-        if change and quantity != 0 and abs(change) * book.price[i] < self.minimum:
+        change = quantity - ledger.current[i]
+        if change and quantity != 0 and abs(change) * ledger.price[i] < self.minimum:
             return False
-        cash = book.cash_if(i, quantity)
-        nav = cash + book.value + money(quantity * book.price[i]) - money(book.target[i] * book.price[i])
+        cash = ledger.cash_if(i, quantity)
+        nav = cash + ledger.value + money(quantity * ledger.price[i]) - money(ledger.target[i] * ledger.price[i])
         if cash < max(Decimal(0), money(nav * self.cash_min)):
             return False
         if self.turnover_max is None:
             return True
-        old = book.target[i]
-        book.set(i, quantity)
-        bound = book.turnover_bound(self.nav_before, self.turnover_forced)
-        book.set(i, old)
+        old = ledger.target[i]
+        ledger.set(i, quantity)
+        bound = ledger.turnover_bound(self.nav_before, self.turnover_forced)
+        ledger.set(i, old)
         return bound <= self.turnover_max
 
 
-def round_up(book: Book, plan: Plan, room: Room, n: int) -> None:
+def round_up(ledger: TargetLedger, choices: RoundingChoices, lot_limits: LotLimits, n: int) -> None:
     """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first."""
-    order = sorted((i for i in range(n) if plan.up[i] is not None), key=lambda i: (-plan.remainder[i], i))
+    order = sorted((i for i in range(n) if choices.up[i] is not None), key=lambda i: (-choices.remainder[i], i))
     for i in order:
-        if book.target[i] != to_decimal(plan.base[i]):
+        if ledger.target[i] != to_decimal(choices.base[i]):
             continue  # a later step already moved it
-        candidate = to_decimal(float(plan.up[i] or 0.0))
-        if room.allows(book, i, candidate):
-            book.set(i, candidate)
+        candidate = to_decimal(float(choices.up[i] or 0.0))
+        if lot_limits.allows(ledger, i, candidate):
+            ledger.set(i, candidate)
 
 
-def spend_excess(book: Book, room: Room, target_weight: FloatArray, n: int) -> None:
+def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: FloatArray, n: int) -> None:
     """Step 5: while cash is above its cap, add single lots where the target weight is furthest ahead."""
-    if room.cash_max >= 1:
+    if lot_limits.cash_max >= 1:
         return
-    prices = np.array([float(p) for p in book.price[:n]])
-    lots = np.array([float(x) for x in book.lot[:n]])
+    prices = np.array([float(p) for p in ledger.price[:n]])
+    lots = np.array([float(x) for x in ledger.lot[:n]])
     for _ in range(4 * n + 100):
-        nav = book.nav
-        if book.cash <= money(nav * room.cash_max):
+        nav = ledger.nav
+        if ledger.cash <= money(nav * lot_limits.cash_max):
             return
-        held = np.array([float(q) for q in book.target[:n]])
+        held = np.array([float(q) for q in ledger.target[:n]])
         gap = target_weight - held * prices / float(nav)
-        gap = np.where(held + lots <= room.upper + 1e-9, gap, -np.inf)
+        gap = np.where(held + lots <= lot_limits.upper + 1e-9, gap, -np.inf)
         for i in np.argsort(-gap, kind="stable"):
             if gap[i] <= 0:
                 return
-            candidate = book.target[i] + book.lot[i]
-            if room.allows(book, int(i), candidate):
-                book.set(int(i), candidate)
+            candidate = ledger.target[i] + ledger.lot[i]
+            if lot_limits.allows(ledger, int(i), candidate):
+                ledger.set(int(i), candidate)
                 break
         else:
             return

@@ -5,8 +5,7 @@ holdings outside the universe kept or sold whole as configured). What rounding c
 warning. Money is ``Decimal``: for every symbol current + traded = final, and cash before - buys + sells - costs =
 cash after, to the cent, never negative (``reconcile`` checks it before anything is written).
 
-Every trade carries a ``reason``: ``exit_universe``, ``rsi_trim(RSI 71.2)``, ``tilt(size +0.8, value +0.4)``,
-``cash_raise`` or ``rebalance``. Sells are listed before buys.
+Every trade carries a ``reason`` (``allocator.trading.reasons``). Sells are listed before buys.
 """
 
 from __future__ import annotations
@@ -16,18 +15,19 @@ from decimal import Decimal
 
 import numpy as np
 
-from allocator.config.schema import SIGNALS, TradingConfig
+from allocator.config.schema import TradingConfig
 from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores, Universe
 from allocator.optimize.constraints import Limits, violations
 from allocator.terms import BUY, SELL, Side
+from allocator.trading.reasons import EXIT_UNIVERSE, trade_reason
 from allocator.trading.rounding import (
-    Book,
-    Room,
+    LotLimits,
+    TargetLedger,
     drop_small,
     fund_buys,
     money,
-    plan_quantities,
     round_up,
+    rounding_choices,
     share_bounds,
     spend_excess,
     to_decimal,
@@ -89,11 +89,11 @@ def build_trades(
     rsi_rules: dict[str, RsiRule],
     risk: RiskModel,
 ) -> TradeList:
-    """Round ``target_weight`` to whole lots within the limits (``rounding.py``) and derive the trade list."""
+    """Round ``target_weight`` to whole lots within the limits (``allocator.trading.rounding``); derive the trades."""
     nav = universe.nav_value
     n = universe.size
     outside = len(universe.outside_symbols)
-    book = Book(symbols=list(universe.symbols) + list(universe.outside_symbols),
+    ledger = TargetLedger(symbols=list(universe.symbols) + list(universe.outside_symbols),
                 price=[to_decimal(p) for p in [*universe.price, *universe.outside_price]],
                 lot=[to_decimal(x) for x in [*universe.lot_size, *[float(trading.lot_size)] * outside]],
                 cost_rate=[to_decimal(c) for c in [*limits.cost, *[float(trading.cost_bps) / 1e4] * outside]],
@@ -101,23 +101,23 @@ def build_trades(
                 cash_before=universe.cash_value)
     for j in range(outside):
         if universe.outside_sold:
-            book.set(n + j, Decimal(0))
+            ledger.set(n + j, Decimal(0))
     expected_costs = float(limits.cost @ np.abs(target_weight - universe.weight)) * nav
     nav_after = nav - expected_costs
     bounds = share_bounds(limits, universe.price, universe.quantity, nav_after)
-    plan = plan_quantities(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
-    for i, quantity in enumerate(plan.base):
-        book.set(i, to_decimal(quantity))
+    choices = rounding_choices(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
+    for i, quantity in enumerate(choices.base):
+        ledger.set(i, to_decimal(quantity))
     minimum = Decimal(str(trading.min_trade_value))
     warnings: list[str] = []
-    drop_small(book, plan, minimum, n)
-    fund_buys(book, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
-    room = Room(cash_min=to_decimal(limits.cash_lower), cash_max=to_decimal(limits.cash_upper),
+    drop_small(ledger, choices, minimum, n)
+    fund_buys(ledger, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
+    lot_limits = LotLimits(cash_min=to_decimal(limits.cash_lower), cash_max=to_decimal(limits.cash_upper),
                 turnover_max=limits.turnover_max, turnover_forced=limits.turnover_forced, nav_before=nav,
                 minimum=minimum, upper=bounds.upper)
-    round_up(book, plan, room, n)
-    spend_excess(book, room, target_weight, n)
-    trade_list = _trade_list(book, universe, target_weight, returns, scores, rsi_rules, warnings)
+    round_up(ledger, choices, lot_limits, n)
+    spend_excess(ledger, lot_limits, target_weight, n)
+    trade_list = _trade_list(ledger, universe, target_weight, returns, scores, rsi_rules, warnings)
     breaches = rounding_breaches(limits, risk, trade_list)
     return replace(trade_list, warnings=(*trade_list.warnings, *breaches)) if breaches else trade_list
 
@@ -130,55 +130,34 @@ def rounding_breaches(limits: Limits, risk: RiskModel, trade_list: TradeList, to
             "lots too large for the limits)" for family, amount in found.items() if amount > tolerance]
 
 
-def _reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
-            rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
-    rule = rsi_rules.get(universe.symbols[i])
-    if rule is not None and side == SELL:
-        if rule.rule == "rsi_trim":
-            return f"rsi_trim(RSI {rule.rsi:.1f})"
-        if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
-            return "cash_raise"
-    alpha = returns.alpha[i]
-    if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
-        parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
-                 for k in SIGNALS} if scores.composite_scale > 0 else {}
-        top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
-                     key=lambda kv: -abs(kv[1]))[:3]
-        if top:
-            return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
-    if side == SELL and cash_rising:
-        return "cash_raise"
-    return "rebalance"
-
-
-def _trade_list(book: Book, universe: Universe, target_weight: FloatArray, returns: ReturnModel, scores: Scores,
-                rsi_rules: dict[str, RsiRule], warnings: list[str]) -> TradeList:
+def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatArray, returns: ReturnModel,
+                scores: Scores, rsi_rules: dict[str, RsiRule], warnings: list[str]) -> TradeList:
     nav = universe.nav_value
-    cash_after = book.cash
+    cash_after = ledger.cash
     cash_rising = cash_after > universe.cash_value
     n = universe.size
     trades = []
-    for i, symbol in enumerate(book.symbols):
-        change = book.target[i] - book.current[i]
+    for i, symbol in enumerate(ledger.symbols):
+        change = ledger.target[i] - ledger.current[i]
         if change == 0:
             continue
         side = BUY if change > 0 else SELL
-        notional = money(abs(change) * book.price[i])
+        notional = money(abs(change) * ledger.price[i])
         inside = i < n
-        reason = _reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else "exit_universe"
+        reason = trade_reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
         trades.append(Trade(
-            symbol=symbol, side=side, quantity=abs(change), price=book.price[i], notional_value=notional,
-            current_quantity=book.current[i], target_quantity=book.target[i],
-            current_weight=float(book.current[i] * book.price[i]) / nav,
+            symbol=symbol, side=side, quantity=abs(change), price=ledger.price[i], notional_value=notional,
+            current_quantity=ledger.current[i], target_quantity=ledger.target[i],
+            current_weight=float(ledger.current[i] * ledger.price[i]) / nav,
             target_weight=float(target_weight[i]) if inside else 0.0,
-            estimated_cost_value=money(notional * book.cost_rate[i]), reason=reason))
+            estimated_cost_value=money(notional * ledger.cost_rate[i]), reason=reason))
     trades.sort(key=lambda t: (t.side != SELL, -t.notional_value, t.symbol))
-    nav_after = float(book.nav)
-    achieved = np.array([float(book.target[i] * book.price[i]) / nav_after for i in range(n)])
+    nav_after = float(ledger.nav)
+    achieved = np.array([float(ledger.target[i] * ledger.price[i]) / nav_after for i in range(n)])
     return TradeList(
         trades=tuple(trades), cash_before_value=universe.cash_value, cash_after_value=cash_after,
-        symbols=tuple(book.symbols), current_quantity=tuple(book.current), final_quantity=tuple(book.target),
-        prices=tuple(book.price), achieved_weight=achieved, achieved_cash_weight=float(cash_after) / nav_after,
+        symbols=tuple(ledger.symbols), current_quantity=tuple(ledger.current), final_quantity=tuple(ledger.target),
+        prices=tuple(ledger.price), achieved_weight=achieved, achieved_cash_weight=float(cash_after) / nav_after,
         warnings=tuple(warnings))
 
 

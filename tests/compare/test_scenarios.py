@@ -41,7 +41,7 @@ def _small_cap_weight(outcome: ScenarioOutcome) -> float:
     """Recomputed from the weights and the fundamentals' size buckets, independently of the metrics module."""
     result = outcome.result
     assert result is not None, outcome.reason
-    buckets = np.array(result.prepared.universe.size_bucket)
+    buckets = np.array(result.universe.size_bucket)
     return float(result.allocation.weight[buckets == "small"].sum())
 
 
@@ -61,7 +61,7 @@ def test_goldilocks_is_the_base_view(pack: Comparison) -> None:
     base = run(EXAMPLE_HOLDINGS, BASE_CONFIG, cache=ProblemCache())
     macro = goldilocks.result.config.returns.macro
     assert (macro.rate_path.value, macro.inflation_mom, macro.growth.value) == ("easing", 0.0012, "steady")
-    assert goldilocks.result.prepared.scores.regime == "goldilocks"
+    assert goldilocks.result.scores.regime == "goldilocks"
     np.testing.assert_allclose(goldilocks.result.allocation.weight, base.allocation.weight, atol=1e-8)
 
 
@@ -72,7 +72,7 @@ def test_small_cap_weight_is_highest_under_goldilocks_and_lower_when_hawkish_or_
     assert small["hawkish_pivot"] < small["goldilocks"] - 0.05, small
     assert small["growth_scare"] < small["goldilocks"] - 0.05, small
     # and the regimes are the ones the theses name
-    regimes = {o.name: o.result.prepared.scores.regime for o in pack.outcomes if o.result}
+    regimes = {o.name: o.result.scores.regime for o in pack.outcomes if o.result}
     assert regimes["hawkish_pivot"] == "hawkish"
     assert regimes["growth_scare"].endswith("contracting")
 
@@ -86,7 +86,7 @@ def test_profit_taking_turnover_stays_within_its_tighter_limit(pack: Comparison)
     assert limit is not None and base_limit is not None and limit < base_limit
     assert result.config.constraints.active_max is not None
     assert result.config.constraints.active_max < (load_config(BASE_CONFIG).config.constraints.active_max or 1.0)
-    u = result.prepared.universe
+    u = result.universe
     w, cash = result.allocation.weight, result.allocation.cash_weight
     turnover = 0.5 * (np.abs(w - u.weight).sum() + abs(cash - u.cash_weight))
     assert turnover <= limit + 1e-6
@@ -104,9 +104,9 @@ def test_overbought_pullback_trims_the_overbought_fund_by_at_least_its_minimum_t
     assert result is not None
     rsi, base_rsi = result.config.rsi, load_config(BASE_CONFIG).config.rsi
     assert rsi.overbought < base_rsi.overbought and rsi.min_trim > base_rsi.min_trim
-    fired = {r.symbol: r for r in result.prepared.rsi.rules}
+    fired = {r.symbol: r for r in result.rsi.rules}
     assert set(fired) == {"IWM"} and fired["IWM"].rsi >= rsi.overbought
-    u = result.prepared.universe
+    u = result.universe
     i = u.symbols.index("IWM")
     assert result.allocation.weight[i] <= (1.0 - rsi.min_trim) * u.weight[i] + 1e-9
     trade = next(t for t in result.trades.trades if t.symbol == "IWM")
@@ -239,7 +239,7 @@ def test_weights_table_holds_current_benchmark_and_each_target(pack: Comparison,
     assert tables.scenarios == PACK
     first = pack.outcomes[0].result
     assert first is not None
-    u = first.prepared.universe
+    u = first.universe
     assert [r.symbol for r in tables.weights] == [*u.symbols, "CASH"]
     for column, outcome in enumerate(pack.outcomes):
         result = outcome.result
@@ -284,9 +284,9 @@ def test_metrics_table_rows(pack: Comparison, tables: ComparisonTables) -> None:
         result = outcome.result
         assert result is not None
         w = result.allocation.weight
-        assert tables.metric("expected_return").values[column] == pytest.approx(float(result.prepared.returns.mu @ w))
+        assert tables.metric("expected_return").values[column] == pytest.approx(float(result.returns.mu @ w))
         assert tables.metric("volatility").values[column] == pytest.approx(
-            float(np.sqrt(w @ result.prepared.risk.dense() @ w)))
+            float(np.sqrt(w @ result.risk.dense() @ w)))
         assert tables.metric("trades").values[column] == len(result.trades.trades)
         assert tables.metric("small_cap_weight").values[column] == pytest.approx(_small_cap_weight(outcome))
         assert tables.metric("rsi_rules_fired").values[column] == 1

@@ -15,7 +15,7 @@ from click.testing import Result
 import allocator.files.staging as staging
 from allocator.errors import OutputError
 from allocator.files.staging import clean_stale, staging_folders
-from allocator.outputs.run_files import write_atomically
+from allocator.outputs.publish import write_atomically
 from tests.conftest import ROOT
 
 Cli = Callable[..., Result]

@@ -15,7 +15,7 @@ from allocator.config.schema import HoldingsColumns
 from allocator.domain import Holdings
 from allocator.errors import DataError
 from allocator.files.cells import is_ticker, parse_number
-from allocator.files.limits import FileLimits
+from allocator.files.reading import FileLimits
 from allocator.inputs.holdings import read_holdings
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, TEST_DATA
 
@@ -101,7 +101,9 @@ def test_what_each_export_leaves_out_and_counts_as_cash_is_listed() -> None:
 @pytest.mark.slow
 def test_a_run_on_each_export_gives_the_same_bytes_as_the_plain_csv(tmp_path: Path) -> None:
     from allocator.orders.export import trades_csv
-    from allocator.outputs.run_files import summary_json, trade_sheet, weights_csv
+    from allocator.outputs.run_files import weights_csv
+    from allocator.outputs.summary import summary_json
+    from allocator.outputs.trade_rows import trade_sheet
     from allocator.pipeline import run
 
     def files(holdings: Path) -> tuple[bytes, bytes, bytes]:

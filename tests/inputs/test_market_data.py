@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 
 from allocator.errors import DataError
-from allocator.files.limits import FileLimits
-from allocator.inputs.market_data import _numeric, _read_csv, read_prices
+from allocator.files.reading import FileLimits
+from allocator.inputs.market_data import numeric_column, read_csv_table, read_prices
 from tests.conftest import ROOT
 
 
 def _per_cell(path: Path) -> pd.DataFrame:
-    """The reference: every column through ``_numeric`` (the careful parser that names a bad cell)."""
-    frame = _read_csv(path, FileLimits(), "price file")
+    """The reference: every column through ``numeric_column`` (the careful parser that names a bad cell)."""
+    frame = read_csv_table(path, FileLimits(), "price file")
     columns = [c for c in frame.columns if c != "date"]
-    return pd.DataFrame({c.upper(): _numeric(frame, c, path, allow_missing=True).to_numpy() for c in columns})
+    return pd.DataFrame({c.upper(): numeric_column(frame, c, path, allow_missing=True).to_numpy() for c in columns})
 
 
 def test_fast_path_reads_the_example_bit_for_bit() -> None:

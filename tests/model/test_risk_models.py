@@ -21,7 +21,7 @@ from allocator.model.risk_models import (
     ledoit_wolf_covariance,
     sample_covariance,
 )
-from allocator.outputs.run_files import manifest
+from allocator.outputs.manifest import manifest_of
 from allocator.pipeline import run
 from tests.helpers import write_config
 
@@ -179,10 +179,10 @@ def test_the_example_runs_on_a_factor_model_in_either_formulation(example_copy: 
         config = write_config(example_copy, f"extends: base.yaml\nrisk: {{model: {model}, factors: 4, "
                                             f"formulation: {formulation}}}\n", name=f"{formulation}.yaml")
         result = run(example_copy / "examples" / "holdings.csv", config)
-        assert (result.prepared.risk.covariance is None) is (formulation == "factor")
-        assert result.prepared.risk.method == model
-        recorded = manifest(result, {})["risk_model"]
+        assert (result.risk.covariance is None) is (formulation == "factor")
+        assert result.risk.method == model
+        recorded = manifest_of(result, {}).risk_model
         assert recorded["model"] == model and recorded["formulation"] == formulation
-        assert recorded["factors"] == (20 if formulation == "dense" else result.prepared.risk.factors)
+        assert recorded["factors"] == (20 if formulation == "dense" else result.risk.factors)
         weights[formulation] = result.allocation.weight
     np.testing.assert_allclose(weights["factor"], weights["dense"], rtol=0, atol=1e-6)

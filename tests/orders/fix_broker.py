@@ -19,9 +19,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from allocator.orders.fix_session import _import_quickfix, fix44_dictionary
+from allocator.orders.fix_session import fix44_dictionary, import_quickfix
 
-fix = _import_quickfix()  # keeps Ctrl-C working in the test process
+fix = import_quickfix()  # keeps Ctrl-C working in the test process
 
 SOH = "\x01"
 SENDER, TARGET = "ALLOCATE", "BROKER"

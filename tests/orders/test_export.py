@@ -25,7 +25,8 @@ from allocator.cli import main
 from allocator.config.schema import OrdersConfig, OrderType, OutputFormat
 from allocator.orders.export import render, trades_csv
 from allocator.orders.fix_message import PIPE, SOH, decode, field_map
-from allocator.orders.trade_sheet import TradeRow, TradeSheet, read_manifest
+from allocator.orders.trade_sheet import TradeRow, TradeSheet
+from allocator.outputs.manifest import read_manifest
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
 from tests.helpers import read_csv, write_config
 from tests.orders.test_fix_message import independent_check

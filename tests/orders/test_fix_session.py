@@ -9,7 +9,7 @@ import pytest
 
 from allocator.errors import ConfigError
 from allocator.orders.fix_message import Reply
-from allocator.orders.fix_session import QueryFailed, _reject, _Shared, read_session_file
+from allocator.orders.fix_session import QueryFailed, SessionState, read_session_file, reply_to_reject
 
 
 def session_file(tmp_path: Path, text: str) -> Path:
@@ -57,14 +57,15 @@ def test_missing_keys_are_listed_together(tmp_path: Path) -> None:
 
 
 def test_rejects_are_traced_to_the_order_they_refuse() -> None:
-    shared = _Shared(inbox=queue.Queue())
+    shared = SessionState(inbox=queue.Queue())
     shared.sent.update({7: ("D", "AL-SPY"), 8: ("H", "AL-IWM")})
-    session_reject = _reject(shared, {35: "3", 45: "7", 58: "Value is incorrect (out of range) for this tag",
+    session_reject = reply_to_reject(shared, {35: "3", 45: "7", 58: "Value is incorrect (out of range) for this tag",
                                       373: "5"}, business=False)
     assert session_reject == Reply(client_order_id="AL-SPY", exec_id=None, status="REJECTED",
                                    text="session reject: Value is incorrect (out of range) for this tag (reason 5)")
-    refused_query = _reject(shared, {35: "j", 45: "8", 372: "H", 380: "3", 58: "unsupported"}, business=True)
+    refused_query = reply_to_reject(shared, {35: "j", 45: "8", 372: "H", 380: "3", 58: "unsupported"}, business=True)
     assert refused_query == QueryFailed("AL-IWM", "business reject: unsupported (reason 3)")
-    by_reference = _reject(shared, {35: "j", 45: "99", 372: "D", 379: "AL-QQQ", 380: "2", 58: "no"}, business=True)
+    by_reference = reply_to_reject(shared, {35: "j", 45: "99", 372: "D", 379: "AL-QQQ", 380: "2", 58: "no"},
+                                   business=True)
     assert isinstance(by_reference, Reply) and by_reference.client_order_id == "AL-QQQ"
-    assert _reject(shared, {35: "3", 45: "99"}, business=False) is None  # not one of ours: ignored
+    assert reply_to_reject(shared, {35: "3", 45: "99"}, business=False) is None  # not one of ours: ignored

@@ -142,7 +142,7 @@ def test_every_order_arrives_once_valid_and_the_report_has_the_fills_and_the_rej
         assert sum(q for q, _ in fills) == Decimal(trade["quantity"])
         assert Decimal(row["average_price"]) == average(fills)
         assert row["leaves_quantity"] == "0" and row["broker_order_id"].startswith("B")
-    assert len({p for c, _, p in broker.fills if c == client_ids["EEM"]}) == 2  # large orders fill in two prices
+    assert len({p for c, _, p in broker.fills if c == client_ids["IWN"]}) == 2  # large orders fill in two prices
 
 
 def test_sending_the_same_list_twice_sends_each_order_once(run_dir: Path, trades: list[dict[str, str]],
@@ -229,40 +229,40 @@ def test_resend_sends_again_flagged_poss_resend(run_dir: Path, trades: list[dict
 def test_partially_filled_and_working_orders_are_reported_as_they_stand(
         run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
         tmp_path: Path) -> None:
-    broker = start_broker(brokers, trades, tmp_path, partial={"EEM"}, ack_only={"TLT"})
+    broker = start_broker(brokers, trades, tmp_path, partial={"IWN"}, ack_only={"TLT"})
     result = send(run_dir, broker, "--timeout", "1")
     assert result.returncode == 0, result.stderr  # working orders are neither rejected nor unanswered
     rows = report(run_dir)
-    ordered = int(next(t["quantity"] for t in trades if t["symbol"] == "EEM"))
-    filled = int(rows["EEM"]["filled_quantity"])
-    assert rows["EEM"]["status"] == "PARTIALLY_FILLED" and 0 < filled < ordered
-    assert filled + int(rows["EEM"]["leaves_quantity"]) == ordered
+    ordered = int(next(t["quantity"] for t in trades if t["symbol"] == "IWN"))
+    filled = int(rows["IWN"]["filled_quantity"])
+    assert rows["IWN"]["status"] == "PARTIALLY_FILLED" and 0 < filled < ordered
+    assert filled + int(rows["IWN"]["leaves_quantity"]) == ordered
     assert (rows["TLT"]["status"], rows["TLT"]["filled_quantity"]) == ("ACKNOWLEDGED", "0")
     assert rows["SPY"]["status"] == "FILLED"
     # sending again asks about the open orders (to refresh their fills) and sends nothing
     again = send(run_dir, broker, "--timeout", "5")
     assert again.returncode == 0, again.stderr
-    assert sorted(fields_of(raw)[11] for raw in broker.status_requests) == sorted([client_ids["EEM"],
+    assert sorted(fields_of(raw)[11] for raw in broker.status_requests) == sorted([client_ids["IWN"],
                                                                                   client_ids["TLT"]])
     assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
     rows = report(run_dir)
-    assert (rows["EEM"]["action"], rows["EEM"]["status"]) == ("checked", "PARTIALLY_FILLED")
+    assert (rows["IWN"]["action"], rows["IWN"]["status"]) == ("checked", "PARTIALLY_FILLED")
     assert rows["SPY"]["action"] == "skipped"
 
 
 def test_unanswered_orders_fail_and_are_never_resent_blindly(run_dir: Path, trades: list[dict[str, str]],
                                                              client_ids: dict[str, str], brokers: list[Broker],
                                                              tmp_path: Path) -> None:
-    broker = start_broker(brokers, trades, tmp_path, silent={"XLV"})
+    broker = start_broker(brokers, trades, tmp_path, silent={"XLK"})
     result = send(run_dir, broker, "--timeout", "1")
     assert result.returncode == 6
-    assert f"  - {client_ids['XLV']} SELL 122 XLV market DAY: UNANSWERED" in result.stderr
-    assert report(run_dir)["XLV"]["status"] == "UNANSWERED"
+    assert f"  - {client_ids['XLK']} SELL 72 XLK market DAY: UNANSWERED" in result.stderr
+    assert report(run_dir)["XLK"]["status"] == "UNANSWERED"
     again = send(run_dir, broker, "--timeout", "1")
     assert again.returncode == 6
-    assert (report(run_dir)["XLV"]["action"], report(run_dir)["XLV"]["status"]) == ("held", "UNANSWERED")
-    assert broker.arrivals()[client_ids["XLV"]] == 1
-    assert [fields_of(raw)[11] for raw in broker.status_requests] == [client_ids["XLV"]]
+    assert (report(run_dir)["XLK"]["action"], report(run_dir)["XLK"]["status"]) == ("held", "UNANSWERED")
+    assert broker.arrivals()[client_ids["XLK"]] == 1
+    assert [fields_of(raw)[11] for raw in broker.status_requests] == [client_ids["XLK"]]
 
 
 def test_wait_for_acknowledged_stops_once_every_order_is_answered(run_dir: Path, trades: list[dict[str, str]],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from allocator.outputs.replay import _differences
+from allocator.outputs.replay import differences
 from tests.conftest import ROOT
 
 Cli = Callable[..., Result]
@@ -107,17 +107,17 @@ def test_from_manifest_takes_no_other_inputs(recorded: Path, cli: Cli, extra: li
     ('{"command": {}}', "not a manifest of allocate run (no inputs, config_chain, resolved_config)"),
     ('[1, 2]', "not a manifest of allocate run"),
 ])
-def test_not_a_manifest_is_a_config_error(tmp_path: Path, cli: Cli, content: str | None, message: str) -> None:
+def test_not_a_manifest_is_a_data_error(tmp_path: Path, cli: Cli, content: str | None, message: str) -> None:
     path = tmp_path / "manifest.json"
     if content is not None:
         path.write_text(content)
     result = cli("run", "--from-manifest", path)
-    assert result.exit_code == 3
+    assert result.exit_code == 4
     assert message in result.stderr and "Traceback" not in result.output
 
 
-def test_config_differences_are_named_by_key() -> None:
-    changed, added = _differences({"rsi": {"period": 14, "old": 1}, "x": [1]},
+def test_configdifferences_are_named_by_key() -> None:
+    changed, added = differences({"rsi": {"period": 14, "old": 1}, "x": [1]},
                                   {"rsi": {"period": 10, "new": 2}, "x": [1]})
     assert changed == ["rsi.period: recorded 14, now 10", "rsi.old: recorded 1, no longer a key"]
     assert added == ["rsi.new"]

@@ -1,0 +1,94 @@
+"""Reading input files safely: size limits, one bounded text reader, and a file's SHA-256.
+
+Every text input (holdings, trade lists, manifests, configs, FIX session files, ``orders.fix``) is read with
+``read_text``: a missing path, a folder, a file above its size limit, a binary format given where text is expected
+(an Excel workbook, a Parquet file, a PDF) or bytes that are not text are refused with an error naming the file,
+instead of exhausting memory or failing deep inside a parser. The error class is the caller's (``DataError`` for
+data, ``ConfigError`` for configs), so the exit code says which kind of input was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from allocator.errors import AllocatorError, DataError
+
+MIB = 1_048_576
+
+# Leading bytes of files that are often given where text is expected.
+BINARY_FORMATS = ((b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+                  (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"), (b"PAR1", "a Parquet file"),
+                  (b"%PDF", "a PDF document"))
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """Largest input table accepted: ``max_bytes`` per file and ``max_rows`` per table (``data.max_file_mb``,
+    ``data.max_rows``)."""
+
+    max_bytes: int = 256 * MIB
+    max_rows: int = 2_000_000
+
+    @classmethod
+    def from_megabytes(cls, max_file_mb: float, max_rows: int) -> FileLimits:
+        return cls(max_bytes=int(max_file_mb * MIB), max_rows=max_rows)
+
+
+def file_size(size: int) -> str:
+    """``312 bytes``, ``48.0 KiB`` or ``300.0 MiB``."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < MIB:
+        return f"{size / 1024:,.1f} KiB"
+    return f"{size / MIB:,.1f} MiB"
+
+
+def check_file(path: Path, max_bytes: int, what: str, error: type[AllocatorError] = DataError,
+               too_large_fix: str = "raise data.max_file_mb if the file is genuine", expected: str = "CSV") -> None:
+    """Raise ``error`` when ``path`` is missing, not a file, or larger than ``max_bytes``."""
+    where = str(path)
+    if not path.exists():
+        raise error(where, f"{what} not found", "check the path")
+    if not path.is_file():
+        raise error(where, f"{what} is not a file", f"give the path of a {expected} file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise error(where, f"{what} is {file_size(size)}, above the limit of {file_size(max_bytes)}", too_large_fix)
+
+
+def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorError] = DataError,
+              too_large_fix: str = "raise data.max_file_mb if the file is genuine", expected: str = "CSV",
+              windows_1252: bool = False) -> str:
+    """The text of the file at ``path`` (UTF-8, a byte-order mark removed), read only when it is at most
+    ``max_bytes`` long and not a known binary format; ``what`` names the file in errors (``holdings file``).
+
+    With ``windows_1252``, bytes that are not UTF-8 are read as Windows-1252 (what spreadsheets on Windows save).
+    """
+    check_file(path, max_bytes, what, error, too_large_fix, expected)
+    where = str(path)
+    raw = path.read_bytes()
+    for magic, kind in BINARY_FORMATS:
+        if raw.startswith(magic):
+            raise error(where, f"{what} is {kind}, not {expected} text", f"export or save it as {expected}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if not windows_1252:
+            raise error(where, f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                        "save it as UTF-8") from None
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise error(where, f"{what} is not text (undecodable byte at {exc.start})",
+                    f"export it as {expected} in UTF-8") from None
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

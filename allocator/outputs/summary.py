@@ -1,0 +1,157 @@
+"""A run's summary, computed once: ``summarize(result)`` -> ``RunSummary``, rendered to ``summary.json`` and to
+the terminal report, and read by ``compare`` for its metrics table.
+
+Every number is a fraction (of NAV, annualized where a rate) or money in the account currency; see
+``allocator.outputs.metrics`` for the conventions. ``RunSummary.to_json_dict`` gives the keys of ``summary.json``
+in their fixed order, so the file's bytes do not change with this model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from allocator.config.schema import SIGNALS
+from allocator.files.json_text import json_bytes
+from allocator.optimize.constraints import binding_constraints, turnover
+from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
+from allocator.pipeline import RunResult
+from allocator.terms import BUY, SELL
+
+TOP_RISK_CONTRIBUTIONS = 5
+
+
+@dataclass(frozen=True)
+class TradesSummary:
+    """The trade list in numbers: counts, money bought and sold, cash before and after (account currency)."""
+
+    count: int
+    buys: int
+    sells: int
+    bought_value: float
+    sold_value: float
+    cash_before_value: float
+    cash_after_value: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "buys": self.buys, "sells": self.sells, "bought_value": self.bought_value,
+                "sold_value": self.sold_value, "cash_before_value": self.cash_before_value,
+                "cash_after_value": self.cash_after_value}
+
+
+@dataclass(frozen=True)
+class RoundingGap:
+    """How far rounding to whole lots moved the weights from the target (fractions of NAV)."""
+
+    max_abs_weight_gap: float
+    sum_abs_weight_gap: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"max_abs_weight_gap": self.max_abs_weight_gap, "sum_abs_weight_gap": self.sum_abs_weight_gap}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The summary of a run: current, target and achieved (after rounding) portfolios side by side, the trades,
+    exposures, RSI rules fired, limits the target sits on and the warnings.
+
+    ``current_exposures`` (the account as held) is shown in the terminal report but not written to
+    ``summary.json``.
+    """
+
+    as_of: str
+    nav_value: float
+    regime: str
+    target: PortfolioStats
+    achieved: PortfolioStats
+    current: PortfolioStats
+    estimated_cost_value: float
+    estimated_cost: float
+    rounding: RoundingGap
+    exposures: Exposures
+    benchmark_exposures: Exposures
+    current_exposures: Exposures
+    rsi_rules: tuple[str, ...]
+    binding_constraints: tuple[str, ...]
+    top_risk_contributions: dict[str, float]
+    trades: TradesSummary
+    relaxations: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The summary's part of ``summary.json``, keys in the file's order."""
+        return {
+            "as_of": self.as_of,
+            "nav_value": self.nav_value,
+            "regime": self.regime,
+            "target": self.target.to_json_dict(),
+            "achieved": self.achieved.to_json_dict(),
+            "current": self.current.to_json_dict(),
+            "estimated_cost_value": self.estimated_cost_value,
+            "estimated_cost": self.estimated_cost,
+            "rounding": self.rounding.to_json_dict(),
+            "exposures": self.exposures.to_json_dict(),
+            "benchmark_exposures": self.benchmark_exposures.to_json_dict(),
+            "rsi_rules": list(self.rsi_rules),
+            "binding_constraints": list(self.binding_constraints),
+            "top_risk_contributions": dict(self.top_risk_contributions),
+            "trades": self.trades.to_json_dict(),
+            "relaxations": list(self.relaxations),
+            "warnings": list(self.warnings),
+        }
+
+
+def summarize(result: RunResult) -> RunSummary:
+    """The summary of ``result``; compute it once per run and pass it to the files and the report."""
+    alloc = result.allocation
+    trades = result.trades
+    universe = result.universe
+    mu, risk, b = result.returns.mu, result.risk, universe.benchmark_weight
+    nav = universe.nav_value
+    contributions = risk_contributions(risk, alloc.weight)
+    top = np.argsort(-contributions, kind="stable")[:TOP_RISK_CONTRIBUTIONS]
+    gap = trades.achieved_weight - alloc.weight
+    return RunSummary(
+        as_of=result.as_of.isoformat(),
+        nav_value=round(nav, 2),
+        regime=result.scores.regime,
+        target=portfolio_stats(mu, risk, alloc.weight, alloc.cash_weight, b,
+                               turnover(result.limits, alloc.weight, alloc.cash_weight)),
+        achieved=portfolio_stats(mu, risk, trades.achieved_weight, trades.achieved_cash_weight, b,
+                                 turnover(result.limits, trades.achieved_weight, trades.achieved_cash_weight)),
+        current=portfolio_stats(mu, risk, universe.weight, universe.cash_weight, b),
+        estimated_cost_value=float(trades.total_cost_value),
+        estimated_cost=float(trades.total_cost_value) / nav,
+        rounding=RoundingGap(max_abs_weight_gap=float(np.abs(gap).max(initial=0.0)),
+                             sum_abs_weight_gap=float(np.abs(gap).sum())),
+        exposures=exposures(universe, alloc.weight, universe.held_outside_weight),
+        benchmark_exposures=exposures(universe, b),
+        current_exposures=exposures(universe, universe.weight, float(universe.outside_weight.sum())),
+        rsi_rules=tuple(r.describe() for r in result.rsi.rules),
+        binding_constraints=tuple(binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight)),
+        top_risk_contributions={universe.symbols[i]: float(contributions[i]) for i in top},
+        trades=TradesSummary(count=len(trades.trades), buys=sum(t.side == BUY for t in trades.trades),
+                             sells=sum(t.side == SELL for t in trades.trades),
+                             bought_value=float(trades.bought_value), sold_value=float(trades.sold_value),
+                             cash_before_value=float(trades.cash_before_value),
+                             cash_after_value=float(trades.cash_after_value)),
+        relaxations=tuple(result.relaxations),
+        warnings=result.warnings,
+    )
+
+
+def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
+    """``summary.json``: the run's summary, then the signal multipliers, each asset's return attribution and the
+    signal scores (``summary`` is computed here when not given)."""
+    summary = summary if summary is not None else summarize(result)
+    returns, symbols = result.returns, result.universe.symbols
+    attribution = {
+        symbol: {"prior": float(returns.prior[i]),
+                 **{k: float(returns.contributions[k][i]) for k in SIGNALS},
+                 "expected_return": float(returns.mu[i])}
+        for i, symbol in enumerate(symbols)}
+    scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in SIGNALS}
+    return json_bytes({**summary.to_json_dict(), "signal_multipliers": result.scores.multipliers,
+                       "attribution": attribution, "scores": scores})

@@ -1,0 +1,40 @@
+"""Why each trade is made, as a short tag in the trade list's ``reason`` column.
+
+- ``exit_universe``: a holding outside the universe, sold whole (``universe.outside_holdings: sell``);
+- ``rsi_trim(RSI 71.2)``: an overbought asset trimmed by the RSI rule;
+- ``tilt(size +0.8, value +0.4)``: the signals that moved the expected return the way of the trade (at most three,
+  each its share of the composite score, signed);
+- ``cash_raise``: a sell that raises cash (or an oversold asset sold only to keep cash from going negative);
+- ``rebalance``: anything else (back toward the benchmark, risk, limits).
+"""
+
+from __future__ import annotations
+
+from allocator.config.schema import SIGNALS
+from allocator.domain import ReturnModel, RsiRule, Scores, Universe
+from allocator.terms import BUY, SELL
+
+EXIT_UNIVERSE = "exit_universe"
+
+
+def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
+                 rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
+    """Why asset ``i`` of the universe is bought or sold (``side``); ``cash_rising`` says whether the trades
+    raise cash overall."""
+    rule = rsi_rules.get(universe.symbols[i])
+    if rule is not None and side == SELL:
+        if rule.rule == "rsi_trim":
+            return f"rsi_trim(RSI {rule.rsi:.1f})"
+        if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
+            return "cash_raise"
+    alpha = returns.alpha[i]
+    if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
+        parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
+                 for k in SIGNALS} if scores.composite_scale > 0 else {}
+        top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
+                     key=lambda kv: -abs(kv[1]))[:3]
+        if top:
+            return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
+    if side == SELL and cash_rising:
+        return "cash_raise"
+    return "rebalance"
