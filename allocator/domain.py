@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -180,7 +181,9 @@ class ReturnModel:
     """Annualized expected excess returns ``mu = prior + alpha`` with alpha split by signal.
 
     ``alpha_volatility`` is the volatility that scaled each asset's alpha (residual against the benchmark, or total),
-    ``beta`` each asset's beta to the benchmark (annualized decimals; None where not computed).
+    ``beta`` each asset's beta to the benchmark (annualized decimals; None where not computed);
+    ``view_adjustment`` what the Black-Litterman views added, ``views`` the views applied
+    (``allocator.model.views.AppliedView``), so ``mu = prior + alpha + view_adjustment``.
     """
 
     symbols: tuple[str, ...]
@@ -189,10 +192,19 @@ class ReturnModel:
     mu: FloatArray
     alpha_volatility: FloatArray | None = None
     beta: FloatArray | None = None
+    view_adjustment: FloatArray | None = None
+    views: tuple[Any, ...] = ()
 
     @property
     def alpha(self) -> FloatArray:
-        return self.mu - self.prior
+        """The signal tilt: the sum of the signals' contributions (views not included)."""
+        total: FloatArray = sum(self.contributions.values(), np.zeros(len(self.prior)))
+        return total
+
+    @property
+    def views_part(self) -> FloatArray:
+        """What the Black-Litterman views added to ``prior + alpha`` (zeros without views)."""
+        return self.view_adjustment if self.view_adjustment is not None else np.zeros(len(self.prior))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
 from allocator.inputs.universe import build_universe, universe_symbols
-from allocator.model.expected_returns import expected_returns
+from allocator.model.expected_returns import expected_returns, with_views
 from allocator.model.risk_estimation import estimate
 from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
 from allocator.model.signals import signal_scores
@@ -185,6 +185,7 @@ def prepare(
     scores = signal_scores(fundamentals, symbols, universe.asset_class, cfg.returns)
     warnings.extend(scores.warnings)
     returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
+    returns = with_views(cfg.returns, returns, risk, universe)
     rsi_values = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)[-1]
     rsi = rsi_limits(cfg.rsi, symbols, rsi_values, universe.weight)
     limits = build_limits(cfg, universe, rsi, config_path)

@@ -17,7 +17,7 @@ from tests.helpers import write_config
 
 PLAIN = """
 extends: base.yaml
-returns: {tilt: false}
+returns: {tilt: false, method: tilt}
 risk: {risk_aversion: %(gamma)s}
 constraints:
   max_weight: %(cap)s

@@ -148,7 +148,7 @@ def test_summary_reports_what_the_design_asks(example_run: Path) -> None:
     assert summary["binding_constraints"]
     assert len(summary["top_risk_contributions"]) == 5
     attribution = summary["attribution"]["IWN"]
-    parts = attribution["prior"] + sum(attribution[k] for k in SIGNALS)
+    parts = attribution["prior"] + attribution["views"] + sum(attribution[k] for k in SIGNALS)
     assert abs(parts - attribution["expected_return"]) < 1e-9
     manifest = json.loads((example_run / "manifest.json").read_text())
     assert manifest["inputs"]["holdings"]["sha256"] and manifest["inputs"]["prices"]["sha256"]

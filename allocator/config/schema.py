@@ -268,6 +268,66 @@ class MacroConfig(StrictModel):
         GrowthMultipliers(), description="factors on the regime multipliers, by growth regime")
 
 
+class ReturnsMethod(StrEnum):
+    TILT = "tilt"
+    BLACK_LITTERMAN = "black_litterman"
+
+
+class ViewBy(StrEnum):
+    SYMBOL = "symbol"
+    SECTOR = "sector"
+    SIZE_BUCKET = "size_bucket"
+    ASSET_CLASS = "asset_class"
+
+
+class ViewWeighting(StrEnum):
+    EQUAL = "equal"
+    BENCHMARK = "benchmark"
+
+
+class ViewConfig(StrictModel):
+    """One view of the user's: the ``long`` leg returns ``expected`` (absolute), or beats the ``short`` leg by it."""
+
+    name: str = Field("", description="label used in reports (default: the legs)")
+    by: ViewBy = Field(ViewBy.SYMBOL, description="what the names in long and short are: symbols or group labels")
+    long: list[str] = Field(min_length=1, description="symbols or groups of the long leg")
+    short: list[str] = Field(default_factory=list, description="symbols or groups of the short leg (relative view)")
+    expected: float = Field(ge=-1.0, le=1.0, description="annualized excess return of the view, decimal")
+    confidence: Fraction = Field(0.5, description="Idzorek confidence: 0 ignores the view, 1 makes it hold exactly")
+    weighting: ViewWeighting = Field(ViewWeighting.EQUAL, description="how a leg spreads over its assets")
+
+
+class RegimeShifts(StrictModel):
+    """How far a regime view sits from equilibrium (annualized decimals): by rate path, plus the inflation and
+    growth adjustments; the shifts that apply are added up, and a view whose total is 0 is not taken."""
+
+    easing: float = Field(0.0, ge=-0.5, le=0.5, description="when rate_path is easing, annualized decimal")
+    hold: float = Field(0.0, ge=-0.5, le=0.5, description="when rate_path is hold")
+    tightening: float = Field(0.0, ge=-0.5, le=0.5, description="when rate_path is tightening")
+    hot_inflation: float = Field(0.0, ge=-0.5, le=0.5, description="added when inflation_mom is over the ceiling")
+    slowing: float = Field(0.0, ge=-0.5, le=0.5, description="added when growth is slowing")
+    contracting: float = Field(0.0, ge=-0.5, le=0.5, description="added when growth is contracting")
+
+
+class RegimeViewsConfig(StrictModel):
+    """The macro state as views on every asset class (with ``returns.method: black_litterman``)."""
+
+    enabled: bool = Field(True, description="false takes no regime view (the user's views still apply)")
+    confidence: Fraction = Field(0.5, description="Idzorek confidence of each regime view")
+    equity_premium: RegimeShifts = Field(
+        RegimeShifts(easing=0.01, tightening=-0.02, hot_inflation=-0.01, slowing=-0.01, contracting=-0.03),
+        description="equities (benchmark-weighted) against cash")
+    small_minus_large: RegimeShifts = Field(
+        RegimeShifts(easing=0.01, tightening=-0.015, hot_inflation=-0.005, slowing=-0.005, contracting=-0.015),
+        description="small-cap funds against large-cap funds (equal-weighted legs)")
+    duration: RegimeShifts = Field(
+        RegimeShifts(easing=0.01, tightening=-0.015, hot_inflation=-0.01, slowing=0.005, contracting=0.015),
+        description="bonds against cash")
+    gold: RegimeShifts = Field(
+        RegimeShifts(easing=0.005, tightening=-0.01, hot_inflation=0.01, contracting=0.005),
+        description="commodities (gold) against cash: real rates down is good for gold")
+
+
 class ReturnsConfig(StrictModel):
     """Expected returns: a prior plus the signal tilt (alpha), annualized."""
 
@@ -289,6 +349,12 @@ class ReturnsConfig(StrictModel):
     benchmark_neutral: bool = Field(True, description="remove beta * (b'alpha) so alpha adds no benchmark exposure")
     macro: MacroConfig = Field(MacroConfig(), description="the macro regime and its signal multipliers")
     tilt: bool = Field(True, description="false leaves mu equal to the prior (no signal alpha)")
+    method: ReturnsMethod = Field(ReturnsMethod.TILT, description="tilt: mu = prior + alpha; black_litterman: the "
+                                                                  "posterior of prior + alpha given the views")
+    tau: float = Field(0.05, gt=0.0, le=1.0, description="Black-Litterman scaling of the prior's uncertainty")
+    regime_views: RegimeViewsConfig = Field(RegimeViewsConfig(), description="the macro state as views "
+                                                                            "(black_litterman)")
+    views: list[ViewConfig] = Field(default_factory=list, description="the user's own views (black_litterman)")
 
     @property
     def peer_group_columns(self) -> tuple[str, ...]:

@@ -257,6 +257,20 @@ def posterior(pi: FloatArray, sigma: FloatArray, pick: FloatArray, expected: Flo
     return Posterior(returns=returns, covariance=covariance)
 
 
+def posterior_returns(prior: FloatArray, sigma_pick_t: FloatArray, pick: FloatArray, expected: FloatArray,
+                      omega: FloatArray, tau: float) -> FloatArray:
+    """Posterior mean only, from ``Sigma P'`` (n-by-k) instead of ``Sigma``: no n-by-n matrix is formed, so a factor
+    risk model of any size serves. ``omega`` is Omega's diagonal (k, finite and non-negative); equals
+    ``posterior(...).returns``."""
+    _check_tau(tau)
+    if pick.shape[0] == 0:
+        return np.asarray(prior, dtype=np.float64).copy()
+    a = tau * (pick @ sigma_pick_t) + np.diag(omega)
+    a = (a + a.T) / 2.0
+    returns: FloatArray = prior + tau * sigma_pick_t @ np.linalg.solve(a, expected - pick @ prior)
+    return returns
+
+
 def unconstrained_weights(returns: FloatArray, covariance: FloatArray, risk_aversion: float) -> FloatArray:
     """The unconstrained mean-variance weights ``(delta Sigma)^-1 mu`` (no budget, no bounds)."""
     result = np.linalg.solve(risk_aversion * np.asarray(covariance, dtype=np.float64),

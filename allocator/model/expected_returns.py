@@ -17,10 +17,12 @@ linear), so the parts add up to alpha.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from allocator.config.schema import SIGNALS, AlphaRisk, PriorKind, ReturnsConfig
-from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores
+from allocator.config.schema import SIGNALS, AlphaRisk, PriorKind, ReturnsConfig, ReturnsMethod
+from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores, Universe
 from allocator.model.risk_models import TRADING_DAYS
 
 
@@ -108,3 +110,16 @@ def expected_returns(
     mu = prior + sum(parts.values(), np.zeros(len(prior)))
     return ReturnModel(symbols=risk.symbols, prior=prior, contributions=parts, mu=mu, alpha_volatility=scale,
                        beta=beta)
+
+
+def with_views(config: ReturnsConfig, returns: ReturnModel, risk: RiskModel, universe: Universe) -> ReturnModel:
+    """``returns`` with the Black-Litterman posterior of ``prior + alpha`` given the regime's and the user's views
+    (``returns.method: black_litterman``); unchanged with ``returns.method: tilt``."""
+    if config.method is not ReturnsMethod.BLACK_LITTERMAN:
+        return returns
+    from allocator.model.views import blend_views, config_views, regime_views
+
+    pi = returns.prior
+    views = regime_views(config, universe, pi) + config_views(config, universe)
+    mu, applied = blend_views(returns.mu, risk, views, config.tau)
+    return replace(returns, mu=mu, view_adjustment=mu - returns.mu, views=applied)

@@ -81,6 +81,11 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
               f"buys {money_text(trades.bought_value)}, "
               f"estimated cost {money_text(summary.estimated_cost_value)}; "
               f"cash {money_text(trades.cash_before_value)} -> {money_text(trades.cash_after_value)}")
+    if result.returns.views:
+        out.print("Views (prior -> posterior, target, confidence): " + "; ".join(
+            f"{v.name} {pct(v.prior_value)} -> {pct(v.posterior_value)} ({pct(v.expected)}, {v.confidence:.0%})"
+            for v in result.returns.views))
+    out.print(f"Signal conviction {result.scores.conviction:.2f} (1 = every signal at full weight)")
     if summary.rsi_rules:
         out.print("RSI rules fired: " + "; ".join(summary.rsi_rules))
     if summary.binding_constraints:

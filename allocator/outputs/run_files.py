@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from allocator.config.schema import SIGNALS
 from allocator.files.cells import csv_bytes, fixed, safe_text
 from allocator.files.json_text import json_bytes
@@ -35,14 +37,19 @@ def weights_csv(result: RunResult) -> bytes:
     contributions = risk_contributions(result.risk, alloc.weight)
     header = ["symbol", "sector", "size_bucket", "asset_class", "current_weight", "benchmark_weight",
               "target_weight", "achieved_weight", "active_weight", "rsi", "prior",
-              *[f"alpha_{k}" for k in SIGNALS], "expected_return", "volatility", "risk_contribution"]
+              *[f"alpha_{k}" for k in SIGNALS], "views", "expected_return", "volatility", "risk_contribution",
+              "beta", "alpha_volatility"]
+    beta = returns.beta if returns.beta is not None else np.full(u.size, np.nan)
+    alpha_vol = returns.alpha_volatility if returns.alpha_volatility is not None else vol
+    views = returns.views_part
     rows = []
     for i, symbol in enumerate(u.symbols):
         rows.append([safe_text(symbol), safe_text(u.sector[i]), u.size_bucket[i], safe_text(u.asset_class[i]),
                      fixed(u.weight[i]), fixed(u.benchmark_weight[i]), fixed(alloc.weight[i]), fixed(achieved[i]),
                      fixed(alloc.weight[i] - u.benchmark_weight[i]), fixed(float(result.rsi.rsi[i]), 4),
                      fixed(returns.prior[i]), *[fixed(returns.contributions[k][i]) for k in SIGNALS],
-                     fixed(returns.mu[i]), fixed(vol[i]), fixed(contributions[i])])
+                     fixed(views[i]), fixed(returns.mu[i]), fixed(vol[i]), fixed(contributions[i]),
+                     fixed(float(beta[i])) if np.isfinite(beta[i]) else "", fixed(alpha_vol[i])])
     empty = [""] * (len(header) - 9)
     trades = result.trades
     nav_after = float(trades.cash_after_value) + sum(float(q * price) for q, price in zip(

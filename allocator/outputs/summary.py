@@ -150,8 +150,12 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     attribution = {
         symbol: {"prior": float(returns.prior[i]),
                  **{k: float(returns.contributions[k][i]) for k in SIGNALS},
+                 "views": float(returns.views_part[i]),
                  "expected_return": float(returns.mu[i])}
         for i, symbol in enumerate(symbols)}
     scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in SIGNALS}
+    views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
+              "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
     return json_bytes({**summary.to_json_dict(), "signal_multipliers": result.scores.multipliers,
+                       "conviction": result.scores.conviction, "views": views,
                        "attribution": attribution, "scores": scores})

@@ -266,11 +266,11 @@ def test_trade_comparison_flags_assets_on_which_scenarios_disagree(pack: Compari
                 assert cell.quantity == trade.quantity
                 sides.add(trade.side)
         assert row.disagree == ({"BUY", "SELL"} <= sides), row.symbol
-    # the hawkish pivot buys the large technology fund that the base view trims; everyone trims overbought IWM
-    xlk = next(r for r in tables.trades if r.symbol == "XLK")
-    assert xlk.cells[PACK.index("goldilocks")].side == "SELL"  # type: ignore[union-attr]
-    assert xlk.cells[PACK.index("hawkish_pivot")].side == "BUY"  # type: ignore[union-attr]
-    assert xlk.disagree and "XLK" in tables.disagreements
+    # the base view adds duration that the hawkish pivot sells; everyone trims overbought IWM
+    tlt = next(r for r in tables.trades if r.symbol == "TLT")
+    assert tlt.cells[PACK.index("goldilocks")].side == "BUY"  # type: ignore[union-attr]
+    assert tlt.cells[PACK.index("hawkish_pivot")].side == "SELL"  # type: ignore[union-attr]
+    assert tlt.disagree and "TLT" in tables.disagreements
     iwm = next(r for r in tables.trades if r.symbol == "IWM")
     assert {c.side for c in iwm.cells if c} == {"SELL"} and not iwm.disagree
 

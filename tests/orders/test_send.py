@@ -253,16 +253,16 @@ def test_partially_filled_and_working_orders_are_reported_as_they_stand(
 def test_unanswered_orders_fail_and_are_never_resent_blindly(run_dir: Path, trades: list[dict[str, str]],
                                                              client_ids: dict[str, str], brokers: list[Broker],
                                                              tmp_path: Path) -> None:
-    broker = start_broker(brokers, trades, tmp_path, silent={"XLK"})
+    broker = start_broker(brokers, trades, tmp_path, silent={"QQQ"})
     result = send(run_dir, broker, "--timeout", "1")
     assert result.returncode == 6
-    assert f"  - {client_ids['XLK']} SELL 72 XLK market DAY: UNANSWERED" in result.stderr
-    assert report(run_dir)["XLK"]["status"] == "UNANSWERED"
+    assert f"  - {client_ids['QQQ']} SELL 100 QQQ market DAY: UNANSWERED" in result.stderr
+    assert report(run_dir)["QQQ"]["status"] == "UNANSWERED"
     again = send(run_dir, broker, "--timeout", "1")
     assert again.returncode == 6
-    assert (report(run_dir)["XLK"]["action"], report(run_dir)["XLK"]["status"]) == ("held", "UNANSWERED")
-    assert broker.arrivals()[client_ids["XLK"]] == 1
-    assert [fields_of(raw)[11] for raw in broker.status_requests] == [client_ids["XLK"]]
+    assert (report(run_dir)["QQQ"]["action"], report(run_dir)["QQQ"]["status"]) == ("held", "UNANSWERED")
+    assert broker.arrivals()[client_ids["QQQ"]] == 1
+    assert [fields_of(raw)[11] for raw in broker.status_requests] == [client_ids["QQQ"]]
 
 
 def test_wait_for_acknowledged_stops_once_every_order_is_answered(run_dir: Path, trades: list[dict[str, str]],
