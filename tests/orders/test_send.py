@@ -113,12 +113,14 @@ def test_every_order_arrives_once_valid_and_the_report_has_the_fills_and_the_rej
         run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
         tmp_path: Path) -> None:
     broker = start_broker(brokers, trades, tmp_path, unknown=("IJR",))
+    ijr = next(t for t in trades if t["symbol"] == "IJR")
+    assert ijr["side"] == "BUY"
     result = send(run_dir, broker)
     assert result.returncode == 6, result.stderr
     assert result.stderr.splitlines()[-2:] == [
         "Error: FIX.4.4:ALLOCATE->BROKER: 1 of 11 order(s) were rejected or left unanswered; see "
         f"{run_dir / 'executions.csv'}",
-        f"  - {client_ids['IJR']} BUY 176 IJR market DAY: REJECTED (unknown symbol IJR)"]
+        f"  - {client_ids['IJR']} BUY {ijr['quantity']} IJR market DAY: REJECTED (unknown symbol IJR)"]
     assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
     assert broker.session_rejects == [] and broker.invalid == []
     for raw in broker.received:
@@ -256,7 +258,8 @@ def test_unanswered_orders_fail_and_are_never_resent_blindly(run_dir: Path, trad
     broker = start_broker(brokers, trades, tmp_path, silent={"QQQ"})
     result = send(run_dir, broker, "--timeout", "1")
     assert result.returncode == 6
-    assert f"  - {client_ids['QQQ']} SELL 100 QQQ market DAY: UNANSWERED" in result.stderr
+    qqq = next(t for t in trades if t["symbol"] == "QQQ")
+    assert f"  - {client_ids['QQQ']} {qqq['side']} {qqq['quantity']} QQQ market DAY: UNANSWERED" in result.stderr
     assert report(run_dir)["QQQ"]["status"] == "UNANSWERED"
     again = send(run_dir, broker, "--timeout", "1")
     assert again.returncode == 6
