@@ -9,8 +9,11 @@ a name from an ``allocator`` module (``from allocator.x import _name``) or read 
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -141,3 +144,22 @@ optimize.__name__
 def test_a_module_may_use_its_own_private_names() -> None:
     source = "import allocator.optimize.problem as me\nme._clean(x)\n"
     assert not list(private_uses(source, "allocator.optimize.problem", ROOT))
+
+
+STAGES = ("config", "inputs", "model", "optimize", "orders", "outputs", "trading", "compare")
+
+
+def test_each_stage_package_names_what_it_exports() -> None:
+    """Each stage package says what it does, and every name in its ``__all__`` is the object its module defines."""
+    for stage in STAGES:
+        package = importlib.import_module(f"{PACKAGE}.{stage}")
+        assert package.__doc__ and len(package.__doc__) > 100, stage
+        modules = getattr(package, "MODULES", {})
+        assert not {name for name in package.__all__ if _is_module(f"{PACKAGE}.{stage}.{name}", ROOT)}, (
+            f"{stage}: a name that is also a module's is hidden by the module once it is imported")
+        for name in package.__all__:
+            value = getattr(package, name)
+            if name in modules:
+                assert getattr(importlib.import_module(f"{PACKAGE}.{stage}.{modules[name]}"), name) is value
+        with pytest.raises(AttributeError):
+            package.no_such_name  # noqa: B018
