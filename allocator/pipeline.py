@@ -220,10 +220,13 @@ def infeasible_error(prepared: Prepared, diagnosis: Diagnosis, attempts: tuple[S
 def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, relax: bool = False
                       ) -> tuple[Allocation, Limits, tuple[str, ...]]:
     """Solve the prepared problem; when the limits conflict, diagnose them, and with ``relax`` solve the
-    smallest relaxation instead. Returns the allocation, the limits it satisfies and the relaxations made."""
-    from allocator.optimize.problem import ProblemInfeasible, solve_allocation
+    smallest relaxation instead. Returns the allocation, the limits it satisfies and the relaxations made.
+
+    Every solve goes through ``cache``, a new ``ProblemCache`` unless one is given."""
+    from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation
     from allocator.optimize.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 
+    cache = cache if cache is not None else ProblemCache()
     cfg = prepared.config
     attempts: tuple[SolverAttempt, ...] = ()
     if not prepared.presolve_conflicts:
@@ -250,7 +253,10 @@ def run(
     relax: bool = False,
     prepared: Prepared | None = None,
 ) -> RunResult:
-    """Rebalance the account in ``holdings_path`` under ``config``: weights, trades and the checks they passed."""
+    """Rebalance the account in ``holdings_path`` under ``config``: weights, trades and the checks they passed.
+
+    ``cache`` keeps compiled problems for reuse by later calls (``compare`` shares one over its scenarios);
+    without it each call compiles afresh."""
     from allocator.trading.trades import build_trades, reconcile
 
     timings: dict[str, float] = {}

@@ -61,3 +61,14 @@ def test_factor_models_load_neither_riskfolio_nor_scikit_learn(example_copy: Pat
         ran = _modules_loaded("run", holdings, "-c", str(config), "-q")
         assert "cvxpy" in ran
         assert not ran & {"riskfolio", "sklearn", "matplotlib"}, model
+
+
+def test_stage_packages_import_nothing_heavy() -> None:
+    """Each stage package's names load on first use: importing the packages loads no stage module's dependencies."""
+    code = ("import json, sys\nimport allocator.config, allocator.inputs, allocator.model, allocator.optimize, "
+            "allocator.orders, allocator.trading, allocator.outputs, allocator.compare\n"
+            "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                               check=True)
+    loaded = set(json.loads(completed.stdout.strip().splitlines()[-1]))
+    assert not loaded & {"cvxpy", "pandas", "numpy", "scipy", "yaml", "pydantic", "sqlite3"}

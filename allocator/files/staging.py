@@ -90,7 +90,7 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _renameat2(source: Path, target: Path, flags: int) -> bool:
+def renameat2(source: Path, target: Path, flags: int) -> bool:
     """``renameat2(2)`` with ``flags``; False where the system call is unavailable (not Linux, old kernel or
     filesystem), so the caller falls back to ``os.rename``."""
     try:
@@ -120,7 +120,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(handle)
 
 
-def _write(staging: Path, files: dict[str, bytes]) -> None:
+def write_files(staging: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> bytes) into the folder ``staging``, each file and the folder synced to disk, the
+    folder's mode set as the umask allows."""
     for name, data in files.items():
         with (staging / name).open("wb") as handle:
             handle.write(data)
@@ -134,7 +136,7 @@ def _write(staging: Path, files: dict[str, bytes]) -> None:
 
 def _swap(staging: Path, target: Path) -> None:
     """Put ``staging`` in place of the existing ``target``; the old folder is removed."""
-    if _renameat2(staging, target, RENAME_EXCHANGE):
+    if renameat2(staging, target, RENAME_EXCHANGE):
         _remove(staging)  # now holds the previous output
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
@@ -167,10 +169,10 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
         raise OutputError(str(target), f"cannot create the output folder ({exc.strerror})",
                           "check the path and permissions") from None
     try:
-        _write(staging, files)
+        write_files(staging, files)
         if replacing:
             _swap(staging, target)
-        elif not _renameat2(staging, target, RENAME_NOREPLACE):
+        elif not renameat2(staging, target, RENAME_NOREPLACE):
             os.rename(staging, target)
     except FileExistsError:
         raise OutputError(str(target), "the output folder appeared while this run was writing",

@@ -28,8 +28,11 @@ def _entropy(*args: Any, **kwargs: Any) -> Any:
     return entropy(*args, **kwargs)
 
 
-class _DeferredStats(types.ModuleType):
-    """Stands in for scipy.stats while CVXPY imports."""
+class DeferredStats(types.ModuleType):
+    """Stands in for scipy.stats while CVXPY imports (``import_cvxpy`` puts it in ``sys.modules``).
+
+    ``entropy`` is a forwarder that imports the real function when called; any other public name replaces the
+    stand-in with the real scipy.stats and is answered from it."""
 
     def __getattr__(self, name: str) -> Any:
         if name == "entropy":
@@ -40,7 +43,7 @@ class _DeferredStats(types.ModuleType):
 
 
 def _real_stats() -> types.ModuleType:
-    if isinstance(sys.modules.get(_NAME), _DeferredStats):
+    if isinstance(sys.modules.get(_NAME), DeferredStats):
         del sys.modules[_NAME]
     return importlib.import_module(_NAME)
 
@@ -51,7 +54,7 @@ def import_cvxpy() -> types.ModuleType:
         return importlib.import_module("cvxpy")
     import scipy
 
-    stand_in = _DeferredStats(_NAME)
+    stand_in = DeferredStats(_NAME)
     sys.modules[_NAME] = stand_in
     try:
         return importlib.import_module("cvxpy")

@@ -241,7 +241,13 @@ def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool, solve: Solv
 
 class ProblemCache:
     """Compiled problems by structure, so repeated runs and scenarios canonicalize once; ``solve`` is how their
-    problems are solved (the solver seam)."""
+    problems are solved (the solver seam).
+
+    There is no process-wide cache: ``pipeline.run`` makes one per call unless it is given one, and
+    ``compare.compare`` shares one over its scenarios. Counters: ``compiles`` (problems built, each canonicalized
+    by CVXPY on its first solve), ``solves`` (solver runs through ``run_solver``, failed ones and phase one
+    included), ``hits`` and ``misses`` (lookups that found a compiled problem, or did not).
+    """
 
     def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve) -> None:
         self._items: dict[str, CompiledProblem] = {}
@@ -249,8 +255,11 @@ class ProblemCache:
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
+        self.compiles = 0
+        self.solves = 0
 
     def get(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> tuple[CompiledProblem, bool]:
+        """The compiled problem for this structure and whether it was reused (built and kept when new)."""
         key = structure_key(risk, limits) + (":elastic" if elastic else "")
         if key in self._items:
             self.hits += 1
@@ -259,11 +268,14 @@ class ProblemCache:
         if len(self._items) >= self.max_size:
             self._items.pop(next(iter(self._items)))
         compiled = CompiledProblem(risk, limits, elastic)
+        self.compiles += 1
         self._items[key] = compiled
         return compiled, False
 
-
-DEFAULT_CACHE = ProblemCache()
+    def run_solver(self, problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+        """Solve through ``solve`` and count the run (a ``SolveFn``)."""
+        self.solves += 1
+        return self.solve(problem, solver, verbose)
 
 
 def solve_in_order(
@@ -303,22 +315,29 @@ def solve_allocation(
     risk: RiskModel,
     gamma: float,
     solver_config: SolverConfig,
-    cache: ProblemCache | None = None,
+    cache: ProblemCache,
 ) -> Allocation:
-    """Solve for the target weights; raise ``ProblemInfeasible`` or ``SolverError`` when there is none."""
-    cache = cache if cache is not None else DEFAULT_CACHE
+    """Solve for the target weights on a problem from ``cache``; raise ``ProblemInfeasible`` or ``SolverError``
+    when there is none."""
     started = time.perf_counter()
     compiled, reused = cache.get(risk, limits)
     compiled.set_values(limits, mu, gamma)
     build_seconds = time.perf_counter() - started
-    return _finish(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds, reused,
-                   solve=cache.solve)
+    return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
+                           reused, solve=cache.run_solver)
 
 
-def _finish(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
-            gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
-            relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
-    """Solve ``problem``, check the solution against ``relaxed`` (or ``limits``) and package it."""
+def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray,
+                    risk: RiskModel, gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
+                    relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
+    """Solve ``problem`` (one of ``compiled``'s, its parameters already set) with each solver of
+    ``solver_config.order`` until one's solution passes the numpy check against ``relaxed`` (or ``limits``), and
+    package it as an ``Allocation`` whose objective is the utility of ``mu``, ``risk`` and ``gamma``.
+
+    ``build_seconds`` and ``reused`` describe how ``compiled`` was found; ``solve`` is the solver seam. Raises
+    ``ProblemInfeasible`` when a solver proves the problem infeasible, ``SolverError`` when no solver gives an
+    acceptable solution. Shared by ``solve_allocation`` and the ``--relax`` solve (``relaxation.solve_relaxed``).
+    """
     solution: dict[str, Any] = {}
     tolerance = solver_config.feasibility_tolerance
     checked = relaxed if relaxed is not None else limits

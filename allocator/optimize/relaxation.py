@@ -17,25 +17,24 @@ from allocator.errors import SolverError
 from allocator.optimize.constraints import Limits
 from allocator.optimize.diagnosis import SLACK_TOLERANCE, Diagnosis, diagnose, relaxation_costs
 from allocator.optimize.families import families_of
-from allocator.optimize.problem import DEFAULT_CACHE, Allocation, ProblemCache, _finish, solve_in_order
+from allocator.optimize.problem import Allocation, ProblemCache, solve_and_check, solve_in_order
 
 CAP_MARGIN = 1e-6
 
 
-def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: ProblemCache | None = None,
+def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: ProblemCache,
                         checks: tuple[str, ...] = ()) -> Diagnosis:
     """Solve the elastic phase-one problem and report which limits must move, and by how much.
 
-    ``checks`` are the pre-solve findings, reported first.
+    The elastic problem comes from ``cache``; ``checks`` are the pre-solve findings, reported first.
     """
-    cache = cache if cache is not None else DEFAULT_CACHE
     compiled, _ = cache.get(risk, limits, elastic=True)
     compiled.set_values(limits, np.zeros(len(limits.symbols)), 1.0)
     costs = relaxation_costs(limits, config)
     for side, parameter in compiled.priority.items():
         cost = costs[side]
         parameter.value = np.broadcast_to(cost, parameter.shape).copy() if parameter.shape else float(cost)
-    attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None, cache.solve)
+    attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None, cache.run_solver)
     if solver is None:
         if checks:
             return Diagnosis(relaxations=(), checks=checks)
@@ -66,9 +65,9 @@ def relaxed_limits(limits: Limits, slacks: dict[str, FloatArray]) -> Limits:
 
 
 def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Config, diagnosis: Diagnosis,
-                  cache: ProblemCache | None = None) -> Allocation:
-    """Maximize utility with every limit relaxed by at most the diagnosis's slack."""
-    cache = cache if cache is not None else DEFAULT_CACHE
+                  cache: ProblemCache) -> Allocation:
+    """Maximize utility with every limit relaxed by at most the diagnosis's slack (on the elastic problem of
+    ``cache``, the one the diagnosis solved)."""
     started = time.perf_counter()
     compiled, reused = cache.get(risk, limits, elastic=True)
     compiled.set_values(limits, mu, config.risk.risk_aversion)
@@ -77,5 +76,6 @@ def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Confi
         values = np.zeros(cap.shape) if found is None else with_margin(found)
         cap.value = values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0])
     build_seconds = time.perf_counter() - started
-    return _finish(compiled, compiled.problem, limits, mu, risk, config.risk.risk_aversion, config.solver,
-                   build_seconds, reused, relaxed=relaxed_limits(limits, diagnosis.slacks), solve=cache.solve)
+    return solve_and_check(compiled, compiled.problem, limits, mu, risk, config.risk.risk_aversion, config.solver,
+                           build_seconds, reused, relaxed=relaxed_limits(limits, diagnosis.slacks),
+                           solve=cache.run_solver)

@@ -10,6 +10,8 @@
 - ``report``: ``print_run``, the terminal tables.
 
 The names below load on first use (most of this package needs NumPy), so ``allocate --help`` stays instant.
+The function ``run_files`` is not among them: its module has its name, and once imported the module would stand in
+its place here. Import it from ``allocator.outputs.run_files``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,15 @@ if TYPE_CHECKING:
     from allocator.outputs.publish import write_atomically
     from allocator.outputs.replay import read_replay, reproduction_report
     from allocator.outputs.report import print_run
-    from allocator.outputs.run_files import run_files
     from allocator.outputs.summary import RunSummary, summarize, summary_json
     from allocator.outputs.trade_rows import trade_sheet
 
 MODULES = {"Manifest": "manifest", "manifest_of": "manifest", "read_manifest": "manifest", "run_id": "manifest",
            "write_atomically": "publish", "read_replay": "replay", "reproduction_report": "replay",
-           "print_run": "report", "run_files": "run_files", "RunSummary": "summary", "summarize": "summary",
+           "print_run": "report", "RunSummary": "summary", "summarize": "summary",
            "summary_json": "summary", "trade_sheet": "trade_rows"}
 __all__ = ["Manifest", "RunSummary", "manifest_of", "print_run", "read_manifest", "read_replay",
-           "reproduction_report", "run_files", "run_id", "summarize", "summary_json", "trade_sheet",
+           "reproduction_report", "run_id", "summarize", "summary_json", "trade_sheet",
            "write_atomically"]
 
 

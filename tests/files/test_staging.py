@@ -32,7 +32,7 @@ def first_file_then_wait(folder, files):
     print("writing", flush=True)
     time.sleep(120)
 
-staging._write = first_file_then_wait
+staging.write_files = first_file_then_wait
 from allocator.cli import main
 main(sys.argv[1:])
 """
@@ -159,14 +159,14 @@ def test_force_never_replaces_a_folder_that_is_not_a_previous_output(tmp_path: P
 def test_a_folder_that_appears_while_writing_is_never_overwritten(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    real = staging._write
+    real = staging.write_files
 
     def racing(folder: Path, files: dict[str, bytes]) -> None:
         real(folder, files)
         out.mkdir()
         (out / "theirs.txt").write_text("another process")
 
-    monkeypatch.setattr(staging, "_write", racing)
+    monkeypatch.setattr(staging, "write_files", racing)
     with pytest.raises(OutputError, match="the output folder appeared while this run was writing"):
         write_atomically(out, FILES)
     assert _visible(out) == ["theirs.txt"]
@@ -176,7 +176,7 @@ def test_a_folder_that_appears_while_writing_is_never_overwritten(tmp_path: Path
 @pytest.mark.parametrize("force", [False, True])
 def test_without_renameat2_the_portable_path_gives_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    force: bool) -> None:
-    monkeypatch.setattr(staging, "_renameat2", lambda *_: False)
+    monkeypatch.setattr(staging, "renameat2", lambda *_: False)
     out = tmp_path / "out"
     if force:
         write_atomically(out, {"manifest.json": b"old", "old.txt": b""})
@@ -190,7 +190,7 @@ def test_a_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypatch: pyt
         (folder / "weights.csv").write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(staging, "_write", full_disk)
+    monkeypatch.setattr(staging, "write_files", full_disk)
     with pytest.raises(OutputError, match=r"cannot write the output folder \(No space left on device\)"):
         write_atomically(tmp_path / "out", FILES)
     assert list(tmp_path.iterdir()) == []

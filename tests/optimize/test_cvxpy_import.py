@@ -44,9 +44,9 @@ print(json.dumps(out))
 def test_any_other_name_loads_the_real_module() -> None:
     result = _probe("""
 import json, sys
-from allocator.optimize.cvxpy_import import _DeferredStats
+from allocator.optimize.cvxpy_import import DeferredStats
 import scipy
-stand_in = _DeferredStats("scipy.stats")
+stand_in = DeferredStats("scipy.stats")
 sys.modules["scipy.stats"] = stand_in
 norm = stand_in.norm
 print(json.dumps({"cdf": float(norm.cdf(0.0)), "replaced": sys.modules["scipy.stats"] is not stand_in}))

@@ -30,9 +30,20 @@ def _crashing(*crashing: SolverName) -> optimize.SolveFn:
     return solve
 
 
+def _every_run_solves_with(monkeypatch: pytest.MonkeyPatch, solve: optimize.SolveFn) -> None:
+    """The CLI's run makes its own ``ProblemCache``: make every new cache solve through ``solve``."""
+    real = optimize.ProblemCache
+
+    class Patched(real):
+        def __init__(self, max_size: int = 8) -> None:
+            super().__init__(max_size, solve)
+
+    monkeypatch.setattr(optimize, "ProblemCache", Patched)
+
+
 def test_first_solver_raises_and_the_fallback_is_recorded(cli: Callable[..., Result], example_copy: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optimize.DEFAULT_CACHE, "solve", _crashing(SolverName.CLARABEL))
+    _every_run_solves_with(monkeypatch, _crashing(SolverName.CLARABEL))
     config = write_config(example_copy, NO_CONE)
     out = tmp_path / "out"
     result = cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out, "-q")
@@ -64,7 +75,7 @@ def test_a_solution_that_fails_the_numpy_check_is_never_used(cli: Callable[..., 
 
 def test_every_solver_failing_writes_nothing_and_exits_5(cli: Callable[..., Result], example_copy: Path,
                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optimize.DEFAULT_CACHE, "solve", _crashing(*SolverName))
+    _every_run_solves_with(monkeypatch, _crashing(*SolverName))
     out = tmp_path / "out"
     result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out)
     assert result.exit_code == 5
