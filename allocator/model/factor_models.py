@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.domain import FloatArray, RiskModel
-from allocator.model.risk_models import TRADING_DAYS, _centered
+from allocator.model.risk_models import TRADING_DAYS, centered_returns
 
 
 def _top_eigenvectors(matrix: FloatArray, count: int) -> tuple[FloatArray, FloatArray]:
@@ -65,7 +65,7 @@ def statistical_factor_model(returns: FloatArray, symbols: tuple[str, ...], fact
 
     Raises ``ValueError`` unless ``1 <= factors < min(days, assets)``.
     """
-    centered = _centered(returns)
+    centered = centered_returns(returns)
     t, n = centered.shape
     if not 1 <= factors < min(t, n):
         raise ValueError(f"factors must be at least 1 and below both the assets ({n}) and the days ({t}), "
@@ -104,7 +104,7 @@ def fundamental_exposures(sector: tuple[str, ...], market_cap: FloatArray) -> tu
 def fundamental_factor_model(returns: FloatArray, symbols: tuple[str, ...], sector: tuple[str, ...],
                              market_cap: FloatArray) -> RiskModel:
     """Sector and size factor model of daily ``returns`` (cross-sectional least squares each day), annualized."""
-    centered = _centered(returns)
+    centered = centered_returns(returns)
     t = centered.shape[0]
     exposures, _ = fundamental_exposures(sector, market_cap)
     # f_t = argmin ||r_t - X f_t|| for every day t at once

@@ -27,7 +27,7 @@ from allocator.domain import FloatArray, RiskModel
 TRADING_DAYS = 252
 
 
-def _centered(returns: FloatArray) -> FloatArray:
+def centered_returns(returns: FloatArray) -> FloatArray:
     if returns.ndim != 2 or returns.shape[0] < 2:
         raise ValueError("returns must be a 2-D array with at least two rows")
     centered: FloatArray = returns - returns.mean(axis=0)
@@ -101,7 +101,7 @@ def ledoit_wolf_covariance(returns: FloatArray, symbols: tuple[str, ...], factor
     ``Sigma = (1 - s) X'X / T + s * m * I`` with ``X`` the centered returns, ``s`` the shrinkage and ``m`` the
     average sample variance; ``factor_form`` returns exactly that as a T-factor model (no n-by-n matrix).
     """
-    centered = _centered(returns)
+    centered = centered_returns(returns)
     t, n = centered.shape
     shrinkage = ledoit_wolf_shrinkage(centered)
     target = float(np.einsum("ij,ij->", centered, centered)) / (t * n)
@@ -117,7 +117,7 @@ def ledoit_wolf_covariance(returns: FloatArray, symbols: tuple[str, ...], factor
 def sample_covariance(returns: FloatArray, symbols: tuple[str, ...], factor_form: bool = False) -> RiskModel:
     """Maximum-likelihood sample covariance of daily ``returns``, annualized (a T-factor model with
     ``factor_form``)."""
-    centered = _centered(returns)
+    centered = centered_returns(returns)
     t = centered.shape[0]
     if factor_form:
         return _observation_factors(symbols, centered / np.sqrt(t), 0.0, "sample")
