@@ -212,4 +212,4 @@ def test_compare_help_imports_nothing_heavy() -> None:
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120,
                                check=False)
     loaded = set(json.loads(completed.stderr.strip().splitlines()[-1]))
-    assert not loaded & {"cvxpy", "pandas", "numpy", "matplotlib", "riskfolio", "scipy"}
+    assert not loaded & {"cvxpy", "pandas", "numpy", "matplotlib", "scipy"}

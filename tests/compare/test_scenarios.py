@@ -16,21 +16,21 @@ from allocator.config.loader import load_config
 from allocator.errors import ConfigError, DataError, InfeasibleError, UsageError
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import run
-from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, SCENARIOS
 from tests.helpers import write_config
 
-SCENARIOS = ROOT / "configs" / "scenarios"
 PACK = ("goldilocks", "growth_scare", "hawkish_pivot", "overbought_pullback", "profit_taking")
 
 
-@pytest.fixture(scope="module")
-def pack() -> Comparison:
-    return compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=ProblemCache())
+@pytest.fixture
+def pack(scenario_pack: Comparison) -> Comparison:
+    """The scenario pack compared on the example (tests/conftest.py, shared by the session)."""
+    return scenario_pack
 
 
-@pytest.fixture(scope="module")
-def tables(pack: Comparison) -> ComparisonTables:
-    return comparison_tables(pack)
+@pytest.fixture
+def tables(scenario_tables: ComparisonTables) -> ComparisonTables:
+    return scenario_tables
 
 
 def _outcome(comparison: Comparison, name: str) -> ScenarioOutcome:

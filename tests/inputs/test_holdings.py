@@ -228,6 +228,7 @@ def test_size_and_row_limits(tmp_path: Path) -> None:
         read_holdings(huge)
 
 
+@pytest.mark.slow
 @given(st.text(max_size=20))
 def test_parse_number_never_fails_but_with_value_error(text: str) -> None:
     try:
