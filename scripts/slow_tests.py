@@ -6,7 +6,8 @@ ones, so a test that grew slow makes the fast loop slower until it is marked.
 
     .venv/bin/python scripts/slow_tests.py [--threshold 2.0] [pytest arguments, e.g. tests/model]
 
-The numbers depend on the machine and its load; run it on an otherwise idle one.
+The numbers depend on the machine and its load; run it on an otherwise idle one. A module- or session-scoped
+fixture (the example run, the scenario pack) is timed with the first test that uses it: such a test is not slow.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
-LINE = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S+)$")
+LINE = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(.+)$")  # ids may hold spaces
 
 
 def main() -> int:

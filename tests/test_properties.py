@@ -329,6 +329,7 @@ def test_a_successful_run_keeps_every_promise(universes: list[Universe], data: s
     check_trades(result, holdings_text)
 
 
+@pytest.mark.slow
 @settings(max_examples=max(1, int(40 * example_scale())))
 @given(data=st.data())
 def test_a_relaxed_run_still_reconciles_and_reports_what_it_bent(universes: list[Universe],

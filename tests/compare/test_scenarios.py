@@ -115,6 +115,7 @@ def test_overbought_pullback_trims_the_overbought_fund_by_at_least_its_minimum_t
     assert float(trade.quantity) >= math.floor(rsi.min_trim * float(trade.current_quantity) + 0.5)
 
 
+@pytest.mark.slow
 def test_every_scenario_equals_a_fresh_run_with_its_config(pack: Comparison) -> None:
     for outcome in pack.outcomes:
         shared = outcome.result

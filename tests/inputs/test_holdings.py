@@ -98,7 +98,6 @@ def test_what_each_export_leaves_out_and_counts_as_cash_is_listed() -> None:
     assert ibkr.cash_rows == ("row 35: CASH 30136.04",)
 
 
-@pytest.mark.slow
 def test_a_run_on_each_export_gives_the_same_bytes_as_the_plain_csv(tmp_path: Path) -> None:
     from allocator.orders.export import trades_csv
     from allocator.outputs.run_files import summary_json, trade_sheet, weights_csv
@@ -228,7 +227,6 @@ def test_size_and_row_limits(tmp_path: Path) -> None:
         read_holdings(huge)
 
 
-@pytest.mark.slow
 @given(st.text(max_size=20))
 def test_parse_number_never_fails_but_with_value_error(text: str) -> None:
     try:
