@@ -81,7 +81,7 @@ def test_no_module_imports_another_modules_private_names() -> None:
     assert KNOWN - found == set(), "fixed: remove the entry from KNOWN"
 
 
-def test_the_scan_catches_both_spellings_and_lets_dunders_and_own_names_through() -> None:
+def test_the_scan_catches_both_spellings_and_relative_imports_and_lets_dunders_through() -> None:
     source = ("from allocator.model import risk_models\nfrom allocator.optimize.problem import _hidden\n"
               "from allocator import __version__\nfrom . import rsi as r\nfrom .signals import _own\n"
               "x = risk_models._secret\ny = risk_models.__name__\nz = r._wilder\n")
