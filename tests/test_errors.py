@@ -188,6 +188,7 @@ def test_an_empty_universe_is_a_config_error(cli: Cli, example_copy: Path) -> No
            "universe.symbols: List should have at least 1 item")
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(example_copy: Path) -> None:
     import subprocess
     import sys

@@ -44,6 +44,7 @@ print(json.dumps(out))
     assert result["entropy"] == result["reference"]
 
 
+@pytest.mark.slow
 def test_any_other_name_loads_the_real_module() -> None:
     result = _probe("""
 import json, sys
