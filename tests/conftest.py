@@ -1,4 +1,5 @@
-"""Shared fixtures: paths of the example account, the real-data folder (skipped when absent), a CLI runner."""
+"""Shared fixtures: paths of the example account, the real-data folder (skipped when absent), a CLI runner, and the
+example run and scenario-pack comparison computed once a session."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, settings
 
 from allocator.cli import main
+
+if TYPE_CHECKING:
+    from allocator.compare.scenarios import Comparison
+    from allocator.compare.tables import ComparisonTables
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -63,3 +69,49 @@ def example_copy(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / folder, tmp_path / folder,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__", "calibration.json"))
     return tmp_path
+
+
+# Runs shared by the whole session. Their results are read, never written: a test that writes beside a run (a report,
+# an edited copy) copies the files it needs into its own tmp_path first.
+EVERY_FORMAT = ("csv", "json", "fix", "basket")
+
+
+def _run_example(folder: Path, *extra: str) -> Path:
+    out = folder / "out"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-o", str(out), "-q",
+                                       *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``allocate run examples/holdings.csv -c configs/base.yaml -o OUT``, once a session: its output folder."""
+    return _run_example(tmp_path_factory.mktemp("example-run"))
+
+
+@pytest.fixture(scope="session")
+def example_run_every_format(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same run with every trade-list format (csv, json, fix, basket): its output folder."""
+    return _run_example(tmp_path_factory.mktemp("example-run-formats"),
+                        *[x for f in EVERY_FORMAT for x in ("--format", f)])
+
+
+SCENARIOS = ROOT / "configs" / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def scenario_pack() -> Comparison:
+    """``compare`` of the example on the shipped scenario pack (configs/scenarios/*.yaml), once a session."""
+    from allocator.compare.scenarios import compare
+    from allocator.optimize.problem import ProblemCache
+
+    return compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=ProblemCache())
+
+
+@pytest.fixture(scope="session")
+def scenario_tables(scenario_pack: Comparison) -> ComparisonTables:
+    """The comparison tables of the scenario pack."""
+    from allocator.compare.tables import comparison_tables
+
+    return comparison_tables(scenario_pack)

@@ -12,7 +12,6 @@ from sklearn.covariance import LedoitWolf
 from allocator.model.risk_models import ledoit_wolf_covariance
 from allocator.model.rsi import wilder_rsi
 from allocator.pipeline import run
-from tests.conftest import EXAMPLE_HOLDINGS
 from tests.helpers import write_config
 
 PLAIN = """
@@ -121,7 +120,3 @@ def test_rsi_stays_in_range_and_handles_flat_and_one_way_series() -> None:
     assert wilder_rsi(np.linspace(1, 2, 30), 14)[-1] == 100.0
     assert wilder_rsi(np.linspace(2, 1, 30), 14)[-1] == 0.0
     assert wilder_rsi(np.full(30, 5.0), 14)[-1] == 50.0
-
-
-def test_example_holdings_path_exists() -> None:
-    assert EXAMPLE_HOLDINGS.is_file()

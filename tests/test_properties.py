@@ -312,6 +312,7 @@ def _attempt(universe: Universe, holdings_text: str, config: dict[str, Any], rel
         return None
 
 
+@pytest.mark.slow
 @settings(max_examples=RUNS)
 @given(data=st.data())
 def test_a_successful_run_keeps_every_promise(universes: list[Universe], data: st.DataObject) -> None:
@@ -326,6 +327,7 @@ def test_a_successful_run_keeps_every_promise(universes: list[Universe], data: s
     check_trades(result, holdings_text)
 
 
+@pytest.mark.slow
 @settings(max_examples=max(1, int(40 * example_scale())))
 @given(data=st.data())
 def test_a_relaxed_run_still_reconciles_and_reports_what_it_bent(universes: list[Universe],
@@ -355,6 +357,7 @@ CELLS = st.one_of(st.sampled_from(["SPY", "AAA", "CASH", "Account Total", "--", 
                   st.text(max_size=8), st.decimals(allow_nan=True, allow_infinity=True).map(str))
 
 
+@pytest.mark.slow
 @settings(max_examples=max(1, int(500 * example_scale())))
 @given(rows=st.lists(st.lists(CELLS, max_size=6), max_size=12), header=st.booleans(),
        newline=st.sampled_from(["\n", "\r\n"]), bom=st.booleans())
@@ -390,6 +393,7 @@ SECTIONS = st.sampled_from(["data", "universe", "benchmark", "returns", "risk", 
                             "solver", "output", "extends", "max_weight", "rsi.period"])
 
 
+@pytest.mark.slow
 @settings(max_examples=max(1, int(300 * example_scale())))
 @given(document=st.dictionaries(SECTIONS, YAML_VALUES, max_size=5))
 def test_any_config_loads_or_is_refused_with_a_config_error(tmp_path_factory: pytest.TempPathFactory,
@@ -402,6 +406,7 @@ def test_any_config_loads_or_is_refused_with_a_config_error(tmp_path_factory: py
         assert exc.exit_code == 3 and type(exc).__name__ == "ConfigError", exc.message()
 
 
+@pytest.mark.slow
 @settings(max_examples=max(1, int(60 * example_scale())))
 @given(data=st.data())
 def test_through_the_cli_every_outcome_is_a_documented_exit_and_outputs_are_all_or_nothing(

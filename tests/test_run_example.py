@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 from click.testing import Result
 from sklearn.covariance import LedoitWolf
@@ -21,16 +20,7 @@ from tests.helpers import decimal, read_csv
 TOL = 1e-6
 
 
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from click.testing import CliRunner
-
-    from allocator.cli import main
-
-    out = tmp_path_factory.mktemp("run") / "out"
-    result = CliRunner().invoke(main, ["run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+# example_run (tests/conftest.py): the output folder of the example run, shared by the session.
 
 
 def test_writes_the_four_files(example_run: Path) -> None:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from allocator.config.schema import FixDelimiter, OrdersConfig, OrderType, OutputFormat, TimeInForce
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import csv_bytes, quantity_text, safe_text
+from allocator.files.manifest import Manifest
 from allocator.orders.fix_message import PIPE, SOH, FixFormatError, encode, new_order_single_body, utc_timestamp
 from allocator.orders.ids import Order, build_orders
 from allocator.orders.trade_sheet import (
@@ -35,7 +36,6 @@ from allocator.orders.trade_sheet import (
     manifest_beside,
     read_trade_sheet,
 )
-from allocator.outputs.manifest import Manifest
 
 FILE_NAMES = {OutputFormat.CSV: "trades.csv", OutputFormat.JSON: "trades.json", OutputFormat.FIX: "orders.fix",
               OutputFormat.BASKET: "basket.csv"}

@@ -37,10 +37,10 @@ from zoneinfo import ZoneInfo
 from allocator.config.schema import IdScheme, OrdersConfig, OrderType, TimeInForce
 from allocator.errors import ConfigError
 from allocator.files.cells import quantity_text
+from allocator.files.manifest import RUN_ID_PATTERN as RUN_ID_PATTERN
 from allocator.terms import BUY, Side
 
 CLEAN_SYMBOL = re.compile(r"[A-Za-z0-9.]+")
-RUN_ID_PATTERN = re.compile(r"[0-9a-f]{64}")
 PENNY, SUB_PENNY = Decimal("0.01"), Decimal("0.0001")
 
 

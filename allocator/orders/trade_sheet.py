@@ -23,9 +23,9 @@ from typing import Any
 
 from allocator.errors import DataError
 from allocator.files.cells import unquote
+from allocator.files.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.files.reading import MIB, read_text
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
-from allocator.outputs.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.terms import BUY, SELL, Side
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",

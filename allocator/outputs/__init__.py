@@ -4,7 +4,8 @@
 - ``metrics``: the portfolio statistics behind it (``PortfolioStats``, ``Exposures``, ``risk_contributions``);
 - ``run_files``: ``run_files`` (name -> bytes of the output folder), ``weights_csv``;
 - ``trade_rows``: ``trade_sheet``, the run's trades as the order formats take them;
-- ``manifest``: ``Manifest``, ``manifest_of``, ``read_manifest``, ``run_id``, ``versions``;
+- ``manifest``: ``manifest_of``, ``run_id``, ``versions`` (the ``Manifest`` record and its reader:
+  ``allocator.files.manifest``);
 - ``publish``: ``write_atomically`` (the output folder in one step);
 - ``replay``: ``read_replay`` and ``reproduction_report`` for ``allocate run --from-manifest``;
 - ``report``: ``print_run``, the terminal tables.
@@ -20,18 +21,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from allocator.outputs.manifest import Manifest, manifest_of, read_manifest, run_id
+    from allocator.outputs.manifest import manifest_of, run_id
     from allocator.outputs.publish import write_atomically
     from allocator.outputs.replay import read_replay, reproduction_report
     from allocator.outputs.report import print_run
     from allocator.outputs.summary import RunSummary, summarize, summary_json
     from allocator.outputs.trade_rows import trade_sheet
 
-MODULES = {"Manifest": "manifest", "manifest_of": "manifest", "read_manifest": "manifest", "run_id": "manifest",
+MODULES = {"manifest_of": "manifest", "run_id": "manifest",
            "write_atomically": "publish", "read_replay": "replay", "reproduction_report": "replay",
            "print_run": "report", "RunSummary": "summary", "summarize": "summary",
            "summary_json": "summary", "trade_sheet": "trade_rows"}
-__all__ = ["Manifest", "RunSummary", "manifest_of", "print_run", "read_manifest", "read_replay",
+__all__ = ["RunSummary", "manifest_of", "print_run", "read_replay",
            "reproduction_report", "run_id", "summarize", "summary_json", "trade_sheet",
            "write_atomically"]
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from allocator.errors import OutputError
-from allocator.outputs.manifest import MANIFEST_FILE
+from allocator.files.manifest import MANIFEST_FILE
 
 
 def replaceable(folder: Path) -> bool:

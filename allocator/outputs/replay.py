@@ -17,8 +17,9 @@ from typing import Any
 
 from allocator.config.loader import LoadedConfig, load_config
 from allocator.errors import ConfigError, DataError
+from allocator.files.manifest import FIX, Manifest, read_manifest
 from allocator.files.reading import sha256_of
-from allocator.outputs.manifest import FIX, Manifest, read_manifest, versions
+from allocator.outputs.manifest import versions
 
 DATA_FILES = ("weights.csv", "trades.csv", "trades.json", "summary.json")
 

@@ -17,7 +17,8 @@ import numpy as np
 from allocator.config.schema import SIGNALS
 from allocator.files.cells import csv_bytes, fixed, safe_text
 from allocator.files.json_text import json_bytes
-from allocator.outputs.manifest import MANIFEST_FILE, manifest_of
+from allocator.files.manifest import MANIFEST_FILE
+from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
 from allocator.outputs.summary import RunSummary, summary_json
 from allocator.outputs.trade_rows import trade_sheet

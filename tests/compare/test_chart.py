@@ -12,15 +12,13 @@ from allocator.compare.chart import chart_png, weights_figure
 from allocator.compare.scenarios import compare
 from allocator.compare.tables import ComparisonTables, comparison_tables
 from allocator.optimize.problem import ProblemCache
-from tests.conftest import EXAMPLE_HOLDINGS, ROOT
 from tests.helpers import write_config
 
-SCENARIOS = ROOT / "configs" / "scenarios"
 
-
-@pytest.fixture(scope="module")
-def tables() -> ComparisonTables:
-    return comparison_tables(compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=ProblemCache()))
+@pytest.fixture
+def tables(scenario_tables: ComparisonTables) -> ComparisonTables:
+    """The tables of the scenario pack (tests/conftest.py, shared by the session)."""
+    return scenario_tables
 
 
 def test_legend_names_every_scenario(tables: ComparisonTables) -> None:
@@ -47,6 +45,7 @@ def test_bars_are_the_target_weights(tables: ComparisonTables) -> None:
     assert small_labels[2] == "20.0%"  # goldilocks' small-cap weight, labelled on its bar
 
 
+@pytest.mark.slow
 def test_png_reads_back_with_matplotlib(tables: ComparisonTables) -> None:
     from matplotlib import image
 

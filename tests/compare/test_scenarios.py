@@ -15,21 +15,21 @@ from allocator.config.loader import load_config
 from allocator.errors import ConfigError, DataError, InfeasibleError, UsageError
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import run
-from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, SCENARIOS
 from tests.helpers import write_config
 
-SCENARIOS = ROOT / "configs" / "scenarios"
 PACK = ("goldilocks", "growth_scare", "hawkish_pivot", "overbought_pullback", "profit_taking")
 
 
-@pytest.fixture(scope="module")
-def pack() -> Comparison:
-    return compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=ProblemCache())
+@pytest.fixture
+def pack(scenario_pack: Comparison) -> Comparison:
+    """The scenario pack compared on the example (tests/conftest.py, shared by the session)."""
+    return scenario_pack
 
 
-@pytest.fixture(scope="module")
-def tables(pack: Comparison) -> ComparisonTables:
-    return comparison_tables(pack)
+@pytest.fixture
+def tables(scenario_tables: ComparisonTables) -> ComparisonTables:
+    return scenario_tables
 
 
 def _outcome(comparison: Comparison, name: str) -> ScenarioOutcome:
@@ -114,6 +114,7 @@ def test_overbought_pullback_trims_the_overbought_fund_by_at_least_its_minimum_t
     assert float(trade.quantity) >= math.floor(rsi.min_trim * float(trade.current_quantity) + 0.5)
 
 
+@pytest.mark.slow
 def test_every_scenario_equals_a_fresh_run_with_its_config(pack: Comparison) -> None:
     for outcome in pack.outcomes:
         shared = outcome.result

@@ -98,7 +98,6 @@ def test_what_each_export_leaves_out_and_counts_as_cash_is_listed() -> None:
     assert ibkr.cash_rows == ("row 35: CASH 30136.04",)
 
 
-@pytest.mark.slow
 def test_a_run_on_each_export_gives_the_same_bytes_as_the_plain_csv(tmp_path: Path) -> None:
     from allocator.orders.export import trades_csv
     from allocator.outputs.run_files import weights_csv

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
 
 
@@ -18,6 +20,7 @@ def _probe(code: str) -> dict[str, object]:
     return result
 
 
+@pytest.mark.slow
 def test_cvxpy_works_without_scipy_stats_until_entropy_is_used() -> None:
     result = _probe("""
 import json, sys
@@ -41,6 +44,7 @@ print(json.dumps(out))
     assert result["entropy"] == result["reference"]
 
 
+@pytest.mark.slow
 def test_any_other_name_loads_the_real_module() -> None:
     result = _probe("""
 import json, sys
@@ -54,6 +58,7 @@ print(json.dumps({"cdf": float(norm.cdf(0.0)), "replaced": sys.modules["scipy.st
     assert result == {"cdf": 0.5, "replaced": True}
 
 
+@pytest.mark.slow
 def test_nothing_is_deferred_when_scipy_stats_is_already_imported() -> None:
     result = _probe("""
 import json, sys
@@ -66,6 +71,7 @@ print(json.dumps({"same": sys.modules["scipy.stats"] is before}))
     assert result == {"same": True}
 
 
+@pytest.mark.slow
 def test_allocate_run_does_not_import_scipy_stats() -> None:
     result = _probe(f"""
 import json, sys

@@ -142,7 +142,6 @@ def test_the_problem_is_dpp_and_its_objective_holds_no_parameter() -> None:
             assert compiled.phase_one.is_dpp()
 
 
-@pytest.mark.slow
 def test_the_factor_path_forms_no_n_by_n_matrix() -> None:
     """2,000 assets: everything numpy and CVXPY allocate while estimating and solving stays below the size of one
     dense covariance matrix (32 MB)."""

@@ -23,11 +23,11 @@ from jsonschema import Draft202012Validator
 
 from allocator.cli import main
 from allocator.config.schema import OrdersConfig, OrderType, OutputFormat
+from allocator.files.manifest import read_manifest
 from allocator.orders.export import render, trades_csv
 from allocator.orders.fix_message import PIPE, SOH, decode, field_map
 from allocator.orders.trade_sheet import TradeRow, TradeSheet
-from allocator.outputs.manifest import read_manifest
-from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
+from tests.conftest import BASE_CONFIG, EVERY_FORMAT, EXAMPLE_HOLDINGS
 from tests.helpers import read_csv, write_config
 from tests.orders.test_fix_message import independent_check
 
@@ -45,13 +45,11 @@ def invoke(*args: str | Path) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("orders") / "out"
-    result = invoke("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", out, "-q",
-                    *[x for f in FORMATS for x in ("--format", f)])
-    assert result.exit_code == 0, result.output
-    return out
+@pytest.fixture
+def run_dir(example_run_every_format: Path) -> Path:
+    """The example run with every format (tests/conftest.py, shared by the session: read it, never write in it)."""
+    assert FORMATS == EVERY_FORMAT
+    return example_run_every_format
 
 
 def fix_lines(data: bytes) -> list[str]:
@@ -159,6 +157,7 @@ def test_the_schema_is_not_vacuous(run_dir: Path) -> None:
 decimals = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1e6"), places=4)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.text(min_size=1, max_size=12).filter(lambda s: s.isprintable()),
                           st.sampled_from(["BUY", "SELL"]), decimals, decimals), min_size=0, max_size=8,
@@ -305,11 +304,11 @@ def test_export_has_help_with_examples() -> None:
     assert result.exit_code == 0 and "allocate export out/trades.csv --format fix" in result.output
 
 
-def test_export_and_send_start_without_the_heavy_libraries(run_dir: Path) -> None:
+def test_export_and_send_start_without_the_heavy_libraries(run_dir: Path, tmp_path: Path) -> None:
     from tests.test_imports import _modules_loaded
 
-    heavy = {"pandas", "numpy", "cvxpy", "scipy", "riskfolio", "matplotlib", "quickfix"}
+    heavy = {"pandas", "numpy", "cvxpy", "scipy", "matplotlib", "quickfix"}
     assert not _modules_loaded("export", str(run_dir / "trades.csv"), "--format", "fix", "-o",
-                               str(run_dir.parent / "light.fix")) & heavy
+                               str(tmp_path / "light.fix")) & heavy
     assert not _modules_loaded("--help") & {"quickfix"}
     assert not _modules_loaded("send", "--help") & heavy

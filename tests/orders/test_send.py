@@ -24,29 +24,21 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.orders.journal import Journal
 from allocator.orders.send import load_batch
-from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
+from tests.conftest import BASE_CONFIG, ROOT
 from tests.helpers import read_csv
 from tests.orders.fix_broker import Broker, fields_of, free_port
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("send") / "out"
-    result = CliRunner().invoke(main, ["run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-o", str(out), "-q",
-                                       "--format", "csv", "--format", "fix"])
-    assert result.exit_code == 0, result.output
-    return out
+# slow, and on one xdist worker: every test starts a simulated broker and allocate send in processes of their own
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fix")]
 
 
 @pytest.fixture
-def run_dir(example_run: Path, tmp_path: Path) -> Path:
+def run_dir(example_run_every_format: Path, tmp_path: Path) -> Path:
     """A private copy of the run's trade list, order file and manifest (reports are written beside them)."""
     folder = tmp_path / "run"
     folder.mkdir()
     for name in ("trades.csv", "orders.fix", "manifest.json"):
-        shutil.copy(example_run / name, folder / name)
+        shutil.copy(example_run_every_format / name, folder / name)
     return folder
 
 
