@@ -14,8 +14,11 @@ Two steps:
 
 End-of-series adjustment (deterministic, on the rounded closes as written): Wilder RSI(14) on the last date is
 steered by adding one constant to a fund's last few log returns, the constant found by bisection.
-IWM gets it on its last 42 returns (about two months, a small-cap rally) with RSI target 71.25; any other fund
-whose RSI falls outside [40, 60] gets it on its last 20 returns with the nearest edge of that band as target.
+The small-cap rally moves the whole small-cap block together, as real markets do: the shift that brings IWM's RSI
+to 71.25 over its last 42 returns (about two months) is added to the last 42 returns of IWM, IJR, IWN, IWO and VB
+alike (each keeps its own daily noise, so their RSIs differ, as IJR at 69.7 and IWM at 72.1 did in January 2026);
+a block member that still ends outside [62, 78] is steered to the nearest edge. Any other fund whose RSI falls
+outside [40, 60] gets a shift on its last 20 returns with the nearest edge of that band as target.
 SEED was picked once by scanning seeds 20260000-20262999 for paths where, before any adjustment, every other
 fund already ends with RSI in [40, 60] and IWM above 60, so that only IWM is adjusted.
 Re-running gives byte-identical files.
@@ -39,6 +42,7 @@ START, END = "2022-07-01", "2026-01-16"
 WINDOW_YEARS = 10
 RSI_PERIOD = 14
 RALLY_SYMBOL, RALLY_DAYS, RALLY_RSI = "IWM", 42, 71.25
+RALLY_BLOCK, BLOCK_BAND = ("IWM", "IJR", "IWN", "IWO", "VB"), (62.0, 78.0)
 ADJUST_DAYS, RSI_BAND = 20, (40.0, 60.0)
 NAV = 1_250_000.0
 
@@ -145,17 +149,23 @@ def generate() -> None:
     log_returns = drift + shocks  # the calibrated drift is already a mean log return
 
     closes: dict[str, np.ndarray] = {}
+    lead = SYMBOLS.index(RALLY_SYMBOL)
+    rally = steer(log_returns[:, lead], float(finals[lead]), RALLY_DAYS, RALLY_RSI)
     for j, symbol in enumerate(SYMBOLS):
         r, final = log_returns[:, j], float(finals[j])
-        if symbol == RALLY_SYMBOL:
-            days, shift = RALLY_DAYS, steer(r, final, RALLY_DAYS, RALLY_RSI)
+        if symbol in RALLY_BLOCK:
+            days, shift = RALLY_DAYS, rally
+            raw = wilder_rsi(path_closes(r, final, rally, days))
+            target = min(max(raw, BLOCK_BAND[0]), BLOCK_BAND[1])
+            shift = rally if target == raw or symbol == RALLY_SYMBOL else steer(r, final, days, target)
         else:
             days, raw = ADJUST_DAYS, wilder_rsi(path_closes(r, final, 0.0, ADJUST_DAYS))
             target = min(max(raw, RSI_BAND[0]), RSI_BAND[1])
             shift = 0.0 if target == raw else steer(r, final, days, target)
         closes[symbol] = path_closes(r, final, shift, days)
         rsi = wilder_rsi(closes[symbol])
-        ok = 70.5 <= rsi <= 72.0 if symbol == RALLY_SYMBOL else 35 < rsi < 65
+        ok = (70.5 <= rsi <= 72.0 if symbol == RALLY_SYMBOL else BLOCK_BAND[0] - 0.5 <= rsi <= BLOCK_BAND[1] + 0.5
+              if symbol in RALLY_BLOCK else 35 < rsi < 65)
         if not ok:
             raise SystemExit(f"{symbol}: final RSI {rsi:.2f} outside its range")
         print(f"{symbol:4s} close {closes[symbol][-1]:8.2f}  RSI(14) {rsi:6.2f}  shift {shift:+.5f} x {days}")

@@ -95,6 +95,7 @@ class GroupBy(StrEnum):
 class GroupRelativeTo(StrEnum):
     ABSOLUTE = "absolute"
     BENCHMARK = "benchmark"
+    CURRENT = "current"
 
 
 class SolverName(StrEnum):
@@ -407,7 +408,7 @@ class GroupLimit(StrictModel):
     min: Weight | None = Field(None, description="floor of the group's total weight, fraction of NAV")
     max: Weight | None = Field(None, description="cap of the group's total weight, fraction of NAV")
     relative_to: GroupRelativeTo = Field(GroupRelativeTo.ABSOLUTE, description="absolute weights, or relative to "
-                                         "the group's benchmark weight")
+                                         "the group's benchmark weight, or to its current weight in the account")
     relaxation_cost: float | None = Field(None, gt=0.0, le=1e6,
                                           description="overrides constraints.relaxation_cost.groups for this group")
 

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GroupBound:
-    """A group limit: ``lower <= sum of members' weights <= upper`` (absolute weights, benchmark added back)."""
+    """A group limit: ``lower <= sum of members' weights <= upper`` in absolute weights; a limit given relative to
+    the benchmark's or the current weight of the group has that ``reference`` added back (fractions of NAV)."""
 
     key: str
     label: str
@@ -38,6 +39,7 @@ class GroupBound:
     lower: float
     upper: float
     relative: bool
+    reference: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,15 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
             known = ", ".join(sorted(set(labels)))
             raise ConfigError(f"{config_path}: {key}.name", f"no asset has {g.by.value} {g.name!r}",
                               f"use one of: {known}")
-        relative = g.relative_to is GroupRelativeTo.BENCHMARK
-        base = float(b[members].sum()) if relative else 0.0
+        relative = g.relative_to is not GroupRelativeTo.ABSOLUTE
+        base = {GroupRelativeTo.ABSOLUTE: 0.0, GroupRelativeTo.BENCHMARK: float(b[members].sum()),
+                GroupRelativeTo.CURRENT: float(universe.weight[members].sum())}[g.relative_to]
+        suffix = {GroupRelativeTo.ABSOLUTE: "", GroupRelativeTo.BENCHMARK: " (active)",
+                  GroupRelativeTo.CURRENT: " (vs current)"}[g.relative_to]
         groups.append(GroupBound(
-            key=key, label=f"{g.by.value} {g.name}" + (" (active)" if relative else ""), members=members,
+            key=key, label=f"{g.by.value} {g.name}{suffix}", members=members,
             lower=base + g.min if g.min is not None else -np.inf,
-            upper=base + g.max if g.max is not None else np.inf, relative=relative))
+            upper=base + g.max if g.max is not None else np.inf, relative=relative, reference=base))
     forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0
     return Limits(
         symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=cost,

@@ -371,7 +371,7 @@ class GroupLimits(Family):
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         group = limits.groups[index or 0]
         bound = side.removeprefix("group_")
-        base = float(limits.benchmark[group.members].sum()) if group.relative else 0.0
+        base = group.reference
         value = (group.lower if bound == "min" else group.upper) - base
         return LimitEntry(side, index, f"{group.key}.{bound}", float(value), group.label, lowering=bound == "min",
                           per_subject=True)
@@ -407,7 +407,7 @@ class GroupLimits(Family):
         m = len(limits.groups)
         lower, upper = slack("group_min", m), slack("group_max", m)
         return replace(limits, groups=tuple(
-            GroupBound(g.key, g.label, g.members, g.lower - lower[i], g.upper + upper[i], g.relative)
+            GroupBound(g.key, g.label, g.members, g.lower - lower[i], g.upper + upper[i], g.relative, g.reference)
             for i, g in enumerate(limits.groups)))
 
 

@@ -50,6 +50,12 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.OSQP: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200_000, "polish": True},
     SolverName.SCS: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
+# Clarabel's 1e-12 tolerances are met on nearly every problem; on a few ill-conditioned ones it stops at
+# "optimal_inaccurate", and one more solve at 1e-10 (same compiled problem, warm) is accurate where a switch to
+# another solver would canonicalize the problem again.
+RETRY_OPTIONS: dict[SolverName, dict[str, Any]] = {
+    SolverName.CLARABEL: {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "presolve_enable": False},
+}
 CVXPY_NAMES = {SolverName.CLARABEL: "CLARABEL", SolverName.OSQP: "OSQP", SolverName.SCS: "SCS"}
 INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
 
@@ -220,13 +226,19 @@ SolveFn = Callable[[cp.Problem, SolverName, bool], SolveReport]
 
 def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
     """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
-        problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, **SOLVER_OPTIONS[solver])
-    stats = problem.solver_stats
-    seconds = float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
-    iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else None
-    return SolveReport(str(problem.status), seconds, iterations)
+    seconds, iterations = 0.0, 0
+    for options in (SOLVER_OPTIONS[solver], RETRY_OPTIONS.get(solver)):
+        if options is None:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
+            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, **options)
+        stats = problem.solver_stats
+        seconds += float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
+        iterations += int(stats.num_iters) if stats is not None and stats.num_iters is not None else 0
+        if problem.status != cp.OPTIMAL_INACCURATE:
+            break
+    return SolveReport(str(problem.status), seconds, iterations or None)
 
 
 def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool, solve: SolveFn
