@@ -69,6 +69,8 @@ def test_small_cap_weight_is_highest_under_goldilocks_and_lower_when_hawkish_or_
         pack: Comparison) -> None:
     small = {o.name: _small_cap_weight(o) for o in pack.outcomes}
     assert small["goldilocks"] >= max(small.values()) - 1e-9, small
+    # the overbought IWM holds the small caps near its trimmed weight (rsi.scope correlated); the hawkish and
+    # growth-scare views sell it out
     assert small["hawkish_pivot"] < small["goldilocks"] - 0.05, small
     assert small["growth_scare"] < small["goldilocks"] - 0.05, small
     # and the regimes are the ones the theses name
@@ -104,8 +106,9 @@ def test_overbought_pullback_trims_the_overbought_fund_by_at_least_its_minimum_t
     assert result is not None
     rsi, base_rsi = result.config.rsi, load_config(BASE_CONFIG).config.rsi
     assert rsi.overbought < base_rsi.overbought and rsi.min_trim > base_rsi.min_trim
-    fired = {r.symbol: r for r in result.rsi.rules}
+    fired = {r.symbol: r for r in result.rsi.rules if r.rule != "rsi_correlated"}
     assert set(fired) == {"IWM"} and fired["IWM"].rsi >= rsi.overbought
+    assert {r.source for r in result.rsi.rules if r.rule == "rsi_correlated"} <= {"IWM"}
     u = result.universe
     i = u.symbols.index("IWM")
     assert result.allocation.weight[i] <= (1.0 - rsi.min_trim) * u.weight[i] + 1e-9
@@ -141,14 +144,20 @@ def test_one_compiled_problem_serves_every_scenario(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(SolvingChain, "apply", counting)
     cache = ProblemCache()
     comparison = compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=cache)
-    assert len(canonicalized) == 1, "the scenarios share one canonicalization"
+    # one canonicalization per solver used: a scenario that falls back from Clarabel (growth_scare's problem is
+    # close to degenerate; whether Clarabel is accurate on it depends on the warm start) adds the fallback's and,
+    # for the next scenario, Clarabel's again
+    fallbacks = sum(len(o.result.allocation.attempts) > 1 for o in comparison.outcomes if o.result)
+    assert len(canonicalized) <= 1 + 2 * fallbacks, "the scenarios share one canonicalization per solver"
+    assert fallbacks > 0 or len(canonicalized) == 1
     assert (comparison.compiled_problems, comparison.reused_solves) == (1, 4)
     assert (cache.misses, cache.hits) == (1, 4)
     reused = [o.result.allocation.reused_problem for o in comparison.outcomes if o.result]
     assert reused == [False, True, True, True, True]
     assert comparison.input_files_read == 2  # prices and fundamentals, once each
+    before = len(canonicalized)
     run(EXAMPLE_HOLDINGS, SCENARIOS / "hawkish_pivot.yaml", cache=ProblemCache())
-    assert len(canonicalized) == 2, "a fresh problem canonicalizes again (the spy counts)"
+    assert len(canonicalized) == before + 1, "a fresh problem canonicalizes again (the spy counts)"
 
 
 def test_a_different_structure_gets_its_own_compiled_problem(example_copy: Path) -> None:
@@ -168,6 +177,7 @@ def test_a_failing_scenario_is_reported_while_the_others_complete(example_copy: 
     configs = example_copy / "configs"
     typo = write_config(example_copy, "extends: base.yaml\nconstraints: {max_wieght: 0.3}\n", "typo.yaml")
     tight = write_config(example_copy, """extends: base.yaml
+rsi: {scope: asset}
 constraints:
   tracking_error_max: 0.002
   groups: [{by: size_bucket, name: small, min: 0.15}]
@@ -289,7 +299,7 @@ def test_metrics_table_rows(pack: Comparison, tables: ComparisonTables) -> None:
             float(np.sqrt(w @ result.risk.dense() @ w)))
         assert tables.metric("trades").values[column] == len(result.trades.trades)
         assert tables.metric("small_cap_weight").values[column] == pytest.approx(_small_cap_weight(outcome))
-        assert tables.metric("rsi_rules_fired").values[column] == 1
+        assert tables.metric("rsi_rules_fired").values[column] == len(result.rsi.rules)
         assert tables.metric("estimated_cost_value").values[column] == pytest.approx(
             float(result.trades.total_cost_value))
     assert "turnover_max (0.1000)" in tables.metric("binding_constraints").values[PACK.index("profit_taking")]
