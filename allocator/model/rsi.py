@@ -168,7 +168,7 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
             upper[i] = anchor + (1.0 - min_trim) * (w0 - anchor)
             if config.sale_floor:
                 lower[i] = anchor + (1.0 - config.max_trim) * (w0 - anchor)
-            label = "rsi_trim" if min_trim > 0 else "rsi_no_add"
+            label = "rsi_trim" if min_trim > 0 and w0 > 0 else "rsi_no_add"
             rules.append(RsiRule(symbol, value, label, float(lower[i]) if config.sale_floor else None,
                                  float(upper[i])))
         elif value <= config.oversold and config.no_sell_when_oversold:
