@@ -209,18 +209,45 @@ class ReturnModel:
 
 @dataclass(frozen=True)
 class RsiRule:
-    """An RSI rule that fired: the asset, its RSI and the weight bound it set (fractions of NAV)."""
+    """An RSI rule that fired: the asset, its RSI and the weight bound it set (fractions of NAV).
+
+    ``rule`` is ``rsi_trim``, ``rsi_no_add`` or ``rsi_no_sell`` on the asset's own RSI; ``rsi_correlated`` on an
+    asset whose returns move with an overbought ``source`` (``correlation``); ``rsi_group`` on a ``group`` (e.g.
+    ``size_bucket small``) whose proxy ``symbol`` is overbought, the bound then on the group's total weight.
+    """
 
     symbol: str
     rsi: float
     rule: str
     lower: float | None
     upper: float | None
+    source: str | None = None
+    correlation: float | None = None
+    group: str | None = None
+    members: tuple[str, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        """The rule and why it fired, short: ``rsi_trim(RSI 71.3)``, ``rsi_correlated(IWM, corr 0.97)``,
+        ``rsi_group(size_bucket small via IWM)``."""
+        if self.rule == "rsi_correlated":
+            return f"rsi_correlated({self.source}, corr {self.correlation or 0.0:.2f})"
+        if self.rule == "rsi_group":
+            return f"rsi_group({self.group} via {self.symbol})"
+        return f"{self.rule}(RSI {self.rsi:.1f})"
 
     def describe(self) -> str:
         parts = []
+        what = "total w" if self.rule == "rsi_group" else "w"
         if self.lower is not None:
-            parts.append(f"w >= {self.lower:.4f}")
+            parts.append(f"{what} >= {self.lower:.4f}")
         if self.upper is not None:
-            parts.append(f"w <= {self.upper:.4f}")
-        return f"{self.rule} on {self.symbol} (RSI {self.rsi:.1f}): " + ", ".join(parts)
+            parts.append(f"{what} <= {self.upper:.4f}")
+        if self.rule == "rsi_correlated":
+            why = (f"{self.symbol} (corr {self.correlation or 0.0:.2f} with overbought {self.source}, "
+                   f"own RSI {self.rsi:.1f})")
+        elif self.rule == "rsi_group":
+            why = f"{self.group} ({self.symbol} RSI {self.rsi:.1f})"
+        else:
+            why = f"{self.symbol} (RSI {self.rsi:.1f})"
+        return f"{self.rule} on {why}: " + ", ".join(parts)

@@ -186,8 +186,10 @@ def prepare(
     warnings.extend(scores.warnings)
     returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
     returns = with_views(cfg.returns, returns, risk, universe)
-    rsi_values = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)[-1]
-    rsi = rsi_limits(cfg.rsi, symbols, rsi_values, universe.weight)
+    rsi_history = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)
+    rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
+                     benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
+                     config_path=config_path)
     limits = build_limits(cfg, universe, rsi, config_path)
     from allocator.optimize.diagnosis import presolve_checks
 
@@ -268,7 +270,7 @@ def run(
     allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)
     timings["optimize_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    rules = {r.symbol: r for r in prepared.rsi.rules}
+    rules = prepared.rsi.by_symbol()
     trade_list = build_trades(prepared.universe, allocation.weight, limits_used, prepared.config.trading,
                               prepared.returns, prepared.scores, rules, prepared.risk)
     problems = reconcile(trade_list)

@@ -169,7 +169,10 @@ def configs(draw: st.DrawFn, universe: Universe) -> dict[str, Any]:
            "overbought": overbought, "oversold": draw(st.sampled_from([20.0, 35.0, 45.0])),
            "min_trim": min_trim, "max_trim": draw(st.sampled_from([min_trim, 0.5, 1.0, 1.0])),
            "graded": draw(st.booleans()), "extreme": overbought + 10,
-           "no_sell_when_oversold": draw(st.booleans())}
+           "no_sell_when_oversold": draw(st.booleans()),
+           "release": overbought - draw(st.sampled_from([0.0, 5.0, 15.0])),
+           "sale_floor": draw(st.booleans()), "trim": draw(st.sampled_from(["position", "overweight"])),
+           "scope": draw(st.sampled_from(["asset", "correlated"])), "correlation": draw(st.sampled_from([0.5, 0.9]))}
     trading = {"cost_bps": draw(st.sampled_from([0.0, 3.0, 25.0])), "lot_size": draw(st.sampled_from([1, 1, 10])),
                "min_trade_value": draw(st.sampled_from([0.0, 0.0, 500.0, 5000.0]))}
     returns = {"prior": draw(st.sampled_from(["equilibrium", "historical", "none"])), "tilt": draw(st.booleans()),
@@ -185,17 +188,40 @@ def configs(draw: st.DrawFn, universe: Universe) -> dict[str, Any]:
 # --- independent recomputation ------------------------------------------------------------------------------
 
 
-def wilder_rsi_last(closes: list[float], period: int) -> float:
-    """The last Wilder RSI of one series, computed plainly (not with the library's vectorized code)."""
+def wilder_rsi_series(closes: list[float], period: int) -> list[float]:
+    """Wilder RSI of one series after each close from the ``period``-th change on, computed plainly (not with the
+    library's vectorized code)."""
     changes = [b - a for a, b in itertools.pairwise(closes)]
     gain = sum(max(c, 0.0) for c in changes[:period]) / period
     loss = sum(max(-c, 0.0) for c in changes[:period]) / period
+    values = [_rsi(gain, loss)]
     for c in changes[period:]:
         gain = (gain * (period - 1) + max(c, 0.0)) / period
         loss = (loss * (period - 1) + max(-c, 0.0)) / period
+        values.append(_rsi(gain, loss))
+    return values
+
+
+def _rsi(gain: float, loss: float) -> float:
     if loss == 0:
         return 50.0 if gain == 0 else 100.0
     return 100.0 - 100.0 / (1.0 + gain / loss)
+
+
+def wilder_rsi_last(closes: list[float], period: int) -> float:
+    """The last Wilder RSI of one series."""
+    return wilder_rsi_series(closes, period)[-1]
+
+
+def still_overbought(series: list[float], overbought: float, release: float) -> bool:
+    """Walk the RSI back from the last day: overbought if it reached ``overbought`` before falling under
+    ``release``."""
+    for value in reversed(series):
+        if value >= overbought:
+            return True
+        if value < release:
+            return False
+    return False
 
 
 def check_limits(result: RunResult, config: dict[str, Any], universe: Universe) -> None:
@@ -237,6 +263,9 @@ def check_rsi(result: RunResult, config: dict[str, Any], universe: Universe) -> 
     w = result.allocation.weight
     trades = {t.symbol: t for t in result.trades.trades}
     closes = universe.prices.loc[:, list(u.symbols)].iloc[-(universe.lookback + 1):]
+    b = universe.fundamentals.loc[list(u.symbols), "benchmark_weight"].to_numpy(dtype=float)
+    hot: list[int] = []
+    sources: list[int] = []
     for i, symbol in enumerate(u.symbols):
         rsi = wilder_rsi_last(closes[symbol].tolist(), rsi_config["period"])
         assert abs(rsi - float(result.rsi.rsi[i])) < 1e-8
@@ -244,16 +273,32 @@ def check_rsi(result: RunResult, config: dict[str, Any], universe: Universe) -> 
             assert not result.rsi.rules
             continue
         w0 = u.weight[i]
-        if rsi >= rsi_config["overbought"]:
+        series = wilder_rsi_series(closes[symbol].tolist(), rsi_config["period"])
+        if still_overbought(series, rsi_config["overbought"], rsi_config["release"]):
+            hot.append(i)
+            anchor = b[i] if rsi_config["trim"] == "overweight" else 0.0
+            if rsi_config["trim"] == "overweight" and w0 <= anchor + 1e-12:
+                continue  # at or under the benchmark: no rule
+            sources.append(i)
             min_trim = rsi_config["min_trim"]
             if rsi_config["graded"]:
                 ramp = (rsi - rsi_config["overbought"]) / (rsi_config["extreme"] - rsi_config["overbought"])
                 min_trim *= min(max(ramp, 0.0), 1.0)
-            assert (1 - rsi_config["max_trim"]) * w0 - TOL <= w[i] <= (1 - min_trim) * w0 + TOL, symbol
+            assert w[i] <= anchor + (1 - min_trim) * (w0 - anchor) + TOL, symbol
+            if rsi_config["sale_floor"]:
+                assert w[i] >= anchor + (1 - rsi_config["max_trim"]) * (w0 - anchor) - TOL, symbol
             assert symbol not in trades or trades[symbol].side == "SELL", f"{symbol} is overbought but bought"
         elif rsi <= rsi_config["oversold"] and rsi_config["no_sell_when_oversold"]:
             assert w[i] >= w0 - TOL
             assert symbol not in trades or trades[symbol].side == "BUY", f"{symbol} is oversold but sold"
+    if rsi_config["enabled"] and rsi_config["scope"] == "correlated":
+        sigma = result.risk.dense()
+        vol = np.sqrt(np.diag(sigma))
+        for j in sources:
+            for i, symbol in enumerate(u.symbols):
+                if i != j and i not in hot and sigma[i, j] / (vol[i] * vol[j]) > rsi_config["correlation"]:
+                    assert w[i] <= u.weight[i] + TOL, f"{symbol} moves with overbought {u.symbols[j]} but gained"
+                    assert symbol not in trades or trades[symbol].side == "SELL", f"{symbol} bought"
 
 
 def check_trades(result: RunResult, holdings_text: str) -> None:

@@ -92,6 +92,21 @@ class GroupBy(StrEnum):
     ASSET_CLASS = "asset_class"
 
 
+class RsiScope(StrEnum):
+    """What an overbought fund's RSI rule holds: the fund, also its close substitutes, or a whole group."""
+
+    ASSET = "asset"
+    CORRELATED = "correlated"
+    GROUP = "group"
+
+
+class RsiTrim(StrEnum):
+    """What an RSI trim cuts: the whole position, or only its overweight against the benchmark."""
+
+    POSITION = "position"
+    OVERWEIGHT = "overweight"
+
+
 class GroupRelativeTo(StrEnum):
     ABSOLUTE = "absolute"
     BENCHMARK = "benchmark"
@@ -474,18 +489,41 @@ class ConstraintsConfig(StrictModel):
         return self
 
 
+class RsiGroup(StrictModel):
+    """A group whose total weight is held when its index proxy is overbought (``rsi.scope: group``)."""
+
+    by: GroupBy = Field(description="the attribute that forms the group")
+    name: str = Field(min_length=1, description="the group's value of that attribute, e.g. small")
+    proxy: Symbol = Field(description="the fund whose RSI stands for the group, e.g. IWM (must be in the universe)")
+
+
 class RsiConfig(StrictModel):
-    """RSI trims of overbought positions and the no-sell rule for oversold ones."""
+    """RSI rules: trims of overbought positions (and of their substitutes or group), no sells when oversold."""
 
     enabled: bool = Field(True, description="apply the RSI rules")
     period: int = Field(14, ge=2, le=500, description="Wilder RSI period, trading days")
     overbought: float = Field(70.0, ge=0.0, le=100.0, description="RSI at or above which a position is trimmed")
+    release: float = Field(
+        65.0, ge=0.0, le=100.0, description="an overbought rule stays until RSI falls under this (hysteresis); at or "
+        "above overbought, no hysteresis")
     oversold: float = Field(30.0, ge=0.0, le=100.0, description="RSI at or below which a position is oversold")
     extreme: float = Field(80.0, ge=0.0, le=100.0, description="RSI at which a graded trim reaches min_trim")
-    min_trim: Fraction = Field(0.0, description="fraction of the position that must be sold when overbought")
-    max_trim: Fraction = Field(0.5, description="largest fraction of the position that may be sold")
+    min_trim: Fraction = Field(0.0, description="fraction of the position (or overweight) that must be sold when "
+                               "overbought: the ceiling w <= (1 - min_trim) w0")
+    max_trim: Fraction = Field(0.5, description="with sale_floor, the largest fraction of the position (or "
+                               "overweight) that may be sold")
+    sale_floor: bool = Field(False, description="also set the floor w >= (1 - max_trim) w0 on an overbought position")
+    trim: RsiTrim = Field(RsiTrim.POSITION, description="position: trim the whole position; overweight: only the "
+                          "part above the benchmark weight (no rule at or under it)")
     graded: bool = Field(False, description="min_trim rises linearly from 0 at overbought to min_trim at extreme")
     no_sell_when_oversold: bool = Field(False, description="oversold positions may not be sold")
+    scope: RsiScope = Field(RsiScope.ASSET, description="asset: the rule holds the fund only; correlated: also no "
+                            "adds to assets correlated above rsi.correlation with it; group: also no rise in the "
+                            "total of rsi.groups whose proxy is overbought")
+    correlation: float = Field(0.9, gt=0.0, le=1.0, description="with scope correlated, the return correlation "
+                               "(from the risk model) above which an asset counts as a substitute")
+    groups: list[RsiGroup] = Field(default_factory=list, description="with scope group, the groups and their index "
+                                   "proxies")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -496,6 +534,8 @@ class RsiConfig(StrictModel):
             problems.append(f"extreme {self.extreme} must be above overbought {self.overbought}")
         if self.min_trim > self.max_trim:
             problems.append(f"min_trim {self.min_trim} is above max_trim {self.max_trim}")
+        if self.scope is RsiScope.GROUP and not self.groups:
+            problems.append("scope group needs rsi.groups (e.g. {by: size_bucket, name: small, proxy: IWM})")
         if problems:
             raise ValueError("; ".join(problems))
         return self

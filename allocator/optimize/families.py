@@ -1,7 +1,7 @@
 """Constraint families as objects: each family of limits owns everything the optimizer does with it.
 
-A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits``, ``CashLimits``,
-``TrackingErrorLimit``, ``TurnoverLimit``) knows
+A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits``, ``RsiGroupLimits``,
+``CashLimits``, ``TrackingErrorLimit``, ``TurnoverLimit``) knows
 
 * its config keys and words: ``entry`` names one of its limits as the config does (``constraints.turnover_max``,
   ``rsi.min_trim`` as a fraction of the position, a group limit relative to the benchmark when the group is);
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from allocator.config.schema import Config
+from allocator.config.schema import Config, RsiTrim
 from allocator.domain import FloatArray, RiskModel
 from allocator.optimize.constraints import GroupBound, Limits, tracking_error, turnover
 
@@ -264,8 +264,9 @@ class ActiveLimits(AssetBounds):
 
 
 class RsiTrimLimits(AssetBounds):
-    """The RSI rules' bounds: trims of overbought positions (``rsi.min_trim``, ``rsi.max_trim``, fractions of
-    the position), no adds when overbought, no sales when oversold."""
+    """The RSI rules' per-asset bounds: the ceiling on an overbought position (``rsi.min_trim``, a fraction of the
+    position or of its overweight; no adds), its optional sale floor (``rsi.sale_floor``, ``rsi.max_trim``), no
+    adds to its substitutes (``rsi.scope: correlated``), no sales when oversold."""
 
     name = "rsi"
     cost_key = "rsi"
@@ -276,23 +277,94 @@ class RsiTrimLimits(AssetBounds):
     def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
         return replace(limits, rsi=replace(limits.rsi, lower=lower, upper=upper))
 
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        """As for any per-asset bound, except that a bare no-add (``w <= w0``) is checked to 1% of the position:
+        after trading, a position left alone weighs more by the share of NAV the costs took (the rounding holds
+        its shares exactly)."""
+        lower, upper = self.bounds(limits)
+        bare = np.isfinite(upper) & (np.abs(upper - limits.current) <= 1e-12)
+        upper = np.where(bare, upper * 1.01, upper)
+        return max(_over(lower, weight), _over(weight, upper))
+
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         i = index or 0
         symbol = limits.symbols[i]
-        rule = next((r for r in limits.rsi.rules if r.symbol == symbol), None)
+        rule = limits.rsi.by_symbol().get(symbol)
+        rule = rule if rule is not None and rule.symbol == symbol else None
+        if rule is not None and rule.rule == "rsi_correlated":
+            subject = f"{symbol}, corr {rule.correlation or 0.0:.2f} with {rule.source}"
+            return LimitEntry(side, i, "rsi.correlation (no adds)", float(limits.rsi.upper[i]), subject,
+                              lowering=False)
         subject = f"{symbol}, RSI {rule.rsi:.1f}" if rule else symbol
         w0 = float(limits.current[i])
+        anchor = float(limits.benchmark[i]) if config.rsi.trim is RsiTrim.OVERWEIGHT else 0.0
+        trimmed = w0 - anchor  # what a trim is a fraction of: the position, or its overweight
         if side == "rsi_max":
             upper = float(limits.rsi.upper[i])
-            if w0 > 0 and upper < w0 - 1e-12:  # a trim: the config's min_trim, as a fraction of the position
-                return LimitEntry(side, i, "rsi.min_trim", 1.0 - upper / w0, subject, lowering=True, scale=1.0 / w0)
+            if trimmed > 0 and upper < w0 - 1e-12:  # a trim: the config's min_trim
+                return LimitEntry(side, i, "rsi.min_trim", 1.0 - (upper - anchor) / trimmed, subject, lowering=True,
+                                  scale=1.0 / trimmed)
             return LimitEntry(side, i, "rsi.overbought (no adds)", upper, subject, lowering=False)
         lower = float(limits.rsi.lower[i])
         if rule is not None and rule.rule == "rsi_no_sell":
             return LimitEntry(side, i, "rsi.no_sell_when_oversold", lower, subject, lowering=True)
-        if w0 > 0:
-            return LimitEntry(side, i, "rsi.max_trim", 1.0 - lower / w0, subject, lowering=False, scale=1.0 / w0)
+        if trimmed > 0:
+            return LimitEntry(side, i, "rsi.max_trim", 1.0 - (lower - anchor) / trimmed, subject, lowering=False,
+                              scale=1.0 / trimmed)
         return LimitEntry(side, i, "rsi.max_trim", lower, subject, lowering=True)
+
+
+class RsiGroupLimits(Family):
+    """``rsi.scope: group``: while a group's proxy (``rsi.groups``) is overbought, the total weight of the group
+    may not rise above its current total (fractions of NAV)."""
+
+    name = "rsi_group"
+    cost_key = "rsi"
+
+    def present(self, limits: Limits) -> bool:
+        return bool(limits.rsi.groups)
+
+    def structure(self, limits: Limits) -> bytes:
+        return b"".join(g.members.tobytes() for g in limits.rsi.groups)
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        return (Side("rsi_group_max", len(limits.rsi.groups)),)
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        members = np.array([g.members for g in limits.rsi.groups], dtype=np.float64)
+        upper = model.parameter("rsi_group_upper", len(limits.rsi.groups))
+        return {"rsi_group_max": members @ model.w <= upper + model.slack("rsi_group_max")}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        model.params["rsi_group_upper"].value = np.array([g.upper for g in limits.rsi.groups], dtype=np.float64)
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max((max(float(weight[g.members].sum()) - g.upper, 0.0) for g in limits.rsi.groups), default=0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        return [f"rsi_group max {g.label} via {g.proxy} ({g.upper:.4f})" for g in limits.rsi.groups
+                if float(weight[g.members].sum()) >= g.upper - tolerance]
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        group = limits.rsi.groups[index or 0]
+        return LimitEntry(side, index, f"{group.key} (no rise while {group.proxy} is overbought)", group.upper,
+                          f"{group.label}, {group.proxy} RSI {group.rsi:.1f}", lowering=False, per_subject=True)
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        lower = limits.lower
+        found = []
+        for g in limits.rsi.groups:
+            floors = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0.0), 0.0)))
+            if g.upper < floors - 1e-9:
+                found.append(f"{g.key} holds {g.label} at {g.upper:.4f} while {g.proxy} is overbought but its "
+                             f"members' floors add up to {floors:.4f}")
+        return found
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        move = slack("rsi_group_max", len(limits.rsi.groups))
+        groups = tuple(replace(g, upper=g.upper + float(move[k])) for k, g in enumerate(limits.rsi.groups))
+        return replace(limits, rsi=replace(limits.rsi, groups=groups))
 
 
 class WeightBounds(AssetBounds):
@@ -603,8 +675,8 @@ def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
     return max(increases + cash_up, decreases + cash_down + outside), causes
 
 
-FAMILIES: tuple[Family, ...] = (PositionLimits(), ActiveLimits(), RsiTrimLimits(), GroupLimits(), CashLimits(),
-                                TrackingErrorLimit(), TurnoverLimit())
+FAMILIES: tuple[Family, ...] = (PositionLimits(), ActiveLimits(), RsiTrimLimits(), GroupLimits(), RsiGroupLimits(),
+                                CashLimits(), TrackingErrorLimit(), TurnoverLimit())
 
 
 def families_of(limits: Limits) -> tuple[Family, ...]:

@@ -4,6 +4,9 @@
 - ``rsi_trim(RSI 71.2)``: an overbought asset trimmed by the RSI rule;
 - ``tilt(size +0.8, value +0.4)``: the signals that moved the expected return the way of the trade (at most three,
   each its share of the composite score, signed);
+- a sale no signal explains, of an asset an RSI rule holds: ``rsi_no_add(RSI 68.0)`` (overbought, nothing to
+  trim), ``rsi_correlated(IWM, corr 0.97)`` (a substitute of the overbought IWM) or
+  ``rsi_group(size_bucket small via IWM)`` (a member of a group whose proxy is overbought);
 - ``cash_raise``: a sell that raises cash (or an oversold asset sold only to keep cash from going negative);
 - ``rebalance``: anything else (back toward the benchmark, risk, limits).
 """
@@ -20,11 +23,11 @@ EXIT_UNIVERSE = "exit_universe"
 def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
                  rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
     """Why asset ``i`` of the universe is bought or sold (``side``); ``cash_rising`` says whether the trades
-    raise cash overall."""
+    raise cash overall. ``rsi_rules`` maps a symbol to the RSI rule that holds it (``RsiLimits.by_symbol``)."""
     rule = rsi_rules.get(universe.symbols[i])
     if rule is not None and side == SELL:
         if rule.rule == "rsi_trim":
-            return f"rsi_trim(RSI {rule.rsi:.1f})"
+            return rule.tag
         if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
             return "cash_raise"
     alpha = returns.alpha[i]
@@ -35,6 +38,8 @@ def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, sc
                      key=lambda kv: -abs(kv[1]))[:3]
         if top:
             return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
+    if rule is not None and side == SELL and rule.rule in ("rsi_no_add", "rsi_correlated", "rsi_group"):
+        return rule.tag
     if side == SELL and cash_rising:
         return "cash_raise"
     return "rebalance"

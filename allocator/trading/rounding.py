@@ -116,6 +116,10 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     upper = np.where(np.isfinite(limits.upper), limits.upper * nav / prices, np.inf)
     no_add = np.isfinite(limits.rsi.upper)
     no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
+    # a bare no-add (``w <= w0``, e.g. a substitute of an overbought fund) that is the tightest cap holds the
+    # current shares, not ``w0`` at the lower NAV after costs (which would force a sale of a fraction of a share)
+    bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= limits.upper + 1e-12)
+    upper = np.where(bare, np.maximum(upper, current), upper)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
     return ShareBounds(lower=lower, upper=upper)

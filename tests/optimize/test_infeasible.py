@@ -29,6 +29,9 @@ NO_GROUPS = """
   tracking_error_max: null
   turnover_max: null
 """
+# The cases are about other families: the RSI rule holds the overbought fund only (the base's correlated scope
+# would also cap its substitutes at their current weights and change the sums the messages name).
+ASSET_RSI = "rsi: {scope: asset, release: 70}\n"  # IWM alone is overbought: no correlates, no hysteresis
 LOOSE = """
   active_min: null
   active_max: null
@@ -36,6 +39,10 @@ LOOSE = """
   tracking_error_max: null
   turnover_max: null
 """
+
+
+def _asset_rsi(text: str) -> str:
+    return text if "rsi:" in text else ASSET_RSI + text
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame
 
 def _feasible(folder: Path, prices: pd.DataFrame, fundamentals: pd.DataFrame, text: str, cache: ProblemCache
               ) -> bool:
-    config = write_config(folder, "extends: base.yaml\n" + text, "bisect.yaml")
+    config = write_config(folder, "extends: base.yaml\n" + _asset_rsi(text), "bisect.yaml")
     prepared = prepare(folder / "examples" / "holdings.csv", config, prices=prices, fundamentals=fundamentals)
     try:
         optimize_prepared(prepared, cache)
@@ -185,7 +192,7 @@ def true_minimum(case: Case, folder: Path, prices: pd.DataFrame, fundamentals: p
 def test_conflict_is_named_with_its_smallest_relaxation(case: Case, inputs: tuple[Path, pd.DataFrame, pd.DataFrame],
                                                         cli: Callable[..., Result], tmp_path: Path) -> None:
     folder, prices, fundamentals = inputs
-    config = write_config(folder, "extends: base.yaml\n" + case.overrides, "case.yaml")
+    config = write_config(folder, "extends: base.yaml\n" + _asset_rsi(case.overrides), "case.yaml")
     prepared = prepare(folder / "examples" / "holdings.csv", config, prices=prices, fundamentals=fundamentals)
     assert bool(prepared.presolve_conflicts) == case.presolve, prepared.presolve_conflicts
     out = tmp_path / "out"
@@ -210,7 +217,7 @@ def test_relax_trades_on_the_relaxation_the_diagnosis_named(inputs: tuple[Path, 
                                                             cli: Callable[..., Result], tmp_path: Path) -> None:
     folder = inputs[0]
     case = next(c for c in CASES if c.name == "RSI trim and a bond floor against turnover")
-    config = write_config(folder, "extends: base.yaml\n" + case.overrides, "relax.yaml")
+    config = write_config(folder, "extends: base.yaml\n" + _asset_rsi(case.overrides), "relax.yaml")
     diagnosed = cli("run", folder / "examples" / "holdings.csv", "-c", config, "-o", tmp_path / "diag")
     named = json.loads((tmp_path / "diag" / "diagnosis.json").read_text())["relaxations"]
     assert diagnosed.exit_code == 5

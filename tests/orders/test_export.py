@@ -87,7 +87,7 @@ def test_trades_csv_is_the_one_outputs_wrote_before_order_formats(run_dir: Path)
     sheet = read_trade_sheet(run_dir / "trades.csv", read_manifest(run_dir / "manifest.json"))
     assert trades_csv(sheet) == (run_dir / "trades.csv").read_bytes()
     sides = [r.side for r in sheet.rows]
-    assert len(sheet.rows) == 11 and sides == sorted(sides, reverse=True)  # sells listed before buys
+    assert len(sheet.rows) == 10 and sides == sorted(sides, reverse=True)  # sells listed before buys
 
 
 def test_every_fix_line_is_a_complete_new_order_single(run_dir: Path) -> None:
@@ -206,7 +206,7 @@ def test_limit_orders_at_the_close_in_fix(run_dir: Path, tmp_path: Path) -> None
         fields = field_map(decode(line))
         by_symbol[fields[55]] = fields
     assert (by_symbol["SPY"][40], by_symbol["SPY"][44], by_symbol["SPY"][59]) == ("2", "693.48", "7")
-    assert by_symbol["QQQ"][44] == "622.61" and by_symbol["IWO"][44] == "317.17"  # sells round up, buys down
+    assert by_symbol["QQQ"][44] == "622.61" and by_symbol["XLI"][44] == "156.42"  # sells round up, buys down
     assert (by_symbol["SPY"][49], by_symbol["SPY"][56]) == ("DESK", "GS")
 
 

@@ -96,6 +96,19 @@ def report(run_dir: Path) -> dict[str, dict[str, str]]:
     return {row["symbol"]: row for row in read_csv(run_dir / "executions.csv")}
 
 
+def rejected_symbol(trades: list[dict[str, str]]) -> str:
+    """The buy the test broker rejects as an unknown symbol: the list's first buy."""
+    return next(t["symbol"] for t in trades if t["side"] == "BUY")
+
+
+def large_symbol(trades: list[dict[str, str]]) -> str:
+    """A buy of at least 200 shares (the test broker fills those in two prices), other than the rejected one and
+    TLT (which a test keeps acknowledged only)."""
+    skip = {rejected_symbol(trades), "TLT"}
+    return next(t["symbol"] for t in trades if t["side"] == "BUY" and int(t["quantity"]) >= 200
+                and t["symbol"] not in skip)
+
+
 def average(fills: list[tuple[Decimal, Decimal]]) -> Decimal:
     total = sum((q for q, _ in fills), Decimal(0))
     return (sum((q * p for q, p in fills), Decimal(0)) / total).quantize(Decimal("0.000001"), ROUND_HALF_UP)
@@ -104,15 +117,16 @@ def average(fills: list[tuple[Decimal, Decimal]]) -> Decimal:
 def test_every_order_arrives_once_valid_and_the_report_has_the_fills_and_the_rejection(
         run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
         tmp_path: Path) -> None:
-    broker = start_broker(brokers, trades, tmp_path, unknown=("IJR",))
-    ijr = next(t for t in trades if t["symbol"] == "IJR")
+    unknown = rejected_symbol(trades)
+    broker = start_broker(brokers, trades, tmp_path, unknown=(unknown,))
+    ijr = next(t for t in trades if t["symbol"] == unknown)
     assert ijr["side"] == "BUY"
     result = send(run_dir, broker)
     assert result.returncode == 6, result.stderr
     assert result.stderr.splitlines()[-2:] == [
-        "Error: FIX.4.4:ALLOCATE->BROKER: 1 of 11 order(s) were rejected or left unanswered; see "
+        f"Error: FIX.4.4:ALLOCATE->BROKER: 1 of {len(trades)} order(s) were rejected or left unanswered; see "
         f"{run_dir / 'executions.csv'}",
-        f"  - {client_ids['IJR']} BUY {ijr['quantity']} IJR market DAY: REJECTED (unknown symbol IJR)"]
+        f"  - {client_ids[unknown]} BUY {ijr['quantity']} {unknown} market DAY: REJECTED (unknown symbol {unknown})"]
     assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
     assert broker.session_rejects == [] and broker.invalid == []
     for raw in broker.received:
@@ -127,16 +141,17 @@ def test_every_order_arrives_once_valid_and_the_report_has_the_fills_and_the_rej
     for trade in trades:
         row = rows[trade["symbol"]]
         assert row["client_order_id"] == client_ids[trade["symbol"]] and row["action"] == "sent"
-        if trade["symbol"] == "IJR":
+        if trade["symbol"] == unknown:
             assert (row["status"], row["filled_quantity"], row["average_price"], row["text"]) == (
-                "REJECTED", "0", "", "unknown symbol IJR")
+                "REJECTED", "0", "", f"unknown symbol {unknown}")
             continue
         fills = [(q, p) for c, q, p in broker.fills if c == row["client_order_id"]]
         assert row["status"] == "FILLED" and Decimal(row["filled_quantity"]) == Decimal(trade["quantity"])
         assert sum(q for q, _ in fills) == Decimal(trade["quantity"])
         assert Decimal(row["average_price"]) == average(fills)
         assert row["leaves_quantity"] == "0" and row["broker_order_id"].startswith("B")
-    assert len({p for c, _, p in broker.fills if c == client_ids["IWN"]}) == 2  # large orders fill in two prices
+    large = large_symbol(trades)
+    assert len({p for c, _, p in broker.fills if c == client_ids[large]}) == 2  # large orders fill in two prices
 
 
 def test_sending_the_same_list_twice_sends_each_order_once(run_dir: Path, trades: list[dict[str, str]],
@@ -147,7 +162,8 @@ def test_sending_the_same_list_twice_sends_each_order_once(run_dir: Path, trades
     assert first.returncode == 0, first.stderr
     second = send(run_dir, broker)
     assert second.returncode == 0, second.stderr
-    assert "nothing to send: all 11 order(s) were answered before (--resend sends them again)" in second.stderr
+    assert (f"nothing to send: all {len(trades)} order(s) were answered before (--resend sends them again)"
+            in second.stderr)
     assert {r["action"] for r in report(run_dir).values()} == {"skipped"}
     assert {r["status"] for r in report(run_dir).values()} == {"FILLED"}
     third = send(run_dir, broker, trades_file="orders.fix")  # the order file carries the same IDs
@@ -158,7 +174,7 @@ def test_sending_the_same_list_twice_sends_each_order_once(run_dir: Path, trades
 def test_a_sender_killed_half_way_resumes_without_sending_any_order_twice(
         run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
         tmp_path: Path) -> None:
-    half = len(trades) // 2 + 1  # the 6th of 11 orders
+    half = len(trades) // 2 + 1  # past the middle of the list
     broker = start_broker(brokers, trades, tmp_path)
     sender = subprocess.Popen(send_command(run_dir, broker, "--rate", "20"), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -223,24 +239,25 @@ def test_resend_sends_again_flagged_poss_resend(run_dir: Path, trades: list[dict
 def test_partially_filled_and_working_orders_are_reported_as_they_stand(
         run_dir: Path, trades: list[dict[str, str]], client_ids: dict[str, str], brokers: list[Broker],
         tmp_path: Path) -> None:
-    broker = start_broker(brokers, trades, tmp_path, partial={"IWN"}, ack_only={"TLT"})
+    large = large_symbol(trades)
+    broker = start_broker(brokers, trades, tmp_path, partial={large}, ack_only={"TLT"})
     result = send(run_dir, broker, "--timeout", "1")
     assert result.returncode == 0, result.stderr  # working orders are neither rejected nor unanswered
     rows = report(run_dir)
-    ordered = int(next(t["quantity"] for t in trades if t["symbol"] == "IWN"))
-    filled = int(rows["IWN"]["filled_quantity"])
-    assert rows["IWN"]["status"] == "PARTIALLY_FILLED" and 0 < filled < ordered
-    assert filled + int(rows["IWN"]["leaves_quantity"]) == ordered
+    ordered = int(next(t["quantity"] for t in trades if t["symbol"] == large))
+    filled = int(rows[large]["filled_quantity"])
+    assert rows[large]["status"] == "PARTIALLY_FILLED" and 0 < filled < ordered
+    assert filled + int(rows[large]["leaves_quantity"]) == ordered
     assert (rows["TLT"]["status"], rows["TLT"]["filled_quantity"]) == ("ACKNOWLEDGED", "0")
     assert rows["SPY"]["status"] == "FILLED"
     # sending again asks about the open orders (to refresh their fills) and sends nothing
     again = send(run_dir, broker, "--timeout", "5")
     assert again.returncode == 0, again.stderr
-    assert sorted(fields_of(raw)[11] for raw in broker.status_requests) == sorted([client_ids["IWN"],
+    assert sorted(fields_of(raw)[11] for raw in broker.status_requests) == sorted([client_ids[large],
                                                                                   client_ids["TLT"]])
     assert broker.arrivals() == {client_ids[t["symbol"]]: 1 for t in trades}
     rows = report(run_dir)
-    assert (rows["IWN"]["action"], rows["IWN"]["status"]) == ("checked", "PARTIALLY_FILLED")
+    assert (rows[large]["action"], rows[large]["status"]) == ("checked", "PARTIALLY_FILLED")
     assert rows["SPY"]["action"] == "skipped"
 
 
