@@ -120,6 +120,11 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
                    "output.format in the config, else csv).")
 @as_of_option
 @cash_option
+@click.option("--mode", type=click.Choice(["rebalance", "invest", "raise"]), default=None,
+              help="rebalance (buy and sell), invest (buys only: put cash to work) or raise (sells only: raise "
+                   "--raise); default: trading.mode in the config.")
+@click.option("--raise", "raise_value", callback=_cash, metavar="AMOUNT",
+              help="With --mode raise: cash after trading at least cash before + AMOUNT (account currency).")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--relax", is_flag=True, help="If the limits conflict, relax the cheapest ones (reported) and trade.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
@@ -127,14 +132,16 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
               help="Repeat the run recorded in this manifest.json (inputs verified by SHA-256).")
 @reports_errors
 def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
-        as_of: str | None, cash: Decimal | None, force: bool, relax: bool, quiet: bool,
-        from_manifest: Path | None) -> None:
+        as_of: str | None, cash: Decimal | None, mode: str | None, raise_value: Decimal | None, force: bool,
+        relax: bool, quiet: bool, from_manifest: Path | None) -> None:
     """Rebalance the account in HOLDINGS: target weights, a reconciled trade list and a summary.
 
     \b
     Examples:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate run examples/holdings.csv -c configs/base.yaml -o out/ --format csv --format fix
+      allocate run examples/holdings.csv -c configs/base.yaml --cash 100000 --mode invest
+      allocate run examples/holdings.csv -c configs/base.yaml --mode raise --raise 50000
       allocate run --from-manifest out/manifest.json -o out-again/
     """
     from allocator.errors import InfeasibleError
@@ -152,7 +159,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         from allocator.outputs.replay import read_replay
 
         given = [name for name, value in (("HOLDINGS", holdings), ("-c", config_path), ("--as-of", as_of),
-                                          ("--cash", cash), ("--relax", relax), ("--format", trade_format)) if value]
+                                          ("--cash", cash), ("--mode", mode), ("--raise", raise_value),
+                                          ("--relax", relax), ("--format", trade_format)) if value]
         if given:
             raise click.UsageError(f"--from-manifest repeats the recorded run; drop {', '.join(given)}")
         replay = read_replay(from_manifest)
@@ -160,20 +168,30 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
             click.echo(f"Warning: {warning}", err=True)
         holdings, source, as_of, cash, relax = (replay.holdings, replay.config, replay.as_of, replay.cash,
                                                 replay.relax)
+        mode, raise_value = replay.mode, replay.raise_value
     elif holdings is None:
         raise click.UsageError("give the HOLDINGS file (or --from-manifest)")
     if source is None:
         raise click.UsageError("give a config with -c/--config")
     import_cvxpy()  # without scipy.stats, which CVXPY imports for one function (0.45 s)
     try:
-        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax)
+        from allocator.config.schema import TradingMode
+
+        if raise_value is not None and mode is None:
+            mode = "raise"
+        if raise_value is not None and mode != "raise":
+            raise click.UsageError(f"--raise needs --mode raise, not --mode {mode}")
+        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax,
+                              mode=None if mode is None else TradingMode(mode), raise_value=raise_value)
     except InfeasibleError as exc:
         if out_dir is not None:  # nothing but the diagnosis is written
             write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force)
         raise
     fmt = replay.trade_format if replay else list(trade_format) or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
-               "cash": None if cash is None else str(cash), "relax": relax, "format": fmt}
+               "cash": None if cash is None else str(cash), "relax": relax, "format": fmt,
+               **({"mode": mode} if mode is not None else {}),
+               **({"raise": str(raise_value)} if raise_value is not None else {})}
     if replay:
         command = {**replay.command, "from_manifest": str(from_manifest)}
     summary = summarize(result)

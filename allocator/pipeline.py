@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.loader import LoadedConfig, load_config
-from allocator.config.schema import Config, GapPolicy, OutsidePolicy
+from allocator.config.schema import Config, GapPolicy, OutsidePolicy, TradingMode
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.files.reading import FileLimits, sha256_of
@@ -54,6 +54,7 @@ class Prepared:
     inputs: dict[str, dict[str, str]]
     warnings: tuple[str, ...]
     presolve_conflicts: tuple[str, ...]
+    deposit_value: Decimal = Decimal(0)  # ``--cash``, added to the holdings' cash
 
     @property
     def config(self) -> Config:
@@ -133,10 +134,14 @@ def prepare(
     cash: Decimal | None = None,
     prices: pd.DataFrame | None = None,
     fundamentals: pd.DataFrame | None = None,
+    mode: TradingMode | None = None,
+    raise_value: Decimal | None = None,
 ) -> Prepared:
     """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits.
 
     ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
+    ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
+    ``trading.raise_value`` (``--mode``, ``--raise``).
     """
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
@@ -190,7 +195,17 @@ def prepare(
     rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
                      benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
                      config_path=config_path)
-    limits = build_limits(cfg, universe, rsi, config_path)
+    if raise_value is not None and raise_value < 0:
+        raise UsageError("--raise", f"amount {raise_value} is negative", "give a non-negative amount")
+    limits = build_limits(cfg, universe, rsi, config_path, risk.volatility, mode,
+                          None if raise_value is None else float(raise_value))
+    skipped = [r.symbol for r in rsi.rules if r.rule == "rsi_trim" and limits.no_sells]
+    if skipped:
+        warnings.append(f"invest mode makes no sales: RSI trims of {', '.join(skipped)} not made (no adds instead)")
+    if limits.impact is not None:
+        no_adv = [s for s, eta in zip(symbols, limits.impact, strict=True) if eta == 0.0]
+        if no_adv:
+            warnings.append(f"no trading.adv_by_symbol for {', '.join(no_adv)}: no market impact on their trades")
     from allocator.optimize.diagnosis import presolve_checks
 
     named = {"holdings": holdings_path.absolute(), "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
@@ -198,7 +213,7 @@ def prepare(
     inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
                     returns=returns, rsi=rsi, limits=limits, inputs=inputs, warnings=tuple(warnings),
-                    presolve_conflicts=tuple(presolve_checks(limits, cfg)))
+                    presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=cash or Decimal(0))
 
 
 def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
@@ -254,6 +269,8 @@ def run(
     cache: ProblemCache | None = None,
     relax: bool = False,
     prepared: Prepared | None = None,
+    mode: TradingMode | None = None,
+    raise_value: Decimal | None = None,
 ) -> RunResult:
     """Rebalance the account in ``holdings_path`` under ``config``: weights, trades and the checks they passed.
 
@@ -264,7 +281,7 @@ def run(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     if prepared is None:
-        prepared = prepare(holdings_path, config, as_of, cash)
+        prepared = prepare(holdings_path, config, as_of, cash, mode=mode, raise_value=raise_value)
     timings["prepare_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)

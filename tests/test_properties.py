@@ -252,8 +252,11 @@ def check_limits(result: RunResult, config: dict[str, Any], universe: Universe) 
         assert np.sqrt(active @ result.risk.dense() @ active) <= c["tracking_error_max"] + TOL
     if "turnover_max" in c:
         sold_outside = float(u.outside_weight.sum()) if config["universe"]["outside_holdings"] == "sell" else 0.0
-        turnover = 0.5 * (np.abs(w - w0).sum() + abs(cash - u.cash_weight) + sold_outside)
-        assert turnover <= c["turnover_max"] + TOL
+        # one-way turnover net of flows: cash above the floor is invested, cash below it raised, without counting
+        inflow = max(u.cash_weight - c["cash_min"], 0.0)
+        outflow = max(c["cash_min"] - u.cash_weight, 0.0)
+        bought, sold = np.maximum(w - w0, 0).sum(), np.maximum(w0 - w, 0).sum() + sold_outside
+        assert max(bought - inflow, sold - outflow, 0.0) <= c["turnover_max"] + TOL
 
 
 def check_rsi(result: RunResult, config: dict[str, Any], universe: Universe) -> None:

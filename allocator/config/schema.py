@@ -38,6 +38,14 @@ class GapPolicy(StrEnum):
     STOP = "stop"
 
 
+class TradingMode(StrEnum):
+    """``rebalance``: buy and sell; ``invest``: buys only (puts cash to work); ``raise``: sells only (raises cash)."""
+
+    REBALANCE = "rebalance"
+    INVEST = "invest"
+    RAISE = "raise"
+
+
 class OutsidePolicy(StrEnum):
     """What to do with held symbols outside the modelled universe."""
 
@@ -453,6 +461,8 @@ class RelaxationCost(StrictModel):
     position: float = Field(
         4.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing position limits")
     rsi: float = Field(4.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing RSI trims")
+    mode: float = Field(100.0, gt=0.0, le=1e6, description="cost per unit (fraction of NAV) of relaxing the trading "
+                        "mode's rows (no sells, no buys, cash to raise); high, so the mode bends last")
 
 
 class ConstraintsConfig(StrictModel):
@@ -550,11 +560,27 @@ class TradingConfig(StrictModel):
     lot_size: float = Field(1.0, gt=0.0, description="default lot, shares; a holdings column overrides it")
     fractional_shares: bool = Field(False, description="allow fractional quantities and lot sizes")
     min_trade_value: float = Field(0.0, ge=0.0, description="drop smaller trades unless they close a position")
+    mode: TradingMode = Field(TradingMode.REBALANCE, description="rebalance (buy and sell), invest (buys only: "
+                              "spend cash down to its floor) or raise (sells only: raise raise_value); --mode wins")
+    raise_value: float = Field(0.0, ge=0.0, description="cash to raise in raise mode, account currency: cash after "
+                               "trading at least cash before + this; --raise wins")
+    horizon_years: float = Field(1.0, gt=0.0, le=100.0, description="holding horizon, years: one-time costs are "
+                                 "spread over it against annualized returns (objective: mu'w - cost / horizon)")
+    spread_bps_by_symbol: dict[Symbol, Annotated[float, Field(ge=0.0, le=10_000.0)]] = Field(
+        default_factory=dict, description="bid-ask spread per symbol, basis points; half of it is paid per trade, "
+        "on top of cost_bps")
+    impact: float = Field(0.0, ge=0.0, le=100.0, description="square-root market impact coefficient: a trade of "
+                          "value V costs impact * daily volatility * sqrt(V / ADV) * V (0: none)")
+    adv_by_symbol: dict[Symbol, Annotated[float, Field(gt=0.0)]] = Field(
+        default_factory=dict, description="average daily traded value per symbol, account currency (for impact; "
+        "symbols without one pay no impact)")
 
     @model_validator(mode="after")
     def _whole_lots(self) -> Self:
         if not self.fractional_shares and self.lot_size != int(self.lot_size):
             raise ValueError(f"lot_size {self.lot_size} is fractional; set fractional_shares: true to allow it")
+        if self.raise_value > 0 and self.mode is not TradingMode.RAISE:
+            raise ValueError(f"raise_value {self.raise_value:g} is set but mode is {self.mode.value}; set mode: raise")
         return self
 
 

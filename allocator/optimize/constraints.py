@@ -7,19 +7,25 @@ limits can be checked against a solution with numpy (``violations``) without CVX
 Families (docs/method.md, "Limits"; each a class in ``families.py``, which also holds their rows, checks and
 diagnosis): ``budget``, ``cash``, ``position`` (min/max weight), ``active`` (w - b), ``rsi``, ``group`` (sector,
 size bucket, asset class; absolute or relative to the benchmark), ``tracking_error`` (annualized,
-sqrt((w-b)' Sigma (w-b))) and ``turnover`` (one-way, 0.5 * sum |w - w0|, plus the sale of holdings outside the
-universe when they are sold; cash counts as a holding, so selling 5% into cash is 5%).
+sqrt((w-b)' Sigma (w-b))), ``turnover`` (one-way, net of flows, see ``turnover``) and the trading mode's
+``no_sells`` (invest), ``no_buys`` and ``cash_raise`` (raise).
+
+Flows: cash above the cash floor (a deposit, ``--cash``, or cash rows of the holdings) is an inflow the account
+may invest without it counting as turnover; cash the account must raise (up to the floor, or ``--raise``) is an
+outflow it may sell for without it counting. With B and S the weight bought and sold (S includes holdings outside
+the universe sold whole), one-way turnover is ``max(B - inflow, S - outflow, 0)``: with no flow that is
+``max(B, S) = 0.5 * (sum |w - w0| + |c - c0|)``, the usual measure, and investing a deposit pro rata costs none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator.config.schema import Config, GroupRelativeTo
+from allocator.config.schema import Config, GroupRelativeTo, TradingMode
 from allocator.domain import FloatArray, RiskModel, Universe
 from allocator.errors import ConfigError
 from allocator.model.rsi import RsiLimits
@@ -64,6 +70,23 @@ class Limits:
     turnover_max: float | None
     turnover_forced: float
     extra: tuple[Family, ...] = ()  # families beyond the built-in ones (``families.Family``), with their values
+    horizon: float = 1.0  # years the one-time costs are spread over (``trading.horizon_years``)
+    impact: FloatArray | None = None  # per asset: impact cost / NAV = impact * |w - w0|^1.5 (None: no impact)
+    no_sells: bool = False  # ``trading.mode: invest``: w >= w0
+    no_buys: bool = False  # ``trading.mode: raise``: w <= w0
+    cash_raise: float | None = None  # ``trading.mode: raise``: c >= this (c0 + raise_value / NAV)
+
+    @property
+    def inflow(self) -> float:
+        """Cash above the cash floor, fraction of NAV: invested without counting as turnover."""
+        return max(self.current_cash - self.cash_lower, 0.0)
+
+    @property
+    def outflow(self) -> float:
+        """Cash to raise (up to the cash floor, or to the raise target), fraction of NAV: sold for without
+        counting as turnover."""
+        target = max(self.cash_lower, self.cash_raise if self.cash_raise is not None else 0.0)
+        return max(target - self.current_cash, 0.0)
 
     @property
     def lower(self) -> FloatArray:
@@ -90,11 +113,18 @@ def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mappi
     return values
 
 
-def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str) -> Limits:
-    """Turn the ``constraints``, ``rsi`` and ``trading`` sections into numeric limits over ``universe``."""
+def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str,
+                 volatility: FloatArray | None = None, mode: TradingMode | None = None,
+                 raise_value: float | None = None) -> Limits:
+    """Turn the ``constraints``, ``rsi`` and ``trading`` sections into numeric limits over ``universe``.
+
+    ``volatility`` (annualized, per asset) prices market impact (``trading.impact``; none without it); ``mode``
+    and ``raise_value`` override ``trading.mode`` and ``trading.raise_value`` (``--mode``, ``--raise``)."""
     c = config.constraints
+    t = config.trading
     symbols = universe.symbols
-    unknown = sorted({s.upper() for s in [*c.position_limits, *c.active_limits, *config.trading.cost_bps_by_symbol]}
+    unknown = sorted({s.upper() for s in [*c.position_limits, *c.active_limits, *t.cost_bps_by_symbol,
+                                          *t.spread_bps_by_symbol, *t.adv_by_symbol]}
                      - set(symbols))
     if unknown:
         raise ConfigError(f"{config_path}: constraints", f"limits or costs for symbols outside the universe: "
@@ -107,7 +137,9 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     active_lower = b + _per_asset(symbols, c.active_min, {s: v.min for s, v in act.items()}, -np.inf)
     active_upper = b + _per_asset(symbols, c.active_max, {s: v.max for s, v in act.items()}, np.inf)
     costs = {s.upper(): v for s, v in config.trading.cost_bps_by_symbol.items()}
-    cost = _per_asset(symbols, config.trading.cost_bps, costs, 0.0) / 1e4
+    spreads = {s.upper(): v for s, v in t.spread_bps_by_symbol.items()}
+    cost = (_per_asset(symbols, config.trading.cost_bps, costs, 0.0) + 0.5 * _per_asset(symbols, 0.0, spreads, 0.0)
+            ) / 1e4
     groups = []
     for index, g in enumerate(c.groups):
         labels = np.array(universe.group_labels(g.by.value))
@@ -127,20 +159,66 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
             lower=base + g.min if g.min is not None else -np.inf,
             upper=base + g.max if g.max is not None else np.inf, relative=relative, reference=base))
     forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0
+    mode = t.mode if mode is None else mode
+    raised = (t.raise_value if raise_value is None else raise_value) / universe.nav_value
+    if raised > 0 and mode is not TradingMode.RAISE:
+        raise ConfigError(f"{config_path}: trading.raise_value", f"cash to raise is set but the mode is {mode.value}",
+                          "trade with --mode raise (or trading.mode: raise)")
+    if mode is TradingMode.INVEST and forced > 0:
+        raise ConfigError(f"{config_path}: universe.outside_holdings", "invest mode never sells, but the holdings "
+                          f"outside the universe would be sold: {', '.join(universe.outside_symbols)}",
+                          "set universe.outside_holdings: hold, or trade with --mode rebalance")
+    if mode is TradingMode.INVEST:  # an RSI trim is a sale: invest mode makes it a no-add instead
+        rsi = replace(rsi, upper=np.where(np.isfinite(rsi.upper), np.maximum(rsi.upper, universe.weight), rsi.upper))
+    cash_lower, cash_upper = c.cash_min, c.cash_max
+    if mode is TradingMode.RAISE:  # the cash limits apply to the cash left once the raised amount is taken out
+        cash_lower, cash_upper = c.cash_min + raised, min(c.cash_max + raised, 1.0)
+    impact = None
+    if t.impact > 0 and volatility is not None:
+        adv = {s.upper(): v for s, v in t.adv_by_symbol.items()}
+        daily_volume = np.array([adv.get(s, np.nan) for s in symbols])
+        known = np.isfinite(daily_volume)
+        # a trade of value V = NAV * |dw| costs impact * sigma_daily * sqrt(V / ADV) * V = NAV * eta * |dw|^1.5
+        eta = t.impact * volatility / np.sqrt(252.0) * np.sqrt(universe.nav_value / np.where(known, daily_volume, 1))
+        impact = np.where(known, eta, 0.0)
     return Limits(
         symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=cost,
         position_lower=position_lower, position_upper=position_upper,
         active_lower=active_lower, active_upper=active_upper, rsi=rsi, groups=tuple(groups),
-        budget=1.0 - universe.held_outside_weight, cash_lower=c.cash_min, cash_upper=c.cash_max,
+        budget=1.0 - universe.held_outside_weight, cash_lower=cash_lower, cash_upper=cash_upper,
         tracking_error_max=c.tracking_error_max, turnover_max=c.turnover_max, turnover_forced=forced,
+        horizon=t.horizon_years, impact=impact, no_sells=mode is TradingMode.INVEST,
+        no_buys=mode is TradingMode.RAISE,
+        cash_raise=universe.cash_weight + raised if mode is TradingMode.RAISE else None,
     )
 
 
+def impact_cost(limits: Limits, weight: FloatArray) -> FloatArray:
+    """Each asset's market impact of moving to ``weight``, fraction of NAV (zeros without ``trading.impact``)."""
+    if limits.impact is None:
+        return np.zeros(len(limits.symbols))
+    result: FloatArray = limits.impact * np.abs(weight - limits.current) ** 1.5
+    return result
+
+
+def bought_sold(limits: Limits, weight: FloatArray) -> tuple[float, float]:
+    """The weight bought and the weight sold (holdings outside the universe sold whole included), fractions of
+    NAV."""
+    change = weight - limits.current
+    return float(np.maximum(change, 0.0).sum()), float(np.maximum(-change, 0.0).sum()) + 2.0 * limits.turnover_forced
+
+
 def turnover(limits: Limits, weight: FloatArray, cash: float) -> float:
-    """One-way turnover of moving to ``weight`` and ``cash``: half the summed absolute weight changes, cash and
-    sold outside holdings included, fraction of NAV (selling 5% into cash is 5% turnover)."""
-    changes = float(np.abs(weight - limits.current).sum()) + abs(cash - limits.current_cash)
-    return 0.5 * changes + limits.turnover_forced
+    """One-way turnover net of flows of moving to ``weight`` (and ``cash``), fraction of NAV:
+    ``max(bought - inflow, sold - outflow, 0)``. Without flows it is ``max(bought, sold)``, which is
+    ``0.5 * (sum |w - w0| + |c - c0|)`` plus the sale of outside holdings: selling 5% into cash is 5%."""
+    bought, sold = bought_sold(limits, weight)
+    return max(bought - limits.inflow, sold - limits.outflow, 0.0)
+
+
+def gross_turnover(limits: Limits, weight: FloatArray) -> float:
+    """One-way turnover with flows counted as trading: ``max(bought, sold)``, fraction of NAV."""
+    return max(bought_sold(limits, weight))
 
 
 def tracking_error(risk: RiskModel, weight: FloatArray, benchmark: FloatArray) -> float:

@@ -1,7 +1,8 @@
 """Constraint families as objects: each family of limits owns everything the optimizer does with it.
 
 A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits``, ``RsiGroupLimits``,
-``CashLimits``, ``TrackingErrorLimit``, ``TurnoverLimit``) knows
+``CashLimits``, ``TrackingErrorLimit``, ``TurnoverLimit``, and the trading mode's ``NoSells``, ``NoBuys``,
+``CashRaise``) knows
 
 * its config keys and words: ``entry`` names one of its limits as the config does (``constraints.turnover_max``,
   ``rsi.min_trim`` as a fraction of the position, a group limit relative to the benchmark when the group is);
@@ -46,15 +47,14 @@ def finite(values: FloatArray, inert: float) -> FloatArray:
 class Model(Protocol):
     """What a family sees of the problem being built (``problem.CompiledProblem``).
 
-    ``w`` (n risky weights), ``c`` (cash weight), ``traded`` (>= |w - w0| per asset), ``cash_traded`` and ``y``
-    (factor exposures, in the objective's scaled units) are CVXPY variables; ``scale`` is the factor the
-    objective's variance is multiplied by, ``specific`` the scaled specific volatilities.
+    ``w`` (n risky weights), ``c`` (cash weight), ``traded`` (>= |w - w0| per asset) and ``y`` (factor
+    exposures, in the objective's scaled units) are CVXPY variables; ``scale`` is the factor the objective's
+    variance is multiplied by, ``specific`` the scaled specific volatilities.
     """
 
     w: Any
     c: Any
     traded: Any
-    cash_traded: Any
     y: Any
     scale: float
     specific: FloatArray
@@ -608,8 +608,11 @@ class TrackingErrorLimit(Family):
 
 
 class TurnoverLimit(Family):
-    """``constraints.turnover_max``: one-way turnover ``0.5 * (sum |w - w0| + |c - c0|)`` plus the forced sale
-    of holdings outside the universe, at most this (fraction of NAV)."""
+    """``constraints.turnover_max``: one-way turnover net of flows, ``max(B - inflow, S - outflow)``, at most this
+    (fraction of NAV; B and S the weight bought and sold, S with the forced sale of holdings outside the universe;
+    ``Limits.inflow`` / ``outflow`` the cash the account invests or raises, see ``constraints``). Two rows, one
+    slack: ``B <= turnover_max + inflow`` and ``S <= turnover_max + outflow``, with ``B`` and ``S`` read from
+    ``traded`` and the cash (``B + S = sum traded``, ``B - S = sum (w - w0) = budget - c - sum w0``)."""
 
     name = "turnover"
     cost_key = "turnover_max"
@@ -623,12 +626,17 @@ class TurnoverLimit(Family):
     def build(self, model: Model, limits: Limits) -> dict[str, Any]:
         import cvxpy as cp
 
-        room = model.parameter("turnover_room")
-        return {"turnover": (0.5 * (cp.sum(model.traded) + model.cash_traded)
-                             <= room + model.slack("turnover"))}
+        # sum(w - w0) = budget - c - sum(w0): the rows hold sum(traded) and c, the constants go into the room
+        room = model.parameter("turnover_room", 2)
+        total = cp.sum(model.traded)
+        bought_sold = cp.hstack([0.5 * (total - model.c), 0.5 * (total + model.c)])
+        return {"turnover": bought_sold <= room + model.slack("turnover")}
 
     def fill(self, model: Model, limits: Limits) -> None:
-        model.params["turnover_room"].value = float(limits.turnover_max or 0.0) - limits.turnover_forced
+        limit = float(limits.turnover_max or 0.0)
+        net = 0.5 * (limits.budget - float(limits.current.sum()))  # half of sum(w - w0) + c
+        model.params["turnover_room"].value = np.array(
+            [limit + limits.inflow - net, limit + limits.outflow - 2.0 * limits.turnover_forced + net])
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(turnover(limits, weight, cash) - float(limits.turnover_max or 0.0), 0.0)
@@ -655,28 +663,151 @@ class TurnoverLimit(Family):
         if max(limits.cash_lower - limits.current_cash, limits.current_cash - limits.cash_upper) > 0:
             what.append("bringing cash within its limits")
         return [f"constraints.turnover_max {limit:.4g} is too tight: {' and '.join(what)} force at least "
-                f"{forced:.4f} of turnover"]
+                f"{forced:.4f} of turnover (net of flows)"]
 
     def relaxed(self, limits: Limits, slack: Slack) -> Limits:
         return replace(limits, turnover_max=float(limits.turnover_max or 0.0) + float(slack("turnover", 1)[0]))
 
 
 def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
-    """The least one-way turnover the per-asset bounds, cash limits and outside sales force, and its causes."""
+    """The least one-way turnover (net of flows) the per-asset bounds, cash limits and outside sales force, and
+    its causes. With S - B = c - c0: cash that must rise forces sells, cash that must fall forces buys."""
     lower, upper = limits.lower, limits.upper
     raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
     cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
     increases = float(np.sum(raise_to[np.isfinite(raise_to)]))
-    decreases = float(np.sum(cut_to[np.isfinite(cut_to)]))
+    decreases = float(np.sum(cut_to[np.isfinite(cut_to)])) + 2.0 * limits.turnover_forced  # outside sales too
     cash_up = max(limits.cash_lower - limits.current_cash, 0.0)
     cash_down = max(limits.current_cash - limits.cash_upper, 0.0)
-    outside = 2.0 * limits.turnover_forced  # the weight sold outside the universe
+    bought = max(increases, decreases + cash_down)
+    sold = max(decreases, increases + cash_up)
     causes = [limits.symbols[i] for i in np.flatnonzero((raise_to > 1e-12) | (cut_to > 1e-12))]
-    return max(increases + cash_up, decreases + cash_down + outside), causes
+    return max(bought - limits.inflow, sold - limits.outflow, 0.0), causes
+
+
+class ModeBounds(AssetBounds):
+    """The trading mode's per-asset rows: ``no_sells`` (invest: ``w >= w0``) or ``no_buys`` (raise: ``w <= w0``).
+    Rounding keeps them in shares (``rounding.share_bounds``)."""
+
+    cost_key = "mode"
+    mode = ""
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        i = index or 0
+        lower, upper = self.bounds(limits)
+        minimum = side.endswith("_min")
+        value = float(lower[i] if minimum else upper[i])
+        return LimitEntry(side, index, f"trading.mode {self.mode} ({self.name.replace('_', ' ')})", value,
+                          limits.symbols[i], lowering=minimum)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        held = np.isclose(weight, limits.current, rtol=0.0, atol=tolerance)
+        return [f"{self.name.replace('_', ' ')} ({self.mode}): {int(held.sum())} assets kept"] if held.any() else []
+
+    def slack_cost(self, limits: Limits, config: Config, side: Side) -> float | FloatArray:
+        return float(config.constraints.relaxation_cost.mode)
+
+
+class NoSells(ModeBounds):
+    """``trading.mode: invest``: buys only, ``w >= w0``."""
+
+    name = "no_sells"
+    mode = "invest"
+
+    def present(self, limits: Limits) -> bool:
+        return limits.no_sells
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return limits.current.copy(), np.full(len(limits.symbols), np.inf)
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        # a relaxed no-sell row lets the asset be sold by the slack: held as an extra family with those bounds
+        return replace(limits, no_sells=False, extra=(*limits.extra, FixedBounds(self.name, lower, upper)))
+
+
+class NoBuys(ModeBounds):
+    """``trading.mode: raise``: sells only, ``w <= w0``."""
+
+    name = "no_buys"
+    mode = "raise"
+
+    def present(self, limits: Limits) -> bool:
+        return limits.no_buys
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return np.full(len(limits.symbols), -np.inf), limits.current.copy()
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        return replace(limits, no_buys=False, extra=(*limits.extra, FixedBounds(self.name, lower, upper)))
+
+
+class FixedBounds(AssetBounds):
+    """Per-asset bounds carried by value (a mode's rows once ``--relax`` moved them)."""
+
+    cost_key = "mode"
+
+    def __init__(self, name: str, lower: FloatArray, upper: FloatArray) -> None:
+        self.name, self.lower, self.upper = name, lower, upper
+
+    def structure(self, limits: Limits) -> bytes:
+        return self.name.encode()
+
+    def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        return self.lower, self.upper
+
+    def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
+        return replace(limits, extra=tuple(FixedBounds(self.name, lower, upper) if f is self else f
+                                           for f in limits.extra))
+
+
+class CashRaise(Family):
+    """``trading.mode: raise`` with ``--raise AMOUNT``: cash after trading at least cash before + AMOUNT
+    (``c >= Limits.cash_raise``, fraction of NAV)."""
+
+    name = "cash_raise"
+    cost_key = "mode"
+
+    def present(self, limits: Limits) -> bool:
+        return limits.cash_raise is not None
+
+    def sides(self, limits: Limits) -> tuple[Side, ...]:
+        return (Side("cash_raise"),)
+
+    def build(self, model: Model, limits: Limits) -> dict[str, Any]:
+        target = model.parameter("cash_raise")
+        return {"cash_raise": model.c >= target - model.slack("cash_raise")}
+
+    def fill(self, model: Model, limits: Limits) -> None:
+        model.params["cash_raise"].value = float(limits.cash_raise or 0.0)
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max(float(limits.cash_raise or 0.0) - cash, 0.0)
+
+    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> list[str]:
+        target = float(limits.cash_raise or 0.0)
+        return [f"cash_raise ({target:.4f})"] if cash <= target + tolerance else []
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        raised = float(limits.cash_raise or 0.0) - limits.current_cash
+        return LimitEntry(side, None, "--raise (trading.raise_value), fraction of NAV", raised, "", lowering=True)
+
+    def presolve(self, limits: Limits, config: Config) -> list[str]:
+        target = float(limits.cash_raise or 0.0)
+        sellable = float(np.sum(np.maximum(limits.current - np.maximum(limits.lower, 0.0), 0.0)))
+        reachable = limits.current_cash + sellable
+        if target <= reachable + 1e-9:
+            return []
+        return [f"--raise (trading.raise_value) cannot be met: it needs cash of {target:.4f} of NAV, but selling all "
+                f"the limits allow leaves at most {reachable:.4f}"]
+
+    def relaxed(self, limits: Limits, slack: Slack) -> Limits:
+        return replace(limits, cash_raise=float(limits.cash_raise or 0.0) - float(slack("cash_raise", 1)[0]))
 
 
 FAMILIES: tuple[Family, ...] = (PositionLimits(), ActiveLimits(), RsiTrimLimits(), GroupLimits(), RsiGroupLimits(),
-                                CashLimits(), TrackingErrorLimit(), TurnoverLimit())
+                                CashLimits(), TrackingErrorLimit(), TurnoverLimit(), NoSells(), NoBuys(), CashRaise())
 
 
 def families_of(limits: Limits) -> tuple[Family, ...]:

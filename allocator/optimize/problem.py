@@ -4,10 +4,16 @@ Variables: ``w`` (target weights of the risky assets, fractions of NAV), ``c`` (
 (``>= |w - w0|``, the weight each asset trades) and ``y = R'B'w`` (factor exposures). With
 ``Sigma = B F B' + diag(d)`` and ``F = R R'``:
 
-    maximize    gain - (gamma/2) (||y||^2 + ||sqrt(d) * w||^2),   gain = mu'w - kappa'traded
+    maximize    gain - impact - (gamma/2) (||y||^2 + ||sqrt(d) * w||^2),   gain = mu'w - (kappa / H)'traded
     subject to  sum(w) + c = budget,  cash_min <= c <= cash_max
-                per-asset bounds (position, active, RSI), group bounds,
-                sqrt((w-b)' Sigma (w-b)) <= tracking_error_max,  0.5 * sum(traded) <= turnover room
+                per-asset bounds (position, active, RSI, the trading mode's no sells / no buys), group bounds,
+                sqrt((w-b)' Sigma (w-b)) <= tracking_error_max,
+                bought <= turnover_max + inflow,  sold <= turnover_max + outflow  (turnover net of flows)
+                impact >= (eta / H)' traded^1.5  (only with trading.impact)
+
+``kappa`` is the one-time cost per unit traded (cost_bps plus half the spread) and ``H`` the holding horizon in
+years (``trading.horizon_years``): a one-time cost is spread over the horizon to weigh against annualized returns.
+``eta`` prices square-root market impact (cost / NAV = eta |w - w0|^1.5, a power cone).
 
 With a factor model (k factors, k much smaller than n) the problem has O(n k) nonzeros and no n-by-n matrix is
 formed; with a dense covariance ``B`` is its Cholesky factor (k = n). The rows, parameters and slacks of each family
@@ -42,7 +48,7 @@ import numpy as np
 from allocator.config.schema import SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.constraints import Limits, violations
+from allocator.optimize.constraints import Limits, impact_cost, violations
 from allocator.optimize.families import Family, families_of, merge_bounds
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
@@ -97,6 +103,7 @@ def structure_key(risk: RiskModel, limits: Limits) -> str:
         digest.update(type(family).__qualname__.encode())
         digest.update(family.structure(limits))
     digest.update(repr(limits.symbols).encode())
+    digest.update(b"impact" if limits.impact is not None else b"")
     return digest.hexdigest()
 
 
@@ -118,7 +125,6 @@ class CompiledProblem:
         self.w = cp.Variable(n, name="w")
         self.c = cp.Variable(name="cash")
         self.traded = cp.Variable(n, name="traded")
-        self.cash_traded = cp.Variable(name="cash_traded")
         self.y = cp.Variable(k, name="y")
         self.gain = cp.Variable(name="gain")
         self.params: dict[str, Any] = {}
@@ -152,19 +158,22 @@ class CompiledProblem:
             "gain": self.gain == p["mu"] @ w - p["kappa"] @ trade,
             "bought": trade >= w - p["w0"],
             "sold": trade >= p["w0"] - w,
-            "cash_bought": self.cash_traded >= c - p["c0"],
-            "cash_sold": self.cash_traded >= p["c0"] - c,
         }
         for family in self.families:
             for name, row in family.build(self, limits).items():
                 if name in cons:
                     raise ValueError(f"{type(family).__name__} names a row {name!r} that already exists")
                 cons[name] = row
+        self.impact: Any = 0.0
+        if limits.impact is not None:  # square-root impact: |trade|^1.5 per asset, a power cone
+            self.impact = cp.Variable(name="impact")
+            eta = self.parameter("eta", n, nonneg=True)
+            cons["impact"] = self.impact >= eta @ cp.power(trade, 1.5)
         if elastic:  # an account cannot hold negative shares or negative cash, however the limits are relaxed
             cons["long_only"] = w >= 0
             cons["cash_floor"] = c >= 0
         self.constraints = cons
-        utility = self.gain - cp.sum(risk_terms)
+        utility = self.gain - self.impact - cp.sum(risk_terms)
         if elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])
@@ -191,7 +200,9 @@ class CompiledProblem:
         """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs."""
         p = self.params
         p["mu"].value = 2.0 * self.scale * mu / gamma
-        p["kappa"].value = 2.0 * self.scale * limits.cost / gamma
+        p["kappa"].value = 2.0 * self.scale * limits.cost / (gamma * limits.horizon)
+        if limits.impact is not None:
+            p["eta"].value = 2.0 * self.scale * limits.impact / (gamma * limits.horizon)
         p["w0"].value = limits.current
         p["c0"].value = limits.current_cash
         p["b"].value = limits.benchmark
@@ -204,9 +215,9 @@ class CompiledProblem:
 
 
 def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray, gamma: float) -> float:
-    """``mu'w - (gamma/2) w'Sigma w - kappa'|w - w0|``, annualized, recomputed with numpy."""
-    return float(mu @ weight - 0.5 * gamma * risk.variance(weight)
-                 - limits.cost @ np.abs(weight - limits.current))
+    """``mu'w - (gamma/2) w'Sigma w - (kappa'|w - w0| + impact) / horizon``, annualized, recomputed with numpy."""
+    costs = float(limits.cost @ np.abs(weight - limits.current) + impact_cost(limits, weight).sum())
+    return float(mu @ weight - 0.5 * gamma * risk.variance(weight) - costs / limits.horizon)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def _record(row: TradeRow) -> dict[str, str]:
             "current_quantity": quantity_text(row.current_quantity),
             "target_quantity": quantity_text(row.target_quantity), "current_weight": _text(row.current_weight),
             "target_weight": _text(row.target_weight), "estimated_cost": _text(row.estimated_cost),
+            **({} if row.break_even_alpha is None else {"break_even_alpha": _text(row.break_even_alpha)}),
             "reason": row.reason}
 
 
@@ -63,7 +64,7 @@ def trades_csv(sheet: TradeSheet) -> bytes:
     rows = []
     for row in sheet.rows:
         record = _record(row)
-        rows.append([safe_text(record[c]) if c in ("symbol", "reason") else record[c] for c in TRADE_COLUMNS])
+        rows.append([safe_text(record[c]) if c in ("symbol", "reason") else record.get(c, "") for c in TRADE_COLUMNS])
     return csv_bytes(TRADE_COLUMNS, rows)
 
 

@@ -76,11 +76,16 @@ class OrderRequest:
 
 
 def run_fingerprint(inputs: Mapping[str, Mapping[str, str]], as_of: str, cash_value: str,
-                    relaxations: Sequence[str]) -> str:
-    """The run id: SHA-256 of the run's reproducible manifest data (input hashes, as-of date, cash, relaxations)."""
-    canonical = json.dumps({"as_of": as_of, "cash": cash_value,
-                            "inputs": {name: entry["sha256"] for name, entry in sorted(inputs.items())},
-                            "relaxations": list(relaxations)}, sort_keys=True, separators=(",", ":"))
+                    relaxations: Sequence[str], trading: Mapping[str, str] | None = None) -> str:
+    """The run id: SHA-256 of the run's reproducible manifest data (input hashes, as-of date, cash, relaxations,
+    and the trading mode and cash to raise when the command line set them: ``trading``, left out when empty so
+    the ids of earlier runs stay as they were)."""
+    data: dict[str, object] = {"as_of": as_of, "cash": cash_value,
+                               "inputs": {name: entry["sha256"] for name, entry in sorted(inputs.items())},
+                               "relaxations": list(relaxations)}
+    if trading:
+        data["trading"] = dict(trading)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -29,7 +29,11 @@ from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
 from allocator.terms import BUY, SELL, Side
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",
-                 "current_weight", "target_weight", "estimated_cost", "reason")
+                 "current_weight", "target_weight", "estimated_cost", "break_even_alpha", "reason")
+OPTIONAL_COLUMNS = ("break_even_alpha",)  # added later: trade lists written before lack it, and still read
+REQUIRED_COLUMNS = tuple(c for c in TRADE_COLUMNS if c not in OPTIONAL_COLUMNS)
+NUMBER_COLUMNS = ("quantity", "price", "notional", "current_quantity", "target_quantity", "current_weight",
+                  "target_weight", "estimated_cost")
 MAX_TRADE_FILE_BYTES = 64 * MIB
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -49,6 +53,7 @@ class TradeRow:
     target_weight: Decimal
     estimated_cost: Decimal
     reason: str
+    break_even_alpha: Decimal | None = None  # annualized return that repays the cost over the horizon (None: older)
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,10 @@ def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:
     where = str(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
-    missing = [c for c in TRADE_COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise DataError(where, f"not a trade list: missing columns {', '.join(missing)}",
-                        f"give a trades.csv written by allocate (columns: {', '.join(TRADE_COLUMNS)})")
+                        f"give a trades.csv written by allocate (columns: {', '.join(REQUIRED_COLUMNS)})")
     rows = tuple(_row({c: unquote(record.get(c) or "") for c in TRADE_COLUMNS}, f"{where}: row {n}")
                  for n, record in enumerate(reader, start=2))
     _unique(rows, where)
@@ -135,7 +140,9 @@ def _row(record: dict[str, Any], where: str) -> TradeRow:
     side = _text(record.get("side"), f"{where}: side", required=True).upper()
     if side not in (BUY, SELL):
         raise DataError(f"{where}: side", f"expected BUY or SELL, got {side!r}", "fix the side")
-    numbers = {c: _decimal(record.get(c), f"{where}: {c}") for c in TRADE_COLUMNS[2:10]}
+    numbers = {c: _decimal(record.get(c), f"{where}: {c}") for c in NUMBER_COLUMNS}
+    alpha = record.get("break_even_alpha")
+    break_even = None if alpha is None or alpha == "" else _decimal(alpha, f"{where}: break_even_alpha")
     for column in ("quantity", "price"):
         if numbers[column] <= 0:
             raise DataError(f"{where}: {column}", f"must be positive, got {numbers[column]}", f"fix the {column}")
@@ -143,7 +150,11 @@ def _row(record: dict[str, Any], where: str) -> TradeRow:
         if numbers[column] < 0:
             raise DataError(f"{where}: {column}", f"must not be negative, got {numbers[column]}",
                             f"fix the {column}")
-    return TradeRow(symbol=symbol, side=Side(side), reason=_text(record.get("reason"), f"{where}: reason"), **numbers)
+    if break_even is not None and break_even < 0:
+        raise DataError(f"{where}: break_even_alpha", f"must not be negative, got {break_even}",
+                        "fix the break_even_alpha")
+    return TradeRow(symbol=symbol, side=Side(side), reason=_text(record.get("reason"), f"{where}: reason"),
+                    break_even_alpha=break_even, **numbers)
 
 
 def _text(value: Any, where: str, required: bool = False) -> str:

@@ -31,8 +31,14 @@ def versions() -> dict[str, str]:
 
 def run_id(result: RunResult) -> str:
     """The run's identity for client order IDs: SHA-256 of its inputs' hashes, as-of date, cash and relaxations."""
+    limits = result.limits
+    trading = {}
+    if limits.no_sells or limits.no_buys or limits.cash_raise is not None:
+        trading["mode"] = "invest" if limits.no_sells else "raise"
+    if limits.cash_raise is not None:
+        trading["cash_raise"] = repr(limits.cash_raise)
     return run_fingerprint(result.prepared.inputs, result.as_of.isoformat(), str(result.universe.cash_value),
-                           result.relaxations)
+                           result.relaxations, trading)
 
 
 def manifest_of(result: RunResult, command: dict[str, Any]) -> Manifest:

@@ -37,6 +37,8 @@ class Replay:
     command: dict[str, Any]
     outputs: dict[str, str]
     warnings: tuple[str, ...]
+    mode: str | None = None
+    raise_value: Decimal | None = None
 
 
 def differences(recorded: Any, current: Any, key: str = "") -> tuple[list[str], list[str]]:
@@ -97,15 +99,24 @@ def read_replay(manifest_path: str | Path) -> Replay:
     now = versions()
     warnings += [f"recorded with {name} {then}, now {now.get(name, 'not installed')}; numbers may differ in the "
                  "last digits" for name, then in manifest.versions.items() if now.get(name) != then]
-    cash = command.get("cash")
-    try:
-        cash_amount = Decimal(cash) if cash is not None else None
-    except (InvalidOperation, TypeError):
-        raise DataError(f"{where}: command.cash", f"not an amount: {cash!r}", FIX) from None
+    cash_amount = _amount(command, "cash", where)
+    raise_amount = _amount(command, "raise", where)
+    mode = command.get("mode")
+    if mode not in (None, "rebalance", "invest", "raise"):
+        raise DataError(f"{where}: command.mode", f"not a trading mode: {mode!r}", FIX)
     return Replay(holdings=Path(holdings.path), config=loaded, as_of=command.get("as_of"), cash=cash_amount,
                   relax=bool(command.get("relax", False)), trade_format=_formats(command.get("format")),
                   command=command, outputs={k: v for k, v in manifest.outputs.items() if k in DATA_FILES},
-                  warnings=tuple(warnings))
+                  warnings=tuple(warnings), mode=mode, raise_value=raise_amount)
+
+
+def _amount(command: dict[str, Any], key: str, where: str) -> Decimal | None:
+    """An amount the command recorded (``cash``, ``raise``), None when it recorded none."""
+    value = command.get(key)
+    try:
+        return Decimal(value) if value is not None else None
+    except (InvalidOperation, TypeError):
+        raise DataError(f"{where}: command.{key}", f"not an amount: {value!r}", FIX) from None
 
 
 def _formats(recorded: Any) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ def portfolio_table(summary: RunSummary) -> Table:
         ("active share", lambda s: s.active_share, pct), ("cash", lambda s: s.cash_weight, pct)]
     for label, get, fmt in rows:
         table.add_row(label, *(fmt(get(side)) for side in (summary.current, summary.target, summary.achieved)))
-    table.add_row("turnover (one-way)", "", pct(summary.target.turnover or 0.0),
+    table.add_row("turnover (one-way, net of flows)", "", pct(summary.target.turnover or 0.0),
                   pct(summary.achieved.turnover or 0.0))
     return table
 
@@ -81,6 +81,16 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
               f"buys {money_text(trades.bought_value)}, "
               f"estimated cost {money_text(summary.estimated_cost_value)}; "
               f"cash {money_text(trades.cash_before_value)} -> {money_text(trades.cash_after_value)}")
+    flows = summary.flows
+    if flows is not None and (flows.mode != "rebalance" or flows.inflow_value or flows.outflow_value):
+        parts = [f"mode {flows.mode}"]
+        if flows.deposit_value:
+            parts.append(f"deposit {money_text(flows.deposit_value)}")
+        if flows.raise_value:
+            parts.append(f"to raise {money_text(flows.raise_value)}")
+        parts.append(f"cash to invest {money_text(flows.inflow_value)}, to raise {money_text(flows.outflow_value)} "
+                     f"(not turnover); turnover net of flows {pct(flows.turnover)}, gross {pct(flows.gross_turnover)}")
+        out.print("Flows: " + "; ".join(parts))
     if result.returns.views:
         out.print("Views (prior -> posterior, target, confidence): " + "; ".join(
             f"{v.name} {pct(v.prior_value)} -> {pct(v.posterior_value)} ({pct(v.expected)}, {v.confidence:.0%})"

@@ -15,7 +15,7 @@ import numpy as np
 
 from allocator.config.schema import SIGNALS
 from allocator.files.json_text import json_bytes
-from allocator.optimize.constraints import binding_constraints, turnover
+from allocator.optimize.constraints import binding_constraints, gross_turnover, turnover
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
@@ -39,6 +39,27 @@ class TradesSummary:
         return {"count": self.count, "buys": self.buys, "sells": self.sells, "bought_value": self.bought_value,
                 "sold_value": self.sold_value, "cash_before_value": self.cash_before_value,
                 "cash_after_value": self.cash_after_value}
+
+
+@dataclass(frozen=True)
+class FlowsSummary:
+    """Cash flowing in or out and the turnover they leave (``constraints.turnover``): the trading mode, the deposit
+    (``--cash``) and the cash to raise (``--raise``), the cash above the floor invested and the cash raised without
+    counting as turnover (account currency), and the target's one-way turnover net of flows and gross (fractions of
+    NAV)."""
+
+    mode: str
+    deposit_value: float
+    raise_value: float
+    inflow_value: float
+    outflow_value: float
+    turnover: float
+    gross_turnover: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "deposit_value": self.deposit_value, "raise_value": self.raise_value,
+                "inflow_value": self.inflow_value, "outflow_value": self.outflow_value,
+                "turnover": self.turnover, "gross_turnover": self.gross_turnover}
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,7 @@ class RunSummary:
     trades: TradesSummary
     relaxations: tuple[str, ...]
     warnings: tuple[str, ...]
+    flows: FlowsSummary | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The summary's part of ``summary.json``, keys in the file's order."""
@@ -98,6 +120,7 @@ class RunSummary:
             "binding_constraints": list(self.binding_constraints),
             "top_risk_contributions": dict(self.top_risk_contributions),
             "trades": self.trades.to_json_dict(),
+            **({"flows": self.flows.to_json_dict()} if self.flows is not None else {}),
             "relaxations": list(self.relaxations),
             "warnings": list(self.warnings),
         }
@@ -139,7 +162,20 @@ def summarize(result: RunResult) -> RunSummary:
                              cash_after_value=float(trades.cash_after_value)),
         relaxations=tuple(result.relaxations),
         warnings=result.warnings,
+        flows=flows_summary(result),
     )
+
+
+def flows_summary(result: RunResult) -> FlowsSummary:
+    """The run's flows and its turnover net of them (``FlowsSummary``)."""
+    limits, nav = result.limits, result.universe.nav_value
+    alloc = result.allocation
+    mode = "invest" if limits.no_sells else "raise" if limits.no_buys or limits.cash_raise is not None else "rebalance"
+    raised = 0.0 if limits.cash_raise is None else (limits.cash_raise - limits.current_cash) * nav
+    return FlowsSummary(mode=mode, deposit_value=float(result.prepared.deposit_value), raise_value=round(raised, 2),
+                        inflow_value=round(limits.inflow * nav, 2), outflow_value=round(limits.outflow * nav, 2),
+                        turnover=turnover(limits, alloc.weight, alloc.cash_weight),
+                        gross_turnover=gross_turnover(limits, alloc.weight))
 
 
 def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:

@@ -23,7 +23,7 @@ def trade_rows(trades: TradeList) -> list[dict[str, Any]]:
              "notional": str(t.notional_value), "current_quantity": quantity_text(t.current_quantity),
              "target_quantity": quantity_text(t.target_quantity), "current_weight": fixed(t.current_weight),
              "target_weight": fixed(t.target_weight), "estimated_cost": str(t.estimated_cost_value),
-             "reason": t.reason} for t in trades.trades]
+             "break_even_alpha": fixed(t.break_even_alpha), "reason": t.reason} for t in trades.trades]
 
 
 def trade_sheet(result: RunResult) -> TradeSheet:

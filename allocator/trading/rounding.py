@@ -8,6 +8,8 @@ asset. So quantities are built in steps, money in ``Decimal`` (cash to the cent)
    sells it whole). Per-asset limits come first: a target above the asset's upper bound (position cap, active cap,
    RSI trim or no-add) moves down to the lot below it, one under its lower bound (floor, RSI max trim, no-sell when
    oversold) up to the lot above it.
+   The trading mode's rows are kept exactly in shares: no lot is ever sold in invest mode (``no_sells``) or bought
+   in raise mode (``no_buys``).
 2. **Minimum trade value.** Trades worth less than ``trading.min_trade_value`` are dropped unless they close a
    position or a per-asset limit requires them (an RSI trim is never dropped).
 3. **Cash floor.** While cash after trading (cash + sells - buys - costs) is under ``cash_min`` of NAV, the largest
@@ -16,6 +18,8 @@ asset. So quantities are built in steps, money in ``Decimal`` (cash to the cent)
    a full lot first, if the per-asset bounds, the cash floor and the turnover limit still hold.
 5. **Cash cap.** While cash is above ``cash_max`` of NAV, one more lot goes to the asset furthest below its target
    weight, again only where every limit still holds and the trade is worth at least the minimum.
+6. **Cash to raise** (raise mode). While cash after trading is under cash before + ``--raise``, one more lot of the
+   asset furthest above its target weight is sold, within its lower bound.
 
 What rounding could not keep is reported afterwards (``rounding_breaches``), never hidden.
 """
@@ -49,7 +53,9 @@ class TargetLedger:
     it) with running totals, so each change costs O(1): cash after trading, the market value of the targets, the
     traded notional and the costs (money in the account currency, ``Decimal``, to the cent per trade).
 
-    ``price`` is per share, ``lot`` in shares, ``cost_rate`` a fraction of notional; ``current`` is the holding."""
+    ``price`` is per share, ``lot`` in shares, ``cost_rate`` a fraction of notional, ``impact`` the square-root
+    impact coefficient (a trade of value V costs ``impact * V ** 1.5`` on top; empty: none); ``current`` is the
+    holding. ``bought`` and ``sold`` are the notionals bought and sold."""
 
     symbols: list[str]
     price: list[Decimal]
@@ -62,11 +68,21 @@ class TargetLedger:
     value: Decimal = Decimal(0)
     traded: Decimal = Decimal(0)
     costs: Decimal = Decimal(0)
+    impact: list[float] = field(default_factory=list)
+    bought: Decimal = Decimal(0)
+    sold: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
         self.target = list(self.current)
         self.cash = self.cash_before
         self.value = sum((money(q * p) for q, p in zip(self.current, self.price, strict=True)), Decimal(0))
+
+    def cost_of(self, i: int, notional: Decimal) -> Decimal:
+        """The estimated cost of trading ``notional`` of asset ``i``: linear (cost and half spread) plus impact."""
+        cost = notional * self.cost_rate[i]
+        if self.impact and self.impact[i] > 0:
+            cost += to_decimal(self.impact[i] * float(notional) ** 1.5)
+        return money(cost)
 
     def _trade(self, i: int, quantity: Decimal) -> tuple[Decimal, Decimal, Decimal]:
         """(cash change, notional, cost) of moving asset ``i`` from its current holding to ``quantity``."""
@@ -74,7 +90,7 @@ class TargetLedger:
         if not change:
             return Decimal(0), Decimal(0), Decimal(0)
         notional = money(abs(change) * self.price[i])
-        cost = money(notional * self.cost_rate[i])
+        cost = self.cost_of(i, notional)
         return (notional if change < 0 else -notional) - cost, notional, cost
 
     def set(self, i: int, quantity: Decimal) -> None:
@@ -83,6 +99,14 @@ class TargetLedger:
         self.cash += new_cash - old_cash
         self.traded += new_notional - old_notional
         self.costs += new_cost - old_cost
+        if self.target[i] > self.current[i]:
+            self.bought -= old_notional
+        elif self.target[i] < self.current[i]:
+            self.sold -= old_notional
+        if quantity > self.current[i]:
+            self.bought += new_notional
+        elif quantity < self.current[i]:
+            self.sold += new_notional
         self.value += money(quantity * self.price[i]) - money(self.target[i] * self.price[i])
         self.target[i] = quantity
 
@@ -93,12 +117,13 @@ class TargetLedger:
     def nav(self) -> Decimal:
         return self.cash + self.value
 
-    def turnover_bound(self, nav_before: float, forced: float) -> float:
-        """An upper bound on the one-way turnover of the targets (``constraints.turnover``), computed in O(1):
-        traded notional and the change in cash over NAV before trading, plus half the costs' share of NAV, which
-        bounds the difference that measuring weights against NAV after costs makes."""
-        changes = float(self.traded) + abs(float(self.cash - self.cash_before))
-        return 0.5 * changes / nav_before + forced + 0.5 * float(self.costs) / nav_before + 1e-12
+    def turnover_bound(self, nav_before: float, inflow: float, outflow: float) -> float:
+        """An upper bound on the one-way turnover net of flows of the targets (``constraints.turnover``), in
+        O(1): ``max(bought - inflow, sold - outflow, 0)`` with the notionals over NAV before trading (holdings
+        outside the universe sold are in ``sold``), plus the costs' share of NAV, which bounds the difference that
+        measuring weights against NAV after costs makes."""
+        bought, sold = float(self.bought) / nav_before, float(self.sold) / nav_before
+        return max(bought - inflow, sold - outflow, 0.0) + float(self.costs) / nav_before + 1e-12
 
 
 @dataclass(frozen=True)
@@ -111,7 +136,8 @@ class ShareBounds:
 
 def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: float) -> ShareBounds:
     """Shares each asset may hold: the tightest per-asset weight bounds, with RSI no-add (``<= current``) and
-    no-sell (``>= current``) kept exactly in shares."""
+    no-sell (``>= current``) and the trading mode's no sells (invest) and no buys (raise) kept exactly in
+    shares."""
     lower = np.maximum(limits.lower, 0.0) * nav / prices
     upper = np.where(np.isfinite(limits.upper), limits.upper * nav / prices, np.inf)
     no_add = np.isfinite(limits.rsi.upper)
@@ -122,6 +148,14 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     upper = np.where(bare, np.maximum(upper, current), upper)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
+    # the mode's rows in shares win over weight bounds at w0 that NAV after costs would put a fraction of a share
+    # on the other side of the holding
+    if limits.no_sells:
+        lower = np.maximum(lower, current)
+        upper = np.maximum(upper, lower)
+    if limits.no_buys:
+        upper = np.minimum(upper, current)
+        lower = np.minimum(lower, upper)
     return ShareBounds(lower=lower, upper=upper)
 
 
@@ -230,16 +264,20 @@ def fund_buys(ledger: TargetLedger, cash_min: float, lower: FloatArray, warnings
 @dataclass(frozen=True)
 class LotLimits:
     """What any further lot must respect: the cash floor and cap (``cash_min``, ``cash_max``: fractions of NAV),
-    the one-way turnover limit (fraction of NAV, None when unset) and its forced part, the NAV before trading
-    (account currency), the minimum trade value (account currency) and the upper bounds in shares."""
+    the one-way turnover limit (fraction of NAV, None when unset) net of the flows (``inflow``, ``outflow``:
+    fractions of NAV, ``Limits.inflow``), the NAV before trading (account currency), the minimum trade value
+    (account currency), the bounds in shares and the cash to reach in raise mode (account currency)."""
 
     cash_min: Decimal
     cash_max: Decimal
     turnover_max: float | None
-    turnover_forced: float
+    inflow: float
+    outflow: float
     nav_before: float
     minimum: Decimal
     upper: FloatArray
+    lower: FloatArray | None = None
+    raise_to: Decimal | None = None
 
     def allows(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
         if float(quantity) > self.upper[i] + 1e-9 * max(1.0, float(quantity)):
@@ -255,7 +293,7 @@ class LotLimits:
             return True
         old = ledger.target[i]
         ledger.set(i, quantity)
-        bound = ledger.turnover_bound(self.nav_before, self.turnover_forced)
+        bound = ledger.turnover_bound(self.nav_before, self.inflow, self.outflow)
         ledger.set(i, old)
         return bound <= self.turnover_max
 
@@ -293,3 +331,26 @@ def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: Flo
                 break
         else:
             return
+
+
+def raise_cash(ledger: TargetLedger, lot_limits: LotLimits, target_weight: FloatArray, n: int,
+               warnings: list[str]) -> None:
+    """Step 6 (raise mode): sell single lots, where the target weight is furthest below the holding, until cash
+    after trading reaches ``raise_to``; never below an asset's lower bound or to a buy."""
+    if lot_limits.raise_to is None:
+        return
+    prices = np.array([float(p) for p in ledger.price[:n]])
+    lower = lot_limits.lower if lot_limits.lower is not None else np.zeros(n)
+    for _ in range(100 * n + 100):
+        if ledger.cash >= lot_limits.raise_to:
+            return
+        held = np.array([float(q) for q in ledger.target[:n]])
+        lots = np.array([float(x) for x in ledger.lot[:n]])
+        allowed = (held - lots >= lower - 1e-9) & (held - lots >= -1e-9)
+        if not allowed.any():
+            break
+        gap = np.where(allowed, held * prices / float(ledger.nav) - target_weight, -np.inf)
+        i = int(np.argmax(gap))
+        ledger.set(i, ledger.target[i] - ledger.lot[i])
+    warnings.append(f"cash after trading {ledger.cash} is short of the {lot_limits.raise_to} to raise: the limits "
+                    "leave nothing more to sell")

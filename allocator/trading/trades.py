@@ -5,7 +5,9 @@ holdings outside the universe kept or sold whole as configured). What rounding c
 warning. Money is ``Decimal``: for every symbol current + traded = final, and cash before - buys + sells - costs =
 cash after, to the cent, never negative (``reconcile`` checks it before anything is written).
 
-Every trade carries a ``reason`` (``allocator.trading.reasons``). Sells are listed before buys.
+Every trade carries a ``reason`` (``allocator.trading.reasons``) and its break-even alpha: the annualized return
+it must earn over ``trading.horizon_years`` to repay its estimated cost (cost / notional / horizon). Sells are
+listed before buys.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from allocator.config.schema import TradingConfig
 from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores, Universe
-from allocator.optimize.constraints import Limits, violations
+from allocator.optimize.constraints import Limits, impact_cost, violations
 from allocator.terms import BUY, SELL, Side
 from allocator.trading.reasons import EXIT_UNIVERSE, trade_reason
 from allocator.trading.rounding import (
@@ -26,6 +28,7 @@ from allocator.trading.rounding import (
     drop_small,
     fund_buys,
     money,
+    raise_cash,
     round_up,
     rounding_choices,
     share_bounds,
@@ -49,6 +52,7 @@ class Trade:
     target_weight: float
     estimated_cost_value: Decimal
     reason: str
+    break_even_alpha: float = 0.0  # the annualized return that repays the cost over the horizon
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,12 @@ def build_trades(
                 lot=[to_decimal(x) for x in [*universe.lot_size, *[float(trading.lot_size)] * outside]],
                 cost_rate=[to_decimal(c) for c in [*limits.cost, *[float(trading.cost_bps) / 1e4] * outside]],
                 current=[to_decimal(q) for q in [*universe.quantity, *universe.outside_quantity]],
-                cash_before=universe.cash_value)
+                cash_before=universe.cash_value, impact=_impact_per_value(limits, universe.nav_value, outside))
     for j in range(outside):
         if universe.outside_sold:
             ledger.set(n + j, Decimal(0))
-    expected_costs = float(limits.cost @ np.abs(target_weight - universe.weight)) * nav
+    expected_costs = float(limits.cost @ np.abs(target_weight - universe.weight)
+                           + impact_cost(limits, target_weight).sum()) * nav
     nav_after = nav - expected_costs
     bounds = share_bounds(limits, universe.price, universe.quantity, nav_after)
     choices = rounding_choices(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
@@ -112,12 +117,16 @@ def build_trades(
     warnings: list[str] = []
     drop_small(ledger, choices, minimum, n)
     fund_buys(ledger, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
+    raise_to = None
+    if limits.cash_raise is not None:
+        raise_to = universe.cash_value + money(to_decimal((limits.cash_raise - limits.current_cash) * nav))
     lot_limits = LotLimits(cash_min=to_decimal(limits.cash_lower), cash_max=to_decimal(limits.cash_upper),
-                turnover_max=limits.turnover_max, turnover_forced=limits.turnover_forced, nav_before=nav,
-                minimum=minimum, upper=bounds.upper)
+                           turnover_max=limits.turnover_max, inflow=limits.inflow, outflow=limits.outflow,
+                           nav_before=nav, minimum=minimum, upper=bounds.upper, lower=bounds.lower, raise_to=raise_to)
     round_up(ledger, choices, lot_limits, n)
     spend_excess(ledger, lot_limits, target_weight, n)
-    trade_list = _trade_list(ledger, universe, target_weight, returns, scores, rsi_rules, warnings)
+    raise_cash(ledger, lot_limits, target_weight, n, warnings)
+    trade_list = _trade_list(ledger, universe, target_weight, returns, scores, rsi_rules, warnings, limits.horizon)
     breaches = rounding_breaches(limits, risk, trade_list)
     return replace(trade_list, warnings=(*trade_list.warnings, *breaches)) if breaches else trade_list
 
@@ -130,8 +139,17 @@ def rounding_breaches(limits: Limits, risk: RiskModel, trade_list: TradeList, to
             "lots too large for the limits)" for family, amount in found.items() if amount > tolerance]
 
 
+def _impact_per_value(limits: Limits, nav: float, outside: int) -> list[float]:
+    """Per asset, ``k`` with impact cost ``k * V ** 1.5`` for a trade of value V (account currency; ``Limits.impact``
+    is per fraction of NAV: cost / NAV = eta * (V / NAV) ** 1.5, so k = eta / sqrt(NAV))."""
+    if limits.impact is None:
+        return []
+    return [float(eta) / float(np.sqrt(nav)) for eta in limits.impact] + [0.0] * outside
+
+
 def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatArray, returns: ReturnModel,
-                scores: Scores, rsi_rules: dict[str, RsiRule], warnings: list[str]) -> TradeList:
+                scores: Scores, rsi_rules: dict[str, RsiRule], warnings: list[str], horizon: float = 1.0
+                ) -> TradeList:
     nav = universe.nav_value
     cash_after = ledger.cash
     cash_rising = cash_after > universe.cash_value
@@ -143,6 +161,7 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
             continue
         side = BUY if change > 0 else SELL
         notional = money(abs(change) * ledger.price[i])
+        cost = ledger.cost_of(i, notional)
         inside = i < n
         reason = trade_reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
         trades.append(Trade(
@@ -150,7 +169,8 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
             current_quantity=ledger.current[i], target_quantity=ledger.target[i],
             current_weight=float(ledger.current[i] * ledger.price[i]) / nav,
             target_weight=float(target_weight[i]) if inside else 0.0,
-            estimated_cost_value=money(notional * ledger.cost_rate[i]), reason=reason))
+            estimated_cost_value=cost, reason=reason,
+            break_even_alpha=float(cost / notional) / horizon if notional else 0.0))
     trades.sort(key=lambda t: (t.side != SELL, -t.notional_value, t.symbol))
     nav_after = float(ledger.nav)
     achieved = np.array([float(ledger.target[i] * ledger.price[i]) / nav_after for i in range(n)])
