@@ -315,6 +315,15 @@ def solve_allocation(
                    solve=cache.solve)
 
 
+def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
+                   gamma: float, solver_config: SolverConfig, build_seconds: float = 0.0,
+                   solve: SolveFn = cvxpy_solve) -> Allocation:
+    """Solve another ``problem`` over ``compiled``'s variables and rows (e.g. ``optimize.robust``'s epigraph),
+    checked against ``limits`` and packaged as ``solve_allocation`` does (``objective`` is ``utility`` under
+    ``mu`` and ``gamma``)."""
+    return _finish(compiled, problem, limits, mu, risk, gamma, solver_config, build_seconds, False, solve=solve)
+
+
 def _finish(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
             gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
             relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
