@@ -117,13 +117,16 @@ class RobustProblem:
 
 @dataclass(frozen=True)
 class RobustAllocation:
-    """The robust solution: ``allocation.objective`` is its worst utility over the views, ``worst_view`` names
-    the view that gives it and ``utilities`` its utility under each view (by name)."""
+    """The robust solution: ``allocation.objective`` is its worst utility over the views (recomputed with numpy),
+    ``worst_view`` names the view that gives it, ``utilities`` its utility under each view (by name) and
+    ``solver_bound`` the epigraph variable ``t`` as the solver left it, in the same units (equal to the worst
+    utility up to the solver's tolerance)."""
 
     allocation: Allocation
     worst_view: str
     utilities: dict[str, float]
     seconds: float
+    solver_bound: float
 
 
 def solve_robust(limits: Limits, risk: RiskModel, gamma: float, views: Sequence[View], solver_config: SolverConfig,
@@ -141,5 +144,6 @@ def solve_robust(limits: Limits, risk: RiskModel, gamma: float, views: Sequence[
                                 build_seconds, solve=solve)
     worst, name = worst_case(views, allocation.weight)
     utilities = {view.name: view.utility(allocation.weight) for view in views}
+    bound = float(robust.t.value) * gamma / (2.0 * robust.base.scale)
     return RobustAllocation(dataclasses.replace(allocation, objective=worst), name, utilities,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, bound)
