@@ -158,7 +158,8 @@ class CompiledProblem:
             cons["long_only"] = w >= 0
             cons["cash_floor"] = c >= 0
         self.constraints = cons
-        utility = self.gain - cp.sum(risk_terms)
+        self.utility_risk = cp.sum(risk_terms)  # the risk term, (gamma/2) w'Sigma w scaled (``optimize.robust``)
+        utility = self.gain - self.utility_risk
         if elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])

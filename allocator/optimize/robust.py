@@ -11,6 +11,9 @@ and every family of limits of the base scenario (``problem.CompiledProblem``, un
                 v_r >= w'Sigma_r w                                       for each distinct risk model r
                 every limit of the base scenario (budget, bounds, groups, tracking error, turnover, ...)
 
+When every view has the base risk model and risk aversion (the usual pack: views differ in ``mu``), the risk term
+is common and the problem stays a QP: ``t`` bounds the linear parts only and the objective is ``t`` minus the base
+problem's risk term. Otherwise each distinct risk model's variance is a conic (second-order cone) row.
 All of it is scaled as the base problem is (by ``2 * scale / gamma_base``), and ``mu_s``, ``kappa_s`` and
 ``gamma_s / gamma_base`` are ``cp.Parameter``s: one compiled problem serves any views of the same count and risk
 models. ``traded >= |w - w0|`` is tight wherever a view's cost row binds, so the solution's worst utility
@@ -66,11 +69,21 @@ def _same_risk(a: RiskModel, b: RiskModel) -> bool:
 class RobustProblem:
     """The epigraph problem over ``views`` with the limits' families (see the module docstring)."""
 
-    def __init__(self, risk: RiskModel, limits: Limits, risks: Sequence[RiskModel]) -> None:
+    def __init__(self, risk: RiskModel, limits: Limits, risks: Sequence[RiskModel], shared_risk: bool = False
+                 ) -> None:
         self.base = CompiledProblem(risk, limits)
         base = self.base
         n = len(limits.symbols)
         self.t = cp.Variable(name="worst_utility")
+        self.mu = [cp.Parameter(n, name=f"mu_{s}") for s in range(len(risks))]
+        self.kappa = [cp.Parameter(n, nonneg=True, name=f"kappa_{s}") for s in range(len(risks))]
+        self.aversion = [cp.Parameter(nonneg=True, name=f"aversion_{s}") for s in range(len(risks))]
+        self.shared_risk = shared_risk
+        if shared_risk:  # one risk term for all: a QP, t bounds the linear part only
+            self.risk_terms = base.utility_risk
+            linear = [self.t <= m @ base.w - k @ base.traded for m, k in zip(self.mu, self.kappa, strict=True)]
+            self.problem = cp.Problem(cp.Maximize(self.t - self.risk_terms), [*base.constraints.values(), *linear])
+            return
         distinct: list[RiskModel] = []
         self.risk_of: list[int] = []
         for view_risk in risks:
@@ -96,9 +109,6 @@ class RobustProblem:
                 terms.append(cp.sum_squares(cp.multiply(specific, base.w)))
             rows.append(variance >= cp.sum(terms))
             variances.append(variance)
-        self.mu = [cp.Parameter(n, name=f"mu_{s}") for s in range(len(risks))]
-        self.kappa = [cp.Parameter(n, nonneg=True, name=f"kappa_{s}") for s in range(len(risks))]
-        self.aversion = [cp.Parameter(nonneg=True, name=f"aversion_{s}") for s in range(len(risks))]
         for s, j in enumerate(self.risk_of):
             rows.append(self.t <= self.mu[s] @ base.w - self.kappa[s] @ base.traded
                         - self.aversion[s] * variances[j])
@@ -137,13 +147,14 @@ def solve_robust(limits: Limits, risk: RiskModel, gamma: float, views: Sequence[
         if view.symbols != limits.symbols:
             raise ValueError(f"view {view.name!r} is on other assets than the base scenario")
     started = time.perf_counter()
-    robust = RobustProblem(risk, limits, [v.risk for v in views])
+    shared = all(_same_risk(v.risk, risk) and v.gamma == gamma for v in views)
+    robust = RobustProblem(risk, limits, [v.risk for v in views], shared_risk=shared)
     robust.set_values(limits, views, gamma)
     build_seconds = time.perf_counter() - started
     allocation = solve_compiled(robust.base, robust.problem, limits, views[0].mu, risk, gamma, solver_config,
                                 build_seconds, solve=solve)
     worst, name = worst_case(views, allocation.weight)
     utilities = {view.name: view.utility(allocation.weight) for view in views}
-    bound = float(robust.t.value) * gamma / (2.0 * robust.base.scale)
+    bound = float(robust.problem.value) * gamma / (2.0 * robust.base.scale)
     return RobustAllocation(dataclasses.replace(allocation, objective=worst), name, utilities,
                             time.perf_counter() - started, bound)
