@@ -257,22 +257,29 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
 @as_of_option
 @cash_option
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("--robust", is_flag=True,
+              help="Also solve the portfolio with the best worst-case utility over the scenarios' views, under the "
+                   "first scenario's limits; -o writes its trades to robust/.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @reports_errors
 def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_of: str | None,
-            cash: Decimal | None, force: bool, quiet: bool) -> None:
+            cash: Decimal | None, force: bool, robust: bool, quiet: bool) -> None:
     """Compare scenario CONFIGS side by side on one HOLDINGS snapshot: metrics, target weights, trades, a chart.
 
     CONFIGS are config files or glob patterns (quoted patterns are expanded too); each is a scenario named
     after its file. Scenarios sharing a universe and risk model are solved on one compiled problem. A scenario
     that fails (bad config, bad data, infeasible limits) is reported in its column with its reason while the
     others complete and are written; the exit code is then that of the first failed scenario (3 config,
-    4 data, 5 infeasible or solver), and each failure is listed on stderr.
+    4 data, 5 infeasible or solver), and each failure is listed on stderr. Every portfolio is also scored under
+    every scenario's view (expected return, volatility, utility; worst case per portfolio). With --robust, one
+    more portfolio maximizes the worst-case utility over the views under every limit of the first scenario; it
+    is written to robust/ like a run (weights.csv, trades, summary.json, manifest.json).
 
     \b
     Examples:
       allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
       allocate compare examples/holdings.csv configs/base.yaml configs/scenarios/hawkish_pivot.yaml
+      allocate compare examples/holdings.csv configs/scenarios/*.yaml --robust -o out/compare
     """
     from allocator.compare.files import comparison_files
     from allocator.compare.report import print_comparison
@@ -284,11 +291,11 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
     if out_dir is not None and out_dir.exists() and not force:
         raise OutputError(str(out_dir), "the output folder already exists",
                           "pass --force to replace it, or choose another folder")
-    comparison = compare_scenarios(holdings, configs, as_of=as_of, cash=cash)
+    comparison = compare_scenarios(holdings, configs, as_of=as_of, cash=cash, robust=robust)
     tables = comparison_tables(comparison)
     if out_dir is not None:
         command = {"holdings": str(holdings), "configs": list(configs), "as_of": as_of,
-                   "cash": None if cash is None else str(cash)}
+                   "cash": None if cash is None else str(cash), "robust": robust}
         written = write_atomically(out_dir, comparison_files(comparison, tables, command), force=force)
         click.echo(f"wrote {written}", err=True)
     if not quiet:

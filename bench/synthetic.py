@@ -127,7 +127,7 @@ def allocate_limits(case: Case, max_weight: float | None = None, sector_caps: di
     free = np.full(n, np.inf)
     return Limits(
         symbols=case.symbols, current=case.current, current_cash=0.0, benchmark=case.benchmark, cost=np.zeros(n),
-        position_lower=np.zeros(n), position_upper=np.full(n, cap), position_keys=("max_weight",) * n,
+        position_lower=np.zeros(n), position_upper=np.full(n, cap),
         active_lower=-free, active_upper=free, rsi=RsiLimits(np.full(n, 50.0), -free, free, ()), groups=groups,
         budget=1.0, cash_lower=0.0, cash_upper=0.0, tracking_error_max=None,
         turnover_max=case.turnover_max if turnover_max is None else turnover_max, turnover_forced=0.0)

@@ -3,8 +3,10 @@
 Left panel: one row per asset held, in the benchmark or targeted by some scenario (then cash); one bar per
 scenario, with the current weight as a black tick and the benchmark weight as a grey diamond. Right panel: each
 portfolio's weight by size bucket (current, benchmark, then each scenario), stacked, with the small-cap weight
-written on the bar, since the rotation into small caps is what the scenarios disagree on. Failed scenarios have
-no bars; the title names them. matplotlib is imported here only, and pyplot not at all (no global state).
+written on the bar, since the rotation into small caps is what the scenarios disagree on. Bottom panel (axes
+labelled ``views``): the portfolio x view matrix (``allocator.compare.views``) as a heatmap of utility, each
+cell written as expected return and utility, each portfolio's worst view boxed. Failed scenarios have no bars
+and no view; the title names them. matplotlib is imported here only, and pyplot not at all (no global state).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import io
 from typing import TYPE_CHECKING
 
 from allocator.compare.tables import ComparisonTables, size_bucket_weights
+from allocator.compare.views import ViewMatrix
 from allocator.terms import CASH_SYMBOL as CASH
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 SHOWN_FROM = 0.0005  # assets below 0.05% everywhere are left out of the per-asset panel
@@ -42,8 +46,12 @@ def weights_figure(tables: ComparisonTables) -> Figure:
     rows = [r for r in tables.weights
             if r.symbol == CASH or max([r.current, r.benchmark, *(t or 0.0 for t in r.targets)]) >= SHOWN_FROM]
     palette = colormaps["tab10" if len(names) <= 10 else "tab20"]
-    figure = Figure(figsize=(14.0, max(6.0, 0.42 * len(rows) + 2.0)), dpi=100, layout="constrained")
-    assets, buckets = figure.subplots(1, 2, width_ratios=[2.3, 1.0])
+    top = max(6.0, 0.42 * len(rows) + 2.0)
+    bottom = 0.5 * len(tables.views.rows) + 2.0
+    figure = Figure(figsize=(14.0, top + bottom), dpi=100, layout="constrained")
+    grid = figure.add_gridspec(2, 2, width_ratios=[2.3, 1.0], height_ratios=[top, bottom])
+    assets = figure.add_subplot(grid[0, 0])
+    buckets = figure.add_subplot(grid[0, 1])
 
     height = 0.8 / max(len(names), 1)
     positions = range(len(rows))
@@ -78,20 +86,58 @@ def weights_figure(tables: ComparisonTables) -> Figure:
                              color="black", fontweight="bold")
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
     buckets.yaxis.set_major_formatter(FuncFormatter(_percent))
-    top = max(1.0, *bottoms)
-    buckets.set_ylim(0.0, top * 1.14)  # headroom for the legend above the bars
-    buckets.set_yticks([top * i / 5.0 for i in range(6)])
+    highest = max(1.0, *bottoms)
+    buckets.set_ylim(0.0, highest * 1.14)  # headroom for the legend above the bars
+    buckets.set_yticks([highest * i / 5.0 for i in range(6)])
     buckets.tick_params(axis="x", labelrotation=35)
     for tick in buckets.get_xticklabels():
         tick.set_horizontalalignment("right")
     buckets.set_title("Weight by size bucket (small caps labelled)")
     buckets.legend(loc="upper center", ncols=3, fontsize=8, frameon=False)
 
+    views_panel(figure, figure.add_subplot(grid[1, :]), tables.views)
+
     title = f"Target weights by scenario, as of {tables.as_of}"
     if tables.failed:
         title += f" (failed, not shown: {', '.join(tables.failed)})"
     figure.suptitle(title, fontsize=13)
     return figure
+
+
+def views_panel(figure: Figure, axes: Axes, matrix: ViewMatrix) -> None:
+    """The matrix as a heatmap of utility (rows portfolios, columns views; red below 0, blue above), each cell
+    labelled ``E <expected return>`` and ``U <utility>``, each row's worst view boxed."""
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import FuncFormatter
+
+    axes.set_label("views")
+    utility = np.array([[c.utility for c in row.cells] for row in matrix.rows], dtype=np.float64)
+    reach = max(float(np.abs(utility).max(initial=0.0)), 1e-6)
+    image = axes.imshow(utility, cmap="RdBu", norm=TwoSlopeNorm(0.0, -reach, reach), aspect="auto")
+    for i, row in enumerate(matrix.rows):
+        for j, (view, cell) in enumerate(zip(matrix.views, row.cells, strict=True)):
+            worst = view == row.worst_view
+            axes.text(j, i, f"E {_percent_2(cell.expected_return)}\nU {_percent_2(cell.utility)}", ha="center",
+                      va="center", fontsize=8, fontweight="bold" if worst else "normal",
+                      color="white" if abs(cell.utility) > 0.6 * reach else "black")
+            if worst:
+                axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False, edgecolor="black", linewidth=2))
+    axes.set_xticks(range(len(matrix.views)), [f"view: {v}" for v in matrix.views])
+    axes.set_yticks(range(len(matrix.rows)), [row.name for row in matrix.rows])
+    axes.set_title("Every portfolio under every view: E expected return, U utility (net of risk and trading "
+                   "cost; the worst view boxed)")
+    colorbar = figure.colorbar(image, ax=axes, format=FuncFormatter(_percent_cb), fraction=0.03)
+    colorbar.set_label("utility")
+
+
+def _percent_2(value: float) -> str:
+    return f"{100.0 * value:.2f}%"
+
+
+def _percent_cb(value: float, _: object = None) -> str:
+    return f"{100.0 * value:.1f}%"
 
 
 def chart_png(figure: Figure) -> bytes:

@@ -7,11 +7,16 @@
 | ``compare_trades.csv`` | one row per asset traded in some scenario: current shares, each scenario's signed trade in
   shares (buys positive, sells negative, 0 for no trade, empty for a failed scenario), and whether the scenarios
   disagree on the direction |
+| ``compare_views.csv`` | one row per portfolio and view: expected return, volatility, trading cost and utility of
+  the portfolio under the view, and ``worst`` (yes on the view where the portfolio's utility is smallest) |
 | ``compare.json`` | all of the above with each trade's side, notional, weight change and reason, each scenario's
-  status and, for a failed one, its exit code, error and diagnosis |
-| ``compare.png`` | the target weights by scenario (``compare_chart``) |
+  status and, for a failed one, its exit code, error and diagnosis; the view matrix and each portfolio's worst
+  case; with ``--robust`` the robust portfolio's base scenario, worst case and utility under each view |
+| ``compare.png`` | the target weights by scenario and the view matrix (``chart``) |
 | ``manifest.json`` | the command; each scenario's config chain, resolved config, inputs with SHA-256 and solver
   attempts; how many compiled problems served how many solves; package versions; timings |
+| ``robust/`` | with ``--robust``: the robust portfolio written as a run of the base scenario's config
+  (``weights.csv``, the trade files, ``summary.json``, ``manifest.json``; ``outputs.run_files``) |
 
 Data files hold no timestamps and fixed-precision numbers: the same inputs give the same bytes.
 """
@@ -20,8 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from allocator.compare.robust import RobustOutcome
 from allocator.compare.scenarios import Comparison, ScenarioOutcome
 from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
+from allocator.compare.views import ViewMatrix
 from allocator.errors import InfeasibleError
 from allocator.files.cells import csv_bytes, fixed, quantity_text, safe_text
 from allocator.files.json_text import json_bytes
@@ -70,6 +77,33 @@ def trades_csv(tables: ComparisonTables) -> bytes:
     return csv_bytes(header, rows)
 
 
+def views_csv(matrix: ViewMatrix) -> bytes:
+    header = ["portfolio", "kind", "view", "expected_return", "volatility", "cost", "utility", "worst"]
+    rows = [[safe_text(row.name), row.kind, safe_text(view), fixed(cell.expected_return), fixed(cell.volatility),
+             fixed(cell.cost), fixed(cell.utility), "yes" if view == row.worst_view else "no"]
+            for row in matrix.rows for view, cell in zip(matrix.views, row.cells, strict=True)]
+    return csv_bytes(header, rows)
+
+
+def views_json(matrix: ViewMatrix) -> dict[str, Any]:
+    portfolios = [{"name": row.name, "kind": row.kind,
+                   "by_view": {view: {"expected_return": c.expected_return, "volatility": c.volatility,
+                                      "cost": c.cost, "utility": c.utility}
+                               for view, c in zip(matrix.views, row.cells, strict=True)},
+                   "worst_case": {"view": row.worst_view, "utility": row.worst_utility}} for row in matrix.rows]
+    return {"views": list(matrix.views), "portfolios": portfolios}
+
+
+def robust_json(robust: RobustOutcome | None) -> dict[str, Any] | None:
+    if robust is None:
+        return None
+    alloc = robust.result.allocation
+    return {"base": robust.base, "views": list(robust.views), "folder": "robust",
+            "worst_case": {"view": robust.worst_view, "utility": robust.worst_utility},
+            "utility_by_view": dict(robust.utilities), "cash_weight": alloc.cash_weight,
+            "trades": len(robust.result.trades.trades)}
+
+
 def _metric_json(row: MetricRow, value: Any) -> Any:
     return float(value) if row.kind in ("fraction", "ratio", "money") and value is not None else value
 
@@ -108,7 +142,8 @@ def comparison_json(comparison: Comparison, tables: ComparisonTables) -> bytes:
     return json_bytes({"as_of": tables.as_of, "nav_value": round(tables.nav_value, 2),
                        "holdings": str(comparison.holdings_path), "scenario_names": list(tables.scenarios),
                        "failed": list(tables.failed), "exit_code": comparison.exit_code, "scenarios": scenarios,
-                       "weights": weights, "trades": trades, "directions_disagree": list(tables.disagreements)})
+                       "weights": weights, "trades": trades, "directions_disagree": list(tables.disagreements),
+                       "view_matrix": views_json(tables.views), "robust": robust_json(comparison.robust)})
 
 
 def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +165,16 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
                                "reused_compiled_problem": alloc.reused_problem}
         entry["timings_seconds"] = outcome.timings
         scenarios.append(entry)
-    return {"command": command, "scenarios": scenarios,
+    robust = comparison.robust
+    found: dict[str, Any] | None = None
+    if robust is not None:
+        alloc = robust.result.allocation
+        found = {"base": robust.base, "views": list(robust.views),
+                 "solver": {"status": alloc.status, "solver": alloc.solver,
+                            "attempts": [a.__dict__ for a in alloc.attempts]},
+                 "timings_seconds": {"build_and_solve_seconds": robust.solve_seconds,
+                                     "trades_seconds": robust.trades_seconds}}
+    return {"command": command, "scenarios": scenarios, "robust": found,
             "compiled_problems": {"built": comparison.compiled_problems, "reused": comparison.reused_solves},
             "input_files_read": comparison.input_files_read,
             "versions": versions(), "timings_seconds": comparison.timings}
@@ -140,7 +184,20 @@ def comparison_files(comparison: Comparison, tables: ComparisonTables, command: 
     """The output folder's files, name -> bytes (the chart needs matplotlib, loaded here)."""
     from allocator.compare.chart import chart_png, weights_figure
 
-    return {"compare_metrics.csv": metrics_csv(tables), "compare_weights.csv": weights_csv(tables),
-            "compare_trades.csv": trades_csv(tables), "compare.json": comparison_json(comparison, tables),
-            "compare.png": chart_png(weights_figure(tables)),
-            "manifest.json": json_bytes(comparison_manifest(comparison, command))}
+    files = {"compare_metrics.csv": metrics_csv(tables), "compare_weights.csv": weights_csv(tables),
+             "compare_trades.csv": trades_csv(tables), "compare_views.csv": views_csv(tables.views),
+             "compare.json": comparison_json(comparison, tables), "compare.png": chart_png(weights_figure(tables)),
+             "manifest.json": json_bytes(comparison_manifest(comparison, command))}
+    if comparison.robust is not None:
+        files.update(robust_files(comparison.robust, command))
+    return files
+
+
+def robust_files(robust: RobustOutcome, command: dict[str, Any]) -> dict[str, bytes]:
+    """``robust/``: the robust portfolio's run files (trade formats of the base config's ``output.format``)."""
+    from allocator.outputs.run_files import run_files
+
+    result = robust.result
+    record = {**command, "robust": {"base": robust.base, "views": list(robust.views)}}
+    found = run_files(result, record, result.config.output.format.value)
+    return {f"robust/{name}": data for name, data in found.items()}

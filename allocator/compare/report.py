@@ -1,4 +1,5 @@
-"""Terminal tables for ``allocate compare``: metrics, weights and trades with the scenarios as columns.
+"""Terminal tables for ``allocate compare``: metrics, weights and trades with the scenarios as columns, then every
+portfolio under every view (and, with ``--robust``, the robust portfolio's worst case against each scenario's).
 
 Numbers become percentages here (and in ``report``) only. A failed scenario keeps its column, marked FAILED,
 with its reason underneath.
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from allocator.compare.scenarios import Comparison
 from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
+from allocator.compare.views import ViewMatrix
 from allocator.outputs.report import console, money_text, pct
 from allocator.terms import CASH_SYMBOL as CASH
 
@@ -86,6 +88,27 @@ def trades_table(tables: ComparisonTables) -> Table:
     return table
 
 
+def views_table(matrix: ViewMatrix) -> Table:
+    """Rows portfolios, columns views; a cell is the expected return / utility under that view (the worst view's
+    cell in bold), then each portfolio's worst case."""
+    table = Table(title="Portfolios (rows) under every scenario's view (columns): expected return / utility, "
+                  "annualized; utility net of risk and trading cost, the worst view in bold", title_justify="left")
+    table.add_column("portfolio", overflow="fold")
+    for view in matrix.views:
+        table.add_column(escape(view), justify="right", overflow="fold")
+    table.add_column("worst case", justify="right", overflow="fold")
+    last_scenario = max((i for i, r in enumerate(matrix.rows) if r.kind == "scenario"), default=-1)
+    for index, row in enumerate(matrix.rows):
+        cells = []
+        for view, cell in zip(matrix.views, row.cells, strict=True):
+            text = f"{pct(cell.expected_return)} / {pct(cell.utility)}"
+            cells.append(f"[bold]{text}[/bold]" if view == row.worst_view else text)
+        name = escape(row.name) if row.kind == "scenario" else f"[italic]{escape(row.name)}[/italic]"
+        table.add_row(name, *cells, f"{pct(row.worst_utility)} {escape(row.worst_view)}",
+                      end_section=index == last_scenario)
+    return table
+
+
 def print_comparison(comparison: Comparison, tables: ComparisonTables, stream: TextIO) -> None:
     """The comparison on the terminal: the three tables, then each scenario's RSI rules and binding limits
     (failures are in their columns; the CLI writes their full messages to stderr)."""
@@ -105,6 +128,15 @@ def print_comparison(comparison: Comparison, tables: ComparisonTables, stream: T
     out.print(trades_table(tables))
     if tables.disagreements:
         out.print("Scenarios disagree on the direction of: " + ", ".join(tables.disagreements))
+    out.print(views_table(tables.views))
+    robust = comparison.robust
+    if robust is not None:
+        scenario_rows = [r for r in tables.views.rows if r.kind == "scenario"]
+        best = max(scenario_rows, key=lambda r: r.worst_utility)
+        out.print(f"[bold]robust[/bold] (limits of {escape(robust.base)}, {len(robust.views)} views): worst-case "
+                  f"utility {pct(robust.worst_utility)} under {escape(robust.worst_view)}; best scenario worst case "
+                  f"{pct(best.worst_utility)} ({escape(best.name)}); {len(robust.result.trades.trades)} trades "
+                  "(written to robust/ with -o)", soft_wrap=True)
     rules = tables.metric("rsi_rules")
     binding = tables.metric("binding_constraints")
     for index, name in enumerate(tables.scenarios):

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from allocator.compare.robust import RobustOutcome, robust_outcome
 from allocator.config.loader import LoadedConfig, load_config
 from allocator.errors import AllocatorError, UsageError
 from allocator.files.reading import FileLimits
@@ -96,6 +97,7 @@ class Comparison:
     reused_solves: int
     timings: dict[str, float]
     input_files_read: int = 0
+    robust: RobustOutcome | None = None
 
     @property
     def succeeded(self) -> tuple[ScenarioOutcome, ...]:
@@ -234,8 +236,11 @@ def compare(
     as_of: str | None = None,
     cash: Decimal | None = None,
     cache: ProblemCache | None = None,
+    robust: bool = False,
 ) -> Comparison:
-    """Run every scenario in ``configs`` on the account in ``holdings_path``; see the module docstring."""
+    """Run every scenario in ``configs`` on the account in ``holdings_path``; see the module docstring. With
+    ``robust``, also solve the portfolio that maximizes the worst utility over the successful scenarios' views
+    under the first one's limits (``allocator.compare.robust``)."""
     holdings_path = Path(holdings_path)
     specs = scenario_specs(configs)
     cache = cache if cache is not None else ProblemCache(max_size=max(8, 2 * len(specs)))
@@ -262,6 +267,11 @@ def compare(
     timings = {"prepare_seconds": prepared_at - started, "solve_and_trade_seconds": finished - prepared_at,
                "optimize_seconds": sum(o.timings.get("optimize_seconds", 0.0) for o in solved),
                "solver_seconds": sum(o.timings.get("solver_seconds", 0.0) for o in solved)}
+    robust_found = None
+    if robust:
+        robust_found = robust_outcome([(o.name, o.result) for o in solved if o.result is not None])
+        timings["robust_seconds"] = robust_found.solve_seconds + robust_found.trades_seconds
     return Comparison(holdings_path=holdings_path, outcomes=tuple(outcomes), compiled_problems=cache.misses - misses,
-                      reused_solves=cache.hits - hits, timings=timings, input_files_read=shared.reads)
+                      reused_solves=cache.hits - hits, timings=timings, input_files_read=shared.reads,
+                      robust=robust_found)
 

@@ -11,6 +11,8 @@ status and reason say why.
 - **weights**: one row per asset (then CASH): current, benchmark and each scenario's target weight.
 - **trades**: one row per asset traded in at least one scenario: the trade of each scenario (side, shares,
   notional, weight change), with ``disagree`` set where one scenario buys and another sells.
+- **views**: every portfolio (each scenario's target, the robust one, current, benchmark) under every scenario's
+  view, with each portfolio's worst case (``allocator.compare.views``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from allocator.compare.scenarios import Comparison, ScenarioOutcome
+from allocator.compare.views import ViewMatrix, view_matrix
 from allocator.outputs.summary import RunSummary, summarize
 from allocator.pipeline import RunResult
 from allocator.terms import CASH_SYMBOL as CASH
@@ -77,7 +80,8 @@ class TradeComparisonRow:
 
 @dataclass(frozen=True)
 class ComparisonTables:
-    """The three tables of a comparison, with the scenario names as columns (in the order given)."""
+    """The tables of a comparison, with the scenario names as columns (in the order given), and the
+    portfolio x view matrix."""
 
     scenarios: tuple[str, ...]
     failed: tuple[str, ...]
@@ -86,6 +90,7 @@ class ComparisonTables:
     metrics: tuple[MetricRow, ...]
     weights: tuple[WeightRow, ...]
     trades: tuple[TradeComparisonRow, ...]
+    views: ViewMatrix
 
     @property
     def ok(self) -> tuple[bool, ...]:
@@ -240,7 +245,7 @@ def comparison_tables(comparison: Comparison) -> ComparisonTables:
         scenarios=comparison.names, failed=tuple(o.name for o in comparison.failed),
         as_of=first.as_of.isoformat(), nav_value=float(first.universe.nav_value),
         metrics=tuple(_metric_rows(outcomes, metrics)), weights=tuple(weights),
-        trades=tuple(_trade_rows(outcomes, [w.symbol for w in weights])))
+        trades=tuple(_trade_rows(outcomes, [w.symbol for w in weights])), views=view_matrix(comparison))
 
 
 def benchmarks_differ(tables: ComparisonTables) -> bool:

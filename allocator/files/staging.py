@@ -121,17 +121,23 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_files(staging: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (name -> bytes) into the folder ``staging``, each file and the folder synced to disk, the
-    folder's mode set as the umask allows."""
+    """Write ``files`` (name -> bytes; a name may hold a subfolder, ``robust/trades.csv``) into the folder
+    ``staging``, each file and folder synced to disk, the folder's mode set as the umask allows."""
+    folders = {staging}
     for name, data in files.items():
-        with (staging / name).open("wb") as handle:
+        path = staging / name
+        if path.parent != staging:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
+        with path.open("wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)
-    _fsync_folder(staging)
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        _fsync_folder(folder)
 
 
 def _swap(staging: Path, target: Path) -> None:

@@ -173,7 +173,8 @@ class CompiledProblem:
             cons["long_only"] = w >= 0
             cons["cash_floor"] = c >= 0
         self.constraints = cons
-        utility = self.gain - self.impact - cp.sum(risk_terms)
+        self.utility_risk = cp.sum(risk_terms)  # the risk term, (gamma/2) w'Sigma w scaled (``optimize.robust``)
+        utility = self.gain - self.impact - self.utility_risk
         if elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])
@@ -348,6 +349,16 @@ def solve_allocation(
     build_seconds = time.perf_counter() - started
     return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
                            reused, solve=cache.run_solver)
+
+
+def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
+                   gamma: float, solver_config: SolverConfig, build_seconds: float = 0.0,
+                   solve: SolveFn = cvxpy_solve) -> Allocation:
+    """Solve another ``problem`` over ``compiled``'s variables and rows (e.g. ``optimize.robust``'s epigraph),
+    checked against ``limits`` and packaged as ``solve_allocation`` does (``objective`` is ``utility`` under
+    ``mu`` and ``gamma``)."""
+    return solve_and_check(compiled, problem, limits, mu, risk, gamma, solver_config, build_seconds, False,
+                           solve=solve)
 
 
 def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray,

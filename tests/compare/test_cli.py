@@ -21,8 +21,8 @@ from tests.helpers import read_csv, write_config
 Cli = Callable[..., Result]
 SCENARIOS = ROOT / "configs" / "scenarios"
 PACK = ["goldilocks", "growth_scare", "hawkish_pivot", "overbought_pullback", "profit_taking"]
-FILES = ["compare.json", "compare.png", "compare_metrics.csv", "compare_trades.csv", "compare_weights.csv",
-         "manifest.json"]
+FILES = ["compare.json", "compare.png", "compare_metrics.csv", "compare_trades.csv", "compare_views.csv",
+         "compare_weights.csv", "manifest.json"]
 
 
 @pytest.fixture(scope="module")
