@@ -7,6 +7,9 @@
 - a sale no signal explains, of an asset an RSI rule holds: ``rsi_no_add(RSI 68.0)`` (overbought, nothing to
   trim), ``rsi_correlated(IWM, corr 0.97)`` (a substitute of the overbought IWM) or
   ``rsi_group(size_bucket small via IWM)`` (a member of a group whose proxy is overbought);
+- ``views(+0.61%, alpha +0.31%)``: a trade no signal of the asset's own explains, the way its expected return
+  moved off equilibrium: the Black-Litterman views' part and the rest of alpha (the benchmark-neutral shift),
+  annualized, when together they move it by at least 0.05%;
 - ``cash_raise``: a sell that raises cash (or an oversold asset sold only to keep cash from going negative);
 - ``rebalance``: anything else (back toward the benchmark, risk, limits).
 """
@@ -40,6 +43,10 @@ def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, sc
             return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
     if rule is not None and side == SELL and rule.rule in ("rsi_no_add", "rsi_correlated", "rsi_group"):
         return rule.tag
+    views = float(returns.views_part[i])
+    excess = views + float(alpha)
+    if abs(excess) >= 5e-4 and (excess > 0) == (side == BUY):
+        return f"views({views:+.2%}, alpha {float(alpha):+.2%})"
     if side == SELL and cash_rising:
         return "cash_raise"
     return "rebalance"
