@@ -75,6 +75,10 @@ def test_raise_mode_only_sells_and_raises_at_least_the_amount(example_copy: Path
     assert trades.trades and all(t.side == SELL for t in trades.trades)
     assert trades.cash_after_value >= trades.cash_before_value + 50_000
     assert reconcile(trades) == []
+    # no one-share sales of the untouched holdings: every trade clears the minimum trade value or closes a position
+    minimum = result.config.trading.min_trade_value
+    assert all(t.notional_value >= minimum or t.target_quantity == 0 for t in trades.trades), trades.trades
+    assert not any("missed by" in w for w in trades.warnings), trades.warnings
     invest = run(example_copy / "examples/holdings.csv", example_copy / "configs/base.yaml",
                  cash=Decimal(200_000), mode=TradingMode.INVEST)
     assert all(t.side == BUY for t in invest.trades.trades) and reconcile(invest.trades) == []
@@ -82,9 +86,16 @@ def test_raise_mode_only_sells_and_raises_at_least_the_amount(example_copy: Path
 
 def test_an_impossible_raise_exits_5_naming_it(example_copy: Path, cli: Callable[..., Result]) -> None:
     result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
-                 "--raise", "50000000")
+                 "--raise", "1000000")
     assert result.exit_code == 5
-    assert "--raise" in result.stderr
+    assert "--raise (trading.raise_value) cannot be met" in result.stderr
+    more = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
+               "--raise", "50000000")
+    assert more.exit_code == 2
+    assert "Error: --raise: 50,000,000.00 is more than the account holds outside cash" in more.stderr
+    nothing = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
+                  "--mode", "raise")
+    assert nothing.exit_code == 2 and "--mode raise: no amount to raise" in nothing.stderr
     bad = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
               "--mode", "invest", "--raise", "100")
     assert bad.exit_code == 2

@@ -380,6 +380,13 @@ class ReturnsConfig(StrictModel):
                                                                             "(black_litterman)")
     views: list[ViewConfig] = Field(default_factory=list, description="the user's own views (black_litterman)")
 
+    @model_validator(mode="after")
+    def _views_need_black_litterman(self) -> Self:
+        if self.views and self.method is not ReturnsMethod.BLACK_LITTERMAN:
+            raise ValueError(f"{len(self.views)} view(s) given but method is {self.method.value}, which takes none; "
+                             "set method: black_litterman")
+        return self
+
     @property
     def peer_group_columns(self) -> tuple[str, ...]:
         """The peer-group columns, lower case; empty for ``none``."""

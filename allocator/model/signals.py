@@ -10,7 +10,8 @@ Raw signals (``docs/method.md``, "Signals"), per asset:
 
 Each is standardized within **peer groups** of the equity assets (``returns.peer_group``: fundamentals columns whose
 values form the groups, e.g. ``[region, style]``; ``none`` puts every equity asset in one group): z-scored (mean 0,
-population standard deviation 1), then winsorized at ``+/- limit``. Assets without data score 0 (and are named in a
+population standard deviation 1), then winsorized at ``+/- limit``. A peer group whose funds all sit in one size
+bucket (the large-cap sector funds) is not scored on size. Assets without data score 0 (and are named in a
 warning); non-equity assets score 0. With ``returns.orthogonalize`` the z-scores are orthogonalized in the order of
 ``SIGNALS`` (Gram-Schmidt over the equity assets, each residual rescaled to unit spread).
 
@@ -124,6 +125,20 @@ def orthogonalized(z: dict[str, FloatArray], equity: np.ndarray) -> dict[str, Fl
     return out
 
 
+def _one_size_bucket(fundamentals: pd.DataFrame, symbols: tuple[str, ...], groups: tuple[np.ndarray, ...]
+                     ) -> np.ndarray:
+    """The members of peer groups whose funds all sit in one size bucket: their size scores mean nothing (a
+    large-cap sector fund is not a small cap for being the smallest sector), so they are not scored on size."""
+    if "size_bucket" not in fundamentals.columns:
+        return np.zeros(len(symbols), dtype=bool)
+    buckets = fundamentals.loc[list(symbols), "size_bucket"].astype(str).to_numpy()
+    out = np.zeros(len(symbols), dtype=bool)
+    for members in groups:
+        if members.any() and len(set(buckets[members])) == 1:
+            out |= members
+    return out
+
+
 def regime_name(macro: MacroConfig) -> str:
     """``goldilocks``, ``hold`` or ``hawkish`` (tightening, or inflation above the ceiling)."""
     if macro.rate_path is RatePath.TIGHTENING or macro.inflation_mom > macro.inflation_ceiling:
@@ -158,6 +173,7 @@ def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_cl
     raw["quality"] = quality_raw(fundamentals, symbols, masks, limit)
     weights = returns_config.signal_weights.model_dump()
     z = {k: peer_zscore(raw[k], masks, limit) for k in SIGNALS}
+    z["size"] = np.where(_one_size_bucket(fundamentals, symbols, masks), 0.0, z["size"])
     if returns_config.orthogonalize:
         z = orthogonalized(z, equity)
     warnings = []

@@ -27,7 +27,7 @@ import numpy as np
 
 from allocator.config.schema import Config, GroupRelativeTo, TradingMode
 from allocator.domain import FloatArray, RiskModel, Universe
-from allocator.errors import ConfigError
+from allocator.errors import ConfigError, UsageError
 from allocator.model.rsi import RsiLimits
 
 if TYPE_CHECKING:
@@ -164,6 +164,15 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     if raised > 0 and mode is not TradingMode.RAISE:
         raise ConfigError(f"{config_path}: trading.raise_value", f"cash to raise is set but the mode is {mode.value}",
                           "trade with --mode raise (or trading.mode: raise)")
+    raised_value = raised * universe.nav_value
+    if mode is TradingMode.RAISE and raised <= 0:
+        raise UsageError("--mode raise", "no amount to raise",
+                         "say how much cash to raise with --raise AMOUNT (or trading.raise_value)")
+    held_value = universe.nav_value - float(universe.cash_value)
+    if mode is TradingMode.RAISE and raised_value > held_value * (1 + 1e-12):
+        raise UsageError("--raise", f"{raised_value:,.2f} is more than the account holds outside cash "
+                                    f"({held_value:,.2f} of a NAV of {universe.nav_value:,.2f})",
+                         "raise at most the value of the positions")
     if mode is TradingMode.INVEST and forced > 0:
         raise ConfigError(f"{config_path}: universe.outside_holdings", "invest mode never sells, but the holdings "
                           f"outside the universe would be sold: {', '.join(universe.outside_symbols)}",

@@ -4,9 +4,8 @@
 - ``rsi_trim(RSI 71.2)``: an overbought asset trimmed by the RSI rule;
 - ``tilt(size +0.8, value +0.4)``: the signals that moved the expected return the way of the trade (at most three,
   each its share of the composite score, signed);
-- a sale no signal explains, of an asset an RSI rule holds: ``rsi_no_add(RSI 68.0)`` (overbought, nothing to
-  trim), ``rsi_correlated(IWM, corr 0.97)`` (a substitute of the overbought IWM) or
-  ``rsi_group(size_bucket small via IWM)`` (a member of a group whose proxy is overbought);
+- the other RSI rules (``rsi_no_add``, ``rsi_correlated``, ``rsi_group``) only cap a weight at its current level:
+  they forbid buys and never cause a sale, so a sale of an asset they hold gets the reason that explains the sale;
 - ``views(+0.61%, alpha +0.31%)``: a trade no signal of the asset's own explains, the way its expected return
   moved off equilibrium: the Black-Litterman views' part and the rest of alpha (the benchmark-neutral shift),
   annualized, when together they move it by at least 0.05%;
@@ -41,8 +40,6 @@ def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, sc
                      key=lambda kv: -abs(kv[1]))[:3]
         if top:
             return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
-    if rule is not None and side == SELL and rule.rule in ("rsi_no_add", "rsi_correlated", "rsi_group"):
-        return rule.tag
     views = float(returns.views_part[i])
     excess = views + float(alpha)
     if abs(excess) >= 5e-4 and (excess > 0) == (side == BUY):

@@ -146,6 +146,11 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     # current shares, not ``w0`` at the lower NAV after costs (which would force a sale of a fraction of a share)
     bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= limits.upper + 1e-12)
     upper = np.where(bare, np.maximum(upper, current), upper)
+    # likewise any weight cap at or above the current weight (raise mode's w <= w0 among them) lets the current
+    # shares stand, and any floor at or below it asks for no purchase: costs lower the NAV by a few basis points,
+    # which is no reason to trade a share
+    upper = np.where(limits.upper >= limits.current - 1e-12, np.maximum(upper, current), upper)
+    lower = np.where(np.maximum(limits.lower, 0.0) <= limits.current + 1e-12, np.minimum(lower, current), lower)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
     # the mode's rows in shares win over weight bounds at w0 that NAV after costs would put a fraction of a share

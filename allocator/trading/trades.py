@@ -127,7 +127,9 @@ def build_trades(
     spend_excess(ledger, lot_limits, target_weight, n)
     raise_cash(ledger, lot_limits, target_weight, n, warnings)
     trade_list = _trade_list(ledger, universe, target_weight, returns, scores, rsi_rules, warnings, limits.horizon)
-    breaches = rounding_breaches(limits, risk, trade_list)
+    # a weight held at its bound moves by the costs' share of NAV (they lower the NAV it is a fraction of)
+    costs = float(trade_list.total_cost_value) / nav if nav > 0 else 0.0
+    breaches = rounding_breaches(limits, risk, trade_list, tolerance=max(1e-6, 1.5 * costs))
     return replace(trade_list, warnings=(*trade_list.warnings, *breaches)) if breaches else trade_list
 
 

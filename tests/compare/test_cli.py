@@ -111,9 +111,9 @@ def test_compare_json_and_manifest(compared: tuple[Result, Path]) -> None:
     assert [s["status"] for s in data["scenarios"]] == ["ok"] * 5
     # goldilocks: the overbought IWM trimmed by 10% is all the small caps hold (its substitutes get no adds)
     assert data["scenarios"][0]["metrics"]["small_cap_weight"] == pytest.approx(0.063, abs=1e-3)
-    xlk = next(t for t in data["trades"] if t["symbol"] == "XLK")
-    assert xlk["by_scenario"]["hawkish_pivot"]["side"] == "BUY" and xlk["directions_disagree"]
-    assert "XLK" in data["directions_disagree"]
+    tlt = next(t for t in data["trades"] if t["symbol"] == "TLT")  # the base adds duration, hawkish cuts it
+    assert tlt["by_scenario"]["goldilocks"]["side"] == "BUY" and tlt["by_scenario"]["hawkish_pivot"]["side"] == "SELL"
+    assert tlt["directions_disagree"] and "TLT" in data["directions_disagree"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["compiled_problems"] == {"built": 1, "reused": 4}
     assert manifest["input_files_read"] == 2

@@ -206,7 +206,7 @@ def test_limit_orders_at_the_close_in_fix(run_dir: Path, tmp_path: Path) -> None
         fields = field_map(decode(line))
         by_symbol[fields[55]] = fields
     assert (by_symbol["SPY"][40], by_symbol["SPY"][44], by_symbol["SPY"][59]) == ("2", "693.48", "7")
-    assert by_symbol["QQQ"][44] == "622.61" and by_symbol["XLI"][44] == "156.42"  # sells round up, buys down
+    assert by_symbol["QQQ"][44] == "622.61" and by_symbol["XLK"][44] == "143.92"  # sells round up, buys down
     assert (by_symbol["SPY"][49], by_symbol["SPY"][56]) == ("DESK", "GS")
 
 
