@@ -225,6 +225,7 @@ class RsiRule:
     correlation: float | None = None
     group: str | None = None
     members: tuple[str, ...] = ()
+    held_since: float | None = None  # the overbought level an RSI under it crossed and has not left (hysteresis)
 
     @property
     def tag(self) -> str:
@@ -248,6 +249,8 @@ class RsiRule:
                    f"own RSI {self.rsi:.1f})")
         elif self.rule == "rsi_group":
             why = f"{self.group} ({self.symbol} RSI {self.rsi:.1f})"
+        elif self.held_since is not None:
+            why = f"{self.symbol} (RSI {self.rsi:.1f}, above {self.held_since:.0f} earlier and not released since)"
         else:
             why = f"{self.symbol} (RSI {self.rsi:.1f})"
         return f"{self.rule} on {why}: " + ", ".join(parts)

@@ -15,7 +15,7 @@ benchmark weight:
 - ``scope: correlated``: every asset whose return correlation with an overbought fund that has a rule is above
   ``correlation`` may not gain weight, ``w <= w0``;
 - ``scope: group``: when a group's proxy is overbought, the group's total weight may not rise above its current
-  total;
+  total less the trims its overbought members must make (a trim is not bought back through another member);
 - ``RSI <= oversold`` and ``no_sell_when_oversold``: ``w >= w0``.
 """
 
@@ -87,8 +87,9 @@ def overbought_with_release(history: FloatArray, overbought: float, release: flo
 
 @dataclass(frozen=True)
 class RsiGroupCap:
-    """A group frozen by ``rsi.scope: group``: its members' total weight at most ``upper`` (its current total)
-    while ``proxy`` is overbought. ``key`` names the config entry (``rsi.groups[0]``)."""
+    """A group frozen by ``rsi.scope: group``: its members' total weight at most ``upper`` (its current
+    total less its members' required trims) while ``proxy`` is overbought. ``key`` names the config entry
+    (``rsi.groups[0]``)."""
 
     key: str
     label: str
@@ -169,8 +170,9 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
             if config.sale_floor:
                 lower[i] = anchor + (1.0 - config.max_trim) * (w0 - anchor)
             label = "rsi_trim" if min_trim > 0 and w0 > 0 else "rsi_no_add"
+            held = config.overbought if value < config.overbought else None  # overbought by hysteresis
             rules.append(RsiRule(symbol, value, label, float(lower[i]) if config.sale_floor else None,
-                                 float(upper[i])))
+                                 float(upper[i]), held_since=held))
         elif value <= config.oversold and config.no_sell_when_oversold:
             lower[i] = w0
             rules.append(RsiRule(symbol, value, "rsi_no_sell", w0, None))
@@ -179,7 +181,7 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
         sources = [symbols.index(r.symbol) for r in rules if r.rule in ("rsi_trim", "rsi_no_add")]
         rules.extend(_correlated(config, symbols, rsi, current_weight, hot, risk, sources, upper))
     elif config.scope is RsiScope.GROUP:
-        groups = _group_caps(config, symbols, rsi, current_weight, hot, group_labels, config_path)
+        groups = _group_caps(config, symbols, rsi, current_weight, hot, group_labels, config_path, upper)
         rules.extend(RsiRule(g.proxy, g.rsi, "rsi_group", None, g.upper, group=g.label,
                              members=tuple(s for s, m in zip(symbols, g.members, strict=True) if m))
                      for g in groups)
@@ -224,7 +226,8 @@ def _correlated(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cu
 
 
 def _group_caps(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, current_weight: FloatArray,
-                hot: np.ndarray, group_labels: Callable[[str], Sequence[str]] | None, config_path: str
+                hot: np.ndarray, group_labels: Callable[[str], Sequence[str]] | None, config_path: str,
+                upper: FloatArray | None = None
                 ) -> tuple[RsiGroupCap, ...]:
     if group_labels is None:
         raise ValueError("rsi.scope group needs the universe's group labels")
@@ -242,6 +245,10 @@ def _group_caps(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cu
                               f"use one of: {', '.join(sorted(set(labels)))}")
         p = symbols.index(proxy)
         if hot[p] and np.isfinite(rsi[p]):
+            # the group may not rise above its current total less the trims its own members must make, so a
+            # trimmed fund's weight is not bought back through another member of the group
+            trims = 0.0 if upper is None else float(np.clip(current_weight - upper, 0.0, None)[members].sum())
             caps.append(RsiGroupCap(key=key, label=f"{g.by.value} {g.name}", members=members,
-                                    upper=float(current_weight[members].sum()), proxy=proxy, rsi=float(rsi[p])))
+                                    upper=float(current_weight[members].sum()) - trims, proxy=proxy,
+                                    rsi=float(rsi[p])))
     return tuple(caps)
