@@ -91,6 +91,10 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
         parts.append(f"cash to invest {money_text(flows.inflow_value)}, to raise {money_text(flows.outflow_value)} "
                      f"(not turnover); turnover net of flows {pct(flows.turnover)}, gross {pct(flows.gross_turnover)}")
         out.print("Flows: " + "; ".join(parts))
+    if summary.utility is not None:
+        u = summary.utility
+        out.print(f"Utility (expected return - risk - costs over the horizon): current {pct(u['current'])} -> "
+                  f"target {pct(u['target'])}, a gain of {pct(u['gain'])} a year for the trades")
     if result.returns.views:
         out.print("Views (prior -> posterior, target, confidence): " + "; ".join(
             f"{v.name} {pct(v.prior_value)} -> {pct(v.posterior_value)} ({pct(v.expected)}, {v.confidence:.0%})"

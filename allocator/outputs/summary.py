@@ -101,6 +101,7 @@ class RunSummary:
     relaxations: tuple[str, ...]
     warnings: tuple[str, ...]
     flows: FlowsSummary | None = None
+    utility: dict[str, float] | None = None  # current / target: mu'w - (gamma/2) w'Sigma w - costs / horizon
 
     def to_json_dict(self) -> dict[str, Any]:
         """The summary's part of ``summary.json``, keys in the file's order."""
@@ -121,6 +122,7 @@ class RunSummary:
             "top_risk_contributions": dict(self.top_risk_contributions),
             "trades": self.trades.to_json_dict(),
             **({"flows": self.flows.to_json_dict()} if self.flows is not None else {}),
+            **({"utility": dict(self.utility)} if self.utility is not None else {}),
             "relaxations": list(self.relaxations),
             "warnings": list(self.warnings),
         }
@@ -163,7 +165,20 @@ def summarize(result: RunResult) -> RunSummary:
         relaxations=tuple(result.relaxations),
         warnings=result.warnings,
         flows=flows_summary(result),
+        utility=utility_gain(result),
     )
+
+
+def utility_gain(result: RunResult) -> dict[str, float]:
+    """The objective the optimizer maximizes, annualized: ``mu'w - (gamma/2) w'Sigma w - costs / horizon`` for the
+    current portfolio (no trades, no costs) and the target, and the gain that pays for the trades."""
+    from allocator.optimize.problem import utility
+
+    gamma = result.config.risk.risk_aversion
+    limits, universe = result.limits, result.universe
+    current = utility(result.returns.mu, result.risk, limits, universe.weight, gamma)
+    target = utility(result.returns.mu, result.risk, limits, result.allocation.weight, gamma)
+    return {"current": current, "target": target, "gain": target - current}
 
 
 def flows_summary(result: RunResult) -> FlowsSummary:

@@ -124,3 +124,21 @@ def test_the_run_reports_the_views_and_the_conviction(cli: Callable[..., Result]
     parts = spy["prior"] + spy["views"] + sum(spy[k] for k in ("size", "value", "growth", "margin_expansion",
                                                                 "quality"))
     assert parts == pytest.approx(spy["expected_return"], abs=1e-9)
+
+
+def test_the_summary_shows_the_utility_the_trades_buy(base: Prepared, cli: Callable[..., Result],
+                                                      tmp_path: Path) -> None:
+    import json
+
+    from allocator.pipeline import run
+
+    result = run(EXAMPLE_HOLDINGS, BASE_CONFIG)
+    out = tmp_path / "out"
+    assert cli("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", out).exit_code == 0
+    utility = json.loads((out / "summary.json").read_text())["utility"]
+    assert utility["target"] == pytest.approx(result.allocation.objective, abs=1e-9)
+    assert utility["gain"] == pytest.approx(utility["target"] - utility["current"], abs=1e-9)
+    gamma = result.config.risk.risk_aversion
+    w0 = result.universe.weight
+    expected = float(result.returns.mu @ w0 - 0.5 * gamma * w0 @ result.risk.dense() @ w0)
+    assert utility["current"] == pytest.approx(expected, abs=1e-9)
