@@ -172,10 +172,4 @@ def test_no_import_cycle_between_modules() -> None:
     graph = grimp.build_graph("allocator", exclude_type_checking_imports=True)
     cycles = {(a, b) for a in sorted(graph.modules) for b in sorted(graph.find_modules_directly_imported_by(a))
               if graph.chain_exists(importer=b, imported=a)}
-    assert cycles == KNOWN_CYCLES
-
-
-# One known cycle, inside the optimize stage: ``Limits`` (constraints) asks the families for its per-asset bounds
-# and its numpy checks, and the families take ``Limits``; constraints imports families inside those functions only.
-KNOWN_CYCLES = {("allocator.optimize.constraints", "allocator.optimize.families"),
-                ("allocator.optimize.families", "allocator.optimize.constraints")}
+    assert cycles == set()

@@ -1,8 +1,8 @@
 """Optimize: the limits of the account and the model's returns and risk -> target weights (fractions of NAV).
 
 - ``constraints``: ``build_limits`` -> ``Limits`` (every limit as numbers: weights as fractions of NAV, tracking
-  error as annualized volatility, turnover one-way), and the numpy checks ``violations``, ``tracking_error``,
-  ``turnover`` and ``binding_constraints``; ``families`` holds each family of limits as an object;
+  error as annualized volatility, turnover one-way), ``tracking_error`` and ``turnover``; ``families`` holds each
+  family of limits as an object, and the numpy checks ``violations`` and ``binding_constraints``;
 - ``problem``: ``solve_allocation`` -> ``Allocation`` on a ``ProblemCache`` (compiled CVXPY problems reused
   across solves; ``SolverAttempt`` records each solver tried), raising ``ProblemInfeasible`` when the limits
   conflict;
@@ -20,16 +20,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from allocator.optimize.constraints import (
-        Limits,
-        binding_constraints,
-        build_limits,
-        tracking_error,
-        turnover,
-        violations,
-    )
+    from allocator.optimize.constraints import Limits, build_limits, tracking_error, turnover
     from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.optimize.diagnosis import Diagnosis, presolve_checks
+    from allocator.optimize.families import binding_constraints, violations
     from allocator.optimize.problem import (
         Allocation,
         ProblemCache,
@@ -39,8 +33,8 @@ if TYPE_CHECKING:
     )
     from allocator.optimize.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 
-MODULES = {"Limits": "constraints", "binding_constraints": "constraints", "build_limits": "constraints",
-           "tracking_error": "constraints", "turnover": "constraints", "violations": "constraints",
+MODULES = {"Limits": "constraints", "binding_constraints": "families", "build_limits": "constraints",
+           "tracking_error": "constraints", "turnover": "constraints", "violations": "families",
            "import_cvxpy": "cvxpy_import", "Diagnosis": "diagnosis", "presolve_checks": "diagnosis",
            "Allocation": "problem", "ProblemCache": "problem", "ProblemInfeasible": "problem",
            "SolverAttempt": "problem", "solve_allocation": "problem", "diagnose_infeasible": "relaxation",

@@ -88,21 +88,6 @@ class Limits:
         target = max(self.cash_lower, self.cash_raise if self.cash_raise is not None else 0.0)
         return max(target - self.current_cash, 0.0)
 
-    @property
-    def lower(self) -> FloatArray:
-        """The tightest lower bound on each weight over every per-asset family."""
-        return self._bounds()[0]
-
-    @property
-    def upper(self) -> FloatArray:
-        """The tightest upper bound on each weight over every per-asset family."""
-        return self._bounds()[1]
-
-    def _bounds(self) -> tuple[FloatArray, FloatArray]:
-        from allocator.optimize.families import AssetBounds, WeightBounds, families_of
-
-        return WeightBounds(tuple(f for f in families_of(self) if isinstance(f, AssetBounds))).bounds(self)
-
 
 def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mapping[str, float | None],
                fill: float) -> FloatArray:
@@ -233,22 +218,3 @@ def gross_turnover(limits: Limits, weight: FloatArray) -> float:
 def tracking_error(risk: RiskModel, weight: FloatArray, benchmark: FloatArray) -> float:
     """Annualized tracking error ``sqrt((w - b)' Sigma (w - b))``."""
     return float(np.sqrt(max(risk.variance(weight - benchmark), 0.0)))
-
-
-def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
-    """The largest violation of each family by a solution, recomputed with numpy (0 when it holds), keyed by the
-    family's name (``budget`` first)."""
-    from allocator.optimize.families import families_of
-
-    out = {"budget": abs(float(weight.sum()) + cash - limits.budget)}
-    for family in families_of(limits):
-        out[family.name] = family.violation(limits, risk, weight, cash)
-    return out
-
-
-def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                        tolerance: float = 1e-6) -> list[str]:
-    """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
-    from allocator.optimize.families import families_of
-
-    return [found for family in families_of(limits) for found in family.binding(limits, risk, weight, cash, tolerance)]

@@ -352,7 +352,7 @@ class RsiGroupLimits(Family):
                           f"{group.label}, {group.proxy} RSI {group.rsi:.1f}", lowering=False, per_subject=True)
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
-        lower = limits.lower
+        lower = asset_bounds(limits)[0]
         found = []
         for g in limits.rsi.groups:
             floors = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0.0), 0.0)))
@@ -455,7 +455,7 @@ class GroupLimits(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         found: list[str] = []
-        lower, upper = limits.lower, limits.upper
+        lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
         for g in limits.groups:
             member_cap = float(np.sum(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget)))
             member_floor = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0)))
@@ -486,7 +486,7 @@ class GroupLimits(Family):
 def _group_totals(limits: Limits) -> dict[str, tuple[float, float]]:
     """Per group dimension (sector, size bucket, asset class): the sum of group minimums and the most the groups'
     maximums (plus the caps of assets in no limited group of that dimension) can hold."""
-    upper = np.where(np.isfinite(limits.upper), limits.upper, limits.budget)
+    upper = np.where(np.isfinite(asset_bounds(limits)[1]), asset_bounds(limits)[1], limits.budget)
     by_dimension: dict[str, dict[bytes, tuple[float, float, np.ndarray]]] = {}
     for g in limits.groups:
         groups = by_dimension.setdefault(g.label.split(" ")[0], {})
@@ -545,7 +545,7 @@ class CashLimits(Family):
             held = 1.0 - limits.budget
             found.append(f"constraints.cash_min {limits.cash_lower:.4g} cannot be reached: holdings outside the "
                          f"universe are held fixed at {held:.4f} of NAV, so cash can be at most {limits.budget:.4f}")
-        lower, upper = limits.lower, limits.upper
+        lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
         invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
         floor = float(np.sum(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0)))
         cap = float(np.sum(np.where(np.isfinite(upper), upper, limits.budget)))
@@ -672,7 +672,7 @@ class TurnoverLimit(Family):
 def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
     """The least one-way turnover (net of flows) the per-asset bounds, cash limits and outside sales force, and
     its causes. With S - B = c - c0: cash that must rise forces sells, cash that must fall forces buys."""
-    lower, upper = limits.lower, limits.upper
+    lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
     raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
     cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
     increases = float(np.sum(raise_to[np.isfinite(raise_to)]))
@@ -795,7 +795,7 @@ class CashRaise(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         target = float(limits.cash_raise or 0.0)
-        sellable = float(np.sum(np.maximum(limits.current - np.maximum(limits.lower, 0.0), 0.0)))
+        sellable = float(np.sum(np.maximum(limits.current - np.maximum(asset_bounds(limits)[0], 0.0), 0.0)))
         reachable = limits.current_cash + sellable
         if target <= reachable + 1e-9:
             return []
@@ -818,3 +818,23 @@ def families_of(limits: Limits) -> tuple[Family, ...]:
 def side_owners(limits: Limits) -> dict[str, tuple[Family, Side]]:
     """Each elastic side of ``limits`` and the family it belongs to."""
     return {side.name: (family, side) for family in families_of(limits) for side in family.sides(limits)}
+
+
+def asset_bounds(limits: Limits) -> tuple[FloatArray, FloatArray]:
+    """The tightest lower and upper bound on each weight over every per-asset family (fractions of NAV)."""
+    return WeightBounds(tuple(f for f in families_of(limits) if isinstance(f, AssetBounds))).bounds(limits)
+
+
+def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
+    """The largest violation of each family by a solution, recomputed with numpy (0 when it holds), keyed by the
+    family's name (``budget`` first)."""
+    out = {"budget": abs(float(weight.sum()) + cash - limits.budget)}
+    for family in families_of(limits):
+        out[family.name] = family.violation(limits, risk, weight, cash)
+    return out
+
+
+def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                        tolerance: float = 1e-6) -> list[str]:
+    """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
+    return [found for family in families_of(limits) for found in family.binding(limits, risk, weight, cash, tolerance)]

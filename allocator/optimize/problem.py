@@ -48,8 +48,8 @@ import numpy as np
 from allocator.config.schema import SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.constraints import Limits, impact_cost, violations
-from allocator.optimize.families import Family, families_of, merge_bounds
+from allocator.optimize.constraints import Limits, impact_cost
+from allocator.optimize.families import Family, families_of, merge_bounds, violations
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},

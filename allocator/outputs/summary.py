@@ -15,7 +15,8 @@ import numpy as np
 
 from allocator.config.schema import SIGNALS
 from allocator.files.json_text import json_bytes
-from allocator.optimize.constraints import binding_constraints, gross_turnover, turnover
+from allocator.optimize.constraints import gross_turnover, turnover
+from allocator.optimize.families import binding_constraints
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL

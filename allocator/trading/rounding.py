@@ -34,6 +34,7 @@ import numpy as np
 
 from allocator.domain import FloatArray
 from allocator.optimize.constraints import Limits
+from allocator.optimize.families import asset_bounds
 
 CENT = Decimal("0.01")
 
@@ -138,19 +139,20 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     """Shares each asset may hold: the tightest per-asset weight bounds, with RSI no-add (``<= current``) and
     no-sell (``>= current``) and the trading mode's no sells (invest) and no buys (raise) kept exactly in
     shares."""
-    lower = np.maximum(limits.lower, 0.0) * nav / prices
-    upper = np.where(np.isfinite(limits.upper), limits.upper * nav / prices, np.inf)
+    weight_lower, weight_upper = asset_bounds(limits)
+    lower = np.maximum(weight_lower, 0.0) * nav / prices
+    upper = np.where(np.isfinite(weight_upper), weight_upper * nav / prices, np.inf)
     no_add = np.isfinite(limits.rsi.upper)
     no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
     # a bare no-add (``w <= w0``, e.g. a substitute of an overbought fund) that is the tightest cap holds the
     # current shares, not ``w0`` at the lower NAV after costs (which would force a sale of a fraction of a share)
-    bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= limits.upper + 1e-12)
+    bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= weight_upper + 1e-12)
     upper = np.where(bare, np.maximum(upper, current), upper)
     # likewise any weight cap at or above the current weight (raise mode's w <= w0 among them) lets the current
     # shares stand, and any floor at or below it asks for no purchase: costs lower the NAV by a few basis points,
     # which is no reason to trade a share
-    upper = np.where(limits.upper >= limits.current - 1e-12, np.maximum(upper, current), upper)
-    lower = np.where(np.maximum(limits.lower, 0.0) <= limits.current + 1e-12, np.minimum(lower, current), lower)
+    upper = np.where(weight_upper >= limits.current - 1e-12, np.maximum(upper, current), upper)
+    lower = np.where(np.maximum(weight_lower, 0.0) <= limits.current + 1e-12, np.minimum(lower, current), lower)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
     # the mode's rows in shares win over weight bounds at w0 that NAV after costs would put a fraction of a share

@@ -19,7 +19,8 @@ import numpy as np
 
 from allocator.config.schema import TradingConfig
 from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores, Universe
-from allocator.optimize.constraints import Limits, impact_cost, violations
+from allocator.optimize.constraints import Limits, impact_cost
+from allocator.optimize.families import violations
 from allocator.terms import BUY, SELL, Side
 from allocator.trading.reasons import EXIT_UNIVERSE, trade_reason
 from allocator.trading.rounding import (

@@ -13,7 +13,7 @@ from allocator.compare.robust import view_of
 from allocator.compare.scenarios import Comparison, compare
 from allocator.compare.tables import ComparisonTables, comparison_tables
 from allocator.compare.views import ViewMatrix
-from allocator.optimize.constraints import violations
+from allocator.optimize.families import violations
 from allocator.optimize.problem import ProblemCache, solve_allocation
 from allocator.optimize.robust import View, solve_robust, worst_case
 from allocator.outputs.summary import summarize

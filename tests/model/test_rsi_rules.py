@@ -74,7 +74,7 @@ def _example_run(example_copy: Path, rsi: str) -> RunResult:
 
 
 def _binding(result: RunResult) -> list[str]:
-    from allocator.optimize.constraints import binding_constraints
+    from allocator.optimize.families import binding_constraints
 
     return binding_constraints(result.limits, result.risk, result.allocation.weight, result.allocation.cash_weight)
 

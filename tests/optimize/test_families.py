@@ -15,9 +15,20 @@ import pytest
 
 from allocator.config.schema import Config
 from allocator.domain import FloatArray, RiskModel
-from allocator.optimize.constraints import Limits, binding_constraints, violations
+from allocator.optimize.constraints import Limits
 from allocator.optimize.diagnosis import presolve_checks
-from allocator.optimize.families import FAMILIES, Family, LimitEntry, Model, Side, Slack, families_of
+from allocator.optimize.families import (
+    FAMILIES,
+    Family,
+    LimitEntry,
+    Model,
+    Side,
+    Slack,
+    asset_bounds,
+    binding_constraints,
+    families_of,
+    violations,
+)
 from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation
 from allocator.optimize.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 from allocator.pipeline import Prepared, prepare
@@ -68,7 +79,7 @@ class VowelLimit(Family):
         return self.relaxation_cost
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
-        floor = float(np.maximum(limits.lower[self.members(limits)], 0.0).sum())
+        floor = float(np.maximum(asset_bounds(limits)[0][self.members(limits)], 0.0).sum())
         if floor <= self.maximum + 1e-9:
             return []
         return [f"vowel_max {self.maximum:.4g} is below the {floor:.4f} the vowels' minimum weights add up to"]
@@ -124,7 +135,7 @@ def test_a_conflict_with_the_made_up_family_is_named_in_its_words_with_its_small
     prepared = _prepared(example_copy, FOCUSED + "  position_limits: {EFA: {min: 0.12}}\n")
     config = prepared.config
     limits = replace(prepared.limits, extra=(VowelLimit(0.05),))
-    floor = float(np.maximum(limits.lower[VowelLimit.members(limits)], 0.0).sum())
+    floor = float(np.maximum(asset_bounds(limits)[0][VowelLimit.members(limits)], 0.0).sum())
     assert floor >= 0.12
     checks = presolve_checks(limits, config)
     assert checks == [f"vowel_max 0.05 is below the {floor:.4f} the vowels' minimum weights add up to"]

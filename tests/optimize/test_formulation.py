@@ -15,7 +15,8 @@ from allocator.domain import RiskModel
 from allocator.model.factor_models import statistical_factor_model
 from allocator.model.risk_models import dense_form
 from allocator.model.rsi import RsiLimits
-from allocator.optimize.constraints import GroupBound, Limits, violations
+from allocator.optimize.constraints import GroupBound, Limits
+from allocator.optimize.families import asset_bounds, violations
 from allocator.optimize.problem import CompiledProblem, ProblemCache, solve_allocation
 
 SOLVER = SolverConfig()
@@ -50,8 +51,8 @@ def _strictly_complementary(compiled: CompiledProblem, weight: np.ndarray, limit
     optimum, where an interior-point method is accurate to well below 1e-6)."""
     lower = np.asarray(compiled.constraints["weight_min"].dual_value)
     upper = np.asarray(compiled.constraints["weight_max"].dual_value)
-    at_lower = weight <= limits.lower + 1e-4
-    at_upper = weight >= limits.upper - 1e-4
+    at_lower = weight <= asset_bounds(limits)[0] + 1e-4
+    at_upper = weight >= asset_bounds(limits)[1] - 1e-4
     return bool(np.all(lower[at_lower] > 1e-4) and np.all(upper[at_upper] > 1e-4))
 
 
@@ -63,7 +64,7 @@ def test_factor_formulation_gives_the_dense_weights() -> None:
     dense = solve_allocation(limits, mu, dense_form(risk), 4.0, SOLVER, cache)
     compiled, _ = cache.get(dense_form(risk), limits)
     assert _strictly_complementary(compiled, dense.weight, limits), "the case must be non-degenerate"
-    binding = (dense.weight >= limits.upper - 1e-6) | (dense.weight <= 1e-6)
+    binding = (dense.weight >= asset_bounds(limits)[1] - 1e-6) | (dense.weight <= 1e-6)
     assert 5 <= binding.sum() <= 35, "some bounds bind and some assets are interior"
     np.testing.assert_allclose(factor.weight, dense.weight, rtol=0, atol=1e-6)
     assert factor.objective == pytest.approx(dense.objective, rel=1e-9)
