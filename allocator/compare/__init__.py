@@ -10,8 +10,9 @@ The names below load on first use (this package needs NumPy and pandas), so ``al
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.compare.files import comparison_files
@@ -25,7 +26,4 @@ __all__ = ["Comparison", "ComparisonTables", "compare", "comparison_files", "com
            "print_comparison"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.compare.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.compare' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

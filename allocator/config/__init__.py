@@ -14,8 +14,9 @@ given a config (``-c``).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.config.loader import LoadedConfig, load_config
@@ -59,7 +60,4 @@ __all__ = ["SIGNALS", "AlphaRisk", "Config", "FixDelimiter", "GapPolicy", "Group
            "RiskModelKind", "RsiConfig", "SolverConfig", "SolverName", "TimeInForce", "TradingConfig", "load_config"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.config.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.config' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

@@ -14,8 +14,9 @@ The names below load on first use (this package needs NumPy and pandas), so ``al
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.inputs.holdings import read_holdings
@@ -29,7 +30,4 @@ __all__ = ["PriceWindow", "build_universe", "price_window", "read_fundamentals",
            "universe_symbols"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.inputs.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.inputs' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

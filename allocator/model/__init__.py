@@ -16,8 +16,9 @@ stand in its place here. Import it from ``allocator.model.expected_returns``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.model.risk_estimation import estimate
@@ -29,7 +30,4 @@ MODULES = {"estimate": "risk_estimation", "RsiLimits": "rsi",
 __all__ = ["RsiLimits", "estimate", "rsi_limits", "signal_scores", "wilder_rsi"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.model.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.model' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

@@ -16,8 +16,9 @@ The names below load on first use (this package needs NumPy, and ``problem`` CVX
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.optimize.constraints import Limits, build_limits, tracking_error, turnover
@@ -44,7 +45,4 @@ __all__ = ["Allocation", "Diagnosis", "Limits", "ProblemCache", "ProblemInfeasib
            "relaxed_limits", "solve_allocation", "solve_relaxed", "tracking_error", "turnover", "violations"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.optimize.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.optimize' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

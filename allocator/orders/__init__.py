@@ -16,8 +16,9 @@ The names below load on first use: ``allocate export`` then never loads the FIX 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.orders.export import export_trades, render, trade_files
@@ -42,7 +43,4 @@ __all__ = ["RUN_ID_PATTERN", "SendOptions", "TradeSheet", "WaitFor", "execution_
            "sheet_from_records", "trade_files"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.orders.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.orders' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

@@ -17,8 +17,9 @@ its place here. Import it from ``allocator.outputs.run_files``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.outputs.manifest import manifest_of, run_id
@@ -37,7 +38,4 @@ __all__ = ["RunSummary", "manifest_of", "print_run", "read_replay",
            "write_atomically"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in MODULES:
-        return getattr(importlib.import_module(f"allocator.outputs.{MODULES[name]}"), name)
-    raise AttributeError(f"module 'allocator.outputs' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, MODULES)

@@ -11,7 +11,9 @@ The names below load on first use (this package needs NumPy), so importing ``all
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from allocator.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from allocator.trading.trades import Trade, TradeList, build_trades, reconcile
@@ -19,9 +21,5 @@ if TYPE_CHECKING:
 __all__ = ["Trade", "TradeList", "build_trades", "reconcile"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from allocator.trading import trades
-
-        return getattr(trades, name)
-    raise AttributeError(f"module 'allocator.trading' has no attribute {name!r}")
+MODULES = {name: "trades" for name in __all__}
+__getattr__ = lazy_attributes(__name__, MODULES)
