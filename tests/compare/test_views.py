@@ -180,3 +180,14 @@ def test_the_chart_draws_the_matrix(tables: ComparisonTables) -> None:
     assert texts[0] == f"E {100 * first.expected_return:.2f}%\nU {100 * first.utility:.2f}%"
     boxed = [p for p in panel.patches if not p.get_fill()]
     assert len(boxed) == len(matrix.rows), "one worst view boxed per portfolio"
+
+
+def test_the_hawkish_view_lowers_every_portfolio_s_expected_return(matrix: ViewMatrix) -> None:
+    """The pack's thesis through the matrix: under the hawkish view every portfolio, the current one and the
+    benchmark included, expects less than under goldilocks, and less than under the growth scare too."""
+    for row in matrix.rows:
+        hawkish = matrix.cell(row.name, "hawkish_pivot").expected_return
+        assert hawkish < matrix.cell(row.name, "goldilocks").expected_return - 0.005, row.name
+        scare = matrix.cell(row.name, "growth_scare").expected_return
+        assert scare < matrix.cell(row.name, "goldilocks").expected_return, row.name
+    assert {row.worst_view for row in matrix.rows} == {"hawkish_pivot"}
