@@ -66,6 +66,9 @@ test: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy allocator
 	$(BIN)/lint-imports
+	@# the benchmark's quick mode (about a minute), so it cannot rot; its timings are printed, never asserted
+	out=$$(mktemp -d) && $(BIN)/python bench/run.py --quick --out $$out/bench > $$out/bench.log 2>&1 \
+		|| { cat $$out/bench.log; exit 1; }; tail -n 12 $$out/bench.log
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 bench: $(DEV)
