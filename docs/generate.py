@@ -200,7 +200,9 @@ by hand: change the models' descriptions and regenerate (tests/test_docs.py chec
 A config is a YAML file. Every key is validated, unknown keys are errors (with a "did you mean" suggestion), and
 every problem is reported at once with its key path (exit 3). Weights and growth rates are fractions (0.05 = 5%),
 returns and volatilities annualized, money in the account currency, costs and offsets in basis points. Paths are
-relative to the config file that names them.
+relative to the config file that names them. Only `true` and `false` are booleans (YAML 1.2): `off`, `on`, `yes`
+and `no` are text, so a ticker such as `ON` stays a ticker and `turnover_max: off` is an error, not 0; and a
+boolean is never accepted where a number is expected.
 
 **`extends`** (path): a parent config, relative to this file. The chain may be of any depth; the child is merged
 over its parent key by key (mappings such as `position_limits` merge, lists such as `groups` replace, `null`

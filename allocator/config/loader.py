@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,15 @@ class StrictSafeLoader(SAFE_LOADER):  # type: ignore[misc]
             seen[key] = key_node.start_mark
         mapping: dict[Hashable, Any] = super().construct_mapping(node, deep)
         return mapping
+
+
+# YAML 1.2 booleans only: PyYAML follows YAML 1.1, where yes/no/on/off (any case) are booleans, so
+# ``turnover_max: off`` became 0.0 and a ticker ``ON`` or ``NO`` a boolean key. Here they stay text.
+StrictSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in SAFE_LOADER.yaml_implicit_resolvers.items()}
+StrictSafeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                       list("tTfF"))
 
 
 def _count_values(data: Any, where: str) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -25,9 +25,20 @@ SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
 
 
 class StrictModel(BaseModel):
-    """Frozen model that refuses unknown keys."""
+    """Frozen model that refuses unknown keys, and booleans where a number or a word is expected (pydantic would
+    read ``max_weight: true`` as 1.0)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError(f"got the boolean {str(value).lower()}, which is not a value of this key; give a "
+                                 "number or a word (quote it if it is meant as text)")
+        return value
 
 
 # --- choices -----------------------------------------------------------------------------------------------

@@ -187,3 +187,30 @@ def test_run_manifest_records_the_chain_and_the_resolved_config(example_copy: Pa
     assert resolved["constraints"]["tracking_error_max"] == 0.03  # from the base
     assert "extends" not in resolved
     assert [manifest["inputs"][f"config[{i}]"]["path"] for i in range(3)] == manifest["config_chain"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("constraints: {turnover_max: off}", "constraints.turnover_max: Input should be a valid number, unable to parse "
+                                         "string as a number (got 'off')"),
+    ("constraints: {max_weight: on}", "constraints.max_weight: Input should be a valid number"),
+    ("constraints: {max_weight: true}",
+     "constraints.max_weight: got the boolean true, which is not a value of this key"),
+    ("rsi: {overbought: yes}", "rsi.overbought: Input should be a valid number"),
+])
+def test_yaml_1_1_booleans_are_never_numbers(text: str, message: str, tmp_path: Path) -> None:
+    """YAML 1.1 reads off/on/yes/no as booleans and pydantic reads a boolean as 0 or 1: turnover_max: off would
+    have meant 'no trades'. Only true and false are booleans, and a boolean is never a number."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"extends: {BASE_CONFIG}\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert message in "\n".join(caught.value.details), caught.value.details
+
+
+def test_tickers_that_spell_yaml_1_1_booleans_stay_text(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"extends: {BASE_CONFIG}\ntrading: {{cost_bps_by_symbol: {{ON: 5, NO: 4, Y: 3}}}}\n"
+                      "rsi: {enabled: false}\n")
+    loaded = load_config(config)
+    assert set(loaded.config.trading.cost_bps_by_symbol) == {"ON", "NO", "Y"}
+    assert loaded.config.rsi.enabled is False
