@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,10 +219,14 @@ def prepare(
 
 
 def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:
+    """``--as-of`` read one way only, YYYY-MM-DD: ``12/11/2025`` (which day?), ``today`` (which clock?) and times
+    are refused rather than guessed."""
     if as_of is None:
         return None
     try:
-        return pd.Timestamp(as_of).normalize()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+            raise ValueError(as_of)
+        return pd.Timestamp(date.fromisoformat(as_of))
     except (ValueError, TypeError):
         raise UsageError("--as-of", f"not a date: {as_of!r}", "write it as YYYY-MM-DD") from None
 

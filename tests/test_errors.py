@@ -57,6 +57,14 @@ def test_usage_error_bad_as_of(cli: Cli, example_copy: Path) -> None:
     _error(result, 2, "--as-of: not a date: 'someday'; write it as YYYY-MM-DD")
 
 
+@pytest.mark.parametrize("text", ["12/11/2025", "today", "now", "2025-12-11T00:00+01:00", "2025-02-30", "20251211"])
+def test_as_of_is_read_one_way_only(text: str, cli: Cli, example_copy: Path) -> None:
+    """A date that could be read two ways (or as the wall clock) is refused, never guessed."""
+    result = cli("validate", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml",
+                 "--as-of", text)
+    _error(result, 2, f"--as-of: not a date: {text!r}; write it as YYYY-MM-DD")
+
+
 def test_usage_error_missing_config(cli: Cli, example_copy: Path) -> None:
     result = cli("run", example_copy / "examples/holdings.csv")
     assert result.exit_code == 2
