@@ -6,6 +6,8 @@ from enum import StrEnum
 
 CASH_SYMBOL = "CASH"
 SIZE_BUCKETS = ("large", "mid", "small", "none")
+# the asset classes a fundamentals file may name; signals score only equity, the regime views name bond and commodity
+ASSET_CLASSES = ("equity", "bond", "commodity", "real_estate", "cash", "alternative", "multi_asset")
 
 
 class Side(StrEnum):

@@ -8,6 +8,7 @@ and short gaps are forward-filled (``data.max_fill_days``) when the window for a
 from __future__ import annotations
 
 import csv
+import difflib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 from allocator.errors import DataError
 from allocator.files.cells import is_ticker
 from allocator.files.reading import FileLimits, check_file
-from allocator.terms import SIZE_BUCKETS
+from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
 CLOSE_NAMES = ("adj_close", "adjclose", "adj close", "adjusted_close", "close", "price")
@@ -358,6 +359,14 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
     asset_class = (frame["asset_class"].astype(str).str.strip().str.lower() if "asset_class" in frame.columns
                    else pd.Series(["equity"] * len(frame)))
     out["asset_class"] = asset_class.replace("", "equity").to_numpy()
+    unknown_class = ~out["asset_class"].isin(ASSET_CLASSES).to_numpy()
+    if unknown_class.any():  # a typo (Equities) would turn every signal off for the asset, silently
+        position = int(np.flatnonzero(unknown_class)[0])
+        value = str(out["asset_class"].iloc[position])
+        close = difflib.get_close_matches(value, ASSET_CLASSES, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise DataError(f"{path}: row {position + 2}: asset_class", f"unknown asset class {value!r}",
+                        f"{hint}use one of {', '.join(ASSET_CLASSES)}")
     if "size_bucket" in frame.columns:
         buckets = frame["size_bucket"].astype(str).str.strip().str.lower().replace("", "none")
         unknown = ~buckets.isin(SIZE_BUCKETS)

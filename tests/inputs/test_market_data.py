@@ -53,3 +53,17 @@ def test_a_bad_cell_is_named_whichever_path_reads_it(tmp_path: Path, cell: str) 
     path.write_text(f"date,A,B\n2024-01-02,1.5,2\n2024-01-03,2,{cell}\n")
     with pytest.raises(DataError, match=r"row 3: B: not a number"):
         read_prices(path)
+
+
+@pytest.mark.parametrize(("value", "hint"), [("Equities", "did you mean 'equity'? "),
+                                              ("Bonds", "did you mean 'bond'? "), ("crypto", "")])
+def test_an_unknown_asset_class_is_refused_with_a_suggestion(value: str, hint: str, tmp_path: Path) -> None:
+    """A typo in asset_class would turn every signal off for the fund, silently: it is refused instead."""
+    from allocator.inputs.market_data import read_fundamentals
+
+    text = (ROOT / "examples" / "fundamentals.csv").read_text().replace(",equity,0.30,", f",{value},0.30,", 1)
+    path = tmp_path / "fundamentals.csv"
+    path.write_text(text)
+    with pytest.raises(DataError) as caught:
+        read_fundamentals(path)
+    assert f"row 2: asset_class: unknown asset class '{value.lower()}'; {hint}use one of equity" in str(caught.value)
