@@ -74,6 +74,22 @@ def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal |
     return amount
 
 
+def run_inputs(holdings: Path, configs: Any) -> list[Path]:
+    """The files a run or comparison reads: the holdings, each config of each ``extends`` chain, prices and
+    fundamentals (a config that does not load names only itself; its error is reported elsewhere)."""
+    from allocator.config.loader import LoadedConfig, load_config
+
+    found: list[Path] = [Path(holdings)]
+    for config in configs:
+        try:
+            loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+        except AllocatorError:
+            found.append(Path(config))
+            continue
+        found += [*loaded.chain, Path(loaded.config.data.prices), Path(loaded.config.data.fundamentals)]
+    return found
+
+
 def _terminate(signum: int, _: Any) -> None:
     raise SystemExit(128 + signum)
 
@@ -185,7 +201,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
                               mode=None if mode is None else TradingMode(mode), raise_value=raise_value)
     except InfeasibleError as exc:
         if out_dir is not None:  # nothing but the diagnosis is written
-            write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force)
+            write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force,
+                             inputs=run_inputs(holdings, [source]))
         raise
     fmt = replay.trade_format if replay else list(trade_format) or result.config.output.format.value
     command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
@@ -197,7 +214,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     summary = summarize(result)
     files = run_files(result, command, fmt, summary) if out_dir is not None or replay else {}
     if out_dir is not None:
-        written = write_atomically(out_dir, files, force=force)
+        written = write_atomically(out_dir, files, force=force,
+                                   inputs=[entry["path"] for entry in result.prepared.inputs.values()])
         click.echo(f"wrote {written}", err=True)
     if replay:
         from allocator.outputs.replay import reproduction_report
@@ -296,7 +314,8 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
     if out_dir is not None:
         command = {"holdings": str(holdings), "configs": list(configs), "as_of": as_of,
                    "cash": None if cash is None else str(cash), "robust": robust}
-        written = write_atomically(out_dir, comparison_files(comparison, tables, command), force=force)
+        written = write_atomically(out_dir, comparison_files(comparison, tables, command), force=force,
+                                   inputs=run_inputs(holdings, configs))
         click.echo(f"wrote {written}", err=True)
     if not quiet:
         print_comparison(comparison, tables, sys.stdout)

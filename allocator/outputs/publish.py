@@ -8,6 +8,7 @@ only when it is empty or a previous run's output (it holds a ``manifest.json``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from allocator.errors import OutputError
@@ -23,16 +24,32 @@ def replaceable(folder: Path) -> bool:
         return False
 
 
-def write_atomically(out_dir: str | Path, files: dict[str, bytes], force: bool = False) -> Path:
-    """Write ``files`` into ``out_dir`` all at once; see ``allocator.files.staging`` for how."""
+def write_atomically(out_dir: str | Path, files: dict[str, bytes], force: bool = False,
+                     inputs: Iterable[str | Path] = ()) -> Path:
+    """Write ``files`` into ``out_dir`` all at once; see ``allocator.files.staging`` for how. ``inputs`` are the
+    files the run read: a folder holding one of them is never replaced (``--force`` would delete it)."""
     from allocator.files.staging import publish
 
     target = Path(os.path.abspath(out_dir))
     if target.exists() and not target.is_dir():
         raise OutputError(str(out_dir), "exists and is not a folder", "choose another output path")
+    if target.is_dir():
+        inside = sorted({str(path) for path in inputs if _within(Path(path), target)})
+        if inside:
+            raise OutputError(str(out_dir), f"holds this run's input {', '.join(inside)}; replacing the folder would "
+                              "delete it", "write to another folder, or move the inputs out of this one")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(str(out_dir), f"cannot create the output folder ({exc.strerror})",
                           "check the path and permissions") from None
     return publish(target, files, force, replaceable)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (resolved, links followed) lies inside ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
