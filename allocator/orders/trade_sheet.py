@@ -24,7 +24,7 @@ from typing import Any
 from allocator.errors import DataError
 from allocator.files.cells import unquote
 from allocator.files.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
-from allocator.files.reading import MIB, read_text
+from allocator.files.reading import MIB, read_text, sha256_of
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
 from allocator.terms import BUY, SELL, Side
 
@@ -89,12 +89,25 @@ def manifest_beside(trades_path: Path, manifest_path: Path | None) -> Manifest |
 def read_trade_sheet(path: Path, manifest: Manifest | None) -> TradeSheet:
     """Read ``trades.csv`` or ``trades.json`` (by content: JSON starts with ``{``)."""
     text = read_text(path, MAX_TRADE_FILE_BYTES, "trade list", too_large_fix="check that this is a trade list")
+    _check_unedited(path, manifest)
     if text.lstrip().startswith("{"):
         return _sheet_from_json(path, text, manifest)
     if manifest is None:
         raise DataError(str(path), "a CSV trade list does not carry its run id and as-of date",
                         "keep the run's manifest.json beside it, or name it with --manifest")
     return _sheet_from_csv(path, text, manifest)
+
+
+def _check_unedited(path: Path, manifest: Manifest | None) -> None:
+    """Refuse a trade list that the run's manifest records under its name with another SHA-256: orders built from
+    an edited list would go out under the run's own order IDs."""
+    if manifest is None or path.name not in manifest.outputs:
+        return
+    if sha256_of(path) != manifest.outputs[path.name]:
+        source = manifest.path or "the run's manifest"
+        raise DataError(str(path), f"edited after the run: its SHA-256 differs from the one {source} records "
+                        "(orders would go out under the run's own order IDs)",
+                        "export the trade list the run wrote, or rerun allocate run for a new list")
 
 
 def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:

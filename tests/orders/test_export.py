@@ -273,10 +273,21 @@ def test_export_errors(run_dir: Path, tmp_path: Path) -> None:
     shutil.copy(run_dir / "manifest.json", edited.parent / "manifest.json")
     edited.write_text((run_dir / "trades.csv").read_text().replace(",SELL,", ",SHORT,", 1))
     result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
-    assert result.exit_code == 4 and f"{edited}: row 2: side: expected BUY or SELL, got 'SHORT'" in result.stderr
+    assert result.exit_code == 4
+    assert f"{edited}: edited after the run: its SHA-256 differs from the one" in result.stderr
+    renamed = edited.parent / "my_trades.csv"  # not a file the manifest records: read, and its rows checked
+    edited.rename(renamed)
+    result = CliRunner().invoke(main, ["export", str(renamed), "--format", "fix"])
+    assert result.exit_code == 4 and f"{renamed}: row 2: side: expected BUY or SELL, got 'SHORT'" in result.stderr
+    for change in (lambda t: t.replace(",SELL,", ",BUY,", 1),            # a side flipped
+                   lambda t: t.replace(",152,", ",15200,", 1),             # a quantity x100
+                   lambda t: t + t.splitlines()[1] + "\n"):               # a row added
+        edited.write_text(change((run_dir / "trades.csv").read_text()))
+        result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
+        assert result.exit_code == 4 and "edited after the run" in result.stderr
     lines = (run_dir / "trades.csv").read_text().splitlines()
-    edited.write_text("\n".join([*lines, lines[1]]) + "\n")
-    result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
+    renamed.write_text("\n".join([*lines, lines[1]]) + "\n")
+    result = CliRunner().invoke(main, ["export", str(renamed), "--format", "fix"])
     assert result.exit_code == 4 and "symbol SPY appears twice" in result.stderr
 
     target = tmp_path / "orders.fix"

@@ -323,8 +323,17 @@ def test_an_edited_trade_list_is_refused_after_it_was_sent(run_dir: Path, trades
     assert send(run_dir, broker).returncode == 0
     path = run_dir / "trades.csv"
     sold = int(next(t["quantity"] for t in trades if t["symbol"] == "SPY"))
-    path.write_text(path.read_text().replace(f"SPY,SELL,{sold},", f"SPY,SELL,{sold - 3},"))
+    original = path.read_text()
+    path.write_text(original.replace(f"SPY,SELL,{sold},", f"SPY,SELL,{sold - 3},"))
     result = send(run_dir, broker)
+    assert result.returncode == 4
+    assert "edited after the run: its SHA-256 differs" in result.stderr  # refused before the journal is opened
+    # under another name the manifest records no hash for it; the journal still refuses new terms for a sent order
+    path.write_text(original)
+    renamed = run_dir / "edited.csv"
+    renamed.write_text(original.replace(f"SPY,SELL,{sold},", f"SPY,SELL,{sold - 3},"))
+    result = subprocess.run(send_command(run_dir, broker, trades_file=renamed.name), capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, check=False)
     assert result.returncode == 4
     assert (f"was sent before with different terms (quantity {sold} -> {sold - 3}); a sent trade list must not be "
             "edited") in result.stderr
