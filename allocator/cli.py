@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -249,7 +250,9 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
     u = prepared.universe
     click.echo(f"holdings: {len(prepared.holdings.positions)} positions, cash {float(u.cash_value):,.2f}, "
                f"NAV {u.nav_value:,.2f}")
-    click.echo(f"universe: {u.size} assets, prices as of {prepared.window.as_of.date()}, "
+    classes = Counter(u.asset_class)
+    composition = ", ".join(f"{count} {name}" for name, count in sorted(classes.items(), key=lambda kv: -kv[1]))
+    click.echo(f"universe: {u.size} assets ({composition}), prices as of {prepared.window.as_of.date()}, "
                f"{len(prepared.window.closes)} closes")
     click.echo(f"config: {' <- '.join(str(p) for p in prepared.loaded.chain)}")
     for row in prepared.holdings.cash_rows:

@@ -67,3 +67,15 @@ def test_an_unknown_asset_class_is_refused_with_a_suggestion(value: str, hint: s
     with pytest.raises(DataError) as caught:
         read_fundamentals(path)
     assert f"row 2: asset_class: unknown asset class '{value.lower()}'; {hint}use one of equity" in str(caught.value)
+
+
+def test_validate_prints_the_universe_by_asset_class(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    result = CliRunner().invoke(main, ["validate", str(ROOT / "examples" / "holdings.csv"), "-c",
+                                       str(ROOT / "configs" / "base.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "universe: 20 assets (16 equity, 3 bond, 1 commodity), prices as of 2026-01-16" in result.stdout
+    assert "ok: every input is valid" in result.stdout
