@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.loader import LoadedConfig, load_config
-from allocator.config.schema import Config, GapPolicy, OutsidePolicy, TradingMode
+from allocator.config.schema import Config, GapPolicy, OutsidePolicy, SplitPolicy, TradingMode
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.files.reading import FileLimits, sha256_of
@@ -165,7 +165,8 @@ def prepare(
     symbols = universe_symbols(cfg, fundamentals, config_path, str(cfg.data.fundamentals))
     rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
-                                    cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date)
+                                    cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date,
+                                    refuse_splits=cfg.data.on_split is SplitPolicy.REFUSE)
     warnings = [*holdings.warnings, *window.warnings]
     if as_of_date is not None and window.as_of < as_of_date:
         warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "

@@ -49,6 +49,11 @@ class GapPolicy(StrEnum):
     STOP = "stop"
 
 
+class SplitPolicy(StrEnum):
+    REFUSE = "refuse"
+    WARN = "warn"
+
+
 class TradingMode(StrEnum):
     """``rebalance``: buy and sell; ``invest``: buys only (puts cash to work); ``raise``: sells only (raises cash)."""
 
@@ -178,6 +183,9 @@ class DataConfig(StrictModel):
     max_fill_days: int = Field(3, ge=0, le=30, description="forward-fill price gaps of at most this many rows")
     on_gap: GapPolicy = Field(GapPolicy.EXCLUDE, description="longer gaps: exclude the asset (reported) or stop "
                               "the run")
+    on_split: SplitPolicy = Field(SplitPolicy.REFUSE, description="a one-day move that looks like an unadjusted "
+                                  "split (close near 1/2, 1/3, ..., 1/10 or 2x to 10x the day before): refuse the "
+                                  "prices, or warn and go on")
     max_file_mb: float = Field(256.0, gt=0.0, description="refuse input files larger than this, in MiB")
     max_rows: int = Field(2_000_000, gt=0, description="refuse input tables with more rows than this")
     cash_symbols: list[Symbol] = Field(

@@ -261,8 +261,12 @@ def price_window(
     exclude_gaps: bool,
     source: str,
     as_of: pd.Timestamp | None = None,
+    refuse_splits: bool = True,
 ) -> tuple[PriceWindow, tuple[str, ...]]:
     """Cut the last ``rows_needed`` closes up to ``as_of`` for ``symbols``; fill short gaps.
+
+    A one-day move that looks like an unadjusted split (``split_like_moves``) is refused (``refuse_splits``) or
+    named in a warning: read as a crash it would inflate volatility, expected return and RSI and reverse trades.
 
     Returns the window and the symbols excluded for gaps (only when ``exclude_gaps``). Raises ``DataError`` for a
     missing symbol, a history shorter than needed, unfillable gaps (when not excluding) and constant prices.
@@ -305,8 +309,36 @@ def price_window(
             names = [kept[i] for i in np.flatnonzero(flat)]
             raise DataError(f"{source}: {', '.join(names)}", "constant prices over the window (zero variance)",
                             "check the price feed; a fund whose price never moves cannot be modelled")
+    for symbol, day, ratio, factor in split_like_moves(filled):
+        what = (f"the close on {day} is {ratio:.3f} times the day before, as an unadjusted "
+                f"{'1-for-' if ratio > 1 else ''}{factor}{'' if ratio > 1 else '-for-1'} split would make it")
+        if refuse_splits:
+            raise DataError(f"{source}: {symbol}", what,
+                            "give split-adjusted closes, or set data.on_split: warn if the move is real")
+        warnings.append(f"{symbol}: {what}; kept as a real move (data.on_split: warn)")
     return PriceWindow(closes=filled, as_of=pd.Timestamp(filled.index[-1]), warnings=tuple(warnings)), tuple(
         excluded)
+
+
+SPLIT_FACTORS = (2, 3, 4, 5, 8, 10, 15, 20, 25, 50)
+
+
+def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[tuple[str, str, float, int]]:
+    """One-day moves within ``tolerance`` (relative) of a split factor k or 1/k, k in ``SPLIT_FACTORS``: as
+    (symbol, date, close ratio, k). A fund does not halve or double in a day; an unadjusted split does."""
+    values = closes.to_numpy(dtype=np.float64)
+    found: list[tuple[str, str, float, int]] = []
+    if len(values) < 2:
+        return found
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = values[1:] / values[:-1]
+    for row, column in zip(*np.nonzero(np.isfinite(ratio) & ((ratio < 0.56) | (ratio > 1.8))), strict=True):
+        r = float(ratio[row, column])
+        move = r if r > 1 else 1 / r
+        factor = min(SPLIT_FACTORS, key=lambda k: abs(move / k - 1))
+        if abs(move / factor - 1) <= tolerance:
+            found.append((str(closes.columns[column]), str(closes.index[row + 1].date()), r, factor))
+    return found
 
 
 def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:

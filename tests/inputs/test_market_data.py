@@ -79,3 +79,38 @@ def test_validate_prints_the_universe_by_asset_class(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "universe: 20 assets (16 equity, 3 bond, 1 commodity), prices as of 2026-01-16" in result.stdout
     assert "ok: every input is valid" in result.stdout
+
+
+@pytest.mark.parametrize(("factor", "words"), [(2, "an unadjusted 2-for-1 split"),
+                                               (1 / 3, "an unadjusted 1-for-3 split"),
+                                               (10, "an unadjusted 10-for-1 split")])
+def test_an_unadjusted_split_is_refused_or_named(factor: float, words: str, tmp_path: Path) -> None:
+    """An unadjusted split read as a crash inflates volatility, expected return and RSI and reverses trades."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    prices = pd.read_csv(ROOT / "examples" / "prices.csv")
+    cut = len(prices) - 30
+    prices.loc[cut:, "IWM"] = (prices.loc[cut:, "IWM"] / factor).round(2)
+    prices.to_csv(tmp_path / "prices.csv", index=False)
+    config = tmp_path / "split.yaml"
+    base = ROOT / "configs" / "base.yaml"
+    config.write_text(f"extends: {base}\ndata: {{prices: {tmp_path / 'prices.csv'}}}\n")
+    holdings = str(ROOT / "examples" / "holdings.csv")
+    refused = CliRunner().invoke(main, ["validate", holdings, "-c", str(config)])
+    assert refused.exit_code == 4
+    day = prices.loc[cut, "date"]
+    assert f"prices.csv: IWM: the close on {day} is" in refused.stderr and words in refused.stderr
+    assert "give split-adjusted closes, or set data.on_split: warn if the move is real" in refused.stderr
+    config.write_text(f"extends: {base}\ndata: {{prices: {tmp_path / 'prices.csv'}, on_split: warn}}\n")
+    warned = CliRunner().invoke(main, ["validate", holdings, "-c", str(config)])
+    assert warned.exit_code == 0 and f"IWM: the close on {day} is" in warned.stderr
+
+
+def test_real_closes_have_no_split_like_move(shared_data: Path) -> None:
+    """33 years of 50 ETFs' adjusted closes, crashes of 2008 and 2020 included: nothing looks like a split."""
+    from allocator.inputs.market_data import split_like_moves
+
+    closes = pd.read_csv(shared_data / "etf_prices_adjclose.csv", index_col=0, parse_dates=True)
+    assert split_like_moves(closes) == []
