@@ -94,6 +94,12 @@ class TargetLedger:
         cost = self.cost_of(i, notional)
         return (notional if change < 0 else -notional) - cost, notional, cost
 
+    def on_grid(self, i: int, quantity: float) -> Decimal:
+        """``quantity`` (shares, computed in floating point) as the exact lot multiple it stands for: the current
+        holding plus a whole number of lots, in ``Decimal`` (no 62.47900000000004 reaches an order)."""
+        lots = round((to_decimal(quantity) - self.current[i]) / self.lot[i])
+        return max(self.current[i] + lots * self.lot[i], Decimal(0))
+
     def set(self, i: int, quantity: Decimal) -> None:
         old_cash, old_notional, old_cost = self._trade(i, self.target[i])
         new_cash, new_notional, new_cost = self._trade(i, quantity)
@@ -309,9 +315,9 @@ def round_up(ledger: TargetLedger, choices: RoundingChoices, lot_limits: LotLimi
     """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first."""
     order = sorted((i for i in range(n) if choices.up[i] is not None), key=lambda i: (-choices.remainder[i], i))
     for i in order:
-        if ledger.target[i] != to_decimal(choices.base[i]):
+        if ledger.target[i] != ledger.on_grid(i, choices.base[i]):
             continue  # a later step already moved it
-        candidate = to_decimal(float(choices.up[i] or 0.0))
+        candidate = ledger.on_grid(i, float(choices.up[i] or 0.0))
         if lot_limits.allows(ledger, i, candidate):
             ledger.set(i, candidate)
 

@@ -113,7 +113,7 @@ def build_trades(
     bounds = share_bounds(limits, universe.price, universe.quantity, nav_after)
     choices = rounding_choices(target_weight * nav_after / universe.price, universe.quantity, universe.lot_size, bounds)
     for i, quantity in enumerate(choices.base):
-        ledger.set(i, to_decimal(quantity))
+        ledger.set(i, ledger.on_grid(i, quantity))
     minimum = Decimal(str(trading.min_trade_value))
     warnings: list[str] = []
     drop_small(ledger, choices, minimum, n)

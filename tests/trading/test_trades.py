@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +213,28 @@ def test_rounding_keeps_the_turnover_limit() -> None:
     from allocator.optimize.constraints import turnover
 
     assert turnover(limits, trade_list.achieved_weight, trade_list.achieved_cash_weight) <= turnover_max + 1e-9
+
+
+@pytest.mark.parametrize("lot", ["0.001", "0.01", "0.25", "0.1", "3"])
+def test_quantities_are_exact_multiples_of_the_lot(lot: str, tmp_path: Path) -> None:
+    """Quantities are decimal multiples of the lot, exactly, in the trade list and every order format."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
+
+    config = tmp_path / "lots.yaml"
+    config.write_text(f"extends: {BASE_CONFIG}\ntrading: {{fractional_shares: true, lot_size: {lot}}}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(EXAMPLE_HOLDINGS), "-c", str(config), "-o", str(out), "-q",
+                                       "--format", "csv", "--format", "basket"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "trades.csv").open()))
+    assert rows
+    for row in rows:
+        quantity = Decimal(row["quantity"])
+        assert quantity % Decimal(lot) == 0, row
+        assert Decimal(row["target_quantity"]) - Decimal(row["current_quantity"]) in (quantity, -quantity)
+        assert len(row["quantity"].split(".")[-1]) <= 6, row["quantity"]
+    basket = (out / "basket.csv").read_text()
+    assert "0000000" not in basket and "9999999" not in basket
