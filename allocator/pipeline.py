@@ -187,6 +187,7 @@ def prepare(
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
+    warnings.extend(price_warnings(holdings, prices.loc[prices.index <= window.as_of], universe))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
     risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
@@ -217,6 +218,36 @@ def prepare(
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
                     returns=returns, rsi=rsi, limits=limits, inputs=inputs, warnings=tuple(warnings),
                     presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=cash or Decimal(0))
+
+
+STALE_SESSIONS = 5  # a close older than this many sessions is named before anything is traded on it
+PRICE_GAP = 0.10  # a holdings price this far (relative) from the last close is named: NAV and trades use it
+
+
+def price_warnings(holdings: Holdings, prices: pd.DataFrame, universe: Universe) -> list[str]:
+    """Prices that do not mean what they seem: a holdings ``price`` far from the last close (it sets NAV and the
+    trades), and a holding outside the universe priced from a close many sessions old."""
+    found: list[str] = []
+    last = prices.ffill().iloc[-1] if len(prices) else pd.Series(dtype=np.float64)
+    for position in holdings.positions:
+        close = last.get(position.symbol)
+        if position.price is not None and close is not None and np.isfinite(close) and close > 0:
+            gap = position.price / float(close) - 1.0
+            if abs(gap) > PRICE_GAP:
+                found.append(f"{position.symbol}: the holdings price {position.price:,.2f} is {gap:+.0%} from the "
+                             f"last close {float(close):,.2f} on {prices.index[-1].date()}; NAV and the trades use "
+                             "the holdings price")
+    for symbol in universe.outside_symbols:
+        if symbol not in prices.columns or any(p.symbol == symbol and p.price is not None
+                                               for p in holdings.positions):
+            continue
+        valid = prices[symbol].notna().to_numpy()
+        if valid.any():
+            age = len(valid) - 1 - int(np.flatnonzero(valid)[-1])
+            if age > STALE_SESSIONS:
+                found.append(f"{symbol}: priced from its close of {prices.index[-age - 1].date()}, {age} sessions "
+                             "before the as-of date; give its price in the holdings file")
+    return found
 
 
 def _parse_as_of(as_of: str | None) -> pd.Timestamp | None:

@@ -289,3 +289,21 @@ def test_a_money_market_row_at_one_dollar_is_cash(tmp_path: Path) -> None:
     path = tmp_path / "holdings.csv"
     path.write_text("symbol,quantity,price\nSPY,10,500\nSPAXX**,1234.56,1.00\n")
     assert read_holdings(path).cash_value == Decimal("1234.56")
+
+
+def test_a_holdings_price_far_from_the_last_close_is_named(tmp_path: Path) -> None:
+    """NAV and the trades use the holdings price: 800 for SPY against a close of 694.17 is named, not absorbed."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    path = tmp_path / "holdings.csv"
+    rows = EXAMPLE_HOLDINGS.read_text().strip().splitlines()
+    prices = {"SPY": "800.00", "QQQ": "625.00"}
+    path.write_text("symbol,quantity,price\n" + "".join(f"{row},{prices.get(row.split(',')[0], '')}\n"
+                                                        for row in rows[1:]))
+    result = CliRunner().invoke(main, ["validate", str(path), "-c", str(BASE_CONFIG)])
+    assert result.exit_code == 0, result.output
+    assert ("SPY: the holdings price 800.00 is +15% from the last close 694.17 on 2026-01-16; NAV and the trades use "
+            "the holdings price") in result.stderr
+    assert "QQQ: the holdings price" not in result.stderr  # 625.00 against 623.23 is a normal difference
