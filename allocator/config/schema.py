@@ -14,12 +14,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from allocator.files.cells import canonical_symbol
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[float, Field(ge=-1.0, le=1.0)]
 ActiveWeight = Annotated[float, Field(ge=-1.0, le=1.0)]
-Symbol = Annotated[str, Field(min_length=1, max_length=32)]
+Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(canonical_symbol)]
 
 SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
 

@@ -95,3 +95,14 @@ def quantity_text(value: Decimal) -> str:
     """Shares as plain text without exponent or trailing zeros (``100``, ``12.5``)."""
     text = format(value.normalize(), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+_SHARE_CLASS = re.compile(r"([A-Z0-9]+)[./\- ]([A-Z])")
+
+
+def canonical_symbol(text: str) -> str:
+    """A symbol in one spelling: trimmed, upper case, and a share class written with a dot whichever separator a
+    source used (``BRK/B``, ``BRK-B``, ``BRK B`` and ``brk.b`` are all ``BRK.B``)."""
+    symbol = text.strip().upper()
+    match = _SHARE_CLASS.fullmatch(symbol)
+    return f"{match.group(1)}.{match.group(2)}" if match else symbol

@@ -25,7 +25,7 @@ from pathlib import Path
 from allocator.config.schema import HoldingsColumns
 from allocator.domain import Holdings, Position
 from allocator.errors import DataError
-from allocator.files.cells import FORMULA_PREFIXES, is_ticker, parse_number
+from allocator.files.cells import FORMULA_PREFIXES, canonical_symbol, is_ticker, parse_number
 from allocator.files.reading import FileLimits, read_text
 from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
@@ -201,7 +201,7 @@ def _holdings(table: Table, where: str, allow_fractional: bool, cash_symbols: se
             cash += amount
             cash_rows.append(f"row {record.line}: {symbol} {amount}")
             continue
-        key = symbol.upper()
+        key = canonical_symbol(symbol)
         if key in seen:
             raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
                                "merge the rows into one position")
@@ -251,7 +251,7 @@ def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bo
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
     return Position(
-        symbol=symbol.upper(),
+        symbol=canonical_symbol(symbol),
         quantity=float(quantity),
         price=float(price) if price is not None else None,
         lot_size=float(lot) if lot is not None else None,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import DataError
-from allocator.files.cells import is_ticker
+from allocator.files.cells import canonical_symbol, is_ticker
 from allocator.files.reading import FileLimits, check_file
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
@@ -198,14 +198,15 @@ def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
         if not is_ticker(c):
             raise DataError(str(path), f"column {c!r} is not a ticker",
                             "name each column after 'date' by its symbol (letters, digits and . - / ^)")
-        if c.upper() in seen:
-            raise DataError(str(path), f"symbol {c} appears in two columns", "keep one column per symbol")
-        seen.add(c.upper())
+        if canonical_symbol(c) in seen:
+            raise DataError(str(path), f"symbol {c} appears in two columns (as {canonical_symbol(c)})",
+                            "keep one column per symbol")
+        seen.add(canonical_symbol(c))
     values = _plain_numbers(frame, columns)
     if values is None:  # something other than plain decimals and empty cells: parse each column for its error
-        data = {c.upper(): numeric_column(frame, c, path, allow_missing=True).to_numpy() for c in columns}
+        data = {canonical_symbol(c): numeric_column(frame, c, path, allow_missing=True).to_numpy() for c in columns}
     else:
-        data = {c.upper(): values[:, j] for j, c in enumerate(columns)}
+        data = {canonical_symbol(c): values[:, j] for j, c in enumerate(columns)}
     wide = pd.DataFrame(data, index=dates)
     wide.index.name = "date"
     _check_closes(wide, path, np.arange(len(wide)) + 2)
@@ -225,7 +226,7 @@ def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
 
 def _long_to_wide(frame: pd.DataFrame, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
     dates = _parse_dates(frame[date_col], path, date_col)
-    symbols = frame[sym_col].astype(str).str.strip().str.upper()
+    symbols = frame[sym_col].astype(str).map(canonical_symbol)
     _check_symbols(symbols, path, sym_col)
     closes = numeric_column(frame, close_col, path, allow_missing=True)
     long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes.to_numpy(),
@@ -360,7 +361,7 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
                         f"give columns symbol, {', '.join(FUNDAMENTAL_REQUIRED)}")
     if frame.empty:
         raise DataError(str(path), "the fundamentals file has a header but no rows", "add one row per symbol")
-    symbols = frame["symbol"].astype(str).str.strip().str.upper()
+    symbols = frame["symbol"].astype(str).map(canonical_symbol)
     _check_symbols(symbols, path, "symbol")
     duplicated = symbols.duplicated()
     if duplicated.any():

@@ -307,3 +307,27 @@ def test_a_holdings_price_far_from_the_last_close_is_named(tmp_path: Path) -> No
     assert ("SPY: the holdings price 800.00 is +15% from the last close 694.17 on 2026-01-16; NAV and the trades use "
             "the holdings price") in result.stderr
     assert "QQQ: the holdings price" not in result.stderr  # 625.00 against 623.23 is a normal difference
+
+
+@pytest.mark.parametrize("spelling", ["BRK.B", "BRK/B", "BRK-B", "BRK B", "brk.b", " brk/b "])
+def test_share_classes_have_one_spelling(spelling: str) -> None:
+    from allocator.files.cells import canonical_symbol
+
+    assert canonical_symbol(spelling) == "BRK.B"
+    assert canonical_symbol("SPY") == "SPY" and canonical_symbol("^IRX") == "^IRX"
+
+
+def test_two_spellings_of_one_security_are_refused(tmp_path: Path) -> None:
+    """Holding BRK/B and BRK.B is one security held twice, not two: refused, naming both rows."""
+    from allocator.inputs.holdings import read_holdings
+
+    path = tmp_path / "holdings.csv"
+    path.write_text("symbol,quantity\nBRK/B,10\nSPY,5\nBRK.B,3\n")
+    with pytest.raises(DataError, match=r"duplicate symbol BRK\.B"):
+        read_holdings(path)
+    prices = tmp_path / "prices.csv"
+    prices.write_text("date,BRK-B,BRK.B\n2026-01-02,1,1\n2026-01-05,1,1\n")
+    from allocator.inputs.market_data import read_prices
+
+    with pytest.raises(DataError, match=r"symbol BRK\.B appears in two columns \(as BRK\.B\)"):
+        read_prices(prices)
