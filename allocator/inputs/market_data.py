@@ -1,6 +1,7 @@
 """Read and validate price histories and the fundamentals snapshot.
 
-Prices are daily closes, wide (``date`` then one column per symbol) or long (``date,symbol,close``). Dates must
+Prices are daily closes, wide (``date`` then one column per symbol) or long (``date,symbol,close``; the symbol
+column may be called ``ticker``, ``sym`` or ``security``). Dates must
 be unique and increasing; closes positive and finite. Empty cells are gaps: a fund's history may start late,
 and short gaps are forward-filled (``data.max_fill_days``) when the window for a run is cut.
 """
@@ -21,6 +22,7 @@ from allocator.files.cells import canonical_symbol, is_ticker
 from allocator.files.reading import FileLimits, check_file
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
+SYMBOL_NAMES = ("symbol", "ticker", "sym", "security")  # the symbol column of a long price file
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
 CLOSE_NAMES = ("adj_close", "adjclose", "adj close", "adjusted_close", "close", "price")
 FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "benchmark_weight")
@@ -136,12 +138,13 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
                         "name the first column 'date'")
     if frame.empty:
         raise DataError(str(path), "the price file has a header but no rows", "add daily closes")
-    if "symbol" in lower:
+    sym_col = next((lower[n] for n in SYMBOL_NAMES if n in lower), None)
+    if sym_col is not None:
         close_col = next((lower[n] for n in CLOSE_NAMES if n in lower), None)
         if close_col is None:
             raise DataError(str(path), "long price file without a close column",
                             "give columns date,symbol,close (or adj_close)")
-        frame = _long_to_wide(frame, path, date_col, lower["symbol"], close_col)
+        frame = _long_to_wide(frame, path, date_col, sym_col, close_col)
     else:
         frame = _wide(frame, path, date_col)
     if frame.shape[1] == 0:

@@ -114,3 +114,13 @@ def test_real_closes_have_no_split_like_move(shared_data: Path) -> None:
 
     closes = pd.read_csv(shared_data / "etf_prices_adjclose.csv", index_col=0, parse_dates=True)
     assert split_like_moves(closes) == []
+
+
+@pytest.mark.parametrize("name", ["symbol", "Ticker", "SYM"])
+def test_long_prices_with_a_ticker_column_read_like_the_wide_file(name: str, tmp_path: Path) -> None:
+    wide = pd.read_csv(ROOT / "examples" / "prices.csv")
+    path = tmp_path / "long.csv"
+    wide.melt(id_vars="date", var_name=name, value_name="close").to_csv(path, index=False)
+    read = read_prices(path)
+    expected = read_prices(ROOT / "examples" / "prices.csv")
+    pd.testing.assert_frame_equal(read[expected.columns], expected, check_freq=False)
