@@ -46,7 +46,10 @@ def reports_errors(command: F) -> F:
         except AllocatorError as exc:
             if debug:
                 traceback.print_exc()
-            _fail(exc.message(), exc.exit_code)
+            click.echo(f"Error: {exc.message()}", err=True)
+            for warning in exc.warnings:  # what the run found before it failed, after the error
+                click.echo(f"Warning: {warning}", err=True)
+            sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:

@@ -23,6 +23,7 @@ class AllocatorError(Exception):
         self.what = what
         self.fix = fix
         self.details = list(details)
+        self.warnings: list[str] = []  # what the run had found before it failed (printed with the error)
         super().__init__(self.message())
 
     def message(self) -> str:

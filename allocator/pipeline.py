@@ -322,7 +322,11 @@ def run(
         prepared = prepare(holdings_path, config, as_of, cash, mode=mode, raise_value=raise_value)
     timings["prepare_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
-    allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)
+    try:
+        allocation, limits_used, relaxations = optimize_prepared(prepared, cache, relax)
+    except AllocatorError as exc:  # the warnings often explain the failure (an asset excluded for gaps, ...)
+        exc.warnings = [*prepared.warnings, *exc.warnings]
+        raise
     timings["optimize_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     rules = prepared.rsi.by_symbol()

@@ -211,3 +211,13 @@ def test_a_closed_pipe_ends_quietly(example_copy: Path) -> None:
     process.wait(timeout=60)
     assert "Traceback" not in stderr and "Error" not in stderr
     assert process.returncode in (0, -13), (process.returncode, stderr)  # done, or ended by SIGPIPE like head
+
+
+def test_warnings_are_printed_when_the_run_fails_too(cli: Cli, example_copy: Path) -> None:
+    """What the run found before it failed often explains the failure: it is printed after the error."""
+    config = write_config(example_copy, "extends: base.yaml\nconstraints: {turnover_max: 0.0001}\n", "tight.yaml")
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config)
+    assert result.exit_code == 5
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: ")
+    assert "Warning: peer groups with one member score 0 on every signal: developed/broad, emerging/broad" in lines
