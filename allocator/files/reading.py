@@ -58,6 +58,17 @@ def check_file(path: Path, max_bytes: int, what: str, error: type[AllocatorError
         raise error(where, f"{what} is {file_size(size)}, above the limit of {file_size(max_bytes)}", too_large_fix)
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def text_encoding(path: Path) -> str:
+    """The encoding to read a text file with: UTF-16 when it starts with a UTF-16 byte-order mark, else UTF-8
+    (a UTF-8 byte-order mark dropped); a caller that fails on UTF-8 may retry with ``cp1252``."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return "utf-16" if head.startswith(UTF16_BOMS) else "utf-8-sig"
+
+
 def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorError] = DataError,
               too_large_fix: str = "raise data.max_file_mb if the file is genuine", expected: str = "CSV",
               windows_1252: bool = False) -> str:
@@ -72,6 +83,12 @@ def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorErr
     for magic, kind in BINARY_FORMATS:
         if raw.startswith(magic):
             raise error(where, f"{what} is {kind}, not {expected} text", f"export or save it as {expected}")
+    if raw.startswith(UTF16_BOMS):  # what Excel's "Unicode text" and some brokers' exports save
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise error(where, f"{what} has a UTF-16 byte-order mark but is not UTF-16 text (byte {exc.start})",
+                        f"export it as {expected} in UTF-8") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

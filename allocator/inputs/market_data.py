@@ -19,7 +19,7 @@ import pandas as pd
 
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
-from allocator.files.reading import FileLimits, check_file
+from allocator.files.reading import FileLimits, check_file, text_encoding
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
 SYMBOL_NAMES = ("symbol", "ticker", "sym", "security")  # the symbol column of a long price file
@@ -45,18 +45,25 @@ class PriceWindow:
 
 
 def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
+    """The table of a CSV file, every cell as text: UTF-8, UTF-16 (by its byte-order mark) or Windows-1252 (what
+    spreadsheets on Windows save, tried when the bytes are not UTF-8)."""
     check_file(path, limits.max_bytes, what)
+    encoding = text_encoding(path)
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
-                            skipinitialspace=True, nrows=limits.max_rows + 1)
-    except pd.errors.EmptyDataError:
-        raise DataError(str(path), f"the {what} is empty", "give a header row and data rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(str(path), f"cannot parse the {what} as CSV: {str(exc).strip()}",
-                        "check the delimiter and quoting") from None
+        frame = _pandas_table(path, encoding, limits, what)
+    except UnicodeError:
+        if encoding != "utf-8-sig":
+            raise DataError(str(path), f"the {what} is not UTF-16 text although it starts like it",
+                            "export it as CSV in UTF-8") from None
+        encoding = "cp1252"
+        try:
+            frame = _pandas_table(path, encoding, limits, what)
+        except UnicodeError as exc:
+            raise DataError(str(path), f"the {what} is not text in UTF-8, UTF-16 or Windows-1252 ({exc})",
+                            "export it as CSV in UTF-8") from None
     if len(frame) > limits.max_rows:
         raise DataError(str(path), f"more than {limits.max_rows:,} rows", "raise data.max_rows if genuine")
-    header = _check_row_lengths(path)
+    header = _check_row_lengths(path, encoding)
     counts = Counter(c.strip().upper() for c in header)
     duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
@@ -67,13 +74,25 @@ def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
     return frame
 
 
-def _check_row_lengths(path: Path) -> list[str]:
+def _pandas_table(path: Path, encoding: str, limits: FileLimits, what: str) -> pd.DataFrame:
+    """pandas' C reader on ``path`` in ``encoding``; raises ``UnicodeError`` for bytes the encoding cannot read."""
+    try:
+        return pd.read_csv(path, encoding=encoding, dtype=str, keep_default_na=False, skipinitialspace=True,
+                           nrows=limits.max_rows + 1)
+    except pd.errors.EmptyDataError:
+        raise DataError(str(path), f"the {what} is empty", "give a header row and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(str(path), f"cannot parse the {what} as CSV: {str(exc).strip()}",
+                        "check the delimiter and quoting") from None
+
+
+def _check_row_lengths(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """The header row as written, after checking that no row is shorter than it.
 
     pandas reads the missing cells of a truncated row as empty (no close), and renames a repeated column ``SPY``
     to ``SPY.1``: both would hide a damaged file.
     """
-    with path.open(encoding="utf-8-sig", newline="", errors="replace") as handle:
+    with path.open(encoding=encoding, newline="", errors="replace") as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader, [])

@@ -124,3 +124,21 @@ def test_long_prices_with_a_ticker_column_read_like_the_wide_file(name: str, tmp
     read = read_prices(path)
     expected = read_prices(ROOT / "examples" / "prices.csv")
     pd.testing.assert_frame_equal(read[expected.columns], expected, check_freq=False)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8-sig"])
+def test_prices_fundamentals_and_holdings_read_in_the_common_encodings(encoding: str, tmp_path: Path) -> None:
+    """What spreadsheets save (UTF-16 with its mark, Windows-1252, UTF-8 with a mark) reads like UTF-8."""
+    from allocator.inputs.holdings import read_holdings
+    from allocator.inputs.market_data import read_fundamentals
+
+    examples = ROOT / "examples"
+    for name in ("prices.csv", "fundamentals.csv", "holdings.csv"):
+        text = (examples / name).read_text()
+        if name == "fundamentals.csv":
+            text = text.replace("SPDR S&P 500 ETF Trust", "SPDR S&P 500 ETF Trust \u00ae")  # a non-ASCII byte
+        (tmp_path / name).write_bytes(text.encode(encoding))
+    pd.testing.assert_frame_equal(read_prices(tmp_path / "prices.csv"), read_prices(examples / "prices.csv"))
+    pd.testing.assert_frame_equal(read_fundamentals(tmp_path / "fundamentals.csv"),
+                                  read_fundamentals(examples / "fundamentals.csv"))
+    assert read_holdings(tmp_path / "holdings.csv").positions == read_holdings(examples / "holdings.csv").positions
