@@ -126,8 +126,30 @@ def _header(rows: Sequence[tuple[int, list[str]]], column_map: HoldingsColumns, 
                     "name the columns 'symbol' and 'quantity', or map them in data.holdings_columns")
 
 
+# headers of files that are not holdings but look enough like them to be misread as positions
+NOT_HOLDINGS = (
+    ({"symbol", "side", "quantity", "target quantity", "current quantity"},
+     "a trade list written by allocate (trades.csv): its quantities are trades, not positions",
+     "give the account's positions; after the trades, they are the target_quantity column"),
+    ({"action", "quantity", "symbol", "sectype"},
+     "an Interactive Brokers basket (basket.csv): its quantities are orders, not positions",
+     "give the account's positions export"),
+)
+
+
+def refuse_other_files(rows: Sequence[tuple[int, list[str]]], where: str) -> None:
+    """Refuse, by name, files that would be misread as positions: the project's own trade lists and order baskets
+    (their SELL quantities would become holdings)."""
+    for line, row in rows[:MAX_HEADER_SCAN]:
+        names = {norm(cell) for cell in row if cell.strip()}
+        for signature, what, fix in NOT_HOLDINGS:
+            if signature <= names:
+                raise DataError(f"{where}: row {line}", f"this is {what}", fix)
+
+
 def positions_table(rows: Sequence[tuple[int, list[str]]], column_map: HoldingsColumns, where: str) -> Table:
     """The positions table among ``rows`` (row number, cells): its records up to the end of the table."""
+    refuse_other_files(rows, where)
     start, columns = _header(rows, column_map, where)
     header = rows[start][1]
     width = len(header)

@@ -331,3 +331,22 @@ def test_two_spellings_of_one_security_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match=r"symbol BRK\.B appears in two columns \(as BRK\.B\)"):
         read_prices(prices)
+
+
+@pytest.mark.parametrize(("fmt", "name", "what"), [
+    ("csv", "trades.csv", "a trade list written by allocate (trades.csv)"),
+    ("basket", "basket.csv", "an Interactive Brokers basket (basket.csv)"),
+])
+def test_the_project_s_own_outputs_are_refused_as_holdings(fmt: str, name: str, what: str, tmp_path: Path) -> None:
+    """A trade list or a basket given as HOLDINGS would turn SELL quantities into positions: refused by name."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    out = tmp_path / "out"
+    ran = CliRunner().invoke(main, ["run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-o", str(out), "-q",
+                                    "--format", fmt])
+    assert ran.exit_code == 0, ran.output
+    result = CliRunner().invoke(main, ["validate", str(out / name), "-c", str(BASE_CONFIG)])
+    assert result.exit_code == 4
+    assert f"Error: {out / name}: row 1: this is {what}" in result.stderr
