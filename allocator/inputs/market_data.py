@@ -110,6 +110,9 @@ def _check_row_lengths(path: Path, encoding: str = "utf-8-sig") -> list[str]:
 _PLAIN_CHARACTERS = frozenset("0123456789.+-eE")
 
 
+LARGEST_NUMBER = 1e15  # no close, market cap (USD), P/E or growth rate a run can use is this large
+
+
 def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     """The columns as one float array (NaN for empty cells) when every cell is a plain decimal or empty; else None.
 
@@ -126,6 +129,8 @@ def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None
         out[present] = numbers.astype(np.float64)
     except ValueError:
         return None
+    if not np.all(np.abs(out[present]) <= LARGEST_NUMBER):  # 1e400 reads as inf: let numeric_column name it
+        return None
     return out.reshape(len(frame), len(columns))
 
 
@@ -139,6 +144,12 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, allow_missing: 
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: {column}", f"not a number: {text.iloc[position]!r}",
                         "give a plain decimal number or leave the cell empty")
+    huge = (~missing) & (values.abs() > LARGEST_NUMBER)
+    if huge.any():
+        position = int(np.flatnonzero(huge.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {column}", f"{text.iloc[position]} is out of range (beyond "
+                        f"{LARGEST_NUMBER:.0e}; a placeholder such as 1.797e308, a data feed's 'unset'?)",
+                        "leave the cell empty for missing data, or give the real value")
     if not allow_missing and missing.any():
         position = int(np.flatnonzero(missing.to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: {column}", "missing value", "fill in the value")

@@ -142,3 +142,28 @@ def test_prices_fundamentals_and_holdings_read_in_the_common_encodings(encoding:
     pd.testing.assert_frame_equal(read_fundamentals(tmp_path / "fundamentals.csv"),
                                   read_fundamentals(examples / "fundamentals.csv"))
     assert read_holdings(tmp_path / "holdings.csv").positions == read_holdings(examples / "holdings.csv").positions
+
+
+@pytest.mark.parametrize(("file", "column", "cell", "words"), [
+    ("prices.csv", "SPY", "1e400", "not a number: '1e400'"),
+    ("prices.csv", "SPY", "1e308", "1e308 is out of range"),
+    ("fundamentals.csv", "eps_growth", "1.797e308", "1.797e308 is out of range"),
+])
+def test_numbers_at_the_edge_of_floating_point_are_refused_by_validate_and_run(
+        file: str, column: str, cell: str, words: str, tmp_path: Path) -> None:
+    """validate and run agree: a value beyond 1e15 (a feed's 'unset' placeholder, an overflow) is refused with
+    the file, row and column, never an 'unexpected' exit nor a signal zeroed for every asset."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    frame = pd.read_csv(ROOT / "examples" / file, dtype=str, keep_default_na=False)
+    frame.loc[0, column] = cell
+    frame.to_csv(tmp_path / file, index=False)
+    config = tmp_path / "edge.yaml"
+    key = "prices" if file == "prices.csv" else "fundamentals"
+    config.write_text(f"extends: {ROOT / 'configs' / 'base.yaml'}\ndata: {{{key}: {tmp_path / file}}}\n")
+    for command in ("validate", "run"):
+        result = CliRunner().invoke(main, [command, str(ROOT / "examples" / "holdings.csv"), "-c", str(config)])
+        assert result.exit_code == 4, (command, result.output)
+        assert f"{tmp_path / file}: row 2: {column}: {words}" in result.stderr, (command, result.stderr)
