@@ -430,7 +430,7 @@ def test_orders_the_fix_engine_would_replay_from_its_store_are_suppressed(
     assert send(run_dir, broker, "--timeout", "1").returncode == 0
     assert broker.logged_out.wait(10)
     broker.rewind_incoming(2)  # the broker lost every message after the first logon, orders included
-    again = send(run_dir, broker, "--timeout", "2")  # TLT is open, so this logs on and asks about it
+    again = send(run_dir, broker, "--timeout", "10")  # TLT is open, so this logs on and asks about it
     assert again.returncode == 0, again.stderr
     gap_fills = [fields_of(raw) for raw in broker.admin_received if fields_of(raw).get(35) == "4"]
     assert gap_fills and all(f.get(123) == "Y" for f in gap_fills)
