@@ -54,7 +54,7 @@ def test_run_loads_the_solver_but_not_the_chart_library() -> None:
 
 
 def test_command_help_imports_nothing_heavy() -> None:
-    for command in ("run", "validate"):
+    for command in ("run", "validate", "compare"):
         loaded = _modules_loaded(command, "--help")
         assert not loaded & HEAVY, command
 
