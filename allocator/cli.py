@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from allocator import __version__
-from allocator.errors import AllocatorError
+from allocator.errors import AllocatorError, Stopped, stop_on_signal
 
 if TYPE_CHECKING:
     from allocator.config.loader import LoadedConfig
@@ -50,10 +50,12 @@ def reports_errors(command: F) -> F:
             for warning in exc.warnings:  # what the run found before it failed, after the error
                 click.echo(f"Warning: {warning}", err=True)
             sys.exit(exc.exit_code)
+        except Stopped as stop:
+            _fail(f"stopped by {stop.signal_name}; nothing was written", int(stop.code or 1))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+            _fail("stopped by SIGINT; nothing was written", 130)
         except Exception as exc:  # the last line of defence: never a bare traceback
             if debug:
                 traceback.print_exc()
@@ -94,10 +96,6 @@ def run_inputs(holdings: Path, configs: Any) -> list[Path]:
     return found
 
 
-def _terminate(signum: int, _: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="allocate")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -116,7 +114,7 @@ def main(debug: bool) -> None:
     Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure, 6 orders
     rejected or unanswered (send).
     """
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, stop_on_signal)
     if hasattr(signal, "SIGPIPE"):  # a closed pipe (``| head``) ends the output quietly, as for any Unix tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # pydantic scans every installed distribution's entry points for plugins when it builds its first model
@@ -438,9 +436,10 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
     try:
         report = send_orders(batch, session_path, journal_path(batch, journal_override), options,
                              progress=lambda line: click.echo(line, err=True))
-    except KeyboardInterrupt:
-        _fail("interrupted; the journal holds every order sent so far: run the same command again to finish "
-              "without sending any order twice", 130)
+    except (KeyboardInterrupt, Stopped) as stop:
+        signal_name = stop.signal_name if isinstance(stop, Stopped) else "SIGINT"
+        _fail(f"stopped by {signal_name}; the journal holds every order sent so far: run the same command again "
+              "to finish without sending any order twice", 128 + signal.Signals[signal_name].value)
         return
     target = report_path if report_path is not None else trades.parent / "executions.csv"
     written = write_file_atomically(target, execution_report_csv(report), force=True)

@@ -55,7 +55,8 @@ class Universe:
     """The modelled assets with the account mapped onto them.
 
     ``weight`` is the current weight of each asset, ``benchmark_weight`` the benchmark's; both fractions of NAV.
-    ``outside_*`` describe held symbols outside the universe (held fixed, sold, or refused as configured).
+    ``outside_*`` describe held symbols outside the universe (held fixed, sold, or refused as configured);
+    ``excluded`` names the configured universe's symbols left out of this run for gaps in their prices.
     """
 
     symbols: tuple[str, ...]
@@ -73,6 +74,7 @@ class Universe:
     outside_quantity: FloatArray = field(default_factory=lambda: np.zeros(0))
     outside_price: FloatArray = field(default_factory=lambda: np.zeros(0))
     outside_sold: bool = False
+    excluded: tuple[str, ...] = ()  # universe symbols left out for gaps in their prices (data.on_gap: exclude)
 
     @property
     def size(self) -> int:

@@ -6,7 +6,9 @@ on stderr and the exit code below (docs/cli.md, "Exit codes").
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
+from types import FrameType
 
 
 class AllocatorError(Exception):
@@ -85,3 +87,21 @@ class OrderError(AllocatorError):
     log on. The execution report, when one was written, says which orders."""
 
     exit_code = 6
+
+
+class Stopped(SystemExit):
+    """The process was asked to stop by a signal: Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143).
+
+    Raised from the signal handler ``stop_on_signal``, so ``finally`` blocks run on the way out (a run's staging
+    folder is removed: nothing partial is left). A ``SystemExit`` so that Click lets it through to the code that
+    reports it, from the first line of the program on.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
+
+
+def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
+    """A signal handler that raises ``Stopped``."""
+    raise Stopped(signum)

@@ -27,7 +27,7 @@ from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageEr
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
-from allocator.inputs.universe import build_universe, universe_symbols
+from allocator.inputs.universe import build_universe, excluded_references, universe_symbols
 from allocator.model.expected_returns import expected_returns, with_views
 from allocator.model.risk_estimation import estimate
 from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
@@ -181,9 +181,14 @@ def prepare(
                             "fill the price history, or set universe.outside_holdings: hold")
         if kept_out:
             warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
+        try:
+            warnings.extend(excluded_references(cfg, fundamentals, excluded, config_path))
+        except AllocatorError as exc:
+            exc.warnings = [*warnings, *exc.warnings]  # the exclusion itself is explained by the warnings
+            raise
     last_close = prices.loc[prices.index <= window.as_of].ffill().iloc[-1]
     universe = build_universe(cfg, holdings, fundamentals, symbols, last_close, config_path,
-                              str(cfg.data.fundamentals))
+                              str(cfg.data.fundamentals), tuple(excluded))
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")

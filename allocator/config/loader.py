@@ -99,7 +99,7 @@ class LoadedConfig:
 
 def _read_yaml(path: Path, chain: list[Path]) -> dict[str, Any]:
     where = str(path)
-    if not path.is_file():
+    if not path.exists():
         via = " (extended by " + " <- ".join(str(p) for p in reversed(chain)) + ")" if chain else ""
         raise ConfigError(where, f"config file not found{via}", "check the path")
     text = read_text(path, MAX_CONFIG_BYTES, "config file", error=ConfigError, expected="YAML",

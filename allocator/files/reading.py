@@ -10,6 +10,7 @@ data, ``ConfigError`` for configs), so the exit code says which kind of input wa
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +52,11 @@ def check_file(path: Path, max_bytes: int, what: str, error: type[AllocatorError
     where = str(path)
     if not path.exists():
         raise error(where, f"{what} not found", "check the path")
-    if not path.is_file():
-        raise error(where, f"{what} is not a file", f"give the path of a {expected} file")
+    if path.is_dir():
+        raise error(where, f"{what} is a folder, not a file", f"give the path of a {expected} file in it")
+    if not path.is_file():  # a named pipe, socket or device: reading it could block or never end
+        raise error(where, f"{what} is not a regular file (a pipe, socket or device)",
+                    f"give the path of a {expected} file saved on disk")
     size = path.stat().st_size
     if size > max_bytes:
         raise error(where, f"{what} is {file_size(size)}, above the limit of {file_size(max_bytes)}", too_large_fix)
@@ -100,6 +104,29 @@ def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorErr
     except UnicodeDecodeError as exc:
         raise error(where, f"{what} is not text (undecodable byte at {exc.start})",
                     f"export it as {expected} in UTF-8") from None
+
+
+SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def csv_separator(text: str, scan_lines: int = 50) -> str:
+    """The character between the columns of a CSV text: a comma, or a semicolon or tab when one of those
+    separates the cells of more of its first ``scan_lines`` lines (quoted cells ignored). Spreadsheets in many
+    European locales save ``;``, and a table copied from a spreadsheet is tab-separated. On a tie the separator of
+    the first line holding any of them wins (the header, or the first line after title lines)."""
+    lines = [_QUOTED.sub("", line) for line in text[:1 << 16].splitlines()[:scan_lines] if line.strip()]
+    counts = {sep: sum(sep in line for line in lines) for sep in SEPARATOR_NAMES}
+    best = max(counts.values())
+    if best == 0:
+        return ","
+    tied = [sep for sep, count in counts.items() if count == best]
+    if len(tied) > 1:
+        first = next(line for line in lines if any(sep in line for sep in tied))
+        tied = [sep for sep in tied if sep in first] or tied
+        if "," in tied and len(tied) > 1:  # in a line holding both, ',' is often the decimal mark
+            tied.remove(",")
+    return tied[0]
 
 
 def sha256_of(path: Path) -> str:

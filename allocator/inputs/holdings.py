@@ -26,7 +26,7 @@ from allocator.config.schema import HoldingsColumns
 from allocator.domain import Holdings, Position
 from allocator.errors import DataError
 from allocator.files.cells import FORMULA_PREFIXES, canonical_symbol, is_ticker, parse_number
-from allocator.files.reading import FileLimits, read_text
+from allocator.files.reading import SEPARATOR_NAMES, FileLimits, csv_separator, read_text
 from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
 from allocator.terms import CASH_SYMBOL
@@ -50,11 +50,11 @@ FOOTER_PATTERNS = re.compile(
 CSV_FIELD_LIMIT = 131_072
 
 
-def _rows(text: str, where: str, max_rows: int) -> list[tuple[int, list[str]]]:
+def _rows(text: str, where: str, max_rows: int, separator: str) -> list[tuple[int, list[str]]]:
     """The CSV rows of ``text`` as (row number, cells); more than ``max_rows`` of data (beyond room for title
     lines and footers) is refused before it is all read."""
     rows: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         for number, row in enumerate(reader, start=1):
             if number > max_rows + 2 * MAX_HEADER_SCAN:
@@ -88,25 +88,33 @@ def read_holdings(
     where = str(path)
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
-    rows = _rows(text, where, limits.max_rows)
+    separator = csv_separator(text)
+    rows = _rows(text, where, limits.max_rows, separator)
     if is_activity_statement(rows):
         table = activity_statement_table(rows, where)
     else:
         table = positions_table(rows, column_map or HoldingsColumns(), where)
     if len(table.records) > limits.max_rows:
         raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
-    return _holdings(table, where, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
+    return _holdings(table, _Reader(where, dict(table.columns), separator), allow_fractional,
+                     {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
 
 
 class _Reader:
     """Turns one record's cells into numbers, naming the file, row and column on error."""
 
-    def __init__(self, where: str, columns: dict[str, str]) -> None:
+    def __init__(self, where: str, columns: dict[str, str], separator: str = ",") -> None:
         self.where = where
         self.columns = columns
+        self.separator = separator
 
     def number(self, record: Record, name: str) -> Decimal | None:
         cell = record.cells.get(name, "")
+        if self.separator != "," and "," in cell:  # 1,234 is 1234 in one locale and 1.234 in another
+            raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}",
+                            f"{cell.strip()!r} has a comma in a file separated by {SEPARATOR_NAMES[self.separator]}, "
+                            "where the comma may be the decimal mark", "give numbers with a decimal point and no "
+                            "thousands separators (or save the file as comma-separated CSV)")
         if cell.strip().endswith("%"):
             raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}",
                             f"a percentage where {name.replace('_', ' ')} goes: {cell.strip()!r}",
@@ -116,6 +124,17 @@ class _Reader:
         except ValueError as exc:
             raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", str(exc),
                             "give a plain decimal number") from None
+
+    def informative_number(self, record: Record, name: str, warnings: list[str]) -> Decimal | None:
+        """A number the run only reports or cross-checks (cost basis, a position's market value): text that is
+        not one (``Unavailable``) is named in a warning and read as no value, instead of refusing the file."""
+        try:
+            return self.number(record, name)
+        except DataError:
+            cell = record.cells.get(name, "").strip()
+            warnings.append(f"holdings row {record.line}: {self.columns.get(name, name)} {cell[:40]!r} is not a "
+                            "number; read as no value (the run does not use it for trading)")
+            return None
 
     def error(self, record: Record, name: str, what: str, fix: str) -> DataError:
         return DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", what, fix)
@@ -155,9 +174,9 @@ def _is_cash(record: Record, symbol: str, cash_symbols: set[str]) -> bool:
                 or CASH_TYPES.match(record.cells.get("security_type", "").strip()))
 
 
-def _holdings(table: Table, where: str, allow_fractional: bool, cash_symbols: set[str], account: str | None
+def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbols: set[str], account: str | None
               ) -> Holdings:
-    reader = _Reader(where, dict(table.columns))
+    where = reader.where
     skipped = list(table.skipped)
     held: list[Record] = []
     formulas: list[str] = []
@@ -245,8 +264,8 @@ def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bo
     if lot is not None and not allow_fractional and lot != lot.to_integral_value():
         raise reader.error(record, "lot_size", f"fractional lot size {lot} for {symbol}",
                            "set trading.fractional_shares: true to trade fractions of a share")
-    basis = reader.number(record, "cost_basis")
-    value = reader.number(record, "market_value")
+    basis = reader.informative_number(record, "cost_basis", warnings)
+    value = reader.informative_number(record, "market_value", warnings)
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")

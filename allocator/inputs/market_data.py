@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
-from allocator.files.reading import FileLimits, check_file, text_encoding
+from allocator.files.reading import FileLimits, check_file, csv_separator, text_encoding
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
 SYMBOL_NAMES = ("symbol", "ticker", "sym", "security")  # the symbol column of a long price file
@@ -49,21 +50,23 @@ def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
     spreadsheets on Windows save, tried when the bytes are not UTF-8)."""
     check_file(path, limits.max_bytes, what)
     encoding = text_encoding(path)
+    separator = _separator(path, encoding)
     try:
-        frame = _pandas_table(path, encoding, limits, what)
+        frame = _pandas_table(path, encoding, separator, limits, what)
     except UnicodeError:
         if encoding != "utf-8-sig":
             raise DataError(str(path), f"the {what} is not UTF-16 text although it starts like it",
                             "export it as CSV in UTF-8") from None
         encoding = "cp1252"
+        separator = _separator(path, encoding)
         try:
-            frame = _pandas_table(path, encoding, limits, what)
+            frame = _pandas_table(path, encoding, separator, limits, what)
         except UnicodeError as exc:
             raise DataError(str(path), f"the {what} is not text in UTF-8, UTF-16 or Windows-1252 ({exc})",
                             "export it as CSV in UTF-8") from None
     if len(frame) > limits.max_rows:
         raise DataError(str(path), f"more than {limits.max_rows:,} rows", "raise data.max_rows if genuine")
-    header = _check_row_lengths(path, encoding)
+    header = _check_row_lengths(path, encoding, separator)
     counts = Counter(c.strip().upper() for c in header)
     duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
@@ -74,11 +77,17 @@ def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
     return frame
 
 
-def _pandas_table(path: Path, encoding: str, limits: FileLimits, what: str) -> pd.DataFrame:
+def _separator(path: Path, encoding: str) -> str:
+    """The column separator of the CSV file at ``path`` (``csv_separator`` on its first 64 KiB)."""
+    with path.open(encoding=encoding, newline="", errors="replace") as handle:
+        return csv_separator(handle.read(1 << 16))
+
+
+def _pandas_table(path: Path, encoding: str, separator: str, limits: FileLimits, what: str) -> pd.DataFrame:
     """pandas' C reader on ``path`` in ``encoding``; raises ``UnicodeError`` for bytes the encoding cannot read."""
     try:
-        return pd.read_csv(path, encoding=encoding, dtype=str, keep_default_na=False, skipinitialspace=True,
-                           nrows=limits.max_rows + 1)
+        return pd.read_csv(path, encoding=encoding, sep=separator, dtype=str, keep_default_na=False,
+                           skipinitialspace=True, nrows=limits.max_rows + 1)
     except pd.errors.EmptyDataError:
         raise DataError(str(path), f"the {what} is empty", "give a header row and data rows") from None
     except pd.errors.ParserError as exc:
@@ -86,14 +95,14 @@ def _pandas_table(path: Path, encoding: str, limits: FileLimits, what: str) -> p
                         "check the delimiter and quoting") from None
 
 
-def _check_row_lengths(path: Path, encoding: str = "utf-8-sig") -> list[str]:
+def _check_row_lengths(path: Path, encoding: str = "utf-8-sig", separator: str = ",") -> list[str]:
     """The header row as written, after checking that no row is shorter than it.
 
     pandas reads the missing cells of a truncated row as empty (no close), and renames a repeated column ``SPY``
     to ``SPY.1``: both would hide a damaged file.
     """
     with path.open(encoding=encoding, newline="", errors="replace") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=separator)
         try:
             header = next(reader, [])
             for number, row in enumerate(reader, start=2):
@@ -142,8 +151,10 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, allow_missing: 
     bad = (~missing) & (values.isna() | ~np.isfinite(values.fillna(0.0)))
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: row {position + 2}: {column}", f"not a number: {text.iloc[position]!r}",
-                        "give a plain decimal number or leave the cell empty")
+        cell = str(text.iloc[position])
+        comma = " (a decimal comma?)" if re.fullmatch(r"[+-]?\d*,\d+", cell) else ""
+        raise DataError(f"{path}: row {position + 2}: {column}", f"not a number: {cell!r}{comma}",
+                        "give a plain decimal number with a decimal point, or leave the cell empty")
     huge = (~missing) & (values.abs() > LARGEST_NUMBER)
     if huge.any():
         position = int(np.flatnonzero(huge.to_numpy())[0])

@@ -6,6 +6,8 @@ file's own where it gives them, else the last close on or before the as-of date.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,34 @@ def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: st
         raise DataError(fundamentals_path, f"no fundamentals row for universe symbols {', '.join(missing)}",
                         "add their rows or remove them from universe.symbols")
     return wanted
+
+
+def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Sequence[str], config_path: str
+                        ) -> list[str]:
+    """What the config and the fundamentals say about symbols ``excluded`` for gaps in their prices, as warnings
+    (a per-symbol limit or cost that no longer applies; a benchmark weight now counted as cash). A weight in
+    ``benchmark.weights`` is refused instead: the config names the benchmark the run must measure against."""
+    out = set(excluded)
+    named = sorted(out & {k.upper() for k in (config.benchmark.weights or {})})
+    if named:
+        raise ConfigError(f"{config_path}: benchmark.weights", f"{', '.join(named)} weighted in the benchmark but "
+                          "excluded for gaps in their prices (data.on_gap: exclude; see the warnings)",
+                          "fill their price history, or take them out of benchmark.weights")
+    warnings = []
+    if config.benchmark.weights is None and "benchmark_weight" in fundamentals.columns:
+        column = pd.to_numeric(fundamentals.loc[sorted(out), "benchmark_weight"], errors="coerce").fillna(0.0)
+        for symbol, weight in column[column > 0].items():
+            warnings.append(f"{symbol}'s benchmark weight ({weight:.2%}) is counted as cash: {symbol} is excluded "
+                            "for gaps in its prices")
+    c, t = config.constraints, config.trading
+    for key, mapping in (("constraints.position_limits", c.position_limits),
+                         ("constraints.active_limits", c.active_limits),
+                         ("trading.cost_bps_by_symbol", t.cost_bps_by_symbol),
+                         ("trading.spread_bps_by_symbol", t.spread_bps_by_symbol),
+                         ("trading.adv_by_symbol", t.adv_by_symbol)):
+        for symbol in sorted(out & {k.upper() for k in mapping}):
+            warnings.append(f"{key}.{symbol} does not apply: {symbol} is excluded for gaps in its prices")
+    return warnings
 
 
 def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFrame, config_path: str,
@@ -60,6 +90,7 @@ def build_universe(
     last_close: pd.Series,
     config_path: str,
     fundamentals_path: str,
+    excluded: tuple[str, ...] = (),
 ) -> Universe:
     """Combine holdings, fundamentals and last closes into the ``Universe`` the optimizer works on."""
     held = {p.symbol: p for p in holdings.positions}
@@ -115,4 +146,5 @@ def build_universe(
         outside_quantity=outside_quantity,
         outside_price=outside_prices,
         outside_sold=policy is OutsidePolicy.SELL,
+        excluded=excluded,
     )

@@ -110,7 +110,7 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     symbols = universe.symbols
     unknown = sorted({s.upper() for s in [*c.position_limits, *c.active_limits, *t.cost_bps_by_symbol,
                                           *t.spread_bps_by_symbol, *t.adv_by_symbol]}
-                     - set(symbols))
+                     - set(symbols) - set(universe.excluded))  # the excluded are named in the run's warnings
     if unknown:
         raise ConfigError(f"{config_path}: constraints", f"limits or costs for symbols outside the universe: "
                           f"{', '.join(unknown)}", "remove them or add them to the universe")

@@ -413,7 +413,7 @@ def test_an_interrupted_sender_logs_out_says_how_to_resume_and_resumes_once(
     broker.on_order = lambda count, _: os.kill(sender.pid, signal.SIGINT) if count == 4 else None
     _, stderr = sender.communicate(timeout=90)
     assert sender.returncode == 130
-    assert stderr.splitlines()[-1] == ("Error: interrupted; the journal holds every order sent so far: run the "
+    assert stderr.splitlines()[-1] == ("Error: stopped by SIGINT; the journal holds every order sent so far: run the "
                                        "same command again to finish without sending any order twice")
     assert broker.logged_out.wait(10)
     broker.on_order = None
