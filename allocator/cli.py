@@ -234,9 +234,13 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
 @config_option
 @as_of_option
 @cash_option
+@click.option("--solve/--no-solve", default=True, show_default=True,
+              help="Solve the problem too, so that a run would not fail where validate passed (infeasible limits, "
+                   "a solver that cannot take them); --no-solve checks the inputs and the limits' arithmetic only.")
 @reports_errors
-def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: Decimal | None) -> None:
-    """Check every input and the limits without solving (does not load the optimizer).
+def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: Decimal | None, solve: bool) -> None:
+    """Check every input and the limits, and solve without writing anything: exits as `run` would, with the
+    same error or warnings.
 
     \b
     Example:
@@ -264,10 +268,16 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
         click.echo(f"rsi: {rule.describe()}")
     for warning in prepared.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    if prepared.presolve_conflicts:
-        raise InfeasibleError(str(config_path), "the limits cannot all hold", "relax the limits named below",
-                              details=prepared.presolve_conflicts)
-    click.echo("ok: every input is valid")
+    if not solve:
+        if prepared.presolve_conflicts:
+            raise InfeasibleError(str(config_path), "the limits cannot all hold", "relax the limits named below",
+                                  details=prepared.presolve_conflicts)
+        click.echo("ok: every input is valid (not solved: --no-solve)")
+        return
+    from allocator.pipeline import optimize_prepared
+
+    allocation, _, _ = optimize_prepared(prepared)
+    click.echo(f"ok: every input is valid and the limits can all hold ({allocation.solver}: {allocation.status})")
 
 
 @main.command()

@@ -40,10 +40,17 @@ def test_help_imports_nothing_heavy() -> None:
     assert not loaded & HEAVY
 
 
-def test_validate_reads_the_inputs_but_loads_no_solver() -> None:
-    loaded = _modules_loaded("validate", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG))
+def test_validate_no_solve_reads_the_inputs_but_loads_no_solver() -> None:
+    loaded = _modules_loaded("validate", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "--no-solve")
     assert "pandas" in loaded  # it did read the inputs
     assert not loaded & (SOLVERS | {"matplotlib"})
+
+
+@pytest.mark.slow
+def test_validate_solves_as_run_does_but_draws_nothing() -> None:
+    loaded = _modules_loaded("validate", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG))
+    assert "cvxpy" in loaded  # it solved, so it fails where run would
+    assert "matplotlib" not in loaded
 
 
 @pytest.mark.slow
@@ -64,7 +71,8 @@ def test_validate_with_a_factor_risk_model_estimates_it_without_a_solver(example
     """The PCA and fundamental risk models are allocate's own numpy code: validating such a config stays solver-free."""
     for model in ("pca", "fundamental"):
         config = write_config(example_copy, f"extends: base.yaml\nrisk: {{model: {model}, factors: 5}}\n")
-        validated = _modules_loaded("validate", str(example_copy / "examples" / "holdings.csv"), "-c", str(config))
+        validated = _modules_loaded("validate", str(example_copy / "examples" / "holdings.csv"), "-c", str(config),
+                                    "--no-solve")
         assert "numpy" in validated
         assert not validated & (SOLVERS | {"matplotlib"}), model
 

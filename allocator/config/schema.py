@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self, get_args
+from types import UnionType
+from typing import Annotated, Any, Self, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -26,20 +27,59 @@ Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(canon
 SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
 
 
+def _numbers_only(annotation: Any) -> bool:
+    """Whether a field takes numbers and nothing else (``float``, ``int | None``, ``Annotated[float, ...]``)."""
+    if annotation in (int, float):
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Annotated:
+        return _numbers_only(args[0])
+    return get_origin(annotation) in (Union, UnionType) and bool(args) and all(_numbers_only(a) for a in args)
+
+
+def _number_values(annotation: Any) -> bool:
+    """Whether a field is a mapping to numbers (``dict[str, float]``: costs by symbol, benchmark weights)."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_number_values(a) for a in args)
+    return get_origin(annotation) is dict and len(args) == 2 and _numbers_only(args[1])
+
+
+def _not_a_number(value: Any) -> str | None:
+    """Why a YAML value cannot stand where a number goes (a boolean, or text such as ``'5'`` or ``off``)."""
+    if isinstance(value, bool):
+        return (f"got the boolean {str(value).lower()}, which is not a value of this key; give a number or a word "
+                "(quote it if it is meant as text)")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return f"got the text {value!r} where a number goes; give a number (0.05, 5, 1e6)"
+        return f"got the text {value!r} where a number goes; write the number without quotes"
+    return None
+
+
 class StrictModel(BaseModel):
-    """Frozen model that refuses unknown keys, and booleans where a number or a word is expected (pydantic would
-    read ``max_weight: true`` as 1.0)."""
+    """Frozen model that refuses unknown keys, and booleans or text where a number is expected (pydantic would
+    read ``max_weight: true`` as 1.0 and ``cost_bps: '5'`` as 5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            if annotation is not bool and bool not in get_args(annotation):
-                raise ValueError(f"got the boolean {str(value).lower()}, which is not a value of this key; give a "
-                                 "number or a word (quote it if it is meant as text)")
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and annotation is not bool and bool not in get_args(annotation):
+            raise ValueError(_not_a_number(value))
+        if isinstance(value, str) and _numbers_only(annotation):
+            raise ValueError(_not_a_number(value))
+        if isinstance(value, dict) and _number_values(annotation):
+            for key, item in value.items():
+                why = _not_a_number(item)
+                if why:
+                    raise ValueError(f"{key}: {why}")
         return value
 
 

@@ -148,7 +148,8 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, allow_missing: 
     text = frame[column].astype(str).str.strip()
     missing = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none", "--"])
     values = pd.to_numeric(text.where(~missing, None), errors="coerce").astype(np.float64)
-    bad = (~missing) & (values.isna() | ~np.isfinite(values.fillna(0.0)))
+    spelled_infinite = text.str.lower().str.lstrip("+-").isin(["inf", "infinity"])
+    bad = (~missing) & (values.isna() | spelled_infinite)  # 1e400 parses as infinite: out of range, below
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         cell = str(text.iloc[position])

@@ -32,7 +32,7 @@ trading: {cost_bps: fast}
     details = "\n".join(caught.value.details)
     assert "risk.modle: unknown key; did you mean 'model'?" in details
     assert "constraints.max_weight: Input should be less than or equal to 1 (got 1.5)" in details
-    assert "trading.cost_bps: Input should be a valid number" in details
+    assert "trading.cost_bps: got the text 'fast' where a number goes" in details
     assert "rsi: min_trim 0.6 is above max_trim 0.4" in details
     assert len(caught.value.details) == 4  # cash_min > cash_max is checked once max_weight is valid
 
@@ -190,12 +190,15 @@ def test_run_manifest_records_the_chain_and_the_resolved_config(example_copy: Pa
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("constraints: {turnover_max: off}", "constraints.turnover_max: Input should be a valid number, unable to parse "
-                                         "string as a number (got 'off')"),
-    ("constraints: {max_weight: on}", "constraints.max_weight: Input should be a valid number"),
+    ("constraints: {turnover_max: off}", "constraints.turnover_max: got the text 'off' where a number goes; give a "
+                                         "number (0.05, 5, 1e6)"),
+    ("constraints: {max_weight: on}", "constraints.max_weight: got the text 'on' where a number goes"),
     ("constraints: {max_weight: true}",
      "constraints.max_weight: got the boolean true, which is not a value of this key"),
-    ("rsi: {overbought: yes}", "rsi.overbought: Input should be a valid number"),
+    ("rsi: {overbought: yes}", "rsi.overbought: got the text 'yes' where a number goes"),
+    ("trading: {cost_bps: '5'}", "trading.cost_bps: got the text '5' where a number goes; write the number without "
+                                 "quotes"),
+    ("trading: {cost_bps_by_symbol: {SPY: '5'}}", "trading.cost_bps_by_symbol: SPY: got the text '5' where a number"),
 ])
 def test_yaml_1_1_booleans_are_never_numbers(text: str, message: str, tmp_path: Path) -> None:
     """YAML 1.1 reads off/on/yes/no as booleans and pydantic reads a boolean as 0 or 1: turnover_max: off would
