@@ -141,6 +141,15 @@ def test_readme_is_short_and_keeps_the_quick_start() -> None:
         assert f"| {code} |" in text
 
 
+def test_readme_lists_every_class_of_misreading_the_corpus_covers() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Hostile input"):text.index("## Library")]
+    from tests.test_misread import CLASSES
+
+    for klass in CLASSES:
+        assert f"| {klass}. " in section, klass
+
+
 @pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
 def test_library_example_runs(page: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     text = (ROOT / page).read_text(encoding="utf-8")

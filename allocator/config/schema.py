@@ -27,14 +27,14 @@ Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(canon
 SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
 
 
-def _numbers_only(annotation: Any) -> bool:
+def numbers_only(annotation: Any) -> bool:
     """Whether a field takes numbers and nothing else (``float``, ``int | None``, ``Annotated[float, ...]``)."""
     if annotation in (int, float):
         return True
     args = [a for a in get_args(annotation) if a is not type(None)]
     if get_origin(annotation) is Annotated:
-        return _numbers_only(args[0])
-    return get_origin(annotation) in (Union, UnionType) and bool(args) and all(_numbers_only(a) for a in args)
+        return numbers_only(args[0])
+    return get_origin(annotation) in (Union, UnionType) and bool(args) and all(numbers_only(a) for a in args)
 
 
 def _number_values(annotation: Any) -> bool:
@@ -42,7 +42,7 @@ def _number_values(annotation: Any) -> bool:
     args = [a for a in get_args(annotation) if a is not type(None)]
     if get_origin(annotation) in (Union, UnionType):
         return any(_number_values(a) for a in args)
-    return get_origin(annotation) is dict and len(args) == 2 and _numbers_only(args[1])
+    return get_origin(annotation) is dict and len(args) == 2 and numbers_only(args[1])
 
 
 def _not_a_number(value: Any) -> str | None:
@@ -73,7 +73,7 @@ class StrictModel(BaseModel):
         annotation = cls.model_fields[info.field_name].annotation
         if isinstance(value, bool) and annotation is not bool and bool not in get_args(annotation):
             raise ValueError(_not_a_number(value))
-        if isinstance(value, str) and _numbers_only(annotation):
+        if isinstance(value, str) and numbers_only(annotation):
             raise ValueError(_not_a_number(value))
         if isinstance(value, dict) and _number_values(annotation):
             for key, item in value.items():

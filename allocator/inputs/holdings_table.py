@@ -137,14 +137,25 @@ NOT_HOLDINGS = (
 )
 
 
+SIDE_HEADERS = frozenset({"side", "action", "buy sell", "b s", "order side", "trade side"})
+SIDE_WORDS = frozenset({"buy", "sell", "sell short", "short sell", "buy to cover", "bot", "sld"})
+
+
 def refuse_other_files(rows: Sequence[tuple[int, list[str]]], where: str) -> None:
     """Refuse, by name, files that would be misread as positions: the project's own trade lists and order baskets
-    (their SELL quantities would become holdings)."""
-    for line, row in rows[:MAX_HEADER_SCAN]:
+    (their SELL quantities would become holdings), and any table whose side column says BUY or SELL (a trade list
+    with some of its columns deleted, another system's orders)."""
+    for index, (line, row) in enumerate(rows[:MAX_HEADER_SCAN]):
         names = {norm(cell) for cell in row if cell.strip()}
         for signature, what, fix in NOT_HOLDINGS:
             if signature <= names:
                 raise DataError(f"{where}: row {line}", f"this is {what}", fix)
+        sides = [i for i, cell in enumerate(row) if norm(cell) in SIDE_HEADERS]
+        for _, below in rows[index + 1:index + 1 + MAX_HEADER_SCAN]:
+            if any(i < len(below) and norm(below[i]) in SIDE_WORDS for i in sides):
+                raise DataError(f"{where}: row {line}", f"this is a list of trades or orders: its {row[sides[0]]!r} "
+                                "column says BUY or SELL, and its quantities are not positions",
+                                "give the account's positions export")
 
 
 def positions_table(rows: Sequence[tuple[int, list[str]]], column_map: HoldingsColumns, where: str) -> Table:

@@ -194,9 +194,18 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
     return frame
 
 
+ISO_DATE_TIME = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+
+
 def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
-    """ISO dates (a time or a UTC offset may follow; the local calendar date is kept)."""
+    """ISO dates, YYYY-MM-DD (a time or a UTC offset may follow; the local calendar date is kept). Nothing else:
+    pandas' own ISO reader would also take ``today``, ``now`` and ``20250901``."""
     cleaned = text.str.strip()
+    unlike = ~cleaned.str.fullmatch(ISO_DATE_TIME)
+    if unlike.any():
+        position = int(np.flatnonzero(unlike.to_numpy())[0])
+        raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
+                        "write dates as YYYY-MM-DD")
     try:
         dates = pd.to_datetime(cleaned, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):  # offsets that differ from row to row

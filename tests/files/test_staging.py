@@ -89,6 +89,7 @@ def test_a_run_terminated_mid_write_removes_its_staging_folder(example_copy: Pat
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == "Error: stopped by SIGTERM; nothing was written"
     assert list(out.parent.iterdir()) == []
 
 

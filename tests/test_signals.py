@@ -1,0 +1,41 @@
+"""Ctrl-C (SIGINT) and SIGTERM at any moment of a run, from the interpreter's first tenth of a second to the
+solve: one ``Error: stopped by ...`` line, exit 130 or 143, no traceback and no output folder (visible or hidden).
+A signal that arrives before Python has started may end the process by the signal itself, which prints nothing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DELAYS = (0.03, 0.06, 0.1, 0.2, 0.4, 0.8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_at_any_moment_is_one_error_line_and_leaves_nothing(signum: signal.Signals, example_copy: Path,
+                                                                   tmp_path: Path) -> None:
+    outcomes = set()
+    for delay in DELAYS:
+        out = tmp_path / "runs" / f"out-{delay}"
+        out.parent.mkdir(exist_ok=True)
+        args = ["run", str(example_copy / "examples/holdings.csv"), "-c", str(example_copy / "configs/base.yaml"),
+                "-o", str(out), "-q"]
+        process = subprocess.Popen([sys.executable, "-m", "allocator", *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+        assert "Traceback" not in stderr + stdout, (delay, stderr)
+        if process.returncode == 0:  # it finished first
+            continue
+        outcomes.add(process.returncode)
+        assert process.returncode in (128 + signum, -signum), (delay, process.returncode, stderr)
+        if process.returncode == 128 + signum:
+            assert stderr.splitlines()[-1] == f"Error: stopped by {signum.name}; nothing was written", stderr
+        assert list(out.parent.iterdir()) == [], (delay, list(out.parent.iterdir()))
+    assert 128 + signum in outcomes  # most delays land while the command runs, and are reported
