@@ -48,13 +48,15 @@ def portfolio_table(summary: RunSummary) -> Table:
 
 def exposure_table(summary: RunSummary, by: str) -> Table:
     table = Table(title=f"Weight by {by.replace('_', ' ')}", title_justify="left")
-    for column in (by.replace("_", " "), "benchmark", "current", "target"):
+    benchmark = summary.benchmark != "none"
+    for column in (by.replace("_", " "), *(("benchmark",) if benchmark else ()), "current", "target"):
         table.add_column(column, justify="left" if column == by.replace("_", " ") else "right")
     bench = summary.benchmark_exposures.by(by)
     target = summary.exposures.by(by)
     current = summary.current_exposures.by(by)
     for label in target:
-        table.add_row(label, pct(bench.get(label, 0.0)), pct(current.get(label, 0.0)), pct(target[label]))
+        table.add_row(label, *((pct(bench.get(label, 0.0)),) if benchmark else ()), pct(current.get(label, 0.0)),
+                      pct(target[label]))
     return table
 
 
