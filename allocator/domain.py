@@ -114,6 +114,7 @@ class RiskModel:
     method: str
     shrinkage: float | None = None
     observations: int = 0
+    source: str = ""  # the config key and file of a risk model the user gave (empty: estimated from returns)
 
     @property
     def factors(self) -> int:
@@ -185,7 +186,8 @@ class ReturnModel:
     ``alpha_volatility`` is the volatility that scaled each asset's alpha (residual against the benchmark, or total),
     ``beta`` each asset's beta to the benchmark (annualized decimals; None where not computed);
     ``view_adjustment`` what the Black-Litterman views added, ``views`` the views applied
-    (``allocator.model.views.AppliedView``), so ``mu = prior + alpha + view_adjustment``.
+    (``allocator.model.views.AppliedView``), so ``mu = prior + alpha + view_adjustment``. Expected returns read
+    from ``returns.mu_file`` are held as the prior, with no alpha and no views, and name their ``source``.
     """
 
     symbols: tuple[str, ...]
@@ -196,6 +198,7 @@ class ReturnModel:
     beta: FloatArray | None = None
     view_adjustment: FloatArray | None = None
     views: tuple[Any, ...] = ()
+    source: str = ""  # the config key and file of expected returns the user gave (empty: the model's)
 
     @property
     def alpha(self) -> FloatArray:

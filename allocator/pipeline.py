@@ -21,15 +21,19 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.loader import LoadedConfig, load_config
-from allocator.config.schema import Config, GapPolicy, OutsidePolicy, SplitPolicy, TradingMode
+from allocator.config.schema import Config, GapPolicy, OutsidePolicy, RiskFormulation, SplitPolicy, TradingMode
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
+from allocator.inputs.lookback import lookback_rows
 from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
+from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
 from allocator.inputs.universe import build_universe, excluded_references, universe_symbols
-from allocator.model.expected_returns import expected_returns, with_views
+from allocator.model.expected_returns import expected_returns, given_returns, with_views
+from allocator.model.factor_models import given_factor_model
 from allocator.model.risk_estimation import estimate
+from allocator.model.risk_models import dense_form, given_covariance
 from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
 from allocator.model.signals import signal_scores
 from allocator.optimize.constraints import Limits, build_limits
@@ -121,6 +125,38 @@ def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str,
     return estimate(config.risk, daily_returns, symbols, universe, market_cap, config_path)
 
 
+def input_files(config: Config) -> dict[str, Path]:
+    """The data files a config names, by config key: prices, fundamentals and any expected returns, covariance or
+    factor model of the user's own."""
+    files = {"data.prices": config.data.prices, "data.fundamentals": config.data.fundamentals}
+    if config.returns.mu_file is not None:
+        files["returns.mu_file"] = config.returns.mu_file
+    if config.risk.covariance_file is not None:
+        files["risk.covariance_file"] = config.risk.covariance_file
+    factors = config.risk.factor_model
+    if factors is not None:
+        files.update({f"risk.factor_model.{name}": path for name, path in (
+            ("loadings", factors.loadings), ("factor_covariance", factors.factor_covariance),
+            ("specific_variance", factors.specific_variance))})
+    return files
+
+
+def given_risk(config: Config, symbols: tuple[str, ...], limits: FileLimits) -> tuple[RiskModel | None, list[str]]:
+    """The risk model of ``risk.covariance_file`` or ``risk.factor_model`` (None when the config gives neither),
+    and the warnings of reading it. A factor model is held in factor form unless ``risk.formulation: dense``."""
+    if config.risk.covariance_file is not None:
+        path = config.risk.covariance_file
+        matrix, found = read_covariance(path, symbols, limits)
+        return given_covariance(symbols, matrix, f"risk.covariance_file ({path.name})"), list(found)
+    files = config.risk.factor_model
+    if files is None:
+        return None, []
+    model = read_factor_model(files.loadings, files.factor_covariance, files.specific_variance, symbols, limits)
+    risk = given_factor_model(symbols, model.loadings, model.factor_covariance, model.specific_variance,
+                              f"risk.factor_model ({files.loadings.name}, {len(model.factors)} factors)")
+    return (dense_form(risk) if config.risk.formulation is RiskFormulation.DENSE else risk), list(model.warnings)
+
+
 def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
     if cash is None:
         return holdings
@@ -153,17 +189,19 @@ def prepare(
     holdings = _holdings_with_cash(
         read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
                       cfg.data.cash_symbols, cfg.data.holdings_account), cash)
-    for key, path in (("prices", cfg.data.prices), ("fundamentals", cfg.data.fundamentals)):
+    for key, path in input_files(cfg).items():
         if not Path(path).exists():
-            raise DataError(str(path), f"the {key} file named by data.{key} does not exist",
-                            f"check data.{key} in {config_path} (relative to the config that names it)")
+            what = key.rsplit(".", 1)[-1].replace("_file", "").replace("_", " ")
+            raise DataError(str(path), f"the {what} file named by {key} does not exist",
+                            f"check {key} in {config_path} (relative to the config that names it)")
     if prices is None:
         prices = read_prices(cfg.data.prices, file_limits)
     if fundamentals is None:
-        fundamentals = read_fundamentals(cfg.data.fundamentals, file_limits)
+        fundamentals = read_fundamentals(cfg.data.fundamentals, file_limits, cfg.data.fundamentals_columns)
     as_of_date = _parse_as_of(as_of)
     symbols = universe_symbols(cfg, fundamentals, config_path, str(cfg.data.fundamentals))
-    rows_needed = max(cfg.risk.lookback_days, cfg.rsi.period) + 1
+    rows_needed = max(lookback_rows(prices, symbols, cfg.risk.lookback_days, as_of_date, str(cfg.data.prices)),
+                      cfg.rsi.period + 1)
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
                                     cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date,
                                     refuse_splits=cfg.data.on_split is SplitPolicy.REFUSE)
@@ -195,11 +233,19 @@ def prepare(
     warnings.extend(price_warnings(holdings, prices.loc[prices.index <= window.as_of], universe))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
-    risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
+    risk, found = given_risk(cfg, symbols, file_limits)
+    warnings.extend(found)
+    if risk is None:
+        risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
     scores = signal_scores(fundamentals, symbols, universe.asset_class, cfg.returns)
-    warnings.extend(scores.warnings)
-    returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
-    returns = with_views(cfg.returns, returns, risk, universe)
+    if cfg.returns.mu_file is not None:
+        mu, mu_warnings = read_expected_returns(cfg.returns.mu_file, symbols, file_limits)
+        warnings.extend(mu_warnings)
+        returns = given_returns(mu, symbols, f"returns.mu_file ({cfg.returns.mu_file.name})")
+    else:
+        warnings.extend(scores.warnings)
+        returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
+        returns = with_views(cfg.returns, returns, risk, universe)
     rsi_history = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)
     rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
                      benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
@@ -217,7 +263,8 @@ def prepare(
             warnings.append(f"no trading.adv_by_symbol for {', '.join(no_adv)}: no market impact on their trades")
     from allocator.optimize.diagnosis import presolve_checks
 
-    named = {"holdings": holdings_path.absolute(), "prices": cfg.data.prices, "fundamentals": cfg.data.fundamentals,
+    named = {"holdings": holdings_path.absolute(),
+             **{key.rsplit(".", 1)[-1]: path for key, path in input_files(cfg).items()},
              **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
     inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,

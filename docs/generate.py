@@ -88,8 +88,12 @@ def _type_text(annotation: Any, metadata: list[Any] | None = None) -> str:
     bare, inner, nullable = _unwrap(annotation)
     inner = [*(metadata or []), *inner]
     origin = typing.get_origin(bare)
+    if origin in (typing.Union, types.UnionType):  # one of several kinds: each in turn
+        text = " or ".join(_type_text(arm) for arm in typing.get_args(bare) if arm is not type(None))
+        return text + (" or `null`" if nullable else "")
     if inspect.isclass(bare) and issubclass(bare, enum.Enum):
-        text = "one of " + ", ".join(f"`{m.value}`" for m in bare)
+        members = [f"`{m.value}`" for m in bare]
+        text = members[0] if len(members) == 1 else "one of " + ", ".join(members)
     elif inspect.isclass(bare) and issubclass(bare, BaseModel):
         text = "mapping"
     elif origin is list:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from allocator.compare.robust import RobustOutcome, robust_outcome
 from allocator.config.loader import LoadedConfig, load_config
+from allocator.config.schema import FundamentalsColumns
 from allocator.errors import AllocatorError, UsageError
 from allocator.files.reading import FileLimits
 from allocator.inputs.market_data import read_fundamentals, read_prices
@@ -172,16 +173,17 @@ class SharedInputs:
     """
 
     def __init__(self) -> None:
-        self._frames: dict[tuple[str, str, FileLimits], pd.DataFrame | AllocatorError] = {}
+        self._frames: dict[tuple[str, str, FileLimits, str], pd.DataFrame | AllocatorError] = {}
         self.reads = 0
 
-    def _get(self, kind: str, path: Path, limits: FileLimits) -> pd.DataFrame:
-        key = (kind, os.path.normpath(path.absolute()), limits)
+    def _get(self, kind: str, path: Path, limits: FileLimits, columns: FundamentalsColumns | None = None
+             ) -> pd.DataFrame:
+        key = (kind, os.path.normpath(path.absolute()), limits, repr(columns))
         if key not in self._frames:
             self.reads += 1
-            reader = read_prices if kind == "prices" else read_fundamentals
             try:
-                self._frames[key] = reader(path, limits)
+                self._frames[key] = (read_prices(path, limits) if kind == "prices" else
+                                     read_fundamentals(path, limits, columns))
             except AllocatorError as exc:
                 self._frames[key] = exc
         found = self._frames[key]
@@ -196,7 +198,7 @@ class SharedInputs:
     def fundamentals(self, loaded: LoadedConfig) -> pd.DataFrame:
         data = loaded.config.data
         return self._get("fundamentals", data.fundamentals,
-                         FileLimits.from_megabytes(data.max_file_mb, data.max_rows))
+                         FileLimits.from_megabytes(data.max_file_mb, data.max_rows), data.fundamentals_columns)
 
 
 def _failure(spec: ScenarioSpec, exc: AllocatorError, loaded: LoadedConfig | None = None,

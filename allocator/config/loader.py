@@ -22,7 +22,9 @@ from allocator.config.schema import Config
 from allocator.errors import ConfigError
 from allocator.files.reading import read_text
 
-PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"))
+PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"), ("returns", "mu_file"),
+             ("risk", "covariance_file"), ("risk", "factor_model", "loadings"),
+             ("risk", "factor_model", "factor_covariance"), ("risk", "factor_model", "specific_variance"))
 MAX_CONFIG_BYTES = 1_048_576
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~20x faster
 MAX_CHAIN = 32
@@ -131,13 +133,15 @@ def _read_yaml(path: Path, chain: list[Path]) -> dict[str, Any]:
 
 
 def _absolutize_paths(data: dict[str, Any], folder: Path, notes: list[str], source: Path) -> None:
-    for section, key in PATH_KEYS:
-        block = data.get(section)
+    for *sections, key in PATH_KEYS:
+        block: Any = data
+        for section in sections:
+            block = block.get(section) if isinstance(block, dict) else None
         if isinstance(block, dict) and isinstance(block.get(key), str):
             raw = block[key]
             resolved = Path(os.path.normpath(folder / raw)) if not os.path.isabs(raw) else Path(raw)
             if ".." in Path(raw).parts:
-                notes.append(f"{source}: {section}.{key} '{raw}' points outside the config's folder "
+                notes.append(f"{source}: {'.'.join(sections)}.{key} '{raw}' points outside the config's folder "
                              f"(resolved to {resolved})")
             block[key] = str(resolved)
 
@@ -229,7 +233,7 @@ def format_validation_errors(exc: ValidationError) -> list[str]:
         msg = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         shown = "" if err["type"] == "missing" or isinstance(got, dict | list) else f" (got {got!r})"
-        lines.append(f"{key or '(top level)'}: {msg}{shown}")
+        lines.append(f"{key}: {msg}{shown}" if key else msg)  # a whole-config check names its keys itself
     return lines
 
 

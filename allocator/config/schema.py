@@ -213,15 +213,46 @@ class HoldingsColumns(StrictModel):
         None, description="header of the column with the security type (cash and money-market rows count as cash)")
 
 
+class FundamentalsColumns(StrictModel):
+    """Column map for the fundamentals file: each field names the header that holds it in the file (matched
+    without regard to case); unmapped fields are read from the column of their own name."""
+
+    symbol: str | None = Field(None, description="header of the column with the ticker")
+    market_cap: str | None = Field(None, description="header of the column with the market cap, USD")
+    forward_pe: str | None = Field(None, description="header of the column with the forward P/E (value signal)")
+    eps_growth: str | None = Field(
+        None, description="header of the column with the expected EPS growth, fraction (growth and "
+        "margin-expansion signals)")
+    revenue_growth: str | None = Field(
+        None, description="header of the column with the expected revenue growth, fraction (margin-expansion "
+        "signal)")
+    sector: str | None = Field(None, description="header of the column with the sector")
+    size_bucket: str | None = Field(None, description="header of the column with the size bucket")
+    asset_class: str | None = Field(None, description="header of the column with the asset class")
+    benchmark_weight: str | None = Field(None, description="header of the column with the benchmark weight, "
+                                         "fraction")
+    roe: str | None = Field(None, description="header of the column with the return on equity, fraction")
+    gross_profitability: str | None = Field(None, description="header of the column with the gross "
+                                            "profitability, fraction")
+    debt_to_equity: str | None = Field(None, description="header of the column with the debt-to-equity ratio")
+
+    def mapping(self) -> dict[str, str]:
+        """Field -> the header named for it, for the fields that are mapped."""
+        return {name: header for name, header in self.model_dump().items() if header is not None}
+
+
 class DataConfig(StrictModel):
     """Input files (paths relative to the config that names them) and how they are read."""
 
     prices: Path = Field(description="CSV of daily closes, wide (date,SPY,...) or long (date,symbol,close)")
-    fundamentals: Path = Field(description="CSV of symbol, market_cap, forward_pe, eps_growth, revenue_growth, "
-                               "sector and optional size_bucket, asset_class, benchmark_weight")
+    fundamentals: Path = Field(description="CSV of symbol, market_cap, forward_pe, sector and optional "
+                               "eps_growth, revenue_growth, size_bucket, asset_class, benchmark_weight (a signal "
+                               "whose column is absent is off, with a warning)")
     holdings_columns: HoldingsColumns = Field(
         HoldingsColumns(), description="map the holdings file's headers (default: the usual names and brokers' "
         "aliases)")
+    fundamentals_columns: FundamentalsColumns = Field(
+        FundamentalsColumns(), description="map the fundamentals file's headers (default: the names above)")
     max_fill_days: int = Field(3, ge=0, le=30, description="forward-fill price gaps of at most this many rows")
     on_gap: GapPolicy = Field(GapPolicy.EXCLUDE, description="longer gaps: exclude the asset (reported) or stop "
                               "the run")
@@ -247,13 +278,31 @@ class UniverseConfig(StrictModel):
         "the run")
 
 
+NO_BENCHMARK = "none"
+
+
 class BenchmarkConfig(StrictModel):
-    """The benchmark ``b`` of the prior, the active limits and the tracking error."""
+    """The benchmark ``b`` of the prior, the active limits and the tracking error. ``benchmark: none`` (the same as
+    ``weights: {}``) says there is none: no active or tracking-error limit may then be set."""
 
     weights: dict[Symbol, Fraction] | None = Field(
         None, description="benchmark weights, fractions summing to at most 1 (the rest is cash); default: the "
-        "fundamentals' benchmark_weight column"
+        "fundamentals' benchmark_weight column; {} (or benchmark: none): no benchmark"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none(cls, data: Any) -> Any:
+        if isinstance(data, str) and data.strip().lower() == NO_BENCHMARK:
+            return {"weights": {}}
+        if isinstance(data, str):
+            raise ValueError(f"expected a mapping such as {{weights: {{SPY: 0.6, AGG: 0.4}}}} or none, got {data!r}")
+        return data
+
+    @property
+    def is_none(self) -> bool:
+        """Whether the config says there is no benchmark (``benchmark: none`` or ``weights: {}``)."""
+        return self.weights is not None and not self.weights
 
     @model_validator(mode="after")
     def _sums_to_at_most_one(self) -> Self:
@@ -419,8 +468,12 @@ class ReturnsConfig(StrictModel):
     prior: PriorKind = Field(PriorKind.EQUILIBRIUM, description="equilibrium (delta * Sigma @ b), historical "
                              "(shrunk sample mean) or none (zero)")
     market_risk_aversion: float = Field(2.5, gt=0.0, le=100.0, description="delta of pi = delta * Sigma @ b")
-    historical_shrinkage: Fraction = Field(0.5, description="weight of the grand mean in the historical prior")
-    risk_free_rate: float = Field(0.0, ge=-0.1, le=0.5, description="annualized, for the historical prior")
+    historical_shrinkage: Fraction = Field(
+        0.5, description="historical prior: (1 - s) * each asset's sample mean + s * the grand mean of all assets; "
+        "0 keeps the sample means, the default 0.5 moves each halfway to the grand mean")
+    risk_free_rate: float = Field(
+        0.0, ge=-0.1, le=0.5, description="annualized decimal, subtracted from the sample means of the historical "
+        "prior so that it is an excess return (the other priors are excess returns already)")
     information_coefficient: float = Field(0.05, ge=0.0, le=1.0, description="IC of alpha = IC * vol * score")
     signal_weights: SignalWeights = Field(SignalWeights(), description="weights c_k of the composite score")
     winsorize_at: float = Field(3.0, gt=0.0, le=10.0, description="z-score limit, in standard deviations")
@@ -440,9 +493,15 @@ class ReturnsConfig(StrictModel):
     regime_views: RegimeViewsConfig = Field(RegimeViewsConfig(), description="the macro state as views "
                                                                             "(black_litterman)")
     views: list[ViewConfig] = Field(default_factory=list, description="the user's own views (black_litterman)")
+    mu_file: Path | None = Field(
+        None, description="CSV of symbol, expected_return (annualized excess return, decimal) for every asset of "
+        "the universe: mu is the file's, as given; the prior, the signal tilt and the views are not applied")
 
     @model_validator(mode="after")
     def _views_need_black_litterman(self) -> Self:
+        if self.views and self.mu_file is not None:
+            raise ValueError(f"{len(self.views)} view(s) given with mu_file, whose expected returns are used as "
+                             "given; put the views into the file, or drop mu_file")
         if self.views and self.method is not ReturnsMethod.BLACK_LITTERMAN:
             raise ValueError(f"{len(self.views)} view(s) given but method is {self.method.value}, which takes none; "
                              "set method: black_litterman")
@@ -455,11 +514,38 @@ class ReturnsConfig(StrictModel):
         return tuple(n.strip().lower() for n in names if n.strip().lower() != "none")
 
 
+class Lookback(StrEnum):
+    """``all``: every daily return since the first date on which every asset of the universe has a close."""
+
+    ALL = "all"
+
+
+class FactorModelFiles(StrictModel):
+    """A factor model of one's own, ``Sigma = B F B' + diag(d)``, annualized, as three CSV files (paths relative
+    to the config)."""
+
+    loadings: Path = Field(description="CSV of the exposures B: symbols as the first column, one column per factor")
+    factor_covariance: Path = Field(description="CSV of F (annualized): factor names as the first column and the "
+                                    "header, symmetric and positive semidefinite")
+    specific_variance: Path = Field(description="CSV of symbol, specific_variance: d, the annualized variance of "
+                                    "each asset's own return")
+
+
 class RiskConfig(StrictModel):
     """The covariance model (annualized) and the risk aversion of the objective."""
 
     model: RiskModelKind = Field(RiskModelKind.LEDOIT_WOLF, description="covariance estimator or factor model")
-    lookback_days: int = Field(756, ge=30, le=10_000, description="daily returns used, trading days")
+    lookback_days: Annotated[int, Field(ge=30, le=10_000)] | Lookback = Field(
+        756, description="daily returns used, trading days; all: every day since the first on which every asset "
+        "has a close")
+    ddof: int = Field(1, ge=0, le=1, description="the sample covariance divides by T - ddof: 1 (unbiased, as pandas "
+                      "and PyPortfolioOpt's sample_cov) or 0 (maximum likelihood, as scikit-learn); for sample, pca "
+                      "and fundamental (ledoit_wolf keeps its closed form on T, ewma its weights)")
+    covariance_file: Path | None = Field(
+        None, description="CSV of one's own annualized covariance, symbols as the first column and the header "
+        "(checked symmetric and positive semidefinite): used instead of risk.model")
+    factor_model: FactorModelFiles | None = Field(
+        None, description="one's own factor model as files, used instead of risk.model")
     ewma_halflife_days: float = Field(63.0, gt=1.0, le=5_000.0, description="half-life of the ewma model, trading days")
     risk_aversion: float = Field(2.5, gt=0.0, le=1_000.0, description="gamma of the objective")
     factors: int = Field(10, ge=1, le=1_000, description="principal components of the pca model")
@@ -469,6 +555,19 @@ class RiskConfig(StrictModel):
         3.0, gt=0.0, le=1_000.0,
         description="auto: ledoit_wolf, sample and ewma use their exact factor form (one factor per daily "
                     "return) when the assets number at least this many times the returns (bench/formulations.py)")
+
+    @field_validator("lookback_days", mode="before")
+    @classmethod
+    def _days_or_all(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != Lookback.ALL:
+            raise ValueError(f"got {value!r}; give a number of trading days (30 to 10,000) or all")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.covariance_file is not None and self.factor_model is not None:
+            raise ValueError("give covariance_file or factor_model, not both")
+        return self
 
 
 class PositionLimit(StrictModel):
@@ -494,8 +593,14 @@ class ActiveLimit(StrictModel):
 
 
 class GroupLimit(StrictModel):
-    by: GroupBy = Field(description="the attribute that forms the group")
-    name: str = Field(min_length=1, description="the group's value of that attribute, e.g. small or Energy")
+    """A limit on a group's total weight; the group is every asset whose ``by`` attribute is ``name``, or the
+    ``symbols`` listed."""
+
+    by: GroupBy | None = Field(None, description="the attribute that forms the group (or give symbols)")
+    name: str | None = Field(None, min_length=1, description="the group's value of that attribute, e.g. small or "
+                             "Energy; with symbols, the group's label in reports")
+    symbols: list[Symbol] | None = Field(None, min_length=1, description="the members of a group defined by a "
+                                         "list (instead of by), each in the universe")
     min: Weight | None = Field(None, description="floor of the group's total weight, fraction of NAV")
     max: Weight | None = Field(None, description="cap of the group's total weight, fraction of NAV")
     relative_to: GroupRelativeTo = Field(GroupRelativeTo.ABSOLUTE, description="absolute weights, or relative to "
@@ -505,6 +610,17 @@ class GroupLimit(StrictModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
+        if self.by is not None and self.symbols is not None:
+            raise ValueError("give by (with name) or symbols, not both")
+        if self.by is None and self.symbols is None:
+            raise ValueError("give by and name (e.g. {by: sector, name: energy}) or symbols (e.g. {symbols: [XLE, "
+                             "XLB]})")
+        if self.by is not None and self.name is None:
+            raise ValueError(f"by: {self.by.value} needs name, the group's {self.by.value}")
+        if self.symbols is not None:
+            twice = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
+            if twice:
+                raise ValueError(f"symbols listed twice: {', '.join(twice)}")
         if self.min is None and self.max is None:
             raise ValueError("give min, max or both")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -768,3 +884,27 @@ class Config(StrictModel):
     solver: SolverConfig = Field(SolverConfig(), description="solvers and the feasibility check")
     output: OutputConfig = Field(OutputConfig(), description="output files")
     orders: OrdersConfig = Field(OrdersConfig(), description="how trades become orders (export, send)")
+
+    @model_validator(mode="after")
+    def _benchmark_none(self) -> Self:
+        """With ``benchmark: none`` nothing may be measured against a benchmark."""
+        if not self.benchmark.is_none:
+            return self
+        c = self.constraints
+        relative = [name for name, value in (("active_min", c.active_min), ("active_max", c.active_max),
+                                             ("active_limits", c.active_limits),
+                                             ("tracking_error_max", c.tracking_error_max)) if value]
+        relative += [f"groups[{i}].relative_to" for i, g in enumerate(c.groups)
+                     if g.relative_to is GroupRelativeTo.BENCHMARK]
+        problems = []
+        if relative:
+            problems.append(f"benchmark: none, but limits relative to a benchmark are set: "
+                            f"{', '.join('constraints.' + name for name in relative)}; remove them (set them to "
+                            "null in a config that extends one with them) or give benchmark weights")
+        if self.returns.prior is PriorKind.EQUILIBRIUM and self.returns.mu_file is None:
+            problems.append("benchmark: none, but returns.prior is equilibrium, the return that makes the benchmark "
+                            "optimal (pi = delta * Sigma @ b, zero without one); set returns.prior to historical or "
+                            "none, or give returns.mu_file")
+        if problems:
+            raise ValueError("; and ".join(problems))
+        return self

@@ -18,17 +18,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator.config.schema import FundamentalsColumns
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
 from allocator.files.reading import FileLimits, check_file, csv_separator, text_encoding
+from allocator.inputs.column_map import mapped_columns
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
 SYMBOL_NAMES = ("symbol", "ticker", "sym", "security")  # the symbol column of a long price file
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "day")
 CLOSE_NAMES = ("adj_close", "adjclose", "adj close", "adjusted_close", "close", "price")
-FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "benchmark_weight")
-QUALITY_NUMBERS = ("roe", "gross_profitability", "debt_to_equity")  # optional: read only when present
-FUNDAMENTAL_REQUIRED = ("market_cap", "forward_pe", "eps_growth", "revenue_growth", "sector")
+FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "benchmark_weight")
+# optional: read only when present (a signal without its column is off; allocator.model.signals says so)
+OPTIONAL_NUMBERS = ("eps_growth", "revenue_growth", "roe", "gross_profitability", "debt_to_equity")
+FUNDAMENTAL_REQUIRED = ("market_cap", "forward_pe", "sector")
 
 
 @dataclass(frozen=True)
@@ -396,16 +399,19 @@ def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[tupl
     return found
 
 
-def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
+def read_fundamentals(path: str | Path, limits: FileLimits | None = None,
+                      columns: FundamentalsColumns | None = None) -> pd.DataFrame:
     """The fundamentals snapshot indexed by symbol (upper case).
 
-    Numbers: ``market_cap`` (USD), ``forward_pe``, ``eps_growth`` and ``revenue_growth`` (fractions), optional
-    ``benchmark_weight`` (fraction); empty cells are missing data. Text: ``sector``, ``size_bucket`` (large, mid,
+    Numbers: ``market_cap`` (USD), ``forward_pe``, optional ``eps_growth`` and ``revenue_growth`` (fractions; left
+    out when absent) and ``benchmark_weight`` (fraction); empty cells are missing data. ``columns`` maps other
+    headers onto these names (``data.fundamentals_columns``). Text: ``sector``, ``size_bucket`` (large, mid,
     small, none; derived from market cap when absent), ``asset_class`` (default equity).
     """
     path = Path(path)
     limits = limits or FileLimits()
     frame = read_csv_table(path, limits, "fundamentals file")
+    frame = mapped_columns(frame, columns.mapping() if columns else {}, path, "data.fundamentals_columns")
     frame.columns = [c.lower() for c in frame.columns]
     if "symbol" not in frame.columns:
         raise DataError(str(path), "no 'symbol' column", "name the first column 'symbol'")
@@ -428,7 +434,7 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None) -> pd.
             out[column] = numeric_column(frame, column, path, allow_missing=True).to_numpy()
         else:
             out[column] = np.nan
-    for column in QUALITY_NUMBERS:
+    for column in OPTIONAL_NUMBERS:
         if column in frame.columns:
             out[column] = numeric_column(frame, column, path, allow_missing=True).to_numpy()
     for column in frame.columns:  # text columns that may form peer groups (region, style, ...)

@@ -72,8 +72,9 @@ def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFr
         return np.array([weights.get(s, 0.0) for s in symbols], dtype=np.float64)
     column = fundamentals.loc[list(symbols), "benchmark_weight"].to_numpy(dtype=np.float64)
     if not np.isfinite(column).any() or np.nansum(column) <= 0:
-        raise DataError(fundamentals_path, "no benchmark weights (benchmark_weight column empty or absent)",
-                        "add a benchmark_weight column or set benchmark.weights in the config")
+        raise DataError(fundamentals_path, "no benchmark weights (benchmark_weight column empty, absent or all "
+                        "zero)", "add a benchmark_weight column, set benchmark.weights in the config, or say "
+                        "benchmark: none for an account without one")
     column = np.nan_to_num(column, nan=0.0).astype(np.float64)
     total = float(column.sum())
     if total > 1.0 + 1e-6:

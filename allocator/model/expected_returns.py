@@ -123,3 +123,10 @@ def with_views(config: ReturnsConfig, returns: ReturnModel, risk: RiskModel, uni
     views = regime_views(config, universe, pi) + config_views(config, universe)
     mu, applied = blend_views(returns.mu, risk, views, config.tau)
     return replace(returns, mu=mu, view_adjustment=mu - returns.mu, views=applied)
+
+
+def given_returns(mu: FloatArray, symbols: tuple[str, ...], source: str) -> ReturnModel:
+    """Expected returns the user gave (annualized excess returns), used as given: held as the prior, with no
+    signal tilt and no views, so the attribution still adds up (``mu = prior``)."""
+    return ReturnModel(symbols=symbols, prior=mu, contributions={k: np.zeros(len(mu)) for k in SIGNALS}, mu=mu,
+                       source=source)

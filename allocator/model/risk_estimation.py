@@ -47,14 +47,14 @@ def estimate(config: RiskConfig, daily_returns: FloatArray, symbols: tuple[str, 
             raise ConfigError(f"{config_path}: risk.factors",
                               f"{config.factors} principal components for {n} assets and {t} daily returns",
                               f"use fewer than {min(t, n)}, or another risk.model for a small universe")
-        model = statistical_factor_model(daily_returns, symbols, config.factors)
+        model = statistical_factor_model(daily_returns, symbols, config.factors, config.ddof)
     elif kind is RiskModelKind.FUNDAMENTAL:
         if universe is None:
             raise ValueError("the fundamental risk model needs the universe's sectors")
         caps = market_cap if market_cap is not None else np.full(n, np.nan)
-        model = fundamental_factor_model(daily_returns, symbols, universe.sector, caps)
+        model = fundamental_factor_model(daily_returns, symbols, universe.sector, caps, config.ddof)
     elif kind is RiskModelKind.SAMPLE:
-        model = sample_covariance(daily_returns, symbols, factor_form)
+        model = sample_covariance(daily_returns, symbols, factor_form, config.ddof)
     elif kind is RiskModelKind.EWMA:
         model = ewma_covariance(daily_returns, symbols, config.ewma_halflife_days, factor_form)
     else:

@@ -7,7 +7,10 @@ the optimizer has one formulation for every model.
 - ``ledoit_wolf_covariance``: Ledoit and Wolf (2004) shrinkage towards a scaled identity, the closed form that
   scikit-learn's ``LedoitWolf`` computes (same result to 1e-10), without its blockwise loop: the sums it needs
   are taken over the smaller of the n-by-n and T-by-T Gram matrices.
-- ``sample_covariance``: maximum-likelihood sample covariance (divides by T, as scikit-learn does).
+- ``sample_covariance``: the sample covariance, dividing by ``T - ddof``: ``ddof=1`` (the default) is the unbiased
+  estimate of pandas' ``DataFrame.cov`` and PyPortfolioOpt's ``sample_cov``, ``ddof=0`` the maximum-likelihood one
+  of scikit-learn's ``EmpiricalCovariance``. Ledoit-Wolf keeps the maximum-likelihood covariance its closed form is
+  derived on (as scikit-learn and PyPortfolioOpt's ``CovarianceShrinkage`` do), EWMA its weights summing to 1.
 - ``ewma_covariance``: exponentially weighted, with a half-life in trading days.
 
 Each of these is a weighted sum of the T observations' outer products (plus, for Ledoit-Wolf, a multiple of the
@@ -19,6 +22,8 @@ model into the dense one (for the dense formulation, and to check one formulatio
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,7 +54,7 @@ def ledoit_wolf_shrinkage(centered: FloatArray) -> float:
     return 0.0 if beta == 0 else float(beta / delta)
 
 
-def _square_root(covariance: FloatArray) -> FloatArray:
+def square_root(covariance: FloatArray) -> FloatArray:
     """A matrix ``B`` with ``B @ B.T == covariance``: Cholesky, or clipped eigenvalues when not definite."""
     try:
         return np.asarray(np.linalg.cholesky(covariance), dtype=np.float64)
@@ -65,7 +70,7 @@ def _dense(symbols: tuple[str, ...], covariance: FloatArray, method: str, observ
     n = covariance.shape[0]
     return RiskModel(
         symbols=symbols,
-        loadings=_square_root(covariance),
+        loadings=square_root(covariance),
         factor_sqrt=np.eye(n),
         specific_variance=np.zeros(n),
         covariance=covariance,
@@ -114,14 +119,15 @@ def ledoit_wolf_covariance(returns: FloatArray, symbols: tuple[str, ...], factor
     return _dense(symbols, shrunk * TRADING_DAYS, "ledoit_wolf", t, shrinkage)
 
 
-def sample_covariance(returns: FloatArray, symbols: tuple[str, ...], factor_form: bool = False) -> RiskModel:
-    """Maximum-likelihood sample covariance of daily ``returns``, annualized (a T-factor model with
+def sample_covariance(returns: FloatArray, symbols: tuple[str, ...], factor_form: bool = False,
+                      ddof: int = 1) -> RiskModel:
+    """Sample covariance of daily ``returns`` dividing by ``T - ddof``, annualized (a T-factor model with
     ``factor_form``)."""
     centered = centered_returns(returns)
     t = centered.shape[0]
     if factor_form:
-        return _observation_factors(symbols, centered / np.sqrt(t), 0.0, "sample")
-    return _dense(symbols, centered.T @ centered / t * TRADING_DAYS, "sample", t)
+        return _observation_factors(symbols, centered / np.sqrt(t - ddof), 0.0, "sample")
+    return _dense(symbols, centered.T @ centered / (t - ddof) * TRADING_DAYS, "sample", t)
 
 
 def ewma_covariance(returns: FloatArray, symbols: tuple[str, ...], halflife_days: float,
@@ -144,4 +150,10 @@ def dense_form(risk: RiskModel) -> RiskModel:
     """The same covariance held densely, with a Cholesky factor as ``B`` (the dense formulation)."""
     if risk.covariance is not None:
         return risk
-    return _dense(risk.symbols, risk.dense(), risk.method, risk.observations, risk.shrinkage)
+    return replace(_dense(risk.symbols, risk.dense(), risk.method, risk.observations, risk.shrinkage),
+                   source=risk.source)
+
+
+def given_covariance(symbols: tuple[str, ...], covariance: FloatArray, source: str) -> RiskModel:
+    """A covariance the user gave (annualized, symmetric, PSD), held densely; ``source`` names where it came from."""
+    return replace(_dense(symbols, covariance, "covariance_file", 0), source=source)

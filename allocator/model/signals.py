@@ -79,10 +79,14 @@ def raw_signals(fundamentals: pd.DataFrame, symbols: tuple[str, ...]) -> dict[st
     """The raw signals of each symbol that need no standardization, NaN where the data is missing or unusable
     (``quality`` is built from standardized parts in ``signal_scores``)."""
     info = fundamentals.loc[list(symbols)]
-    market_cap = info["market_cap"].to_numpy(dtype=np.float64)
-    pe = info["forward_pe"].to_numpy(dtype=np.float64)
-    eps = info["eps_growth"].to_numpy(dtype=np.float64)
-    revenue = info["revenue_growth"].to_numpy(dtype=np.float64)
+
+    def column(name: str) -> FloatArray:  # NaN (no data) where the file has no such column
+        values: FloatArray = (info[name].to_numpy(dtype=np.float64) if name in info.columns
+                              else np.full(len(symbols), np.nan))
+        return values
+
+    market_cap, pe, eps, revenue = (column(name) for name in ("market_cap", "forward_pe", "eps_growth",
+                                                                "revenue_growth"))
     with np.errstate(divide="ignore", invalid="ignore"):
         size = np.where(market_cap > 0, -np.log(market_cap), np.nan)
         value = np.where(pe > 0, 1.0 / pe, np.nan)
@@ -162,6 +166,20 @@ def _spread(values: FloatArray, equity: np.ndarray) -> float:
     return float(values[equity].std()) if equity.sum() >= 2 else 0.0
 
 
+SIGNAL_COLUMNS = {"value": ("forward_pe",), "growth": ("eps_growth",),
+                  "margin_expansion": ("eps_growth", "revenue_growth")}  # the optional columns each signal needs
+
+
+def signals_without_columns(fundamentals: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """The signals the fundamentals cannot score for want of a column, with the columns they lack (quality needs
+    any one of its parts)."""
+    off = {k: tuple(c for c in columns if c not in fundamentals.columns) for k, columns in SIGNAL_COLUMNS.items()}
+    found = {k: columns for k, columns in off.items() if columns}
+    if not any(column in fundamentals.columns for column, _ in QUALITY_PARTS):
+        found["quality"] = tuple(column for column, _ in QUALITY_PARTS)
+    return found
+
+
 def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_class: tuple[str, ...],
                   returns_config: ReturnsConfig) -> Scores:
     """Winsorized peer z-scores of each signal and the composite at its reference scale, over the equity assets."""
@@ -177,7 +195,13 @@ def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_cl
     if returns_config.orthogonalize:
         z = orthogonalized(z, equity)
     warnings = []
+    off = signals_without_columns(fundamentals)
+    for k, columns in off.items():
+        if weights[k] != 0:
+            warnings.append(f"signal {k} is off (scores 0): the fundamentals have no {' or '.join(columns)} column")
     for k in SIGNALS:
+        if k in off:
+            continue
         missing = [symbols[i] for i in np.flatnonzero(equity & ~np.isfinite(raw[k]))]
         if missing and weights[k] != 0 and len(missing) < int(equity.sum()):
             warnings.append(f"signal {k}: no data for {', '.join(missing)}; scored 0")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator.config.schema import Config, GroupRelativeTo, TradingMode
+from allocator.config.schema import Config, GroupLimit, GroupRelativeTo, TradingMode
 from allocator.domain import FloatArray, RiskModel, Universe
 from allocator.errors import ConfigError, UsageError
 from allocator.model.rsi import RsiLimits
@@ -98,6 +98,26 @@ def _per_asset(symbols: tuple[str, ...], default: float | None, overrides: Mappi
     return values
 
 
+def group_members(group: GroupLimit, universe: Universe, where: str) -> tuple[np.ndarray, str]:
+    """The members of a group limit over the universe (a boolean mask) and its label in reports: every asset whose
+    ``by`` attribute is ``name``, or the ``symbols`` listed (each must be in the universe)."""
+    if group.symbols is not None:
+        symbols = [s.upper() for s in group.symbols]
+        unknown = [s for s in symbols if s not in universe.symbols]
+        if unknown:
+            raise ConfigError(f"{where}.symbols", f"not in the universe: {', '.join(unknown)}",
+                              "list symbols of the universe only (universe.symbols, else the fundamentals' rows)")
+        label = group.name or "+".join(symbols[:4]) + (f"+{len(symbols) - 4} more" if len(symbols) > 4 else "")
+        return np.isin(np.array(universe.symbols), symbols), f"group {label}"
+    by, name = str(group.by), str(group.name)
+    labels = np.array(universe.group_labels(by))
+    members = labels == name.lower()
+    if not members.any():
+        raise ConfigError(f"{where}.name", f"no asset has {by} {name!r}",
+                          f"use one of: {', '.join(sorted(set(labels)))}")
+    return members, f"{by} {name}"
+
+
 def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str,
                  volatility: FloatArray | None = None, mode: TradingMode | None = None,
                  raise_value: float | None = None) -> Limits:
@@ -127,20 +147,15 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
             ) / 1e4
     groups = []
     for index, g in enumerate(c.groups):
-        labels = np.array(universe.group_labels(g.by.value))
-        members = labels == g.name.lower()
         key = f"constraints.groups[{index}]"
-        if not members.any():
-            known = ", ".join(sorted(set(labels)))
-            raise ConfigError(f"{config_path}: {key}.name", f"no asset has {g.by.value} {g.name!r}",
-                              f"use one of: {known}")
+        members, label = group_members(g, universe, f"{config_path}: {key}")
         relative = g.relative_to is not GroupRelativeTo.ABSOLUTE
         base = {GroupRelativeTo.ABSOLUTE: 0.0, GroupRelativeTo.BENCHMARK: float(b[members].sum()),
                 GroupRelativeTo.CURRENT: float(universe.weight[members].sum())}[g.relative_to]
         suffix = {GroupRelativeTo.ABSOLUTE: "", GroupRelativeTo.BENCHMARK: " (active)",
                   GroupRelativeTo.CURRENT: " (vs current)"}[g.relative_to]
         groups.append(GroupBound(
-            key=key, label=f"{g.by.value} {g.name}{suffix}", members=members,
+            key=key, label=f"{label}{suffix}", members=members,
             lower=base + g.min if g.min is not None else -np.inf,
             upper=base + g.max if g.max is not None else np.inf, relative=relative, reference=base))
     forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0

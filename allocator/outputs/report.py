@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.outputs.metrics import PortfolioStats
-from allocator.outputs.summary import RunSummary
+from allocator.outputs.summary import MODEL_RETURNS, RunSummary
 from allocator.pipeline import RunResult
 
 
@@ -37,6 +37,8 @@ def portfolio_table(summary: RunSummary) -> Table:
         ("expected excess return", lambda s: s.expected_return, pct), ("volatility", lambda s: s.volatility, pct),
         ("Sharpe", lambda s: s.sharpe, ratio), ("tracking error", lambda s: s.tracking_error, pct),
         ("active share", lambda s: s.active_share, pct), ("cash", lambda s: s.cash_weight, pct)]
+    if summary.benchmark == "none":  # nothing to be active against
+        rows = [row for row in rows if row[0] not in ("tracking error", "active share")]
     for label, get, fmt in rows:
         table.add_row(label, *(fmt(get(side)) for side in (summary.current, summary.target, summary.achieved)))
     table.add_row("turnover (one-way, net of flows)", "", pct(summary.target.turnover or 0.0),
@@ -46,13 +48,15 @@ def portfolio_table(summary: RunSummary) -> Table:
 
 def exposure_table(summary: RunSummary, by: str) -> Table:
     table = Table(title=f"Weight by {by.replace('_', ' ')}", title_justify="left")
-    for column in (by.replace("_", " "), "benchmark", "current", "target"):
+    benchmark = summary.benchmark != "none"
+    for column in (by.replace("_", " "), *(("benchmark",) if benchmark else ()), "current", "target"):
         table.add_column(column, justify="left" if column == by.replace("_", " ") else "right")
     bench = summary.benchmark_exposures.by(by)
     target = summary.exposures.by(by)
     current = summary.current_exposures.by(by)
     for label in target:
-        table.add_row(label, pct(bench.get(label, 0.0)), pct(current.get(label, 0.0)), pct(target[label]))
+        table.add_row(label, *((pct(bench.get(label, 0.0)),) if benchmark else ()), pct(current.get(label, 0.0)),
+                      pct(target[label]))
     return table
 
 
@@ -68,12 +72,26 @@ def trades_table(result: RunResult) -> Table:
     return table
 
 
+def model_sources(summary: RunSummary) -> list[str]:
+    """Lines naming the user's own expected returns or risk model, when the run used them."""
+    lines = []
+    if summary.expected_returns != MODEL_RETURNS:
+        lines.append(f"Expected returns from {summary.expected_returns}, as given (the prior, the signal tilt and the "
+                     "views are not applied)")
+    if summary.risk_model.startswith("risk."):
+        lines.append(f"Risk model from {summary.risk_model}")
+    return lines
+
+
 def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
     """The run summary: portfolio statistics, size exposure, trades, RSI rules and binding limits."""
     out = console(stream)
     trades = summary.trades
+    benchmark = "  benchmark none" if summary.benchmark == "none" else ""
     out.print(f"[bold]allocate run[/bold]  as of {summary.as_of}  NAV {money_text(summary.nav_value)}  "
-              f"regime {summary.regime}  solver {result.allocation.solver} ({result.allocation.status})")
+              f"regime {summary.regime}{benchmark}  solver {result.allocation.solver} ({result.allocation.status})")
+    for line in model_sources(summary):
+        out.print(line)
     out.print(portfolio_table(summary))
     out.print(exposure_table(summary, "size_bucket"))
     out.print(trades_table(result))
@@ -99,7 +117,8 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
         out.print("Views (prior -> posterior, target, confidence): " + "; ".join(
             f"{v.name} {pct(v.prior_value)} -> {pct(v.posterior_value)} ({pct(v.expected)}, {v.confidence:.0%})"
             for v in result.returns.views))
-    out.print(f"Signal conviction {result.scores.conviction:.2f} (1 = every signal at full weight)")
+    if summary.expected_returns == MODEL_RETURNS:
+        out.print(f"Signal conviction {result.scores.conviction:.2f} (1 = every signal at full weight)")
     if summary.rsi_rules:
         out.print("RSI rules fired: " + "; ".join(summary.rsi_rules))
     if summary.binding_constraints:

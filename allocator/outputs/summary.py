@@ -22,6 +22,7 @@ from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
 
 TOP_RISK_CONTRIBUTIONS = 5
+MODEL_RETURNS = "prior + signal tilt + views"  # ``expected_returns`` of a run whose mu is the model's
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ class RunSummary:
     warnings: tuple[str, ...]
     flows: FlowsSummary | None = None
     utility: dict[str, float] | None = None  # current / target: mu'w - (gamma/2) w'Sigma w - costs / horizon
+    benchmark: str = ""  # where b came from: benchmark.weights, the fundamentals' benchmark_weight, or none
+    expected_returns: str = MODEL_RETURNS  # where mu came from: the model, or returns.mu_file
+    risk_model: str = ""  # risk.model's estimator, or risk.covariance_file / risk.factor_model
 
     def to_json_dict(self) -> dict[str, Any]:
         """The summary's part of ``summary.json``, keys in the file's order."""
@@ -110,6 +114,9 @@ class RunSummary:
             "as_of": self.as_of,
             "nav_value": self.nav_value,
             "regime": self.regime,
+            "benchmark": self.benchmark,
+            "expected_returns": self.expected_returns,
+            "risk_model": self.risk_model,
             "target": self.target.to_json_dict(),
             "achieved": self.achieved.to_json_dict(),
             "current": self.current.to_json_dict(),
@@ -167,7 +174,18 @@ def summarize(result: RunResult) -> RunSummary:
         warnings=result.warnings,
         flows=flows_summary(result),
         utility=utility_gain(result),
+        benchmark=benchmark_source(result),
+        expected_returns=result.returns.source or MODEL_RETURNS,
+        risk_model=result.risk.source or result.risk.method,
     )
+
+
+def benchmark_source(result: RunResult) -> str:
+    """``none``, ``benchmark.weights`` or ``fundamentals benchmark_weight``: where the benchmark came from."""
+    benchmark = result.config.benchmark
+    if benchmark.is_none:
+        return "none"
+    return "benchmark.weights" if benchmark.weights is not None else "fundamentals benchmark_weight"
 
 
 def utility_gain(result: RunResult) -> dict[str, float]:

@@ -148,7 +148,8 @@ def test_quality_uses_profitability_and_leverage_when_the_fundamentals_have_them
     assert np.all(quality[~equity.to_numpy()] == 0)
     without = signal_scores(read_fundamentals(FUNDAMENTALS), symbols, tuple(frame["asset_class"]), config)
     assert np.all(without.z["quality"] == 0) and without.composite_scale == 0
-    assert any("quality: no equity asset has the data" in w for w in without.warnings)
+    assert ("signal quality is off (scores 0): the fundamentals have no roe or gross_profitability or "
+            "debt_to_equity column") in without.warnings
 
 
 def test_orthogonalized_signals_are_uncorrelated_over_the_equity_assets(example: Prepared) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.covariance import LedoitWolf
 
@@ -64,22 +65,56 @@ def test_factor_form_equals_dense_form(estimator: object) -> None:
     np.testing.assert_allclose(factor.covariance_times(weights), dense.dense() @ weights, rtol=1e-12)
 
 
+@pytest.mark.parametrize("factor_form", [False, True])
+def test_sample_covariance_divides_by_t_minus_ddof_as_pandas_pyportfolioopt_and_scikit_learn(factor_form: bool
+                                                                                           ) -> None:
+    """ddof=1 (the default) is pandas' DataFrame.cov and PyPortfolioOpt's sample_cov; ddof=0 scikit-learn's
+    EmpiricalCovariance (maximum likelihood)."""
+    from pypfopt.risk_models import sample_cov
+    from sklearn.covariance import EmpiricalCovariance
+
+    returns = _returns(60, 8)
+    frame = pd.DataFrame(returns, columns=list(_symbols(8)))
+    unbiased = sample_covariance(returns, _symbols(8), factor_form=factor_form)
+    np.testing.assert_allclose(unbiased.dense(), frame.cov().to_numpy() * TRADING_DAYS, rtol=1e-12)
+    np.testing.assert_allclose(unbiased.dense(), sample_cov(frame, returns_data=True, frequency=TRADING_DAYS),
+                               rtol=1e-12)
+    biased = sample_covariance(returns, _symbols(8), factor_form=factor_form, ddof=0)
+    np.testing.assert_allclose(biased.dense(), EmpiricalCovariance().fit(returns).covariance_ * TRADING_DAYS,
+                               rtol=1e-12)
+    np.testing.assert_allclose(biased.dense() * 60 / 59, unbiased.dense(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_factor_models_divide_by_t_minus_ddof(ddof: int) -> None:
+    """PCA keeps each asset's sample variance with the same divisor; the fundamental model's F and d scale by it."""
+    returns = _returns(80, 12)
+    centered = returns - returns.mean(axis=0)
+    pca = statistical_factor_model(returns, _symbols(12), 3, ddof=ddof)
+    np.testing.assert_allclose(pca.volatility**2, np.diag(centered.T @ centered) / (80 - ddof) * TRADING_DAYS,
+                               rtol=1e-12)
+    sector = tuple("ab"[i % 2] for i in range(12))
+    base = fundamental_factor_model(returns, _symbols(12), sector, np.full(12, np.nan), ddof=0)
+    scaled = fundamental_factor_model(returns, _symbols(12), sector, np.full(12, np.nan), ddof=ddof)
+    np.testing.assert_allclose(scaled.dense(), base.dense() * 80 / (80 - ddof), rtol=1e-12)
+
+
 def test_sample_factor_form_is_the_scaled_centered_returns() -> None:
     returns = _returns(50, 20)
     model = sample_covariance(returns, _symbols(20), factor_form=True)
     centered = returns - returns.mean(axis=0)
-    np.testing.assert_allclose(model.loadings, centered.T * np.sqrt(TRADING_DAYS / 50), rtol=1e-14)
+    np.testing.assert_allclose(model.loadings, centered.T * np.sqrt(TRADING_DAYS / 49), rtol=1e-14)  # T - ddof
     assert np.all(model.specific_variance == 0)
 
 
 @pytest.mark.parametrize("t, n", [(50, 200), (300, 40)])
 def test_pca_factors_are_the_top_eigenpairs_of_the_sample_covariance(t: int, n: int) -> None:
-    """Oracle: numpy's full eigendecomposition of X'X/T (both the Gram and the covariance routes)."""
+    """Oracle: numpy's full eigendecomposition of X'X/(T - 1) (both the Gram and the covariance routes)."""
     returns = _returns(t, n)
     k = 4
     model = statistical_factor_model(returns, _symbols(n), k)
     centered = returns - returns.mean(axis=0)
-    sample = centered.T @ centered / t * TRADING_DAYS
+    sample = centered.T @ centered / (t - 1) * TRADING_DAYS
     values, vectors = np.linalg.eigh(sample)
     top = vectors[:, ::-1][:, :k] * np.sqrt(values[::-1][:k])
     np.testing.assert_allclose(model.loadings @ model.loadings.T, top @ top.T, atol=1e-12)
@@ -111,9 +146,9 @@ def test_fundamental_model_recovers_a_pure_sector_and_size_structure() -> None:
     model = fundamental_factor_model(returns, _symbols(n), sector, market_cap)
     np.testing.assert_allclose(model.specific_variance, 0.0, atol=1e-20)
     centered = factor_returns - factor_returns.mean(axis=0)
-    expected = exposures @ (centered.T @ centered / t) @ exposures.T * TRADING_DAYS
+    expected = exposures @ (centered.T @ centered / (t - 1)) @ exposures.T * TRADING_DAYS
     np.testing.assert_allclose(model.dense(), expected, atol=1e-14)
-    sample = (returns - returns.mean(axis=0)).T @ (returns - returns.mean(axis=0)) / t * TRADING_DAYS
+    sample = (returns - returns.mean(axis=0)).T @ (returns - returns.mean(axis=0)) / (t - 1) * TRADING_DAYS
     np.testing.assert_allclose(model.dense(), sample, atol=1e-14)
 
 
