@@ -45,11 +45,12 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
-from allocator.config.schema import SolverConfig, SolverName
+from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.constraints import Limits, impact_cost
+from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
+from allocator.optimize.objectives import objective_value, utility_returns
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
@@ -96,6 +97,7 @@ class Allocation:
     compile_seconds: float
     violations: dict[str, float] = field(default_factory=dict)
     reused_problem: bool = False
+    objective_name: str = Objective.UTILITY.value  # which objective ``objective`` is the value of (``objectives``)
 
 
 def structure_key(risk: RiskModel, limits: Limits) -> str:
@@ -121,9 +123,14 @@ class CompiledProblem:
     upper row per asset (``families.merge_bounds``). ``solves`` counts accepted solutions.
     """
 
-    def __init__(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> None:
+    def __init__(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False) -> None:
         n, k = risk.loadings.shape
+        if homogeneous and (elastic or limits.impact is not None):
+            raise ValueError("the homogenized (max Sharpe) problem has neither slacks nor market impact")
         self.elastic = elastic
+        self.homogeneous = homogeneous
+        # k >= 0 of the homogenized problem, by which every row's constant is multiplied (``homogenize``)
+        self.unit: Any = cp.Variable(nonneg=True, name="homogenizing_scale") if homogeneous else 1.0
         families = families_of(limits)
         self.families: tuple[Family, ...] = families if elastic else merge_bounds(families)
         self.w = cp.Variable(n, name="w")
@@ -156,13 +163,17 @@ class CompiledProblem:
         if np.any(self.specific > 0):
             risk_terms.append(cp.sum_squares(cp.multiply(self.specific, w)))
         trade = self.traded  # at least |w - w0|; exactly that wherever costs or the turnover limit bite
+        w0 = self.homogenize(p["w0"])
         cons: dict[str, Any] = {
-            "budget": cp.sum(w) + c == p["budget"],
+            "budget": cp.sum(w) + c == self.homogenize(p["budget"]),
             "exposure": self.y == exposure.T @ w,
+            # homogenized, the net excess return is normalized to 1 and ``gain`` is fixed
             "gain": self.gain == p["mu"] @ w - p["kappa"] @ trade,
-            "bought": trade >= w - p["w0"],
-            "sold": trade >= p["w0"] - w,
+            "bought": trade >= w - w0,
+            "sold": trade >= w0 - w,
         }
+        if homogeneous:
+            cons["normalization"] = self.gain == 1.0
         for family in self.families:
             for name, row in family.build(self, limits).items():
                 if name in cons:
@@ -179,7 +190,9 @@ class CompiledProblem:
         self.constraints = cons
         self.utility_risk = cp.sum(risk_terms)  # the risk term, (gamma/2) w'Sigma w scaled (``optimize.robust``)
         utility = self.gain - self.impact - self.utility_risk
-        if elastic:
+        if homogeneous:
+            self.problem = cp.Problem(cp.Minimize(self.utility_risk), list(cons.values()))
+        elif elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])
             weighted = cp.sum([cp.sum(cp.multiply(self.priority[f], v)) for f, v in self.slacks.items()])
@@ -201,11 +214,29 @@ class CompiledProblem:
         """The slack of ``side`` in the elastic problem, 0.0 in the hard one (``families.Model``)."""
         return self.slacks[side] if self.elastic else 0.0
 
+    def homogenize(self, constant: Any) -> Any:
+        """A row's constant as the problem holds it: itself, or times the scale ``k`` in the homogenized problem
+        (``families.Model``)."""
+        return constant * self.unit if self.homogeneous else constant
+
+    def weight(self) -> FloatArray | None:
+        """The solution's weights of the risky assets (fractions of NAV; ``y / k`` when homogenized), None before
+        a solve."""
+        if self.w.value is None:
+            return None
+        weight = np.asarray(self.w.value, dtype=np.float64)
+        if not self.homogeneous:
+            return weight
+        scale = float(self.unit.value) if self.unit.value is not None else 0.0
+        return weight / scale if scale > 1e-12 else None
+
     def set_values(self, limits: Limits, mu: FloatArray, gamma: float) -> None:
-        """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs."""
+        """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs (homogenized, ``mu``
+        and the costs are held as they are, and ``gamma`` plays no part)."""
         p = self.params
-        p["mu"].value = 2.0 * self.scale * mu / gamma
-        p["kappa"].value = 2.0 * self.scale * limits.cost / (gamma * limits.horizon)
+        factor = 1.0 if self.homogeneous else 2.0 * self.scale / gamma
+        p["mu"].value = factor * mu
+        p["kappa"].value = factor * limits.cost / limits.horizon
         if limits.impact is not None:
             p["eta"].value = 2.0 * self.scale * limits.impact / (gamma * limits.horizon)
         p["w0"].value = limits.current
@@ -221,8 +252,7 @@ class CompiledProblem:
 
 def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray, gamma: float) -> float:
     """``mu'w - (gamma/2) w'Sigma w - (kappa'|w - w0| + impact) / horizon``, annualized, recomputed with numpy."""
-    costs = float(limits.cost @ np.abs(weight - limits.current) + impact_cost(limits, weight).sum())
-    return float(mu @ weight - 0.5 * gamma * risk.variance(weight) - costs / limits.horizon)
+    return objective_value(Objective.UTILITY, mu, risk, limits, weight, gamma)
 
 
 @dataclass(frozen=True)
@@ -255,7 +285,7 @@ def keeps_parameters(problem: cp.Problem) -> bool:
         return True
     variables = sum(v.size for v in problem.variables())
     parameters = sum(p.size for p in problem.parameters())
-    return (variables + 1) * (parameters + 1) <= DPP_CONE_CELLS
+    return bool((variables + 1) * (parameters + 1) <= DPP_CONE_CELLS)
 
 
 def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
@@ -307,16 +337,18 @@ class ProblemCache:
         self.compiles = 0
         self.solves = 0
 
-    def get(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> tuple[CompiledProblem, bool]:
-        """The compiled problem for this structure and whether it was reused (built and kept when new)."""
-        key = structure_key(risk, limits) + (":elastic" if elastic else "")
+    def get(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False
+            ) -> tuple[CompiledProblem, bool]:
+        """The compiled problem for this structure and whether it was reused (built and kept when new);
+        ``homogeneous`` asks for the max-Sharpe problem (``objectives``)."""
+        key = structure_key(risk, limits) + (":elastic" if elastic else "") + (":homogeneous" if homogeneous else "")
         if key in self._items:
             self.hits += 1
             return self._items[key], True
         self.misses += 1
         if len(self._items) >= self.max_size:
             self._items.pop(next(iter(self._items)))
-        compiled = CompiledProblem(risk, limits, elastic)
+        compiled = CompiledProblem(risk, limits, elastic, homogeneous)
         self.compiles += 1
         self._items[key] = compiled
         return compiled, False
@@ -365,15 +397,17 @@ def solve_allocation(
     gamma: float,
     solver_config: SolverConfig,
     cache: ProblemCache,
+    objective: Objective = Objective.UTILITY,
 ) -> Allocation:
-    """Solve for the target weights on a problem from ``cache``; raise ``ProblemInfeasible`` or ``SolverError``
-    when there is none."""
+    """Solve for the target weights that best meet ``objective`` (``objectives``) on a problem from ``cache``;
+    raise ``ProblemInfeasible`` or ``SolverError`` when there is none."""
     started = time.perf_counter()
-    compiled, reused = cache.get(risk, limits)
-    compiled.set_values(limits, mu, gamma)
+    sharpe = objective is Objective.MAX_SHARPE
+    compiled, reused = cache.get(risk, limits, homogeneous=sharpe)
+    compiled.set_values(limits, mu if sharpe else utility_returns(objective, mu, risk, limits.benchmark, gamma), gamma)
     build_seconds = time.perf_counter() - started
     return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
-                           reused, solve=cache.run_solver)
+                           reused, solve=cache.run_solver, objective=objective)
 
 
 def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
@@ -388,10 +422,12 @@ def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limit
 
 def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray,
                     risk: RiskModel, gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
-                    relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
+                    relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve,
+                    objective: Objective = Objective.UTILITY) -> Allocation:
     """Solve ``problem`` (one of ``compiled``'s, its parameters already set) with each solver of
     ``solver_config.order`` until one's solution passes the numpy check against ``relaxed`` (or ``limits``), and
-    package it as an ``Allocation`` whose objective is the utility of ``mu``, ``risk`` and ``gamma``.
+    package it as an ``Allocation`` whose objective is the value of ``objective`` under ``mu``, ``risk`` and
+    ``gamma`` (``objectives.objective_value``).
 
     ``build_seconds`` and ``reused`` describe how ``compiled`` was found; ``solve`` is the solver seam. Raises
     ``ProblemInfeasible`` when a solver proves the problem infeasible, ``SolverError`` when no solver gives an
@@ -402,9 +438,10 @@ def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limi
     checked = relaxed if relaxed is not None else limits
 
     def check() -> str | None:
-        if compiled.w.value is None:
+        found_weight = compiled.weight()
+        if found_weight is None:
             return "no solution values"
-        weight = _clean(np.asarray(compiled.w.value, dtype=np.float64))
+        weight = _clean(found_weight)
         cash = float(limits.budget - weight.sum())
         found = violations(checked, risk, weight, cash)
         worst = max(found.values(), default=0.0)
@@ -424,9 +461,10 @@ def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limi
     compiled.solves += 1
     weight = solution["weight"]
     return Allocation(symbols=limits.symbols, weight=weight, cash_weight=solution["cash"],
-                      objective=utility(mu, risk, limits, weight, gamma), status=str(problem.status),
-                      solver=solver, attempts=tuple(attempts), compile_seconds=build_seconds,
-                      violations=solution["violations"], reused_problem=reused)
+                      objective=objective_value(objective, mu, risk, limits, weight, gamma),
+                      status=str(problem.status), solver=solver, attempts=tuple(attempts),
+                      compile_seconds=build_seconds, violations=solution["violations"], reused_problem=reused,
+                      objective_name=objective.value)
 
 
 class ProblemInfeasible(Exception):
