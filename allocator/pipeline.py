@@ -293,10 +293,11 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
             attempts = exc.attempts
     diagnosis = diagnose_infeasible(prepared.limits, prepared.risk, cfg, cache, prepared.presolve_conflicts)
     if not diagnosis.relaxations and not diagnosis.checks and cfg.optimizer.objective is Objective.MAX_SHARPE:
-        raise InfeasibleError(str(prepared.loaded.path), "optimizer.objective max_sharpe: no portfolio within the "
-                              "limits has a positive expected excess return net of costs, so none has a positive "
-                              "Sharpe ratio", "choose another objective (e.g. min_variance), or check the "
-                              "expected returns")
+        what = ("optimizer.objective max_sharpe: no portfolio within the limits has a positive expected excess "
+                "return net of costs, so none has a positive Sharpe ratio")
+        report = {**diagnosis.to_json(), "objective": what, "solver_attempts": [a.__dict__ for a in attempts]}
+        raise InfeasibleError(str(prepared.loaded.path), what, "the limits can all hold; choose another objective "
+                              "(e.g. min_variance), or check the expected returns", diagnosis=report)
     if not relax or not diagnosis.relaxations:
         raise infeasible_error(prepared, diagnosis, attempts)
     allocation = solve_relaxed(prepared.limits, prepared.returns.mu, prepared.risk, cfg, diagnosis, cache)
