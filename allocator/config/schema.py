@@ -633,7 +633,8 @@ class SolverConfig(StrictModel):
 
 
 class OptimizerConfig(StrictModel):
-    """The objective; every limit of ``constraints``, ``rsi`` and ``trading`` applies whichever it is."""
+    """The objective (docs/method.md, "Objectives"); every limit (constraints, rsi, trading mode) applies whichever
+    it is."""
 
     objective: Objective = Field(
         Objective.UTILITY,

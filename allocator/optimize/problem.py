@@ -18,14 +18,15 @@ years (``trading.horizon_years``): a one-time cost is spread over the horizon to
 With a factor model (k factors, k much smaller than n) the problem has O(n k) nonzeros and no n-by-n matrix is
 formed; with a dense covariance ``B`` is its Cholesky factor (k = n). The rows, parameters and slacks of each family
 of limits come from its object in ``families.py``; this module holds the variables, the objective and the budget.
+With ``homogeneous`` the same rows form the max-Sharpe problem of ``objectives`` (``w`` then stands for ``k w``).
 The parametric linear part sits in the constraint that defines ``gain``, so the objective holds no parameter: CVXPY
 then extracts the quadratic objective without the dense (variables x parameters) coefficient matrix it builds
 otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
 The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and
 ``2 kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``,
-so the problem satisfies DPP and is canonicalized once per universe and risk model; later solves only refill
-parameters (``ProblemCache``) and warm-start the solver where it can: Clarabel keeps its solver object and takes
+so the problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few
+hundred assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and warm-start the solver where it can: Clarabel keeps its solver object and takes
 the new data in place (Clarabel allows that only when its presolve removed nothing, so presolve is off; with
 finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried
 in order (Clarabel, then OSQP, then SCS), each attempt recorded, and a solution is accepted only after every
