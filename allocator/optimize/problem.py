@@ -23,15 +23,16 @@ The parametric linear part sits in the constraint that defines ``gain``, so the 
 then extracts the quadratic objective without the dense (variables x parameters) coefficient matrix it builds
 otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
-The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and
-``2 kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``,
-so the problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few
-hundred assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and
-warm-start the solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel allows that only when its presolve removed nothing, so presolve is off; with
-finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried
-in order (Clarabel, then OSQP, then SCS), each attempt recorded, and a solution is accepted only after every
-constraint is recomputed with numpy. Every solve goes through one seam, a ``SolveFn`` (``cvxpy_solve`` by default,
-``ProblemCache(solve=...)`` to inject another, e.g. a failing solver in a test).
+The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and ``2
+kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``, so the
+problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few hundred
+assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and warm-start the
+solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel allows that only
+when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to remove anyway),
+OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS), each attempt
+recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve goes through
+one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another, e.g. a failing
+solver in a test).
 """
 
 from __future__ import annotations
