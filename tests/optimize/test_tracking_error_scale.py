@@ -64,6 +64,7 @@ print(json.dumps({"growth": after - before, "dpp": keeps_parameters(compiled.pro
 """
 
 
+@pytest.mark.slow
 def test_a_5000_asset_tracking_error_problem_is_solved_without_an_n_squared_array() -> None:
     """In a fresh process, solving the 5,000-asset problem with its tracking-error cone raises the peak RSS by less
     than one dense n-by-n float64 matrix (200 MB); the DPP compile took 7.3 GB here."""
