@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.loader import LoadedConfig, load_config
-from allocator.config.schema import Config, GapPolicy, OutsidePolicy, RiskFormulation, SplitPolicy, TradingMode
+from allocator.config.schema import (
+    Config,
+    GapPolicy,
+    Objective,
+    OutsidePolicy,
+    RiskFormulation,
+    SplitPolicy,
+    TradingMode,
+)
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.files.reading import FileLimits, sha256_of
@@ -339,11 +347,17 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
     if not prepared.presolve_conflicts:
         try:
             allocation = solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk,
-                                          cfg.risk.risk_aversion, cfg.solver, cache)
+                                          cfg.risk.risk_aversion, cfg.solver, cache, cfg.optimizer.objective)
             return allocation, prepared.limits, ()
         except ProblemInfeasible as exc:
             attempts = exc.attempts
     diagnosis = diagnose_infeasible(prepared.limits, prepared.risk, cfg, cache, prepared.presolve_conflicts)
+    if not diagnosis.relaxations and not diagnosis.checks and cfg.optimizer.objective is Objective.MAX_SHARPE:
+        what = ("optimizer.objective max_sharpe: no portfolio within the limits has a positive expected excess "
+                "return net of costs, so none has a positive Sharpe ratio")
+        report = {**diagnosis.to_json(), "objective": what, "solver_attempts": [a.__dict__ for a in attempts]}
+        raise InfeasibleError(str(prepared.loaded.path), what, "the limits can all hold; choose another objective "
+                              "(e.g. min_variance), or check the expected returns", diagnosis=report)
     if not relax or not diagnosis.relaxations:
         raise infeasible_error(prepared, diagnosis, attempts)
     allocation = solve_relaxed(prepared.limits, prepared.returns.mu, prepared.risk, cfg, diagnosis, cache)

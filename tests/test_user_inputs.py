@@ -86,7 +86,7 @@ constraints: {active_min: null, active_max: null, tracking_error_max: null}
 def test_benchmark_none_runs_without_one_and_says_so(example_copy: Path, cli: Callable[..., Result]) -> None:
     result = _run(cli, example_copy, write_config(example_copy, NO_BENCHMARK))
     assert result.exit_code == 0, result.output
-    assert "regime goldilocks  benchmark none  solver" in result.stdout
+    assert "regime goldilocks  benchmark none  objective utility" in result.stdout
     assert "tracking error" not in result.stdout and "active share" not in result.stdout
     assert "┃ size bucket ┃ current ┃ target ┃" in result.stdout
     assert _summary(example_copy / "out")["benchmark"] == "none"

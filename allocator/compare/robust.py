@@ -15,7 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from allocator.errors import AllocatorError, InfeasibleError, UsageError
+from allocator.config.schema import Objective
+from allocator.errors import AllocatorError, ConfigError, InfeasibleError, UsageError
 from allocator.optimize.robust import View
 from allocator.pipeline import RunResult
 
@@ -56,6 +57,12 @@ def robust_outcome(scenarios: Sequence[tuple[str, RunResult]]) -> RobustOutcome:
     if others:
         raise UsageError("--robust", f"{', '.join(others)} model other assets than the base scenario {base_name}",
                          "give --robust scenarios with the same universe")
+    others = [f"{name} ({r.config.optimizer.objective.value})" for name, r in scenarios
+              if r.config.optimizer.objective is not Objective.UTILITY]
+    if others:
+        raise ConfigError("optimizer.objective", f"--robust maximizes the worst utility over the scenarios' views, "
+                          f"but {', '.join(others)} seek another objective",
+                          "compare those scenarios without --robust, or set optimizer.objective: utility")
     views = [view_of(name, result) for name, result in scenarios]
     prepared = base.prepared
     try:

@@ -185,6 +185,15 @@ class SolverName(StrEnum):
     SCS = "scs"
 
 
+class Objective(StrEnum):
+    """What the optimizer seeks under the limits (docs/method.md, "Objectives")."""
+
+    UTILITY = "utility"
+    MIN_VARIANCE = "min_variance"
+    MAX_SHARPE = "max_sharpe"
+    MIN_TRACKING_ERROR = "min_tracking_error"
+
+
 class OutputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
@@ -779,6 +788,17 @@ class SolverConfig(StrictModel):
     verbose: bool = Field(False, description="print the solvers' own output")
 
 
+class OptimizerConfig(StrictModel):
+    """The objective (docs/method.md, "Objectives"); every limit (constraints, rsi, trading mode) applies whichever
+    it is."""
+
+    objective: Objective = Field(
+        Objective.UTILITY,
+        description="utility: max mu'w - (gamma/2) w'Sigma w - cost / horizon; min_variance: min (gamma/2) w'Sigma w "
+                    "+ cost / horizon; min_tracking_error: the same with w - b; max_sharpe: max (mu'w - cost / "
+                    "horizon) / sqrt(w'Sigma w), mu being excess returns")
+
+
 class OutputConfig(StrictModel):
     """What ``allocate run -o`` writes."""
 
@@ -881,6 +901,7 @@ class Config(StrictModel):
     constraints: ConstraintsConfig = Field(ConstraintsConfig(), description="the account's limits")
     rsi: RsiConfig = Field(RsiConfig(), description="RSI trim rules")
     trading: TradingConfig = Field(TradingConfig(), description="costs, lots and minimum trade")
+    optimizer: OptimizerConfig = Field(OptimizerConfig(), description="the objective the limits apply to")
     solver: SolverConfig = Field(SolverConfig(), description="solvers and the feasibility check")
     output: OutputConfig = Field(OutputConfig(), description="output files")
     orders: OrdersConfig = Field(OrdersConfig(), description="how trades become orders (export, send)")
@@ -905,6 +926,17 @@ class Config(StrictModel):
             problems.append("benchmark: none, but returns.prior is equilibrium, the return that makes the benchmark "
                             "optimal (pi = delta * Sigma @ b, zero without one); set returns.prior to historical or "
                             "none, or give returns.mu_file")
+        if self.optimizer.objective is Objective.MIN_TRACKING_ERROR:
+            problems.append("benchmark: none, but optimizer.objective is min_tracking_error (tracking error is "
+                            "measured against the benchmark); give benchmark weights or choose another objective")
         if problems:
             raise ValueError("; and ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _sharpe_without_impact(self) -> Self:
+        if self.optimizer.objective is Objective.MAX_SHARPE and self.trading.impact > 0:
+            raise ValueError(f"optimizer.objective max_sharpe cannot price trading.impact {self.trading.impact:g} "
+                             "(a cost of |trade|^1.5 does not scale with the portfolio as the Sharpe problem needs); "
+                             "set trading.impact: 0 or choose another objective")
         return self

@@ -8,6 +8,8 @@
   conflict;
 - ``diagnosis``: ``presolve_checks`` and ``Diagnosis``, which limits conflict and by how much to relax them;
   ``relaxation``: ``diagnose_infeasible``, ``relaxed_limits`` and ``solve_relaxed`` (``--relax``);
+- ``objectives``: ``objective_value`` and ``utility_returns``, the objectives of ``optimizer.objective``
+  (``solve_allocation(..., objective)``);
 - ``cvxpy_import``: ``import_cvxpy``, CVXPY without its scipy.stats import (the CLI's start-up).
 
 The names below load on first use (this package needs NumPy, and ``problem`` CVXPY), so ``allocate --help`` and
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.optimize.diagnosis import Diagnosis, presolve_checks
     from allocator.optimize.families import binding_constraints, violations
+    from allocator.optimize.objectives import objective_value, utility_returns
     from allocator.optimize.problem import (
         Allocation,
         ProblemCache,
@@ -39,10 +42,12 @@ MODULES = {"Limits": "constraints", "binding_constraints": "families", "build_li
            "import_cvxpy": "cvxpy_import", "Diagnosis": "diagnosis", "presolve_checks": "diagnosis",
            "Allocation": "problem", "ProblemCache": "problem", "ProblemInfeasible": "problem",
            "SolverAttempt": "problem", "solve_allocation": "problem", "diagnose_infeasible": "relaxation",
-           "relaxed_limits": "relaxation", "solve_relaxed": "relaxation"}
+           "relaxed_limits": "relaxation", "solve_relaxed": "relaxation", "objective_value": "objectives",
+           "utility_returns": "objectives"}
 __all__ = ["Allocation", "Diagnosis", "Limits", "ProblemCache", "ProblemInfeasible", "SolverAttempt",
-           "binding_constraints", "build_limits", "diagnose_infeasible", "import_cvxpy", "presolve_checks",
-           "relaxed_limits", "solve_allocation", "solve_relaxed", "tracking_error", "turnover", "violations"]
+           "binding_constraints", "build_limits", "diagnose_infeasible", "import_cvxpy", "objective_value",
+           "presolve_checks", "relaxed_limits", "solve_allocation", "solve_relaxed", "tracking_error", "turnover",
+           "utility_returns", "violations"]
 
 
 __getattr__ = lazy_attributes(__name__, MODULES)

@@ -9,7 +9,8 @@ A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits
 * its CVXPY rows, hard or elastic: ``build`` returns the rows, each side of the family (``turnover``,
   ``position_min``...) with the slack ``model.slack(side)`` added, which is 0 in the hard problem;
 * its CVXPY parameters: ``build`` creates them through ``model.parameter`` and ``fill`` sets their values, so one
-  compiled (DPP) problem is re-solved with new values;
+  compiled (DPP) problem is re-solved with new values; every constant of a row goes through ``model.homogenize``,
+  so that the rows also serve the homogenized max-Sharpe problem (``objectives``);
 * its numpy check: ``violation`` (how far a weight vector breaks it, fractions of NAV or annualized volatility)
   and ``binding`` (the limits a solution sits on);
 * its pre-solve arithmetic: ``presolve`` (conflicts plain sums can prove before a solver runs);
@@ -67,6 +68,11 @@ class Model(Protocol):
 
     def slack(self, side: str) -> Any:
         """The elastic slack of ``side`` (non-negative, its family's units), or 0.0 in the hard problem."""
+        ...
+
+    def homogenize(self, constant: Any) -> Any:
+        """A row's constant (a bound, a benchmark weight, a limit): itself, or times the scale variable ``k`` in
+        the homogenized max-Sharpe problem, where ``w`` stands for ``k`` times the weights (``objectives``)."""
         ...
 
 
@@ -179,8 +185,8 @@ class AssetBounds(Family):
         n = len(limits.symbols)
         lower = model.parameter(f"{self.name}_lower", n)
         upper = model.parameter(f"{self.name}_upper", n)
-        return {f"{self.name}_min": model.w >= lower - model.slack(f"{self.name}_min"),
-                f"{self.name}_max": model.w <= upper + model.slack(f"{self.name}_max")}
+        return {f"{self.name}_min": model.w >= model.homogenize(lower) - model.slack(f"{self.name}_min"),
+                f"{self.name}_max": model.w <= model.homogenize(upper) + model.slack(f"{self.name}_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         lower, upper = self.bounds(limits)
@@ -333,7 +339,7 @@ class RsiGroupLimits(Family):
     def build(self, model: Model, limits: Limits) -> dict[str, Any]:
         members = np.array([g.members for g in limits.rsi.groups], dtype=np.float64)
         upper = model.parameter("rsi_group_upper", len(limits.rsi.groups))
-        return {"rsi_group_max": members @ model.w <= upper + model.slack("rsi_group_max")}
+        return {"rsi_group_max": members @ model.w <= model.homogenize(upper) + model.slack("rsi_group_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         model.params["rsi_group_upper"].value = np.array([g.upper for g in limits.rsi.groups], dtype=np.float64)
@@ -417,8 +423,8 @@ class GroupLimits(Family):
             return {}
         members = np.array([g.members for g in limits.groups], dtype=np.float64)
         lower, upper = model.parameter("group_lower", m), model.parameter("group_upper", m)
-        return {"group_min": members @ model.w >= lower - model.slack("group_min"),
-                "group_max": members @ model.w <= upper + model.slack("group_max")}
+        return {"group_min": members @ model.w >= model.homogenize(lower) - model.slack("group_min"),
+                "group_max": members @ model.w <= model.homogenize(upper) + model.slack("group_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         if limits.groups:
@@ -516,8 +522,8 @@ class CashLimits(Family):
 
     def build(self, model: Model, limits: Limits) -> dict[str, Any]:
         lower, upper = model.parameter("cash_lower"), model.parameter("cash_upper")
-        return {"cash_min": model.c >= lower - model.slack("cash_min"),
-                "cash_max": model.c <= upper + model.slack("cash_max")}
+        return {"cash_min": model.c >= model.homogenize(lower) - model.slack("cash_min"),
+                "cash_max": model.c <= model.homogenize(upper) + model.slack("cash_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         model.params["cash_lower"].value = limits.cash_lower
@@ -578,12 +584,12 @@ class TrackingErrorLimit(Family):
         import cvxpy as cp
 
         te = model.parameter("tracking_error_max", nonneg=True)
-        active_terms = [model.y - model.params["Bb"]]
+        active_terms = [model.y - model.homogenize(model.params["Bb"])]
         if np.any(model.specific > 0):
-            active_terms.append(cp.multiply(model.specific, model.w - model.params["b"]))
+            active_terms.append(cp.multiply(model.specific, model.w - model.homogenize(model.params["b"])))
         # the slack is in volatility units; the norm is in the objective's scaled units
-        return {"tracking_error": (cp.norm(cp.hstack(active_terms), 2)
-                                   <= te + float(np.sqrt(model.scale)) * model.slack("tracking_error"))}
+        slack = float(np.sqrt(model.scale)) * model.slack("tracking_error")
+        return {"tracking_error": cp.norm(cp.hstack(active_terms), 2) <= model.homogenize(te) + slack}
 
     def fill(self, model: Model, limits: Limits) -> None:
         model.params["tracking_error_max"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(model.scale)
@@ -630,7 +636,7 @@ class TurnoverLimit(Family):
         room = model.parameter("turnover_room", 2)
         total = cp.sum(model.traded)
         bought_sold = cp.hstack([0.5 * (total - model.c), 0.5 * (total + model.c)])
-        return {"turnover": bought_sold <= room + model.slack("turnover")}
+        return {"turnover": bought_sold <= model.homogenize(room) + model.slack("turnover")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         limit = float(limits.turnover_max or 0.0)
@@ -776,7 +782,7 @@ class CashRaise(Family):
 
     def build(self, model: Model, limits: Limits) -> dict[str, Any]:
         target = model.parameter("cash_raise")
-        return {"cash_raise": model.c >= target - model.slack("cash_raise")}
+        return {"cash_raise": model.c >= model.homogenize(target) - model.slack("cash_raise")}
 
     def fill(self, model: Model, limits: Limits) -> None:
         model.params["cash_raise"].value = float(limits.cash_raise or 0.0)

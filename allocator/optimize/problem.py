@@ -18,19 +18,21 @@ years (``trading.horizon_years``): a one-time cost is spread over the horizon to
 With a factor model (k factors, k much smaller than n) the problem has O(n k) nonzeros and no n-by-n matrix is
 formed; with a dense covariance ``B`` is its Cholesky factor (k = n). The rows, parameters and slacks of each family
 of limits come from its object in ``families.py``; this module holds the variables, the objective and the budget.
+With ``homogeneous`` the same rows form the max-Sharpe problem of ``objectives`` (``w`` then stands for ``k w``).
 The parametric linear part sits in the constraint that defines ``gain``, so the objective holds no parameter: CVXPY
 then extracts the quadratic objective without the dense (variables x parameters) coefficient matrix it builds
 otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
-The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and
-``2 kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``,
-so the problem satisfies DPP and is canonicalized once per universe and risk model; later solves only refill
-parameters (``ProblemCache``) and warm-start the solver where it can: Clarabel keeps its solver object and takes
-the new data in place (Clarabel allows that only when its presolve removed nothing, so presolve is off; with
-finite bounds it would have nothing to remove anyway), OSQP starts from the previous solution. Solvers are tried
-in order (Clarabel, then OSQP, then SCS), each attempt recorded, and a solution is accepted only after every
-constraint is recomputed with numpy. Every solve goes through one seam, a ``SolveFn`` (``cvxpy_solve`` by default,
-``ProblemCache(solve=...)`` to inject another, e.g. a failing solver in a test).
+The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and ``2
+kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``, so the
+problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few hundred
+assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and warm-start the
+solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel allows that only
+when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to remove anyway),
+OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS), each attempt
+recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve goes through
+one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another, e.g. a failing
+solver in a test).
 """
 
 from __future__ import annotations
@@ -45,11 +47,12 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
-from allocator.config.schema import SolverConfig, SolverName
+from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.constraints import Limits, impact_cost
+from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
+from allocator.optimize.objectives import objective_value, utility_returns
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
@@ -62,6 +65,10 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
 RETRY_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "presolve_enable": False},
 }
+# above this many (variables + 1) x (parameters + 1) cells a conic problem is canonicalized without DPP
+# (``keeps_parameters``): about 80 MB of CVXPY workspace, reached near 550 assets with a tracking-error limit; from
+# there one canonicalization per solve (0.08 s at 800 assets) costs less than the DPP compile (0.32 s, 170 MB)
+DPP_CONE_CELLS = 4_000_000
 CVXPY_NAMES = {SolverName.CLARABEL: "CLARABEL", SolverName.OSQP: "OSQP", SolverName.SCS: "SCS"}
 INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
 
@@ -92,6 +99,7 @@ class Allocation:
     compile_seconds: float
     violations: dict[str, float] = field(default_factory=dict)
     reused_problem: bool = False
+    objective_name: str = Objective.UTILITY.value  # which objective ``objective`` is the value of (``objectives``)
 
 
 def structure_key(risk: RiskModel, limits: Limits) -> str:
@@ -117,9 +125,14 @@ class CompiledProblem:
     upper row per asset (``families.merge_bounds``). ``solves`` counts accepted solutions.
     """
 
-    def __init__(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> None:
+    def __init__(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False) -> None:
         n, k = risk.loadings.shape
+        if homogeneous and (elastic or limits.impact is not None):
+            raise ValueError("the homogenized (max Sharpe) problem has neither slacks nor market impact")
         self.elastic = elastic
+        self.homogeneous = homogeneous
+        # k >= 0 of the homogenized problem, by which every row's constant is multiplied (``homogenize``)
+        self.unit: Any = cp.Variable(nonneg=True, name="homogenizing_scale") if homogeneous else 1.0
         families = families_of(limits)
         self.families: tuple[Family, ...] = families if elastic else merge_bounds(families)
         self.w = cp.Variable(n, name="w")
@@ -152,13 +165,17 @@ class CompiledProblem:
         if np.any(self.specific > 0):
             risk_terms.append(cp.sum_squares(cp.multiply(self.specific, w)))
         trade = self.traded  # at least |w - w0|; exactly that wherever costs or the turnover limit bite
+        w0 = self.homogenize(p["w0"])
         cons: dict[str, Any] = {
-            "budget": cp.sum(w) + c == p["budget"],
+            "budget": cp.sum(w) + c == self.homogenize(p["budget"]),
             "exposure": self.y == exposure.T @ w,
+            # homogenized, the net excess return is normalized to 1 and ``gain`` is fixed
             "gain": self.gain == p["mu"] @ w - p["kappa"] @ trade,
-            "bought": trade >= w - p["w0"],
-            "sold": trade >= p["w0"] - w,
+            "bought": trade >= w - w0,
+            "sold": trade >= w0 - w,
         }
+        if homogeneous:
+            cons["normalization"] = self.gain == 1.0
         for family in self.families:
             for name, row in family.build(self, limits).items():
                 if name in cons:
@@ -175,7 +192,9 @@ class CompiledProblem:
         self.constraints = cons
         self.utility_risk = cp.sum(risk_terms)  # the risk term, (gamma/2) w'Sigma w scaled (``optimize.robust``)
         utility = self.gain - self.impact - self.utility_risk
-        if elastic:
+        if homogeneous:
+            self.problem = cp.Problem(cp.Minimize(self.utility_risk), list(cons.values()))
+        elif elastic:
             capped = [v <= self.slack_cap[f] for f, v in self.slacks.items()]
             self.problem = cp.Problem(cp.Maximize(utility), [*cons.values(), *capped])
             weighted = cp.sum([cp.sum(cp.multiply(self.priority[f], v)) for f, v in self.slacks.items()])
@@ -197,11 +216,29 @@ class CompiledProblem:
         """The slack of ``side`` in the elastic problem, 0.0 in the hard one (``families.Model``)."""
         return self.slacks[side] if self.elastic else 0.0
 
+    def homogenize(self, constant: Any) -> Any:
+        """A row's constant as the problem holds it: itself, or times the scale ``k`` in the homogenized problem
+        (``families.Model``)."""
+        return constant * self.unit if self.homogeneous else constant
+
+    def weight(self) -> FloatArray | None:
+        """The solution's weights of the risky assets (fractions of NAV; ``y / k`` when homogenized), None before
+        a solve."""
+        if self.w.value is None:
+            return None
+        weight = np.asarray(self.w.value, dtype=np.float64)
+        if not self.homogeneous:
+            return weight
+        scale = float(self.unit.value) if self.unit.value is not None else 0.0
+        return weight / scale if scale > 1e-12 else None
+
     def set_values(self, limits: Limits, mu: FloatArray, gamma: float) -> None:
-        """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs."""
+        """Fill every parameter for one solve; ``gamma`` is folded into ``mu`` and the costs (homogenized, ``mu``
+        and the costs are held as they are, and ``gamma`` plays no part)."""
         p = self.params
-        p["mu"].value = 2.0 * self.scale * mu / gamma
-        p["kappa"].value = 2.0 * self.scale * limits.cost / (gamma * limits.horizon)
+        factor = 1.0 if self.homogeneous else 2.0 * self.scale / gamma
+        p["mu"].value = factor * mu
+        p["kappa"].value = factor * limits.cost / limits.horizon
         if limits.impact is not None:
             p["eta"].value = 2.0 * self.scale * limits.impact / (gamma * limits.horizon)
         p["w0"].value = limits.current
@@ -217,8 +254,7 @@ class CompiledProblem:
 
 def utility(mu: FloatArray, risk: RiskModel, limits: Limits, weight: FloatArray, gamma: float) -> float:
     """``mu'w - (gamma/2) w'Sigma w - (kappa'|w - w0| + impact) / horizon``, annualized, recomputed with numpy."""
-    costs = float(limits.cost @ np.abs(weight - limits.current) + impact_cost(limits, weight).sum())
-    return float(mu @ weight - 0.5 * gamma * risk.variance(weight) - costs / limits.horizon)
+    return objective_value(Objective.UTILITY, mu, risk, limits, weight, gamma)
 
 
 @dataclass(frozen=True)
@@ -236,15 +272,36 @@ SolveFn = Callable[[cp.Problem, SolverName, bool], SolveReport]
 """The solver seam: solve ``problem`` with one solver (``verbose`` or not) and report; may raise."""
 
 
+def keeps_parameters(problem: cp.Problem) -> bool:
+    """Whether CVXPY should canonicalize ``problem`` once with its parameters kept (DPP), so that re-solves only
+    refill them; otherwise each solve canonicalizes it with the parameters' current values as constants.
+
+    A QP (no cone besides the linear ones) is always kept. A problem with a second-order or power cone (the
+    tracking-error limit, market impact, the robust problem's variance rows) is kept only while its parameter
+    tensor is small: CVXPY rearranges the rows of a cone through a sparse product whose workspace has one entry
+    per (variable + 1) x (parameter + 1) pair, which with n assets is O(n^2) (1.3 GB and 2.6 s at 2,000 assets,
+    a 13 GiB allocation at 10,000). Without the parameters the canonicalization is linear in n (about 0.4 s at
+    20,000 assets), cheaper than the DPP compile from a few hundred assets up.
+    """
+    if problem.is_qp():
+        return True
+    variables = sum(v.size for v in problem.variables())
+    parameters = sum(p.size for p in problem.parameters())
+    return bool((variables + 1) * (parameters + 1) <= DPP_CONE_CELLS)
+
+
 def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
-    """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``)."""
+    """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``), canonicalized with
+    or without its parameters as ``keeps_parameters`` says."""
     seconds, iterations = 0.0, 0
+    ignore_dpp = not keeps_parameters(problem)
     for options in (SOLVER_OPTIONS[solver], RETRY_OPTIONS.get(solver)):
         if options is None:
             break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
-            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, **options)
+            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, ignore_dpp=ignore_dpp,
+                          **options)
         stats = problem.solver_stats
         seconds += float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
         iterations += int(stats.num_iters) if stats is not None and stats.num_iters is not None else 0
@@ -282,16 +339,18 @@ class ProblemCache:
         self.compiles = 0
         self.solves = 0
 
-    def get(self, risk: RiskModel, limits: Limits, elastic: bool = False) -> tuple[CompiledProblem, bool]:
-        """The compiled problem for this structure and whether it was reused (built and kept when new)."""
-        key = structure_key(risk, limits) + (":elastic" if elastic else "")
+    def get(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False
+            ) -> tuple[CompiledProblem, bool]:
+        """The compiled problem for this structure and whether it was reused (built and kept when new);
+        ``homogeneous`` asks for the max-Sharpe problem (``objectives``)."""
+        key = structure_key(risk, limits) + (":elastic" if elastic else "") + (":homogeneous" if homogeneous else "")
         if key in self._items:
             self.hits += 1
             return self._items[key], True
         self.misses += 1
         if len(self._items) >= self.max_size:
             self._items.pop(next(iter(self._items)))
-        compiled = CompiledProblem(risk, limits, elastic)
+        compiled = CompiledProblem(risk, limits, elastic, homogeneous)
         self.compiles += 1
         self._items[key] = compiled
         return compiled, False
@@ -340,15 +399,17 @@ def solve_allocation(
     gamma: float,
     solver_config: SolverConfig,
     cache: ProblemCache,
+    objective: Objective = Objective.UTILITY,
 ) -> Allocation:
-    """Solve for the target weights on a problem from ``cache``; raise ``ProblemInfeasible`` or ``SolverError``
-    when there is none."""
+    """Solve for the target weights that best meet ``objective`` (``objectives``) on a problem from ``cache``;
+    raise ``ProblemInfeasible`` or ``SolverError`` when there is none."""
     started = time.perf_counter()
-    compiled, reused = cache.get(risk, limits)
-    compiled.set_values(limits, mu, gamma)
+    sharpe = objective is Objective.MAX_SHARPE
+    compiled, reused = cache.get(risk, limits, homogeneous=sharpe)
+    compiled.set_values(limits, mu if sharpe else utility_returns(objective, mu, risk, limits.benchmark, gamma), gamma)
     build_seconds = time.perf_counter() - started
     return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
-                           reused, solve=cache.run_solver)
+                           reused, solve=cache.run_solver, objective=objective)
 
 
 def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
@@ -363,10 +424,12 @@ def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limit
 
 def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray,
                     risk: RiskModel, gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
-                    relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve) -> Allocation:
+                    relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve,
+                    objective: Objective = Objective.UTILITY) -> Allocation:
     """Solve ``problem`` (one of ``compiled``'s, its parameters already set) with each solver of
     ``solver_config.order`` until one's solution passes the numpy check against ``relaxed`` (or ``limits``), and
-    package it as an ``Allocation`` whose objective is the utility of ``mu``, ``risk`` and ``gamma``.
+    package it as an ``Allocation`` whose objective is the value of ``objective`` under ``mu``, ``risk`` and
+    ``gamma`` (``objectives.objective_value``).
 
     ``build_seconds`` and ``reused`` describe how ``compiled`` was found; ``solve`` is the solver seam. Raises
     ``ProblemInfeasible`` when a solver proves the problem infeasible, ``SolverError`` when no solver gives an
@@ -377,9 +440,10 @@ def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limi
     checked = relaxed if relaxed is not None else limits
 
     def check() -> str | None:
-        if compiled.w.value is None:
+        found_weight = compiled.weight()
+        if found_weight is None:
             return "no solution values"
-        weight = _clean(np.asarray(compiled.w.value, dtype=np.float64))
+        weight = _clean(found_weight)
         cash = float(limits.budget - weight.sum())
         found = violations(checked, risk, weight, cash)
         worst = max(found.values(), default=0.0)
@@ -399,9 +463,10 @@ def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limi
     compiled.solves += 1
     weight = solution["weight"]
     return Allocation(symbols=limits.symbols, weight=weight, cash_weight=solution["cash"],
-                      objective=utility(mu, risk, limits, weight, gamma), status=str(problem.status),
-                      solver=solver, attempts=tuple(attempts), compile_seconds=build_seconds,
-                      violations=solution["violations"], reused_problem=reused)
+                      objective=objective_value(objective, mu, risk, limits, weight, gamma),
+                      status=str(problem.status), solver=solver, attempts=tuple(attempts),
+                      compile_seconds=build_seconds, violations=solution["violations"], reused_problem=reused,
+                      objective_name=objective.value)
 
 
 class ProblemInfeasible(Exception):

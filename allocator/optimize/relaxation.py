@@ -2,7 +2,8 @@
 
 Phase one minimizes ``sum_f cost_f * sum(slack_f)`` over the elastic problem of ``optimize.CompiledProblem``;
 the slacks it finds are the relaxation. Phase two maximizes utility with each slack capped at its phase-one value,
-so ``--relax`` bends exactly the limits the diagnosis named, by no more than it said.
+so ``--relax`` bends exactly the limits the diagnosis named, by no more than it said. The limits do not depend on
+the objective, so neither does the diagnosis; phase two seeks the config's objective (``objectives``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import time
 
 import numpy as np
 
-from allocator.config.schema import Config
+from allocator.config.schema import Config, Objective
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
 from allocator.optimize.constraints import Limits
 from allocator.optimize.diagnosis import SLACK_TOLERANCE, Diagnosis, diagnose, relaxation_costs
 from allocator.optimize.families import families_of
-from allocator.optimize.problem import Allocation, ProblemCache, solve_and_check, solve_in_order
+from allocator.optimize.objectives import utility_returns
+from allocator.optimize.problem import Allocation, ProblemCache, solve_allocation, solve_and_check, solve_in_order
 
 CAP_MARGIN = 1e-6
 
@@ -66,16 +68,21 @@ def relaxed_limits(limits: Limits, slacks: dict[str, FloatArray]) -> Limits:
 
 def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Config, diagnosis: Diagnosis,
                   cache: ProblemCache) -> Allocation:
-    """Maximize utility with every limit relaxed by at most the diagnosis's slack (on the elastic problem of
-    ``cache``, the one the diagnosis solved)."""
+    """Best meet ``optimizer.objective`` with every limit relaxed by at most the diagnosis's slack: on the elastic
+    problem of ``cache`` (the one the diagnosis solved) with the slacks capped, or, for max_sharpe, whose
+    homogenized problem has no slacks, on the limits moved by those caps (the same set of portfolios)."""
+    objective, gamma = config.optimizer.objective, config.risk.risk_aversion
+    if objective is Objective.MAX_SHARPE:
+        return solve_allocation(relaxed_limits(limits, diagnosis.slacks), mu, risk, gamma, config.solver, cache,
+                                objective)
     started = time.perf_counter()
     compiled, reused = cache.get(risk, limits, elastic=True)
-    compiled.set_values(limits, mu, config.risk.risk_aversion)
+    compiled.set_values(limits, utility_returns(objective, mu, risk, limits.benchmark, gamma), gamma)
     for family, cap in compiled.slack_cap.items():
         found = diagnosis.slacks.get(family)
         values = np.zeros(cap.shape) if found is None else with_margin(found)
         cap.value = values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0])
     build_seconds = time.perf_counter() - started
-    return solve_and_check(compiled, compiled.problem, limits, mu, risk, config.risk.risk_aversion, config.solver,
-                           build_seconds, reused, relaxed=relaxed_limits(limits, diagnosis.slacks),
-                           solve=cache.run_solver)
+    return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, config.solver, build_seconds, reused,
+                           relaxed=relaxed_limits(limits, diagnosis.slacks), solve=cache.run_solver,
+                           objective=objective)

@@ -21,6 +21,18 @@ def money_text(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+OBJECTIVE_WORDS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "min_variance": ("(gamma/2) variance + costs over the horizon, minimized", lambda v: pct(v, 4)),
+    "min_tracking_error": ("(gamma/2) tracking error squared + costs over the horizon, minimized",
+                           lambda v: pct(v, 4)),
+    "max_sharpe": ("Sharpe ratio net of costs over the horizon, maximized", ratio),
+}
+
+
 def console(stream: TextIO) -> Console:
     return Console(file=stream, width=118, highlight=False, soft_wrap=False)
 
@@ -30,9 +42,6 @@ def portfolio_table(summary: RunSummary) -> Table:
     table.add_column("metric")
     for name in ("current", "target", "after rounding"):
         table.add_column(name, justify="right")
-    def ratio(value: float) -> str:
-        return f"{value:.2f}"
-
     rows: list[tuple[str, Callable[[PortfolioStats], float], Callable[[float], str]]] = [
         ("expected excess return", lambda s: s.expected_return, pct), ("volatility", lambda s: s.volatility, pct),
         ("Sharpe", lambda s: s.sharpe, ratio), ("tracking error", lambda s: s.tracking_error, pct),
@@ -89,7 +98,8 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
     trades = summary.trades
     benchmark = "  benchmark none" if summary.benchmark == "none" else ""
     out.print(f"[bold]allocate run[/bold]  as of {summary.as_of}  NAV {money_text(summary.nav_value)}  "
-              f"regime {summary.regime}{benchmark}  solver {result.allocation.solver} ({result.allocation.status})")
+              f"regime {summary.regime}{benchmark}  objective {result.allocation.objective_name}  "
+              f"solver {result.allocation.solver} ({result.allocation.status})")
     for line in model_sources(summary):
         out.print(line)
     out.print(portfolio_table(summary))
@@ -109,7 +119,11 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
         parts.append(f"cash to invest {money_text(flows.inflow_value)}, to raise {money_text(flows.outflow_value)} "
                      f"(not turnover); turnover net of flows {pct(flows.turnover)}, gross {pct(flows.gross_turnover)}")
         out.print("Flows: " + "; ".join(parts))
-    if summary.utility is not None:
+    goal = summary.objective
+    if goal is not None and goal.name != "utility":
+        words, fmt = OBJECTIVE_WORDS[goal.name]
+        out.print(f"Objective {goal.name} ({words}): current {fmt(goal.current)} -> target {fmt(goal.target)}")
+    elif summary.utility is not None:
         u = summary.utility
         out.print(f"Utility (expected return - risk - costs over the horizon): current {pct(u['current'])} -> "
                   f"target {pct(u['target'])}, a gain of {pct(u['gain'])} a year for the trades")

@@ -65,6 +65,20 @@ class FlowsSummary:
 
 
 @dataclass(frozen=True)
+class ObjectiveSummary:
+    """The objective sought (``optimizer.objective``) and its value for the current portfolio and the target:
+    annualized fractions of NAV (utility, maximized; min_variance and min_tracking_error, (gamma/2) times the
+    variance or squared tracking error plus costs over the horizon, minimized), or a ratio (max_sharpe)."""
+
+    name: str
+    current: float
+    target: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "current": self.current, "target": self.target}
+
+
+@dataclass(frozen=True)
 class RoundingGap:
     """How far rounding to whole lots moved the weights from the target (fractions of NAV)."""
 
@@ -107,6 +121,7 @@ class RunSummary:
     benchmark: str = ""  # where b came from: benchmark.weights, the fundamentals' benchmark_weight, or none
     expected_returns: str = MODEL_RETURNS  # where mu came from: the model, or returns.mu_file
     risk_model: str = ""  # risk.model's estimator, or risk.covariance_file / risk.factor_model
+    objective: ObjectiveSummary | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """The summary's part of ``summary.json``, keys in the file's order."""
@@ -117,6 +132,7 @@ class RunSummary:
             "benchmark": self.benchmark,
             "expected_returns": self.expected_returns,
             "risk_model": self.risk_model,
+            **({"objective": self.objective.to_json_dict()} if self.objective is not None else {}),
             "target": self.target.to_json_dict(),
             "achieved": self.achieved.to_json_dict(),
             "current": self.current.to_json_dict(),
@@ -177,6 +193,7 @@ def summarize(result: RunResult) -> RunSummary:
         benchmark=benchmark_source(result),
         expected_returns=result.returns.source or MODEL_RETURNS,
         risk_model=result.risk.source or result.risk.method,
+        objective=objective_summary(result),
     )
 
 
@@ -198,6 +215,18 @@ def utility_gain(result: RunResult) -> dict[str, float]:
     current = utility(result.returns.mu, result.risk, limits, universe.weight, gamma)
     target = utility(result.returns.mu, result.risk, limits, result.allocation.weight, gamma)
     return {"current": current, "target": target, "gain": target - current}
+
+
+def objective_summary(result: RunResult) -> ObjectiveSummary:
+    """The objective the run sought (``optimizer.objective``) and its value for the current portfolio and the
+    target (``optimize.objectives.objective_value``)."""
+    from allocator.optimize.objectives import objective_value
+
+    objective = result.config.optimizer.objective
+    gamma = result.config.risk.risk_aversion
+    values = [objective_value(objective, result.returns.mu, result.risk, result.limits, weight, gamma)
+              for weight in (result.universe.weight, result.allocation.weight)]
+    return ObjectiveSummary(name=objective.value, current=values[0], target=values[1])
 
 
 def flows_summary(result: RunResult) -> FlowsSummary:
