@@ -46,23 +46,30 @@ def _targets(out: Path) -> pd.Series:
     return table["target_weight"].drop(index="CASH")
 
 
-def _pyportfolioopt_weights(mu: pd.Series, sigma: pd.DataFrame) -> pd.Series:
+def _pyportfolioopt_weights(mu: pd.Series, sigma: pd.DataFrame, objective: str = "utility") -> pd.Series:
+    """PyPortfolioOpt's optimum for ``objective`` (its names: max_quadratic_utility, min_volatility, max_sharpe
+    with a zero risk-free rate, as the mu file's returns are excess returns)."""
     from pypfopt import EfficientFrontier
 
     frontier = EfficientFrontier(mu, sigma, weight_bounds=(0, 1), solver="CLARABEL",
                                  solver_options={"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12})
+    if objective == "min_variance":
+        return pd.Series(frontier.min_volatility())
+    if objective == "max_sharpe":
+        return pd.Series(frontier.max_sharpe(risk_free_rate=0.0))
     return pd.Series(frontier.max_quadratic_utility(risk_aversion=GAMMA))
 
 
 def _check_against_pyportfolioopt(cli: Callable[..., Result], folder: Path, mu: pd.Series,
-                                  sigma: pd.DataFrame) -> None:
+                                  sigma: pd.DataFrame, objective: str = "utility") -> None:
     _write_inputs(folder, mu, sigma)
     config = write_config(folder, "extends: base.yaml\nreturns: {mu_file: ../examples/mu.csv}\n"
-                          "risk: {covariance_file: ../examples/sigma.csv, risk_aversion: 2.5}\n" + PLAIN_LIMITS)
+                          "risk: {covariance_file: ../examples/sigma.csv, risk_aversion: 2.5}\n"
+                          f"optimizer: {{objective: {objective}}}\n" + PLAIN_LIMITS)
     result = _run(cli, folder, config)
     assert result.exit_code == 0, result.output
     ours = _targets(folder / "out")
-    theirs = _pyportfolioopt_weights(mu, sigma).reindex(ours.index)
+    theirs = _pyportfolioopt_weights(mu, sigma, objective).reindex(ours.index)
     assert np.abs(ours - theirs).max() < 1e-6, pd.DataFrame({"allocate": ours, "pypfopt": theirs})
     assert (ours > 1e-4).sum() >= 2  # a real trade-off, not a corner
     summary = json.loads((folder / "out" / "summary.json").read_text())
@@ -75,15 +82,18 @@ def _check_against_pyportfolioopt(cli: Callable[..., Result], folder: Path, mu: 
     assert {"mu_file", "covariance_file"} <= set(manifest["inputs"])
 
 
-def test_own_mu_and_sigma_reproduce_pyportfolioopt_max_quadratic_utility(
-        example_copy: Path, cli: Callable[..., Result]) -> None:
-    """mu and Sigma by PyPortfolioOpt's own estimators (CAPM returns, sample covariance) on the example's closes."""
+@pytest.mark.parametrize("objective", ["utility", "min_variance", "max_sharpe"])
+def test_own_mu_and_sigma_reproduce_pyportfolioopt(objective: str, example_copy: Path,
+                                                   cli: Callable[..., Result]) -> None:
+    """mu and Sigma by PyPortfolioOpt's own estimators (CAPM returns, sample covariance) on the example's closes;
+    max_quadratic_utility, min_volatility and max_sharpe against optimizer.objective utility, min_variance and
+    max_sharpe."""
     from pypfopt import expected_returns, risk_models
 
     prices = pd.read_csv(example_copy / "examples" / "prices.csv", index_col="date", parse_dates=True)
     prices = prices[_symbols(example_copy)]
     mu = expected_returns.capm_return(prices)
-    _check_against_pyportfolioopt(cli, example_copy, mu, risk_models.sample_cov(prices))
+    _check_against_pyportfolioopt(cli, example_copy, mu, risk_models.sample_cov(prices), objective)
 
 
 def test_own_mu_and_sigma_from_real_closes_reproduce_pyportfolioopt(
