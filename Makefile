@@ -2,6 +2,7 @@
 #   make example   set up .venv and rebalance the shipped example account
 #   make check     the fast loop: ruff, mypy, lint-imports and the tests not marked slow, side by side (README "Tests")
 #   make test      set up .venv with the test tools; ruff, mypy, lint-imports and the whole test suite
+#   make browser   install Debian's chromium for the browser tests when absent (check and test do it first)
 #   make bench     install the peers (the bench extra) and run bench/run.py (BENCH_ARGS=--quick for a short run)
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ PROJECT := $(shell cksum pyproject.toml | cut -d' ' -f1)
 CORE := $(VENV)/.core-$(PROJECT)
 DEV := $(VENV)/.dev-$(PROJECT)
 
-.PHONY: example check check-ruff check-mypy check-imports check-tests test bench clean
+.PHONY: example check check-ruff check-mypy check-imports check-tests test bench clean browser
 
 $(CORE):
 	$(PYTHON) -m venv $(VENV)
@@ -40,12 +41,28 @@ $(DEV):
 	$(BIN)/pip install --quiet --disable-pip-version-check --find-links $(WHEELS) -e ".[test,fix]"
 	touch $@ $(CORE)
 
+# The browser tests of the report pages (tests/report/test_browser.py) drive Debian's headless Chromium through
+# Playwright's Python package (the test extra), never a browser build of Playwright's own. Installed here when absent,
+# as root (CI) or through sudo; without it those tests skip with the reason.
+CHROMIUM ?= /usr/bin/chromium
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "browser: $(CHROMIUM) is installed"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "browser: $(CHROMIUM) is absent; installing Debian's chromium: $$SUDO apt-get install -y --no-install-recommends chromium"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium && \
+		echo "browser: installed $$($(CHROMIUM) --version)"; \
+	fi
+
 example: $(CORE)
 	$(BIN)/allocate run examples/holdings.csv -c configs/base.yaml -o out/example --force
 
 # The fast loop: the four checks run side by side (make -j), each one's output printed whole when it ends.
 # The tests marked slow (over 2 s each, see scripts/slow_tests.py) are left to make test.
-check: $(DEV)
+check: $(DEV) browser
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -j4 -Otarget check-ruff check-mypy check-imports check-tests && \
 	echo "make check: all green in $$(( $$(date +%s) - start )) s"
@@ -62,7 +79,7 @@ check-imports:
 check-tests:
 	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow"
 
-test: $(DEV)
+test: $(DEV) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy allocator
 	$(BIN)/lint-imports
