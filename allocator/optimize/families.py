@@ -145,6 +145,15 @@ class Family:
         """Human-readable list of the limits of this family a solution sits on."""
         return []
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        """The sides and entries (for ``entry``) of the limits a solution sits on. By default, a family of one
+        scalar side gives that side whenever ``binding`` reports it."""
+        sides = self.sides(limits)
+        if len(sides) == 1 and sides[0].size is None and self.binding(limits, risk, weight, cash, tolerance):
+            return [(sides[0].name, None)]
+        return []
+
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         """The config's view of entry ``index`` (None for a scalar side) of ``side``."""
         raise NotImplementedError(f"{type(self).__name__} has no side {side!r}")
@@ -197,16 +206,27 @@ class AssetBounds(Family):
         lower, upper = self.bounds(limits)
         return max(_over(lower, weight), _over(weight, upper))
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        lower, upper = self.bounds(limits)
+        found: list[tuple[str, int | None]] = []
+        for i in range(len(limits.symbols)):
+            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
+                found.append((f"{self.name}_max", i))
+            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
+                    self.skip_zero_floor and lower[i] == 0.0):
+                found.append((f"{self.name}_min", i))
+        return found
+
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
         lower, upper = self.bounds(limits)
         found = []
-        for i, symbol in enumerate(limits.symbols):
-            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
-                found.append(f"{self.name} max {symbol} ({upper[i]:.4f})")
-            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
-                    self.skip_zero_floor and lower[i] == 0.0):
-                found.append(f"{self.name} min {symbol} ({lower[i]:.4f})")
+        for side, i in self.binding_sides(limits, risk, weight, cash, tolerance):
+            index = i or 0
+            bound = side.rsplit("_", 1)[1]
+            value = upper[index] if bound == "max" else lower[index]
+            found.append(f"{self.name} {bound} {limits.symbols[index]} ({value:.4f})")
         return found
 
     def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
@@ -347,10 +367,15 @@ class RsiGroupLimits(Family):
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max((max(float(weight[g.members].sum()) - g.upper, 0.0) for g in limits.rsi.groups), default=0.0)
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        return [("rsi_group_max", k) for k, g in enumerate(limits.rsi.groups)
+                if float(weight[g.members].sum()) >= g.upper - tolerance]
+
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
-        return [f"rsi_group max {g.label} via {g.proxy} ({g.upper:.4f})" for g in limits.rsi.groups
-                if float(weight[g.members].sum()) >= g.upper - tolerance]
+        groups = [limits.rsi.groups[k or 0] for _, k in self.binding_sides(limits, risk, weight, cash, tolerance)]
+        return [f"rsi_group max {g.label} via {g.proxy} ({g.upper:.4f})" for g in groups]
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         group = limits.rsi.groups[index or 0]
@@ -435,15 +460,24 @@ class GroupLimits(Family):
         return max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
                     for g in limits.groups), default=0.0)
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        found: list[tuple[str, int | None]] = []
+        for k, g in enumerate(limits.groups):
+            total = float(weight[g.members].sum())
+            if np.isfinite(g.upper) and total >= g.upper - tolerance:
+                found.append(("group_max", k))
+            elif np.isfinite(g.lower) and total <= g.lower + tolerance:
+                found.append(("group_min", k))
+        return found
+
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
         found = []
-        for g in limits.groups:
-            total = float(weight[g.members].sum())
-            if np.isfinite(g.upper) and total >= g.upper - tolerance:
-                found.append(f"group max {g.label} ({g.upper:.4f})")
-            elif np.isfinite(g.lower) and total <= g.lower + tolerance:
-                found.append(f"group min {g.label} ({g.lower:.4f})")
+        for side, k in self.binding_sides(limits, risk, weight, cash, tolerance):
+            g = limits.groups[k or 0]
+            bound = side.removeprefix("group_")
+            found.append(f"group {bound} {g.label} ({g.upper if bound == 'max' else g.lower:.4f})")
         return found
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
@@ -532,14 +566,19 @@ class CashLimits(Family):
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(limits.cash_lower - cash, cash - limits.cash_upper, 0.0)
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        found: list[tuple[str, int | None]] = []
+        if cash <= limits.cash_lower + tolerance and limits.cash_lower > 0:
+            found.append(("cash_min", None))
+        if cash >= limits.cash_upper - tolerance and limits.cash_upper < 1:
+            found.append(("cash_max", None))
+        return found
+
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
-        found = []
-        if cash <= limits.cash_lower + tolerance and limits.cash_lower > 0:
-            found.append(f"cash_min ({limits.cash_lower:.4f})")
-        if cash >= limits.cash_upper - tolerance and limits.cash_upper < 1:
-            found.append(f"cash_max ({limits.cash_upper:.4f})")
-        return found
+        return [f"{side} ({limits.cash_lower if side == 'cash_min' else limits.cash_upper:.4f})"
+                for side, _ in self.binding_sides(limits, risk, weight, cash, tolerance)]
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         value = limits.cash_lower if side == "cash_min" else limits.cash_upper
@@ -706,10 +745,16 @@ class ModeBounds(AssetBounds):
         return LimitEntry(side, index, f"trading.mode {self.mode} ({self.name.replace('_', ' ')})", value,
                           limits.symbols[i], lowering=minimum)
 
+    def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                      tolerance: float) -> list[tuple[str, int | None]]:
+        side = self.sides(limits)[1 if self.mode == "raise" else 0].name  # invest: w >= w0; raise: w <= w0
+        held = np.isclose(weight, limits.current, rtol=0.0, atol=tolerance)
+        return [(side, int(i)) for i in np.flatnonzero(held)]
+
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
-        held = np.isclose(weight, limits.current, rtol=0.0, atol=tolerance)
-        return [f"{self.name.replace('_', ' ')} ({self.mode}): {int(held.sum())} assets kept"] if held.any() else []
+        held = len(self.binding_sides(limits, risk, weight, cash, tolerance))
+        return [f"{self.name.replace('_', ' ')} ({self.mode}): {held} assets kept"] if held else []
 
     def slack_cost(self, limits: Limits, config: Config, side: Side) -> float | FloatArray:
         return float(config.constraints.relaxation_cost.mode)
@@ -765,6 +810,13 @@ class FixedBounds(AssetBounds):
     def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
         return replace(limits, extra=tuple(FixedBounds(self.name, lower, upper) if f is self else f
                                            for f in limits.extra))
+
+    def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
+        i = index or 0
+        minimum = side.endswith("_min")
+        value = float((self.lower if minimum else self.upper)[i])
+        return LimitEntry(side, index, f"trading.mode ({self.name.replace('_', ' ')}, relaxed by --relax)", value,
+                          limits.symbols[i], lowering=minimum)
 
 
 class CashRaise(Family):
@@ -844,3 +896,11 @@ def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cas
                         tolerance: float = 1e-6) -> list[str]:
     """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
     return [found for family in families_of(limits) for found in family.binding(limits, risk, weight, cash, tolerance)]
+
+
+def binding_limits(limits: Limits, config: Config, risk: RiskModel, weight: FloatArray, cash: float,
+                   tolerance: float = 1e-6) -> list[LimitEntry]:
+    """The limits a solution sits on in the config's words (``LimitEntry``: key, value in the config's units,
+    subject), one per asset or group; a family that names no side (``binding_sides``) is left out."""
+    return [family.entry(limits, config, side, index) for family in families_of(limits)
+            for side, index in family.binding_sides(limits, risk, weight, cash, tolerance)]

@@ -16,7 +16,7 @@ import numpy as np
 from allocator.config.schema import SIGNALS
 from allocator.files.json_text import json_bytes
 from allocator.optimize.constraints import gross_turnover, turnover
-from allocator.optimize.families import binding_constraints
+from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
@@ -122,6 +122,7 @@ class RunSummary:
     expected_returns: str = MODEL_RETURNS  # where mu came from: the model, or returns.mu_file
     risk_model: str = ""  # risk.model's estimator, or risk.covariance_file / risk.factor_model
     objective: ObjectiveSummary | None = None
+    binding_limits: tuple[dict[str, Any], ...] = ()  # the same limits in the config's words: key, subject, value
 
     def to_json_dict(self) -> dict[str, Any]:
         """The summary's part of ``summary.json``, keys in the file's order."""
@@ -143,6 +144,7 @@ class RunSummary:
             "benchmark_exposures": self.benchmark_exposures.to_json_dict(),
             "rsi_rules": list(self.rsi_rules),
             "binding_constraints": list(self.binding_constraints),
+            "binding_limits": [dict(entry) for entry in self.binding_limits],
             "top_risk_contributions": dict(self.top_risk_contributions),
             "trades": self.trades.to_json_dict(),
             **({"flows": self.flows.to_json_dict()} if self.flows is not None else {}),
@@ -194,6 +196,8 @@ def summarize(result: RunResult) -> RunSummary:
         expected_returns=result.returns.source or MODEL_RETURNS,
         risk_model=result.risk.source or result.risk.method,
         objective=objective_summary(result),
+        binding_limits=tuple({"key": e.key, "subject": e.subject, "value": e.value} for e in binding_limits(
+            result.limits, result.config, risk, alloc.weight, alloc.cash_weight)),
     )
 
 

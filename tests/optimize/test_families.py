@@ -168,3 +168,24 @@ def test_the_built_in_families_have_distinct_names_and_sides(example_copy: Path)
     sides = [s.name for f in families_of(limits) for s in f.sides(limits)]
     assert len(set(names)) == len(names) and len(set(sides)) == len(sides)
     assert {"position_min", "active_max", "rsi_max", "cash_min", "turnover"} <= set(sides)
+
+
+def test_binding_limits_name_the_config_keys_and_values_of_the_binding_constraints(example_run: Path) -> None:
+    """summary.json's ``binding_limits`` says the same as ``binding_constraints``, one entry each, in the config's
+    words: the key of base.yaml and its value there."""
+    import json
+
+    import yaml
+
+    from tests.conftest import BASE_CONFIG
+
+    summary = json.loads((example_run / "summary.json").read_text())
+    config = yaml.safe_load(BASE_CONFIG.read_text())
+    entries = summary["binding_limits"]
+    assert len(entries) == len(summary["binding_constraints"])
+    by_key = {(e["key"], e["subject"]): e["value"] for e in entries}
+    assert by_key[("constraints.turnover_max", "")] == config["constraints"]["turnover_max"]
+    assert by_key[("constraints.cash_min", "")] == config["constraints"]["cash_min"]
+    assert by_key[("constraints.active_max", "XLK")] == config["constraints"]["active_max"]
+    assert by_key[("constraints.active_min", "SPY")] == config["constraints"]["active_min"]
+    assert by_key[("rsi.min_trim", "IWM, RSI 71.3")] == pytest.approx(config["rsi"]["min_trim"])
