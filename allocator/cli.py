@@ -390,6 +390,32 @@ def export(trades: Path, trade_format: str, out_path: Path | None, config_path: 
 
 
 @main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--by", "approved_by", required=True, help="Who approves the trade list (recorded with the time).")
+@click.option("--digest", "expected",
+              help="The trade list's SHA-256 as reviewed on the report page (at least 12 leading hex digits): "
+                   "approve only if the list still has it.")
+@reports_errors
+def approve(out_dir: Path, approved_by: str, expected: str | None) -> None:
+    """Approve the trade list of the run in OUT_DIR: record who approved which trade list (its SHA-256) and when, in
+    OUT_DIR/approval.json. With orders.require_approval: true, `send` sends only the trade list approved last.
+
+    \b
+    Examples:
+      allocate approve out/ --by "J. Smith"
+      allocate approve out/ --by "J. Smith" --digest 3f128aff3b11a628
+    """
+    from datetime import UTC, datetime
+
+    from allocator.orders.approval import approve as record_approval
+
+    approval, written = record_approval(out_dir, approved_by, datetime.now(UTC), expected)
+    click.echo(f"approved: {approval.trade_list} ({approval.trades} trades, SHA-256 {approval.trade_list_sha256}) "
+               f"by {approval.approved_by} at {approval.approved_at}")
+    click.echo(f"wrote {written}", err=True)
+
+
+@main.command()
 @click.argument("trades", type=click.Path(path_type=Path))
 @click.option("--fix-config", "session_path", type=click.Path(path_type=Path), required=True,
               help="QuickFIX session file of the broker's FIX gateway (one FIX.4.4 initiator session).")

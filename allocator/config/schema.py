@@ -866,6 +866,9 @@ class OrdersConfig(StrictModel):
     target_comp_id: FixText = Field("BROKER", description="FIX TargetCompID (56) of order files")
     fix_delimiter: FixDelimiter = Field(FixDelimiter.SOH, description="soh (the wire form) or pipe (readable)")
     journal: Path | None = Field(None, description="SQLite journal of the orders sent (allocate send)")
+    require_approval: bool = Field(
+        False, description="allocate send sends only a trade list whose SHA-256 is the one approved last with "
+        "allocate approve (approval.json beside the run's manifest.json)")
 
     @field_validator("time_of_day", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 Steps:
 1. Read the orders: from ``trades.csv`` / ``trades.json`` with the ``orders:`` settings (client order IDs from the
-   run id), or from an ``orders.fix`` file as written.
+   run id), or from an ``orders.fix`` file as written. With ``orders.require_approval`` only the trade list approved
+   last (``allocator.orders.approval``) is read; anything else is refused before a session opens.
 2. Plan against the journal (``allocator.orders.journal``): an order the journal does not know is sent; an order the
    broker answered is skipped (``--resend`` sends it again flagged PossResend=Y); an order in doubt (recorded but
    never answered, e.g. the sender was killed) is first asked about with an OrderStatusRequest and sent only if
@@ -34,6 +35,7 @@ from allocator.config.schema import OrdersConfig
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import quantity_text, safe_text
 from allocator.files.reading import read_text
+from allocator.orders.approval import check_approved
 from allocator.orders.fix_message import (
     PIPE,
     REJECTED,
@@ -126,7 +128,8 @@ class SendReport:
 
 
 def load_batch(trades_path: Path, config_path: Path | None = None, manifest_path: Path | None = None) -> OrderBatch:
-    """The orders of ``trades_path``: a trade list (CSV or JSON) or a FIX file of NewOrderSingle lines."""
+    """The orders of ``trades_path``: a trade list (CSV or JSON) or a FIX file of NewOrderSingle lines. With
+    ``orders.require_approval`` the trade list must be the one approved (``allocator.orders.approval``)."""
     from allocator.orders.export import order_settings
 
     manifest = manifest_beside(trades_path, manifest_path)
@@ -135,8 +138,12 @@ def load_batch(trades_path: Path, config_path: Path | None = None, manifest_path
         with trades_path.open("rb") as handle:
             head = handle.read(16)
         if head.startswith(b"8=FIX"):
+            if settings.require_approval:
+                check_approved(trades_path, manifest, None)
             return OrderBatch(orders=_read_fix_orders(trades_path), run_id="", settings=settings, source=trades_path)
     sheet = read_trade_sheet(trades_path, manifest)
+    if settings.require_approval:
+        check_approved(trades_path, manifest, sheet)
     orders = build_orders(sheet.requests(), sheet.run_id, sheet.as_of, settings)
     return OrderBatch(orders=orders, run_id=sheet.run_id, settings=settings, source=trades_path)
 
