@@ -109,6 +109,8 @@ def main(debug: bool) -> None:
       allocate run examples/holdings.csv -c configs/base.yaml -o out/
       allocate validate examples/holdings.csv -c configs/base.yaml
       allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
+      allocate report out/
+      allocate approve out/ --by "J. Smith"
       allocate send out/trades.csv --fix-config broker.cfg
 
     Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure, 6 orders
@@ -148,10 +150,13 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
               help="Repeat the run recorded in this manifest.json (inputs verified by SHA-256).")
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write report.html (the page for approval, with the efficient frontier) into the output "
+                   "folder, with the other files.")
 @reports_errors
 def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, trade_format: tuple[str, ...],
         as_of: str | None, cash: Decimal | None, mode: str | None, raise_value: Decimal | None, force: bool,
-        relax: bool, quiet: bool, from_manifest: Path | None) -> None:
+        relax: bool, quiet: bool, from_manifest: Path | None, with_report: bool) -> None:
     """Rebalance the account in HOLDINGS: target weights, a reconciled trade list and a summary.
 
     \b
@@ -161,6 +166,7 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
       allocate run examples/holdings.csv -c configs/base.yaml --cash 100000 --mode invest
       allocate run examples/holdings.csv -c configs/base.yaml --mode raise --raise 50000
       allocate run --from-manifest out/manifest.json -o out-again/
+      allocate run examples/holdings.csv -c configs/base.yaml -o out/ --report
     """
     from allocator.errors import InfeasibleError
     from allocator.files.json_text import json_bytes
@@ -189,9 +195,14 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         mode, raise_value = replay.mode, replay.raise_value
     elif holdings is None:
         raise click.UsageError("give the HOLDINGS file (or --from-manifest)")
+    if with_report and out_dir is None:
+        raise click.UsageError("--report writes report.html into the output folder; give it with -o")
     if source is None:
         raise click.UsageError("give a config with -c/--config")
     import_cvxpy()  # without scipy.stats, which CVXPY imports for one function (0.45 s)
+    from allocator.optimize.problem import ProblemCache
+
+    cache = ProblemCache()  # the frontier of --report is solved on the run's compiled problem
     try:
         from allocator.config.schema import TradingMode
 
@@ -199,7 +210,7 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
             mode = "raise"
         if raise_value is not None and mode != "raise":
             raise click.UsageError(f"--raise needs --mode raise, not --mode {mode}")
-        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax,
+        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax, cache=cache,
                               mode=None if mode is None else TradingMode(mode), raise_value=raise_value)
     except InfeasibleError as exc:
         if out_dir is not None:  # nothing but the diagnosis is written
@@ -215,6 +226,14 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         command = {**replay.command, "from_manifest": str(from_manifest)}
     summary = summarize(result)
     files = run_files(result, command, fmt, summary) if out_dir is not None or replay else {}
+    if with_report:
+        from allocator.report.build import report_html
+        from allocator.report.folder import PAGE_FILE, OutputFolder
+        from allocator.report.frontier import efficient_frontier, risk_aversion_grid
+
+        frontier = efficient_frontier(result.prepared, risk_aversion_grid(result.config.risk.risk_aversion), cache,
+                                      target=(result.allocation, result.limits))
+        files[PAGE_FILE] = report_html(OutputFolder(str(out_dir), files), frontier)
     if out_dir is not None:
         written = write_atomically(out_dir, files, force=force,
                                    inputs=[entry["path"] for entry in result.prepared.inputs.values()])
@@ -387,6 +406,113 @@ def export(trades: Path, trade_format: str, out_path: Path | None, config_path: 
         click.echo(data, nl=False)
     else:
         click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write the page here (default: OUT_DIR/report.html, rewritten each time).")
+@click.option("--frontier/--no-frontier", "with_frontier", default=True, show_default=True,
+              help="For a run without frontier.csv: compute the efficient frontier for the page from the run's "
+                   "manifest (its inputs verified by SHA-256).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+@reports_errors
+def report(out_dir: Path, out_path: Path | None, with_frontier: bool, force: bool) -> None:
+    """Write the report page of OUT_DIR, the output folder of `run`, `compare` or `frontier`: one self-contained
+    HTML file (no network; charts inline) to read, print and approve.
+
+    A run's page: headline, the trade list's SHA-256 and its approval, weights (chart and sortable table),
+    exposures, risk contributions, return attribution, views, RSI rules, binding limits in the config's words,
+    trades with reasons and costs, the efficient frontier, warnings and the manifest's digest. A comparison's page:
+    metrics, weights and trades by scenario and every portfolio under every view.
+
+    \b
+    Examples:
+      allocate report out/
+      allocate report out/compare -o committee.html --force
+      allocate report out/ --no-frontier
+    """
+    from allocator.files.atomic import write_file_atomically
+    from allocator.report.build import kind_of, replayed_frontier, report_html
+    from allocator.report.folder import PAGE_FILE, read_folder
+    from allocator.report.frontier_files import FRONTIER_CSV
+
+    folder = read_folder(out_dir)
+    frontier, note = None, "Not computed (--no-frontier)."
+    if kind_of(folder).name == "run" and with_frontier and not folder.has(FRONTIER_CSV):
+        try:
+            frontier = replayed_frontier(out_dir / "manifest.json")
+        except AllocatorError as exc:  # the page is still worth having; it says why the frontier is missing
+            note = f"Not computed: {exc.message()}"
+            click.echo(f"Warning: the efficient frontier is left off the page: {exc.message()}", err=True)
+    page = report_html(folder, frontier, note)
+    target = out_path if out_path is not None else out_dir / PAGE_FILE
+    written = write_file_atomically(target, page, force=force or out_path is None)
+    click.echo(f"wrote {written} ({len(page) / 1024:,.0f} KB)", err=True)
+
+
+@main.command()
+@click.argument("holdings", type=click.Path(path_type=Path))
+@config_option
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
+              help="Output folder for frontier.csv, frontier.json, frontier.png and manifest.json (written "
+                   "atomically).")
+@as_of_option
+@cash_option
+@click.option("--points", type=click.IntRange(2, 200), default=25, show_default=True,
+              help="Risk aversions on the grid (log-spaced; the config's own is added).")
+@click.option("--risk-aversion-range", "bounds", type=(click.FloatRange(min=0.0, min_open=True),
+                                                        click.FloatRange(min=0.0, min_open=True)),
+              default=(0.1, 100.0), show_default=True, help="The lowest and highest risk aversion of the grid.")
+@click.option("--relax", is_flag=True, help="If the limits conflict, use their smallest relaxation (as run --relax).")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@reports_errors
+def frontier(holdings: Path, config_path: Path | None, out_dir: Path | None, as_of: str | None,
+             cash: Decimal | None, points: int, bounds: tuple[float, float], relax: bool, force: bool,
+             quiet: bool) -> None:
+    """The efficient frontier of HOLDINGS under every limit of the config: expected return (net of trading costs)
+    against volatility and against tracking error for a grid of risk aversions, solved on one compiled problem,
+    with the current portfolio, the benchmark and the target marked.
+
+    \b
+    Examples:
+      allocate frontier examples/holdings.csv -c configs/base.yaml -o out/frontier
+      allocate frontier examples/holdings.csv -c configs/base.yaml --points 40 --risk-aversion-range 0.5 50
+    """
+    from allocator.optimize.cvxpy_import import import_cvxpy
+    from allocator.outputs.publish import write_atomically
+    from allocator.pipeline import prepare
+    from allocator.report.frontier import efficient_frontier, risk_aversion_grid
+    from allocator.report.frontier_files import frontier_files
+
+    if config_path is None:
+        raise click.UsageError("give a config with -c/--config")
+    if bounds[0] >= bounds[1]:
+        raise click.UsageError(f"--risk-aversion-range: the lowest ({bounds[0]:g}) must be below the highest "
+                               f"({bounds[1]:g})")
+    import_cvxpy()
+    prepared = prepare(holdings, config_path, as_of=as_of, cash=cash)
+    found = efficient_frontier(prepared, risk_aversion_grid(prepared.config.risk.risk_aversion, points, bounds),
+                               relax=relax)
+    if out_dir is not None:
+        command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
+                   "cash": None if cash is None else str(cash), "points": points, "risk_aversion_range": list(bounds),
+                   "relax": relax}
+        written = write_atomically(out_dir, frontier_files(found, prepared, command), force=force,
+                                   inputs=[entry["path"] for entry in prepared.inputs.values()])
+        click.echo(f"wrote {written}", err=True)
+    if not quiet:
+        click.echo(f"frontier as of {found.as_of}: {len(found.points)} points on {found.compiled_problems} compiled "
+                   f"problem(s), {found.solves} solves (annualized; net return = expected return - trading cost)")
+        click.echo(f"{'curve':<15}{'risk aversion':>14}{'net return':>12}{'volatility':>12}{'tracking error':>16}")
+        for point in (*found.points, *found.marks):
+            gamma = "" if point.risk_aversion is None else f"{point.risk_aversion:.3f}"
+            label = point.curve if point.portfolio == "frontier" else point.portfolio
+            click.echo(f"{label:<15}{gamma:>14}{100 * point.net_return:>11.2f}%{100 * point.volatility:>11.2f}%"
+                       f"{100 * point.tracking_error:>15.2f}%")
+    for warning in prepared.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command()

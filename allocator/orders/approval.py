@@ -88,9 +88,13 @@ def read_approvals(folder: Path) -> Approvals | None:
     path = folder / APPROVAL_FILE
     if not path.is_file():
         return None
-    where = str(path)
+    return approvals_from_text(read_text(path, MIB, "approval file", expected="JSON", too_large_fix=FIX), str(path))
+
+
+def approvals_from_text(content: str, where: str) -> Approvals:
+    """The approvals of an ``approval.json`` read as ``content`` from ``where``."""
     try:
-        data = json.loads(read_text(path, MIB, "approval file", expected="JSON", too_large_fix=FIX))
+        data = json.loads(content)
     except json.JSONDecodeError as exc:
         raise DataError(f"{where}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}", FIX) from None
     if not isinstance(data, dict) or not isinstance(data.get("run_id"), str) or \
