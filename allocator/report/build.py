@@ -37,12 +37,13 @@ def _run(folder: OutputFolder, frontier: Frontier | None, note: str) -> Page:
     from allocator.report.frontier_files import FRONTIER_CSV, read_frontier
     from allocator.report.run_page import run_page
 
-    if frontier is None and folder.has(FRONTIER_CSV):
+    from_file = frontier is None and folder.has(FRONTIER_CSV)
+    if from_file:
         frontier = read_frontier(folder)
     if frontier is not None:
         from allocator.report.frontier_page import frontier_section
 
-        extra: tuple[Section, ...] = (frontier_section(frontier),)
+        extra: tuple[Section, ...] = (frontier_section(frontier, from_file),)
     else:
         extra = (Section("frontier", "Efficient frontier", (Text((note or "Not computed.",)),)),)
     return run_page(folder, extra)

@@ -14,21 +14,22 @@ from allocator.report.page import Cell, Facts, Figure, Page, Section, Table, Tex
 from allocator.report.run_page import manifest_section
 
 
-def _row(point: FrontierPoint, index: int) -> tuple[Cell, ...]:
-    source = f"{FRONTIER_CSV}#{index}"
+def _row(point: FrontierPoint, index: int, from_file: bool) -> tuple[Cell, ...]:
+    source = f"{FRONTIER_CSV}#{index}" if from_file else ""
     return (text(point.portfolio if point.portfolio != "frontier" else CURVE_LABELS.get(point.curve, point.curve)),
-            ratio(point.risk_aversion, f"{source}.risk_aversion", 3) if point.risk_aversion is not None
+            ratio(point.risk_aversion, source and f"{source}.risk_aversion", 3) if point.risk_aversion is not None
             else Cell("-"),
-            percent(point.expected_return, f"{source}.expected_return"),
-            percent(point.trading_cost, f"{source}.trading_cost", 3),
-            percent(point.net_return, f"{source}.net_return"),
-            percent(point.volatility, f"{source}.volatility"),
-            percent(point.tracking_error, f"{source}.tracking_error"),
-            percent(point.cash_weight, f"{source}.cash_weight"))
+            percent(point.expected_return, source and f"{source}.expected_return"),
+            percent(point.trading_cost, source and f"{source}.trading_cost", 3),
+            percent(point.net_return, source and f"{source}.net_return"),
+            percent(point.volatility, source and f"{source}.volatility"),
+            percent(point.tracking_error, source and f"{source}.tracking_error"),
+            percent(point.cash_weight, source and f"{source}.cash_weight"))
 
 
-def frontier_section(frontier: Frontier) -> Section:
-    """The chart, how far the target sits below the frontier at its risk, and every point in a table."""
+def frontier_section(frontier: Frontier, from_file: bool = False) -> Section:
+    """The chart, how far the target sits below the frontier at its risk, and every point in a table
+    (``from_file``: the frontier was read from the folder's ``frontier.csv``, which its cells then cite)."""
     lines = []
     target = frontier.mark("target")
     for curve in frontier.curves:
@@ -41,7 +42,7 @@ def frontier_section(frontier: Frontier) -> Section:
                             for m in frontier.marks)
     svg = svg_text(frontier_figure(frontier), "frontier-chart", "Efficient frontier under the account's limits",
                    f"{len(frontier.points)} optimal portfolios over a grid of risk aversions. {description}")
-    rows = tuple(_row(p, i) for i, p in enumerate((*frontier.points, *frontier.marks)))
+    rows = tuple(_row(p, i, from_file) for i, p in enumerate((*frontier.points, *frontier.marks)))
     solved = (f"Solved on {frontier.compiled_problems} compiled problem(s) in {frontier.solves} solves, each point "
               "under every limit of the config." if frontier.solves else "")
     return Section("frontier", "Efficient frontier", (
@@ -61,7 +62,7 @@ def frontier_page(folder: OutputFolder) -> Page:
     frontier = read_frontier(folder)
     facts = Facts((("as of", text(frontier.as_of)), ("target's risk aversion", ratio(frontier.risk_aversion)),
                    ("frontier points", ratio(len(frontier.points), digits=0))))
-    sections = [Section("headline", "Headline", (facts,)), frontier_section(frontier)]
+    sections = [Section("headline", "Headline", (facts,)), frontier_section(frontier, from_file=True)]
     if folder.has("manifest.json"):
         sections.append(manifest_section(folder.mapping("manifest.json")))
     return Page("frontier", "Efficient frontier", f"As of {frontier.as_of}, under every limit of the config",

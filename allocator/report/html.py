@@ -57,7 +57,8 @@ code, .digest { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, mono
   figure, dl.facts, tr { break-inside: avoid; }
   thead { display: table-header-group; }
   table { width: 100%; }
-  th, td { padding: .15rem .35rem; }
+  th, td { padding: .15rem .3rem; overflow-wrap: anywhere; }
+  thead th, td.num { white-space: normal; }
   th button::after { content: none; }
   tbody tr:nth-child(even) { background: none; }
   a { color: inherit; text-decoration: none; }

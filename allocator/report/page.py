@@ -110,7 +110,10 @@ def number(value: float | None, source: str = "") -> Cell:
     """A number as the config writes it: up to 4 significant digits (``0.06``, ``-0.1``, ``2.5``)."""
     if value is None:
         return Cell("-")
-    return Cell(f"{value:.4g}", float(value), source)
+    shown = f"{value:.4g}"
+    if "e" in shown:  # no exponent on the page: 0.00004502 rather than 4.502e-05
+        shown = f"{value:.10f}".rstrip("0").rstrip(".")
+    return Cell(shown, float(value), source)
 
 
 def text(value: object) -> Cell:

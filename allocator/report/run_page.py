@@ -15,6 +15,7 @@ from typing import Any
 from allocator.report.charts import bars_figure, svg_text, weights_figure
 from allocator.report.folder import OutputFolder, number, optional_number
 from allocator.report.page import Cell, Facts, Figure, Page, Section, Table, Text, money, percent, ratio, text
+from allocator.report.page import number as number_cell
 from allocator.report.trade_list import approval_section, trades_section
 
 SHOWN_FROM = 0.0005  # assets under 0.05% of NAV in every column are left off the weights chart (not the table)
@@ -204,8 +205,8 @@ def limits_section(summary: dict[str, Any]) -> Section:
     entries = summary.get("binding_limits")
     if isinstance(entries, list) and len(entries) == len(texts):
         rows = tuple((text(e.get("key")), text(e.get("subject") or "the portfolio"),
-                      Cell(f"{float(e.get('value')):.4g}", float(e.get("value")), f"summary.json#binding_limits.{i}"
-                                                                                   ".value"),
+                      number_cell(number(e.get("value"), "summary.json: binding_limits"),
+                                  f"summary.json#binding_limits.{i}.value"),
                       text(t)) for i, (e, t) in enumerate(zip(entries, texts, strict=True)))
         table = Table("The limits the target sits on, as the config sets them (value in the config's units), and as "
                       "the solver sees them (a weight bound, fraction of NAV)",
