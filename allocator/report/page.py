@@ -10,7 +10,7 @@ the files to the displayed precision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -85,35 +85,33 @@ class Page:
     sections: tuple[Section, ...] = field(default_factory=tuple)
 
 
+def _number(value: float | None, source: str, shown: Callable[[float], str]) -> Cell:
+    return Cell("-") if value is None else Cell(shown(float(value)), float(value), source)
+
+
 def percent(value: float | None, source: str = "", digits: int = 2) -> Cell:
     """A fraction shown as a percentage with ``digits`` decimals (``0.0380`` -> ``3.80%``)."""
-    if value is None:
-        return Cell("-")
-    return Cell(f"{100.0 * value:.{digits}f}%", float(value), source)
+    return _number(value, source, lambda v: f"{100.0 * v:.{digits}f}%")
 
 
 def money(value: float | None, source: str = "") -> Cell:
     """Money in the account currency, two decimals with thousands separators."""
-    if value is None:
-        return Cell("-")
-    return Cell(f"{value:,.2f}", float(value), source)
+    return _number(value, source, lambda v: f"{v:,.2f}")
 
 
 def ratio(value: float | None, source: str = "", digits: int = 2) -> Cell:
     """A plain number (a Sharpe ratio, a count, a risk aversion) with ``digits`` decimals."""
-    if value is None:
-        return Cell("-")
-    return Cell(f"{value:,.{digits}f}", float(value), source)
+    return _number(value, source, lambda v: f"{v:,.{digits}f}")
+
+
+def _significant(value: float) -> str:
+    shown = f"{value:.4g}"
+    return f"{value:.10f}".rstrip("0").rstrip(".") if "e" in shown else shown  # no exponent on the page
 
 
 def number(value: float | None, source: str = "") -> Cell:
     """A number as the config writes it: up to 4 significant digits (``0.06``, ``-0.1``, ``2.5``)."""
-    if value is None:
-        return Cell("-")
-    shown = f"{value:.4g}"
-    if "e" in shown:  # no exponent on the page: 0.00004502 rather than 4.502e-05
-        shown = f"{value:.10f}".rstrip("0").rstrip(".")
-    return Cell(shown, float(value), source)
+    return _number(value, source, _significant)
 
 
 def text(value: object) -> Cell:
