@@ -77,7 +77,8 @@ def config_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 UNQUOTED = st.sampled_from(["off", "on", "yes", "no", "y", "n", "Off", "YES", "true", "false", "True", "five", "5%",
-                            "1,5", "$5", "0x1G", "1e", "one half"])  # as a user types them, without quotes
+                            "1,5", "$5", "0x1G", "1e", "one half", "8:24", "7_0", "0b1110", "0x10", "0o17", "0012",
+                            "1_000.5"])  # as a user types them, without quotes (YAML 1.1 read some as numbers)
 
 
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])

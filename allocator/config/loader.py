@@ -55,13 +55,24 @@ class StrictSafeLoader(SAFE_LOADER):  # type: ignore[misc]
         return mapping
 
 
-# YAML 1.2 booleans only: PyYAML follows YAML 1.1, where yes/no/on/off (any case) are booleans, so
-# ``turnover_max: off`` became 0.0 and a ticker ``ON`` or ``NO`` a boolean key. Here they stay text.
+# YAML 1.2's booleans and numbers only. PyYAML follows YAML 1.1, where yes/no/on/off (any case) are booleans, so
+# ``turnover_max: off`` became 0.0 and a ticker ``ON`` or ``NO`` a boolean key; and where 8:24 is the base-60
+# number 504, 7_0 is 70, 0b1110 is 14 and 0012345 is the octal 5349 (an account number!), while 1e3 is text. Here
+# only true/false are booleans and only plain decimals (1e3 included) are numbers; a leading zero keeps a value
+# text. Anything else stays text, which a number-only key refuses.
+_YAML_1_1_TYPES = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 StrictSafeLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _YAML_1_1_TYPES]
     for first, resolvers in SAFE_LOADER.yaml_implicit_resolvers.items()}
 StrictSafeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                        list("tTfF"))
+StrictSafeLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                                       list("-+0123456789"))
+StrictSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+               r"|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 def _count_values(data: Any, where: str) -> None:

@@ -45,17 +45,34 @@ def _number_values(annotation: Any) -> bool:
     return get_origin(annotation) is dict and len(args) == 2 and numbers_only(args[1])
 
 
+def _symbol_keyed(annotation: Any) -> bool:
+    """Whether a field is a mapping keyed by symbols (limits, costs, benchmark weights by symbol)."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_symbol_keyed(a) for a in get_args(annotation))
+    return get_origin(annotation) is dict and get_args(annotation)[0] == Symbol
+
+
+def _one_spelling(mapping: dict[Any, Any]) -> None:
+    """Refuse two keys of a symbol mapping that are one security (``BRK.B`` and ``BRK/B``, ``SPY`` and ``spy``):
+    pydantic would keep the last silently."""
+    seen: dict[str, Any] = {}
+    for key in mapping:
+        if isinstance(key, str):
+            canonical = canonical_symbol(key)
+            if canonical in seen:
+                raise ValueError(f"{seen[canonical]!s} and {key!s} are one symbol ({canonical}); give it once")
+            seen[canonical] = key
+
+
 def _not_a_number(value: Any) -> str | None:
     """Why a YAML value cannot stand where a number goes (a boolean, or text such as ``'5'`` or ``off``)."""
     if isinstance(value, bool):
         return (f"got the boolean {str(value).lower()}, which is not a value of this key; give a number or a word "
                 "(quote it if it is meant as text)")
     if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return f"got the text {value!r} where a number goes; give a number (0.05, 5, 1e6)"
-        return f"got the text {value!r} where a number goes; write the number without quotes"
+        if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", value.strip()):
+            return f"got the text {value!r} where a number goes; write the number without quotes"
+        return f"got the text {value!r} where a number goes; give a plain decimal number (0.05, 5, 1e6)"
     return None
 
 
@@ -75,6 +92,8 @@ class StrictModel(BaseModel):
             raise ValueError(_not_a_number(value))
         if isinstance(value, str) and numbers_only(annotation):
             raise ValueError(_not_a_number(value))
+        if isinstance(value, dict) and _symbol_keyed(annotation):
+            _one_spelling(value)
         if isinstance(value, dict) and _number_values(annotation):
             for key, item in value.items():
                 why = _not_a_number(item)

@@ -191,7 +191,7 @@ def test_run_manifest_records_the_chain_and_the_resolved_config(example_copy: Pa
 
 @pytest.mark.parametrize(("text", "message"), [
     ("constraints: {turnover_max: off}", "constraints.turnover_max: got the text 'off' where a number goes; give a "
-                                         "number (0.05, 5, 1e6)"),
+                                         "plain decimal number (0.05, 5, 1e6)"),
     ("constraints: {max_weight: on}", "constraints.max_weight: got the text 'on' where a number goes"),
     ("constraints: {max_weight: true}",
      "constraints.max_weight: got the boolean true, which is not a value of this key"),
