@@ -4,7 +4,8 @@
 and the tracking error ``||(E'(w - b), sqrt(d) (w - b))||``: no n-by-n matrix anywhere.
 
 - plain CVXPY: one parameter-free problem with the exposures ``y = E'w`` and the weight traded ``t >= |w - w0|``
-  as variables, solved by Clarabel (default tolerances).
+  as variables, solved by Clarabel (default tolerances; solved again with more equilibration when the status is
+  not optimal, as bench/clarabel_direct.py does).
 - PyPortfolioOpt: ``BaseConvexOptimizer`` (``EfficientFrontier`` insists on a dense covariance) with the utility
   as a custom convex objective, the per-asset bounds as its ``weight_bounds`` and the other limits through
   ``add_constraint``; ``weights_sum_to_one=False`` so that cash can range between its floor and cap.
@@ -23,6 +24,7 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 from base_case import Case
+from clarabel_direct import RETRY
 from limits import Problem
 from methods import Result, timed_cvxpy
 
@@ -77,7 +79,11 @@ def cvxpy_weights(problem: Problem, risk: RiskModel) -> FloatArray:
         constraints.append(cp.SOC(cp.Constant(problem.tracking_error_max), active))
     variance = cp.sum_squares(y) + cp.sum_squares(cp.multiply(sqrt_d, w))
     objective = cp.Maximize(problem.mu @ w - problem.cost @ traded - 0.5 * problem.gamma * variance)
-    cp.Problem(objective, constraints).solve(solver=cp.CLARABEL)
+    program = cp.Problem(objective, constraints)
+    for retry in RETRY:  # as bench/clarabel_direct.py: on a stall, once more with more equilibration
+        program.solve(solver=cp.CLARABEL, **retry)
+        if program.status == cp.OPTIMAL:
+            break
     return np.asarray(w.value)
 
 
