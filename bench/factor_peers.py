@@ -80,8 +80,13 @@ def cvxpy_weights(problem: Problem, risk: RiskModel) -> FloatArray:
     variance = cp.sum_squares(y) + cp.sum_squares(cp.multiply(sqrt_d, w))
     objective = cp.Maximize(problem.mu @ w - problem.cost @ traded - 0.5 * problem.gamma * variance)
     program = cp.Problem(objective, constraints)
-    for retry in RETRY:  # as bench/clarabel_direct.py: on a stall, once more with more equilibration
-        program.solve(solver=cp.CLARABEL, **retry)
+    for attempt, retry in enumerate(RETRY):  # as bench/clarabel_direct.py: on a stall, once more with more
+        try:                                 # equilibration (CVXPY raises on some stalls, returns inaccurate on others)
+            program.solve(solver=cp.CLARABEL, **retry)
+        except cp.error.SolverError:
+            if attempt == len(RETRY) - 1:
+                raise
+            continue
         if program.status == cp.OPTIMAL:
             break
     return np.asarray(w.value)
