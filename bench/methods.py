@@ -1,13 +1,15 @@
-"""The benchmark problem solved by allocate and by its peers, each timed from returns in to weights out.
+"""The bench problem (bench/base_case.py) solved by allocate and by its peers, each timed from returns to weights.
 
-Every method gets the same returns and the same covariance: allocate's statistical factor model (PCA, 15
-factors) of the returns. allocate keeps it in factor form (``Sigma = B B' + D``, ``y = B'w``); the peers take a
-dense n-by-n matrix, so their estimation stage is the same PCA plus forming that matrix. The optimum is the same
-for all, so objectives and weights can be compared directly.
+Every method gets the same returns, the same expected returns and the same risk model: allocate's statistical
+factor model (PCA, 15 factors) of the returns, ``Sigma = E E' + diag(d)``. In the factor table every method keeps
+it in factor form (bench/factor_peers.py, bench/clarabel_direct.py); in the dense table the peers take the dense
+n-by-n matrix their usual APIs accept (bench/dense_peers.py). The optimum is the same for all, so objectives and
+weights are compared directly.
 
-Stages (seconds): ``estimation`` (returns -> Sigma), ``compile`` (CVXPY canonicalization, its own
-``compilation_time``), ``solve`` (the solver's own reported time) and ``build`` (everything else between Sigma
-and the weights: building the model and the CVXPY problem, and reading the solution back).
+Stages (seconds): ``estimation`` (returns -> risk model, and for a dense peer the n-by-n matrix and its Cholesky
+factor), ``compile`` (CVXPY canonicalization, its own ``compilation_time``), ``solve`` (the solver's own reported
+time; for Clarabel called directly, its set-up and solve) and ``build`` (everything else between the risk model
+and the weights).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from synthetic import Case
+from base_case import Case
+from limits import Problem
 
 from allocator.domain import FloatArray, RiskModel
 
@@ -26,11 +29,11 @@ FACTORS = 15
 Result = dict[str, Any]
 
 
-def estimate(case: Case) -> RiskModel:
-    """allocate's factor model of the case's returns (what every method is given)."""
+def estimate(returns: FloatArray, symbols: tuple[str, ...]) -> RiskModel:
+    """allocate's factor model of the returns (what every method is given)."""
     from allocator.model.factor_models import statistical_factor_model
 
-    return statistical_factor_model(case.returns, case.symbols, FACTORS)
+    return statistical_factor_model(returns, symbols, FACTORS)
 
 
 @contextmanager
@@ -55,131 +58,99 @@ def cvxpy_times() -> Iterator[list[tuple[float, float]]]:
         cp.Problem.solve = original
 
 
-def _stages(estimation: float, optimize: float, calls: list[tuple[float, float]]) -> dict[str, float]:
+def stages(estimation: float, optimize: float, calls: list[tuple[float, float]]) -> dict[str, float]:
+    """The stage split of one method's run (see the module docstring)."""
     compile_seconds = sum(c for c, _ in calls)
     solve_seconds = sum(s for _, s in calls)
     return {"estimation": estimation, "build": max(optimize - compile_seconds - solve_seconds, 0.0),
             "compile": compile_seconds, "solve": solve_seconds, "total": estimation + optimize}
 
 
-def solve_allocate(case: Case) -> Result:
-    from synthetic import allocate_limits
+def timed_cvxpy(case: Case, solve: Callable[[Problem, RiskModel], FloatArray],
+                prepare: Callable[[RiskModel], Any] | None = None) -> Result:
+    """Estimate the risk model (and ``prepare`` what the method needs from it, counted as estimation), then run
+    ``solve`` with CVXPY's compile and solve times recorded."""
+    started = time.perf_counter()
+    risk = estimate(case.returns, case.problem.symbols)
+    prepared = prepare(risk) if prepare is not None else risk
+    estimated = time.perf_counter()
+    with cvxpy_times() as calls:
+        weights = solve(case.problem, prepared)
+    finished = time.perf_counter()
+    return {"weights": np.asarray(weights, dtype=np.float64),
+            "stages": stages(estimated - started, finished - estimated, calls), "status": "optimal"}
 
+
+def allocate_limits(problem: Problem) -> Any:
+    """The problem's limits in allocate's terms (its own families: position, active, RSI, groups, cash, tracking
+    error, turnover; costs over a one-year horizon)."""
+    from allocator.model.rsi import RsiLimits
+    from allocator.optimize.constraints import GroupBound, Limits
+
+    n = problem.assets
+    groups = tuple(GroupBound(key=f"groups[{i}]", label=label, members=problem.group_members[i].astype(bool),
+                              lower=float(problem.group_lower[i]), upper=float(problem.group_upper[i]),
+                              relative=False) for i, label in enumerate(problem.group_labels))
+    rsi = RsiLimits(np.full(n, 50.0), np.full(n, -np.inf), problem.rsi_upper, ())
+    return Limits(
+        symbols=problem.symbols, current=problem.current, current_cash=problem.current_cash,
+        benchmark=problem.benchmark, cost=problem.cost, position_lower=problem.position_lower,
+        position_upper=problem.position_upper, active_lower=problem.active_lower, active_upper=problem.active_upper,
+        rsi=rsi, groups=groups, budget=1.0, cash_lower=problem.cash_lower, cash_upper=problem.cash_upper,
+        tracking_error_max=problem.tracking_error_max, turnover_max=problem.turnover_max, turnover_forced=0.0)
+
+
+def solve_allocate(case: Case) -> Result:
     from allocator.config.schema import SolverConfig
     from allocator.optimize.problem import ProblemCache, solve_allocation
 
     started = time.perf_counter()
-    risk = estimate(case)
+    risk = estimate(case.returns, case.problem.symbols)
     estimated = time.perf_counter()
     with cvxpy_times() as calls:
-        allocation = solve_allocation(allocate_limits(case), case.mu, risk, case.gamma, SolverConfig(),
-                                      ProblemCache())
+        allocation = solve_allocation(allocate_limits(case.problem), case.problem.mu, risk, case.problem.gamma,
+                                      SolverConfig(), ProblemCache())
     finished = time.perf_counter()
-    return {"weights": allocation.weight, "stages": _stages(estimated - started, finished - estimated, calls),
-            "status": allocation.status, "solver": allocation.solver, "factors": risk.factors}
+    return {"weights": allocation.weight, "stages": stages(estimated - started, finished - estimated, calls),
+            "status": allocation.status, "solver": allocation.solver}
 
 
-def _dense_sigma(case: Case) -> tuple[float, FloatArray]:
+def solve_clarabel_direct(case: Case) -> Result:
+    from clarabel_direct import solve_clarabel
+
     started = time.perf_counter()
-    sigma = estimate(case).dense()
-    return time.perf_counter() - started, sigma
-
-
-def solve_pyportfolioopt(case: Case) -> Result:
-    import cvxpy as cp
-    import pandas as pd
-    from pypfopt import EfficientFrontier
-
-    estimation, sigma = _dense_sigma(case)
-    started = time.perf_counter()
-    with cvxpy_times() as calls:
-        frontier = EfficientFrontier(pd.Series(case.mu, index=case.symbols),
-                                     pd.DataFrame(sigma, index=case.symbols, columns=case.symbols),
-                                     weight_bounds=(0.0, case.max_weight), solver="CLARABEL")
-        frontier.add_sector_constraints(dict(zip(case.symbols, case.sector, strict=True)), {}, case.sector_caps)
-        if case.turnover_max is not None:
-            current, room = case.current, case.turnover_max
-            frontier.add_constraint(lambda w: 0.5 * cp.norm1(w - current) <= room)
-        # PyPortfolioOpt maximizes w'mu - (risk_aversion / 2) w'Sigma w: its risk_aversion is gamma
-        frontier.max_quadratic_utility(risk_aversion=case.gamma)
-        weights = np.array(list(frontier.clean_weights(cutoff=0.0, rounding=None).values()), dtype=np.float64)
+    risk = estimate(case.returns, case.problem.symbols)
+    estimated = time.perf_counter()
+    result = solve_clarabel(case.problem, risk)
     finished = time.perf_counter()
-    return {"weights": weights, "stages": _stages(estimation, finished - started, calls), "status": "optimal"}
+    timing = {"estimation": estimated - started, "build": result["build"], "compile": 0.0, "solve": result["solve"],
+              "total": finished - started}
+    return {"weights": result["weights"], "stages": timing, "status": result["status"]}
 
 
-def solve_skfolio(case: Case) -> Result:
-    import cvxpy as cp
-    from skfolio.measures import RiskMeasure
-    from skfolio.optimization import MeanRisk, ObjectiveFunction
-    from skfolio.prior import BasePrior
-    from skfolio.prior._model import ReturnDistribution
+def method(name: str) -> Callable[[Case], Result]:
+    """The solve function of a method (imported on demand, so a child loads only its own peer)."""
+    if name == "allocate":
+        return solve_allocate
+    if name == "clarabel":
+        return solve_clarabel_direct
+    if name in FACTOR_PEERS:
+        import factor_peers
 
-    class GivenPrior(BasePrior):  # type: ignore[misc]
-        """The given mu and covariance, as skfolio's prior."""
+        solve: Callable[[Case], Result] = getattr(factor_peers, f"solve_{name}")
+        return solve
+    import dense_peers
 
-        def __init__(self, mu: FloatArray | None = None, covariance: FloatArray | None = None) -> None:
-            self.mu = mu
-            self.covariance = covariance
-
-        def fit(self, X: Any, y: Any = None, **_: Any) -> GivenPrior:
-            self.return_distribution_ = ReturnDistribution(mu=self.mu, covariance=self.covariance,
-                                                           returns=np.asarray(X))
-            return self
-
-    estimation, sigma = _dense_sigma(case)
-    names, _ = case.sector_members()
-    current, room = case.current, case.turnover_max
-    started = time.perf_counter()
-    with cvxpy_times() as calls:
-        model = MeanRisk(
-            objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
-            risk_measure=RiskMeasure.VARIANCE,
-            risk_aversion=case.gamma / 2.0,  # skfolio maximizes mu'w - risk_aversion * w'Sigma w
-            prior_estimator=GivenPrior(case.mu, sigma),
-            min_weights=0.0, max_weights=case.max_weight,
-            groups=[list(case.sector)],
-            linear_constraints=[f"{name} <= {case.sector_caps[name]!r}" for name in names],
-            add_constraints=None if room is None else (lambda w: 0.5 * cp.norm1(w - current) <= room),
-            solver="CLARABEL",
-        )
-        model.fit(case.returns)
-        weights = np.asarray(model.weights_, dtype=np.float64)
-    finished = time.perf_counter()
-    return {"weights": weights, "stages": _stages(estimation, finished - started, calls), "status": "optimal"}
+    solve = getattr(dense_peers, f"solve_{name}")
+    return solve
 
 
-def solve_riskfolio(case: Case) -> Result:
-    """Riskfolio-Lib's ``Portfolio.optimization``. Its ``turnover`` bounds each asset's |w - w0|, not their sum,
-    so it cannot express the one-way turnover limit: it is run on the case without one."""
-    import pandas as pd
-    import riskfolio as rp
-
-    if case.turnover_max is not None:
-        raise ValueError("Riskfolio-Lib cannot express a one-way (total) turnover limit")
-    estimation, sigma = _dense_sigma(case)
-    names, members = case.sector_members()
-    started = time.perf_counter()
-    with cvxpy_times() as calls:
-        port = rp.Portfolio(returns=pd.DataFrame(case.returns, columns=list(case.symbols)), upperlng=case.max_weight)
-        port.mu = pd.DataFrame([case.mu], columns=list(case.symbols))
-        port.cov = pd.DataFrame(sigma, index=list(case.symbols), columns=list(case.symbols))
-        port.ainequality = members  # A w <= B
-        port.binequality = np.array([[case.sector_caps[name]] for name in names])
-        port.solvers = ["CLARABEL"]
-        # Riskfolio's utility is mu'w - l * w'Sigma w for the MV risk measure
-        frame = port.optimization(model="Classic", rm="MV", obj="Utility", l=case.gamma / 2.0, hist=False)
-        if frame is None:
-            raise RuntimeError("Riskfolio-Lib returned no portfolio")
-        weights = frame.to_numpy(dtype=np.float64).ravel()
-    finished = time.perf_counter()
-    return {"weights": weights, "stages": _stages(estimation, finished - started, calls), "status": "optimal"}
-
-
-METHODS: dict[str, Callable[[Case], Result]] = {
-    "allocate": solve_allocate,
-    "pyportfolioopt": solve_pyportfolioopt,
-    "skfolio": solve_skfolio,
-    "riskfolio": solve_riskfolio,
-}
-LABELS = {"allocate": "allocate (factor form)", "pyportfolioopt": "PyPortfolioOpt", "skfolio": "skfolio",
-          "riskfolio": "Riskfolio-Lib"}
+FACTOR_PEERS = ("cvxpy", "pyportfolioopt", "skfolio")
+FACTOR_METHODS = ("allocate", *FACTOR_PEERS, "clarabel")
+DENSE_METHODS = ("allocate", "pyportfolioopt_dense", "skfolio_dense")
+LABELS = {"allocate": "allocate", "cvxpy": "plain CVXPY (factor form)",
+          "pyportfolioopt": "PyPortfolioOpt (factor objective)", "skfolio": "skfolio (FactorModel prior)",
+          "clarabel": "Clarabel called directly (floor)", "pyportfolioopt_dense": "PyPortfolioOpt (dense Sigma)",
+          "skfolio_dense": "skfolio (dense Sigma)"}
+# what each method cannot express of the problem (none: every peer here carries every limit)
+CANNOT_EXPRESS: dict[str, str] = {}

@@ -67,7 +67,7 @@ def synthetic(assets: int, count: int, repeat: int, own_gammas: bool) -> dict[st
     from synthetic import allocate_limits, synthetic_case
 
     case = synthetic_case(assets)
-    risk = estimate(case)
+    risk = estimate(case.returns, case.symbols)
     limits = allocate_limits(case)
     rng = np.random.default_rng(11)
     views = [View(name=f"view{s}", symbols=limits.symbols,

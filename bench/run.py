@@ -1,15 +1,19 @@
 """The allocate benchmark suite: ``make bench`` (or ``python bench/run.py``); see bench/README.md.
 
-Sections, each measured in fresh child processes (one per method and size) with BLAS pinned to one thread:
-1. ``problem``: the benchmark problem (bench/synthetic.py) solved by allocate, PyPortfolioOpt, skfolio and, on
-   the same problem without the turnover limit it cannot express, Riskfolio-Lib, at 20 to 3,000 assets
-   (Riskfolio-Lib up to ``--riskfolio-max``, 500 by default).
-2. ``scenarios``: 20 scenario solves at 500 assets on one compiled problem (bench/scenarios.py).
-3. ``startup``: ``allocate run`` on the example against ``python -c "import cvxpy, pandas"`` (bench/startup.py).
-4. ``estimators``: scikit-learn's Ledoit-Wolf against allocate's closed form (bench/estimators.py).
-5. ``formulations``: dense against exact factor form of Ledoit-Wolf (bench/formulations.py), the measurement
-   behind ``risk.factor_threshold``.
-Results go to bench/results.json (everything) and bench/results.md (the tables the README quotes).
+Sections, each measured in fresh child processes (one per method, size and measurement) with BLAS pinned to one
+thread:
+1. ``problem``: the bench problem (the limits of configs/base.yaml on a synthetic universe, bench/base_case.py)
+   with every method in factor form: allocate, plain CVXPY, PyPortfolioOpt, skfolio and Clarabel called directly
+   (the floor), with and without the tracking-error limit, at 20 to 10,000 assets.
+2. ``dense``: the same problem with the peers given the dense n-by-n covariance (up to ``--dense-max``).
+3. ``cli``: ``allocate run`` through the CLI on generated files at 3,000 and 20,000 assets, with and without the
+   tracking-error limit, against its floor (bench/cli_section.py, bench/cli_floor.py).
+4. ``scenarios``: 20 scenario solves at 500 assets on one compiled problem (bench/scenarios.py).
+5. ``startup``: ``allocate run`` on the example against ``python -c "import cvxpy, pandas"`` (bench/startup.py).
+6. ``estimators``: scikit-learn's Ledoit-Wolf against allocate's closed form (bench/estimators.py).
+7. ``formulations``: dense against exact factor form of Ledoit-Wolf (bench/formulations.py).
+Memory is the peak RSS of a fresh process per measurement (bench/process.py). Results go to bench/results.json
+(everything) and bench/results.md (the tables the README quotes).
 """
 
 from __future__ import annotations
@@ -18,122 +22,90 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
+import shutil
 import sys
+import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SIZES = (20, 100, 500, 2000, 3000)
-QUICK_SIZES = (20, 100, 500)
-SECTIONS = ("problem", "scenarios", "startup", "estimators", "formulations")
-PEERS = ("pyportfolioopt", "skfolio")
+ROOT = HERE.parent
+SIZES = (20, 100, 500, 2000, 3000, 10000)
+QUICK_SIZES = (20, 200)
+CLI_SIZES = (3000, 20000)
+QUICK_CLI_SIZES = (300,)
+SECTIONS = ("problem", "dense", "cli", "scenarios", "startup", "estimators", "formulations")
+QUICK_SECTIONS = ("problem", "dense", "cli", "scenarios")
 
 
-# --- children: one measurement each, JSON on stdout ------------------------------------------------------------
+def child_environment(threads: int) -> dict[str, str]:
+    """The children's environment: BLAS on ``threads`` threads, this checkout's allocator first on the path."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore", "PYTHONPATH": path}
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def run_child(args: list[str], options: argparse.Namespace) -> dict[str, Any]:
+    """One child measurement: its JSON result, with the process's wall, CPU and peak RSS, or its error."""
+    from process import measure
+
+    measured = measure([sys.executable, str(Path(__file__)), "--child", *args], child_environment(options.threads),
+                       timeout=options.timeout, memory_limit_gb=options.memory_limit)
+    process = {"process_seconds": measured.wall, "process_cpu_seconds": measured.cpu,
+               "peak_rss_mb": measured.peak_rss_mb}
+    error = measured.error()
+    if error is not None:
+        return {"error": error} | process
+    result: dict[str, Any] = json.loads(measured.stdout.strip().splitlines()[-1])
+    return result | process
 
 
-def child_problem(method: str, assets: int, variant: str, repeat: int) -> dict[str, Any]:
-    from methods import METHODS
-    from synthetic import synthetic_case
-
-    solve = METHODS[method]
-    adjust = (lambda c: c.without_turnover()) if variant == "no_turnover" else (lambda c: c)
-    solve(adjust(synthetic_case(20, seed=1)))  # warm-up: one-time imports and first-use costs, for every method
-    case = adjust(synthetic_case(assets))
-    rss_before = _peak_rss_mb()
-    runs = []
-    for _ in range(repeat):
-        cpu = time.process_time()
-        result = solve(case)
-        runs.append(result | {"cpu": time.process_time() - cpu})
-    best = min(runs, key=lambda r: r["stages"]["total"])
-    out = {"method": method, "assets": assets, "variant": variant, "repeat": repeat, "stages": best["stages"],
-           "cpu_seconds": best["cpu"],
-           "weights": [float(x) for x in best["weights"]], "status": best.get("status"),
-           "factors": best.get("factors"), "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
-    if method == "allocate":
-        tracemalloc.start()
-        solve(case)
-        out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        out["dense_matrix_mb"] = assets * assets * 8 / 2**20
-    return out
+def repeats(assets: int, quick: bool) -> int:
+    return 1 if quick or assets > 2000 else 2 if assets > 500 else 3
 
 
-def run_child(args: list[str], threads: int, timeout: float) -> dict[str, Any]:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore"}
-    started = time.perf_counter()
-    try:
-        completed = subprocess.run([sys.executable, str(Path(__file__)), "--child", *args], capture_output=True,
-                                   text=True, env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if completed.returncode != 0:
-        lines = (completed.stderr or completed.stdout).strip().splitlines()
-        return {"error": lines[-1] if lines else f"exit {completed.returncode}"}
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["process_seconds"] = time.perf_counter() - started
-    return result
+def measure_methods(methods: tuple[str, ...], assets: int, variant: str, options: argparse.Namespace,
+                    memory: bool) -> list[dict[str, Any]]:
+    """Each method's timing child and (with ``memory``) its memory child."""
+    rows = []
+    for name in methods:
+        timing = ["problem", name, str(assets), variant, str(repeats(assets, options.quick))]
+        row = run_child(timing, options) | {"method": name}
+        if memory:
+            cold = run_child(["memory", name, str(assets), variant], options)
+            row["memory"] = {"peak_rss_mb": cold["peak_rss_mb"], "error": cold.get("error"),
+                             "peak_before_solve_mb": cold.get("peak_before_solve_mb")}
+        rows.append(row)
+    return rows
 
 
-def child_main(args: list[str]) -> None:
-    sys.path.insert(0, str(HERE))
-    kind = args[0]
-    if kind == "problem":
-        result = child_problem(args[1], int(args[2]), args[3], int(args[4]))
-    elif kind == "scenarios":
-        from scenarios import scenario_solves
-
-        result = scenario_solves()
-    elif kind == "estimators":
-        from estimators import estimators
-
-        result = estimators(int(args[1]))
-    elif kind == "formulation":
-        from formulations import formulation_time
-
-        result = formulation_time(args[1], int(args[2]), int(args[3]))
-    else:
-        raise SystemExit(f"unknown child {kind}")
-    print(json.dumps(result))
-
-
-# --- the parent: run, compare, print, write ----------------------------------------------------------------------
-
-
-def compare_problem(rows: list[dict[str, Any]], assets: int, variant: str) -> None:
-    """Add each method's objective, its gap to allocate's, the largest weight difference and constraint violation
-    (all recomputed here with numpy on allocate's risk model, the Sigma every method was given)."""
+def compare(rows: list[dict[str, Any]], assets: int, variant: str) -> None:
+    """Add each method's objective, violation, and its gaps and time ratios to the reference (allocate, or
+    Clarabel called directly when allocate failed); all recomputed here with numpy on the common risk model."""
     import numpy as np
+    from children import bench_case
+    from limits import utility, violation
     from methods import estimate
-    from synthetic import objective, synthetic_case, violation
 
-    case = synthetic_case(assets)
-    case = case.without_turnover() if variant == "no_turnover" else case
-    risk = estimate(case)
-    reference = next((r for r in rows if r.get("method") == "allocate" and "weights" in r), None)
-    for row in rows:
-        if "weights" not in row:
-            continue
+    case = bench_case(assets, variant)
+    risk = estimate(case.returns, case.problem.symbols)
+    solved = [r for r in rows if "weights" in r]
+    reference = next((r for name in ("allocate", "clarabel") for r in solved if r["method"] == name), None)
+    timing = next((r for r in solved if r["method"] == "allocate"), None)
+    for row in solved:
         weights = np.array(row["weights"])
-        row["objective"] = objective(case, risk.covariance_times(weights), weights)
-        row["violation"] = violation(case, weights)
+        row["objective"] = utility(case.problem, risk, weights)
+        row["violation"] = violation(case.problem, risk, weights)
         if reference is not None:
             ours = np.array(reference["weights"])
-            row["objective_gap"] = abs(row["objective"] - objective(case, risk.covariance_times(ours), ours)) / abs(
-                objective(case, risk.covariance_times(ours), ours))
+            row["reference"] = reference["method"]
+            row["objective_gap"] = abs(row["objective"] - utility(case.problem, risk, ours)) / abs(
+                utility(case.problem, risk, ours))
             row["max_weight_difference"] = float(np.max(np.abs(weights - ours)))
-            row["ratio"] = row["stages"]["total"] / reference["stages"]["total"]
-            row["cpu_ratio"] = row["cpu_seconds"] / reference["cpu_seconds"]
+        if timing is not None:
+            row["ratio"] = row["stages"]["total"] / timing["stages"]["total"]
+            row["cpu_ratio"] = row["cpu_seconds"] / timing["cpu_seconds"]
 
 
 def machine() -> dict[str, Any]:
@@ -143,7 +115,7 @@ def machine() -> dict[str, Any]:
 
     versions = {}
     for name in ("allocate", "cvxpy", "clarabel", "numpy", "scipy", "pandas", "scikit-learn", "pyportfolioopt",
-                 "skfolio", "riskfolio-lib"):
+                 "skfolio"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -152,47 +124,83 @@ def machine() -> dict[str, Any]:
             "load_average_at_start": os.getloadavg()}
 
 
+def problem_sections(results: dict[str, Any], sizes: tuple[int, ...], options: argparse.Namespace,
+                     sections: list[str]) -> None:
+    from children import VARIANTS
+    from methods import DENSE_METHODS, FACTOR_METHODS
+    from tables import print_section
+
+    memory_sizes = sizes[-1:] if options.quick else sizes
+    if "problem" in sections:
+        results["problem"] = {variant: {} for variant in VARIANTS}
+        for assets in sizes:
+            for variant in VARIANTS if not options.quick else VARIANTS[:1]:
+                rows = measure_methods(FACTOR_METHODS, assets, variant, options, assets in memory_sizes)
+                compare(rows, assets, variant)
+                results["problem"][variant][str(assets)] = rows
+                print_section(f"problem_{variant}", assets, rows)
+    if "dense" in sections:
+        results["dense"] = {}
+        for assets in (s for s in sizes if s <= options.dense_max):
+            ours = [dict(r) for r in results.get("problem", {}).get("base", {}).get(str(assets), [])
+                    if r["method"] == "allocate"]
+            peers = tuple(m for m in DENSE_METHODS if m != "allocate" or not ours)
+            rows = ours + measure_methods(peers, assets, "base", options, assets in memory_sizes)
+            compare(rows, assets, "base")
+            results["dense"][str(assets)] = rows
+            print_section("dense", assets, rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="asset counts (default 20 ... 3000)")
-    parser.add_argument("--quick", action="store_true", help="sizes 20, 100, 500 and no formulation grid")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="asset counts of the problem and dense sections (default 20 ... 10000)")
+    parser.add_argument("--cli-sizes", type=int, nargs="+", default=None,
+                        help="asset counts of the cli section (default 3000 20000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="20 and 200 assets, one run each, the CLI at 300, no variant without tracking error, no "
+                             "startup, estimators or formulations (about a minute; what make test runs)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=None, help="default: all")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads in every child (default 1)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child before it is abandoned")
-    parser.add_argument("--riskfolio-max", type=int, default=500,
-                        help="largest size for Riskfolio-Lib (default 500: it took 618 s at 2,000 assets)")
+    parser.add_argument("--memory-limit", type=float, default=8.0,
+                        help="address-space limit of every child, GB (default 8; a child over it fails)")
+    parser.add_argument("--dense-max", type=int, default=2000,
+                        help="largest size of the dense section (default 2000: skfolio took 175 s at 3,000)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results file stem (.json and .md)")
-    args = parser.parse_args()
-    if args.child:
-        child_main(args.child)
-        return
+    options = parser.parse_args()
     sys.path.insert(0, str(HERE))
+    if options.child:
+        from children import child
+
+        print(json.dumps(child(options.child)))
+        return
     from tables import checks, markdown, print_section
 
-    sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else SIZES))
-    sections = args.sections or [s for s in SECTIONS if not (args.quick and s == "formulations")]
-    results: dict[str, Any] = {"machine": machine(), "threads": args.threads, "sizes": list(sizes)}
+    sizes = tuple(options.sizes or (QUICK_SIZES if options.quick else SIZES))
+    cli_sizes = tuple(options.cli_sizes or (QUICK_CLI_SIZES if options.quick else CLI_SIZES))
+    sections = options.sections or list(QUICK_SECTIONS if options.quick else SECTIONS)
+    results: dict[str, Any] = {"machine": machine(), "threads": options.threads, "sizes": list(sizes),
+                               "quick": options.quick}
     started = time.perf_counter()
-    if "problem" in sections:
-        results["problem"] = {}
-        results["no_turnover"] = {}
-        for assets in sizes:
-            repeat = 3 if assets <= 500 else 2 if assets <= 2000 else 1
-            rows = [run_child(["problem", m, str(assets), "turnover", str(repeat)], args.threads, args.timeout)
-                    | {"method": m} for m in ("allocate", *PEERS)]
-            compare_problem(rows, assets, "turnover")
-            results["problem"][str(assets)] = rows
-            print_section("problem", assets, rows)
-            rows = [run_child(["problem", m, str(assets), "no_turnover", str(repeat)], args.threads, args.timeout)
-                    | {"method": m} if m == "allocate" or assets <= args.riskfolio_max
-                    else {"method": m, "error": f"not run above --riskfolio-max {args.riskfolio_max}"}
-                    for m in ("allocate", "riskfolio")]
-            compare_problem(rows, assets, "no_turnover")
-            results["no_turnover"][str(assets)] = rows
-            print_section("no_turnover", assets, rows)
+    problem_sections(results, sizes, options, sections)
+    if "cli" in sections:
+        from cli_section import cli_runs
+
+        results["cli"] = {}
+        work = Path(tempfile.mkdtemp(prefix="allocate-bench-"))
+        try:
+            for assets in cli_sizes:
+                results["cli"][str(assets)] = cli_runs(assets, work / str(assets), child_environment(options.threads),
+                                                       1 if options.quick or assets > 5000 else 2, options.timeout,
+                                                       options.memory_limit)
+                print_section("cli", assets, results["cli"][str(assets)])
+                shutil.rmtree(work / str(assets), ignore_errors=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if "scenarios" in sections:
-        results["scenarios"] = run_child(["scenarios"], args.threads, args.timeout)
+        results["scenarios"] = run_child(["scenarios"], options)
         print_section("scenarios", 500, results["scenarios"])
     if "startup" in sections:
         from startup import startup
@@ -200,12 +208,12 @@ def main() -> None:
         results["startup"] = startup()
         print_section("startup", 0, results["startup"])
     if "estimators" in sections:
-        results["estimators"] = [run_child(["estimators", str(n)], args.threads, args.timeout) for n in sizes]
+        results["estimators"] = [run_child(["estimators", str(n)], options) for n in sizes if n <= 3000]
         print_section("estimators", 0, results["estimators"])
     if "formulations" in sections:
         from formulations import GRID
 
-        results["formulations"] = [run_child(["formulation", form, str(n), str(days)], args.threads, args.timeout)
+        results["formulations"] = [run_child(["formulation", form, str(n), str(days)], options)
                                    | {"form": form, "assets": n, "days": days}
                                    for days, grid in GRID.items() for n in grid for form in ("dense", "factor")]
         print_section("formulations", 0, results["formulations"])
@@ -213,13 +221,14 @@ def main() -> None:
     results["seconds"] = time.perf_counter() - started
     results["checks"] = checks(results)
     print_section("checks", 0, results["checks"])
-    for kind in ("problem", "no_turnover"):  # the weights were for the comparisons; the file keeps the numbers
-        for rows in results.get(kind, {}).values():
+    for table in [*results.get("problem", {}).values(), results.get("dense", {})]:
+        for rows in table.values():  # the weights were for the comparisons; the file keeps the numbers
             for row in rows:
                 row.pop("weights", None)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(results))
-    print(f"\nwrote {args.out.with_suffix('.md')} and {args.out.with_suffix('.json')} "
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    options.out.with_suffix(".md").write_text(markdown(results))
+    print(f"\nwrote {options.out.with_suffix('.md')} and {options.out.with_suffix('.json')} "
           f"({results['seconds'] / 60:.1f} min)")
 
 

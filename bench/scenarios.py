@@ -70,7 +70,7 @@ def time_in_solver() -> Iterator[list[float]]:
 
 def scenario_solves(assets: int = 500, count: int = 20) -> dict[str, Any]:
     case = synthetic_case(assets)
-    risk = estimate(case)
+    risk = estimate(case.returns, case.symbols)
     scenarios = scenario_parameters(case, count + 1)
     config = SolverConfig()
     cache = ProblemCache()
