@@ -59,10 +59,11 @@ def prepare(folder: Path, spec: dict[str, Any]) -> None:
             shutil.copytree(stash, target, dirs_exist_ok=True)
             shutil.rmtree(stash)
     if "edit" in spec:
-        path, old, new = spec["edit"]
+        path, *replacements = spec["edit"]
         text = (folder / path).read_text()
-        assert old in text
-        text = text.replace(old, new)
+        for old, new in zip(replacements[::2], replacements[1::2], strict=True):
+            assert old in text
+            text = text.replace(old, new)
         if spec.get("add_row"):
             text += text.splitlines()[-1].replace("AAA,BUY,5,", "AAA,BUY,7,") + "\n"
         (folder / path).write_text(text)

@@ -137,23 +137,41 @@ NOT_HOLDINGS = (
 )
 
 
-SIDE_HEADERS = frozenset({"side", "action", "buy sell", "b s", "order side", "trade side"})
-SIDE_WORDS = frozenset({"buy", "sell", "sell short", "short sell", "buy to cover", "bot", "sld"})
+# A side column says a table holds trades or orders, not positions. Its header, and the words in it: single letters
+# only under a header that can only mean a side; full words under any of these headers.
+SIDE_HEADERS = frozenset({"side", "action", "buy sell", "b s", "side b s", "order side", "trade side", "direction",
+                          "buy or sell", "bs"})
+SIDE_LIKE_HEADERS = SIDE_HEADERS | {"type", "order", "order action", "transaction", "transaction type", "trans type",
+                                    "activity", "activity type", "action type", "trade type"}
+SIDE_WORDS = frozenset({"buy", "sell", "sell short", "short sell", "buy to cover", "buy to open", "buy to close",
+                        "sell to open", "sell to close", "bot", "sld", "bought", "sold", "purchase", "sale"})
+SIDE_LETTERS = frozenset({"b", "s"})
+OWN_TRADE_COLUMNS = ({"target quantity", "current quantity"}, {"symbol", "quantity", "target quantity"},
+                     {"symbol", "notional", "target weight"})
 
 
 def refuse_other_files(rows: Sequence[tuple[int, list[str]]], where: str) -> None:
     """Refuse, by name, files that would be misread as positions: the project's own trade lists and order baskets
     (their SELL quantities would become holdings), and any table whose side column says BUY or SELL (a trade list
     with some of its columns deleted, another system's orders)."""
+    positions_seen = False
     for index, (line, row) in enumerate(rows[:MAX_HEADER_SCAN]):
+        if _is_transactions_header(row):
+            if positions_seen:  # a transactions table after the positions (Vanguard): it ends them, read nothing
+                break
+        elif find_columns(row, HoldingsColumns()) is not None:
+            positions_seen = True
         names = {norm(cell) for cell in row if cell.strip()}
         for signature, what, fix in NOT_HOLDINGS:
             if signature <= names:
                 raise DataError(f"{where}: row {line}", f"this is {what}", fix)
-        sides = [i for i, cell in enumerate(row) if norm(cell) in SIDE_HEADERS]
+        if any(columns <= names for columns in OWN_TRADE_COLUMNS):  # a trade list with columns renamed or deleted
+            raise DataError(f"{where}: row {line}", f"this is {NOT_HOLDINGS[0][1]}", NOT_HOLDINGS[0][2])
+        sides = [(i, norm(cell) in SIDE_HEADERS) for i, cell in enumerate(row) if norm(cell) in SIDE_LIKE_HEADERS]
         for _, below in rows[index + 1:index + 1 + MAX_HEADER_SCAN]:
-            if any(i < len(below) and norm(below[i]) in SIDE_WORDS for i in sides):
-                raise DataError(f"{where}: row {line}", f"this is a list of trades or orders: its {row[sides[0]]!r} "
+            if any(i < len(below) and (norm(below[i]) in SIDE_WORDS or (strict and norm(below[i]) in SIDE_LETTERS))
+                   for i, strict in sides):
+                raise DataError(f"{where}: row {line}", f"this is a list of trades or orders: its {row[sides[0][0]]!r} "
                                 "column says BUY or SELL, and its quantities are not positions",
                                 "give the account's positions export")
 
