@@ -393,9 +393,9 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
       allocate batch book.csv -c model.yaml -o out/batch --scheduler tcp://10.0.0.5:8786
       allocate export out/batch/blocks/buys/trades.csv --format fix -o out/batch/buys.fix
     """
-    from allocator.batch.account_run import RestrictedPolicy
     from allocator.batch.bands import parse_band
     from allocator.batch.progress import BatchProgress
+    from allocator.batch.restrictions import RestrictedPolicy
     from allocator.batch.runner import BatchRequest, run_batch
     from allocator.optimize.cvxpy_import import import_cvxpy
 

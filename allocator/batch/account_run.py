@@ -17,14 +17,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from allocator.batch.accounts import AccountHoldings, AccountSpec
 from allocator.batch.bands import DriftBand
 from allocator.batch.blocks import Leg
+from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
 from allocator.config.loader import LoadedConfig
 from allocator.errors import AllocatorError, DataError, InfeasibleError
-from allocator.pipeline import MarketModel, Prepared, prepare_account
+from allocator.pipeline import MarketModel, prepare_account
 
 if TYPE_CHECKING:
     from allocator.optimize.problem import ProblemCache
@@ -35,14 +34,6 @@ class Status(StrEnum):
     IN_BAND = "in_band"
     INFEASIBLE = "infeasible"
     ERROR = "error"
-
-
-class RestrictedPolicy(StrEnum):
-    """What happens to a restricted symbol the account holds: ``hold`` (never bought, may be kept or sold) or
-    ``sell`` (sold whole)."""
-
-    HOLD = "hold"
-    SELL = "sell"
 
 
 @dataclass(frozen=True)
@@ -149,26 +140,6 @@ def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
                             "set trading.fractional_shares: true in the model to allow it")
         update["trading"] = cfg.trading.model_copy(update={"lot_size": spec.lot_size})
     return dataclasses.replace(loaded, config=cfg.model_copy(update=update))
-
-
-def with_restrictions(prepared: Prepared, restricted: tuple[str, ...], policy: RestrictedPolicy) -> Prepared:
-    """``prepared`` with its restricted symbols never bought (``w <= w0``), or sold whole (``w <= 0``) with the
-    ``sell`` policy: a per-asset family named ``restricted`` (``families.FixedBounds``)."""
-    from allocator.optimize.diagnosis import presolve_checks
-    from allocator.optimize.families import FixedBounds
-
-    symbols = prepared.universe.symbols
-    named = set(restricted)
-    mask = np.array([s in named for s in symbols])
-    if not mask.any():
-        return prepared
-    limits = prepared.limits
-    cap = np.zeros(len(symbols)) if policy is RestrictedPolicy.SELL else limits.current
-    upper = np.where(mask, cap, np.inf)
-    family = FixedBounds("restricted", np.full(len(symbols), -np.inf), upper)
-    limits = dataclasses.replace(limits, extra=(*limits.extra, family))
-    return dataclasses.replace(prepared, limits=limits,
-                               presolve_conflicts=tuple(presolve_checks(limits, prepared.config)))
 
 
 def rebalance_chunk(model: BatchModel, tasks: list[AccountTask], options: RunOptions) -> list[AccountOutcome]:

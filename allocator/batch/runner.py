@@ -29,7 +29,6 @@ from allocator.batch.account_run import (
     AccountOutcome,
     AccountTask,
     BatchModel,
-    RestrictedPolicy,
     RunOptions,
     Status,
 )
@@ -42,6 +41,7 @@ from allocator.batch.accounts import (
 )
 from allocator.batch.bands import DriftBand
 from allocator.batch.blocks import Block, blocks_of
+from allocator.batch.restrictions import RestrictedPolicy
 from allocator.config.loader import LoadedConfig, load_config
 from allocator.errors import AllocatorError, DataError, UsageError
 from allocator.files.manifest import InputFile
