@@ -81,7 +81,7 @@ class DaskEngine:
         else:
             count = workers or os.cpu_count() or 1
             self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self.description = f"local Dask cluster of {count} processes"
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
