@@ -121,9 +121,12 @@ def scheduler_address(given: str | None) -> str | None:
 
 
 def engine_for(accounts: int, workers: int | None, scheduler: str | None) -> Engine:
-    """In this process for a small book (or ``workers == 0``), else Dask (local, or the cluster at ``scheduler``)."""
+    """In this process with ``workers == 0`` or for a small book without a scheduler, else Dask (local, or the
+    cluster at ``scheduler`` or ``DASK_SCHEDULER_ADDRESS``)."""
+    if workers == 0:
+        return InProcess()
     address = scheduler_address(scheduler)
-    if address is None and (workers == 0 or (workers is None and accounts <= SMALL_BOOK)):
+    if address is None and workers is None and accounts <= SMALL_BOOK:
         return InProcess()
     return DaskEngine(workers, address)
 
