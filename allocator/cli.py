@@ -369,6 +369,78 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
 
 
 @main.command()
+@click.argument("book", type=click.Path(path_type=Path))
+@config_option
+@click.option("--accounts", "accounts_table", type=click.Path(path_type=Path),
+              help="Accounts table (CSV: account, model, cash_target, restricted, lot_size, mode, band); each row "
+                   "maps an account to its model config and overrides.")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Output folder: accounts/<account>/ (the files of run), batch.csv, blocks.csv, allocations.csv, "
+                   "blocks/sells|buys/ and manifest.json (published in one step).")
+@click.option("--band", default="0", show_default=True,
+              help="Drift band of accounts whose row gives none: 0.03 (absolute per asset), 0.25 relative, "
+                   "0.10 total; an account inside its band is not traded.")
+@click.option("--restricted", type=click.Choice(["hold", "sell"]), default="hold", show_default=True,
+              help="A restricted symbol is never bought; hold: the account may keep it, sell: it is sold whole.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Dask worker processes on this machine (default: one per core; a book of 20 accounts or fewer "
+                   "runs in this process); 0: in this process.")
+@click.option("--scheduler", help="Run on the Dask cluster at this address (tcp://HOST:PORT; default: "
+                                  "DASK_SCHEDULER_ADDRESS when set).")
+@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), multiple=True,
+              help="Trade list formats of each account and block list; repeat for several (default: csv).")
+@as_of_option
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@reports_errors
+def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out_dir: Path, band: str,
+          restricted: str, workers: int | None, scheduler: str | None, trade_format: tuple[str, ...],
+          as_of: str | None, force: bool, quiet: bool) -> None:
+    """Rebalance every account of BOOK (a folder of holdings files, one per account, or one holdings file with an
+    account column) to its model: per-account outputs, batch.csv, block orders by symbol and side with each
+    account's allocation, and a manifest.
+
+    Each model is estimated once and its compiled problem re-solved per account, on Dask workers (a local cluster,
+    or --scheduler). A failing or infeasible account is reported in batch.csv (with the diagnosis of run) while
+    the others complete; the exit code is then the first failed account's (3 config, 4 data, 5 infeasible). A
+    killed batch, run again with the same command, resumes from its journal without redoing any account.
+
+    \b
+    Examples:
+      allocate batch examples/batch/holdings -c configs/base.yaml --accounts examples/batch/accounts.csv -o out/batch
+      allocate batch book.csv -c model.yaml -o out/batch --band "0.05 total" --workers 2
+      allocate batch book.csv -c model.yaml -o out/batch --scheduler tcp://10.0.0.5:8786
+      allocate export out/batch/blocks/buys/trades.csv --format fix -o out/batch/buys.fix
+    """
+    from allocator.batch.bands import parse_band
+    from allocator.batch.progress import BatchProgress
+    from allocator.batch.restrictions import RestrictedPolicy
+    from allocator.batch.runner import BatchRequest, run_batch
+    from allocator.optimize.cvxpy_import import import_cvxpy
+
+    import_cvxpy()
+    request = BatchRequest(book=book, out_dir=out_dir, config=config_path, accounts_table=accounts_table,
+                           as_of=as_of, band=parse_band(band, "--band"), restricted=RestrictedPolicy(restricted),
+                           formats=tuple(trade_format) or ("csv",), workers=workers, scheduler=scheduler, force=force)
+    with BatchProgress(enabled=not quiet) as progress:
+        result = run_batch(request, progress=progress.advance, on_start=progress.start)
+    click.echo(f"wrote {result.written}", err=True)
+    if not quiet:
+        counts = Counter(o.status.value for o in result.outcomes)
+        click.echo(f"{len(result.outcomes)} accounts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                   ("traded", "in_band", "infeasible", "error")) + f"; {len(result.blocks)} block orders; "
+                   f"{result.rebalanced} rebalanced ({result.engine}), {result.resumed} from the journal, "
+                   f"{result.seconds:.1f} s")
+    for outcome in result.failed:
+        click.echo(f"Error: account {outcome.account} ({outcome.status.value}): "
+                   f"{outcome.reason.splitlines()[0] if outcome.reason else 'failed'}", err=True)
+    if result.exit_code:
+        click.echo(f"Error: {len(result.failed)} of {len(result.outcomes)} accounts failed (see batch.csv); "
+                   f"exit {result.exit_code} is the first failure's", err=True)
+        sys.exit(result.exit_code)
+
+
+@main.command()
 @click.argument("trades", type=click.Path(path_type=Path))
 @click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), required=True,
               help="csv: trade list; json: trade list with orders; fix: FIX 4.4 NewOrderSingle per line; "

@@ -37,7 +37,7 @@ from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
 from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
 from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
-from allocator.inputs.universe import build_universe, excluded_references, universe_symbols
+from allocator.inputs.universe import build_universe, excluded_references, model_universe, universe_symbols
 from allocator.model.expected_returns import expected_returns, given_returns, with_views
 from allocator.model.factor_models import given_factor_model
 from allocator.model.risk_estimation import estimate
@@ -173,30 +173,51 @@ def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
     return dataclasses.replace(holdings, cash_value=holdings.cash_value + cash)
 
 
-def prepare(
-    holdings_path: str | Path,
+@dataclass(frozen=True)
+class MarketModel:
+    """What a config computes before any account is mapped onto it: the price window, the model universe, the
+    risk model, the signal scores, the expected returns and the RSI history (``prepare_model``).
+
+    ``allocate batch`` computes it once per model and maps every account onto it (``prepare_account``).
+    ``window_warnings``, ``reference_warnings`` and ``model_warnings`` are the warnings of the window (and as-of
+    date), of the symbols excluded for gaps, and of the model's inputs; ``inputs`` the SHA-256 of every file read
+    but the holdings.
+    """
+
+    loaded: LoadedConfig
+    window: PriceWindow
+    symbols: tuple[str, ...]
+    excluded: tuple[str, ...]
+    closes: pd.DataFrame  # the price file's rows up to the as-of date
+    last_close: pd.Series
+    fundamentals: pd.DataFrame
+    universe: Universe  # ``model_universe``: no holdings
+    risk: RiskModel
+    scores: Scores
+    returns: ReturnModel
+    rsi_history: FloatArray
+    inputs: dict[str, dict[str, str]]
+    window_warnings: tuple[str, ...]
+    reference_warnings: tuple[str, ...]
+    model_warnings: tuple[str, ...]
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+
+def prepare_model(
     config: str | Path | LoadedConfig,
     as_of: str | None = None,
-    cash: Decimal | None = None,
     prices: pd.DataFrame | None = None,
     fundamentals: pd.DataFrame | None = None,
-    mode: TradingMode | None = None,
-    raise_value: Decimal | None = None,
-) -> Prepared:
-    """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits.
-
-    ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
-    ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
-    ``trading.raise_value`` (``--mode``, ``--raise``).
-    """
+) -> MarketModel:
+    """Read the config's data files and compute everything that does not depend on an account: the price window,
+    the risk model, the signal scores, the expected returns and the RSI history."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
     config_path = str(loaded.path)
     file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
-    holdings_path = Path(holdings_path)
-    holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
-                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
     for key, path in input_files(cfg).items():
         if not Path(path).exists():
             what = key.rsplit(".", 1)[-1].replace("_file", "").replace("_", " ")
@@ -213,48 +234,86 @@ def prepare(
     window, excluded = price_window(prices, symbols, rows_needed, cfg.data.max_fill_days,
                                     cfg.data.on_gap is GapPolicy.EXCLUDE, str(cfg.data.prices), as_of_date,
                                     refuse_splits=cfg.data.on_split is SplitPolicy.REFUSE)
-    warnings = [*holdings.warnings, *window.warnings]
+    window_warnings = list(window.warnings)
     if as_of_date is not None and window.as_of < as_of_date:
-        warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
-                        f"the run uses the closes of {window.as_of.date()}")
-    held = {p.symbol for p in holdings.positions}
+        window_warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
+                               f"the run uses the closes of {window.as_of.date()}")
+    references: list[str] = []
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
-        kept_out = sorted(held & set(excluded))
-        if kept_out and cfg.universe.outside_holdings is OutsidePolicy.SELL:
-            raise DataError(str(cfg.data.prices), f"{', '.join(kept_out)} held but excluded for gaps in their "
-                            "prices; with universe.outside_holdings: sell they would be sold on a stale price",
-                            "fill the price history, or set universe.outside_holdings: hold")
-        if kept_out:
-            warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
         try:
-            warnings.extend(excluded_references(cfg, fundamentals, excluded, config_path))
+            references = excluded_references(cfg, fundamentals, excluded, config_path)
         except AllocatorError as exc:
-            exc.warnings = [*warnings, *exc.warnings]  # the exclusion itself is explained by the warnings
+            exc.warnings = [*window_warnings, *exc.warnings]  # the exclusion itself is explained by the warnings
             raise
-    last_close = prices.loc[prices.index <= window.as_of].ffill().iloc[-1]
-    universe = build_universe(cfg, holdings, fundamentals, symbols, last_close, config_path,
-                              str(cfg.data.fundamentals), tuple(excluded))
-    if universe.outside_symbols:
-        verb = "sold" if universe.outside_sold else "held fixed"
-        warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
-    warnings.extend(price_warnings(holdings, prices.loc[prices.index <= window.as_of], universe))
+    closes = prices.loc[prices.index <= window.as_of]
+    reference = model_universe(cfg, fundamentals, symbols, config_path, str(cfg.data.fundamentals), tuple(excluded))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
-    risk, found = given_risk(cfg, symbols, file_limits)
-    warnings.extend(found)
+    risk, warnings = given_risk(cfg, symbols, file_limits)
     if risk is None:
-        risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
-    scores = signal_scores(fundamentals, symbols, universe.asset_class, cfg.returns)
+        risk = estimate_risk(cfg, daily, symbols, reference, market_cap, config_path)
+    scores = signal_scores(fundamentals, symbols, reference.asset_class, cfg.returns)
     if cfg.returns.mu_file is not None:
         mu, mu_warnings = read_expected_returns(cfg.returns.mu_file, symbols, file_limits)
         warnings.extend(mu_warnings)
         returns = given_returns(mu, symbols, f"returns.mu_file ({cfg.returns.mu_file.name})")
     else:
         warnings.extend(scores.warnings)
-        returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
-        returns = with_views(cfg.returns, returns, risk, universe)
-    rsi_history = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)
+        returns = expected_returns(cfg.returns, risk, reference.benchmark_weight, scores, daily,
+                                   reference.asset_class)
+        returns = with_views(cfg.returns, returns, risk, reference)
+    named = {**{key.rsplit(".", 1)[-1]: path for key, path in input_files(cfg).items()},
+             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
+    return MarketModel(
+        loaded=loaded, window=window, symbols=symbols, excluded=tuple(excluded), closes=closes,
+        last_close=closes.ffill().iloc[-1], fundamentals=fundamentals, universe=reference, risk=risk, scores=scores,
+        returns=returns, rsi_history=wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period),
+        inputs={name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()},
+        window_warnings=tuple(window_warnings), reference_warnings=tuple(references),
+        model_warnings=tuple(warnings))
+
+
+def prepare_account(
+    model: MarketModel,
+    holdings: Holdings,
+    holdings_input: dict[str, dict[str, str]],
+    mode: TradingMode | None = None,
+    raise_value: Decimal | None = None,
+    deposit_value: Decimal = Decimal(0),
+    config: LoadedConfig | None = None,
+) -> Prepared:
+    """Map the account ``holdings`` onto ``model``: its universe, RSI limits and limits.
+
+    ``holdings_input`` names the holdings in the manifest's inputs (``{"holdings": {"path", "sha256"}}``, with
+    more entries where one file holds several accounts). ``config`` replaces the model's config for this account
+    (``allocate batch``'s per-account cash floor and lot size; the model's data, risk and returns settings are
+    the ones ``model`` was computed with)."""
+    loaded = config if config is not None else model.loaded
+    cfg = loaded.config
+    config_path = str(loaded.path)
+    symbols = model.symbols
+    warnings = [*holdings.warnings, *model.window_warnings]
+    held = {p.symbol for p in holdings.positions}
+    if model.excluded:
+        kept_out = sorted(held & set(model.excluded))
+        if kept_out and cfg.universe.outside_holdings is OutsidePolicy.SELL:
+            raise DataError(str(cfg.data.prices), f"{', '.join(kept_out)} held but excluded for gaps in their "
+                            "prices; with universe.outside_holdings: sell they would be sold on a stale price",
+                            "fill the price history, or set universe.outside_holdings: hold")
+        if kept_out:
+            warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
+        warnings.extend(model.reference_warnings)
+    universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last_close, config_path,
+                              str(cfg.data.fundamentals), model.excluded,
+                              model=model.universe)
+    if universe.outside_symbols:
+        verb = "sold" if universe.outside_sold else "held fixed"
+        warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
+    warnings.extend(price_warnings(holdings, model.closes, universe))
+    warnings.extend(model.model_warnings)
+    risk = model.risk
+    rsi_history = model.rsi_history
     rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
                      benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
                      config_path=config_path)
@@ -271,13 +330,40 @@ def prepare(
             warnings.append(f"no trading.adv_by_symbol for {', '.join(no_adv)}: no market impact on their trades")
     from allocator.optimize.diagnosis import presolve_checks
 
-    named = {"holdings": holdings_path.absolute(),
-             **{key.rsplit(".", 1)[-1]: path for key, path in input_files(cfg).items()},
-             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
-    inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
-    return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
-                    returns=returns, rsi=rsi, limits=limits, inputs=inputs, warnings=tuple(warnings),
-                    presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=cash or Decimal(0))
+    return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=model.window, risk=risk,
+                    scores=model.scores, returns=model.returns, rsi=rsi, limits=limits,
+                    inputs={**holdings_input, **model.inputs}, warnings=tuple(warnings),
+                    presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=deposit_value)
+
+
+def prepare(
+    holdings_path: str | Path,
+    config: str | Path | LoadedConfig,
+    as_of: str | None = None,
+    cash: Decimal | None = None,
+    prices: pd.DataFrame | None = None,
+    fundamentals: pd.DataFrame | None = None,
+    mode: TradingMode | None = None,
+    raise_value: Decimal | None = None,
+) -> Prepared:
+    """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits:
+    ``prepare_model`` then ``prepare_account``.
+
+    ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
+    ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
+    ``trading.raise_value`` (``--mode``, ``--raise``).
+    """
+    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    cfg = loaded.config
+    file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
+    holdings_path = Path(holdings_path)
+    holdings = _holdings_with_cash(
+        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
+                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
+    model = prepare_model(loaded, as_of, prices, fundamentals)
+    path = holdings_path.absolute()
+    return prepare_account(model, holdings, {"holdings": {"path": str(path), "sha256": sha256_of(path)}}, mode,
+                           raise_value, cash or Decimal(0))
 
 
 STALE_SESSIONS = 5  # a close older than this many sessions is named before anything is traded on it

@@ -31,7 +31,7 @@ def _modules_loaded(*args: str) -> set[str]:
 
 # Only modules allocate itself imports somewhere are checked: riskfolio and scikit-learn are imported by no module of
 # allocator (the import contracts in pyproject.toml keep the stages apart), so asserting their absence could not fail.
-HEAVY = {"cvxpy", "pandas", "numpy", "scipy", "matplotlib"}
+HEAVY = {"cvxpy", "pandas", "numpy", "scipy", "matplotlib", "dask", "distributed"}
 SOLVERS = {"cvxpy", "clarabel", "osqp", "scs"}
 
 
@@ -60,8 +60,17 @@ def test_run_loads_the_solver_but_not_the_chart_library() -> None:
     assert "matplotlib" not in loaded  # only compare draws
 
 
+@pytest.mark.slow
+def test_a_batch_in_this_process_loads_no_dask(tmp_path: Path) -> None:
+    """Dask is imported by a batch that runs on it only: a small book (or --workers 0) never loads it."""
+    book = ROOT / "examples" / "batch" / "holdings"
+    loaded = _modules_loaded("batch", str(book), "-c", str(BASE_CONFIG), "-o", str(tmp_path / "out"), "-q")
+    assert "cvxpy" in loaded and (tmp_path / "out" / "batch.csv").is_file()
+    assert not loaded & {"dask", "distributed"}
+
+
 def test_command_help_imports_nothing_heavy() -> None:
-    for command in ("run", "validate", "compare"):
+    for command in ("run", "validate", "compare", "batch"):
         loaded = _modules_loaded(command, "--help")
         assert not loaded & HEAVY, command
 
@@ -80,7 +89,7 @@ def test_validate_with_a_factor_risk_model_estimates_it_without_a_solver(example
 def test_stage_packages_import_nothing_heavy() -> None:
     """Each stage package's names load on first use: importing the packages loads no stage module's dependencies."""
     code = ("import json, sys\nimport allocator.config, allocator.inputs, allocator.model, allocator.optimize, "
-            "allocator.orders, allocator.trading, allocator.outputs, allocator.compare\n"
+            "allocator.orders, allocator.trading, allocator.outputs, allocator.compare, allocator.batch\n"
             "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                                check=True)

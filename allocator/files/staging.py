@@ -161,21 +161,43 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
     Raises ``OutputError`` when ``target`` exists and ``force`` is not given, or it is not ``replaceable``.
     """
     clean_stale(target)
-    replacing = target.exists()
-    if replacing:
-        if not force:
-            raise OutputError(str(target), "the output folder already exists",
-                              "pass --force to replace it, or choose another folder")
-        if not replaceable(target):
-            raise OutputError(str(target), "the folder holds other files and no manifest.json, so it is not a "
-                              "previous run's output; it is not replaced even with --force", "choose another folder")
+    replacing = check_replaceable(target, force, replaceable)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent))
     except OSError as exc:
         raise OutputError(str(target), f"cannot create the output folder ({exc.strerror})",
                           "check the path and permissions") from None
     try:
-        write_files(staging, files)
+        try:
+            write_files(staging, files)
+        except OSError as exc:
+            raise OutputError(str(target), f"cannot write the output folder ({exc.strerror})",
+                              "check the free space and permissions") from None
+        return move_into_place(staging, target, replacing)
+    finally:
+        _remove(staging)  # gone already when renamed into place
+
+
+def check_replaceable(target: Path, force: bool, replaceable: Callable[[Path], bool]) -> bool:
+    """Whether ``target`` exists (and will be replaced); ``OutputError`` unless it is absent, or ``force`` is given
+    and it is ``replaceable``."""
+    if not target.exists():
+        return False
+    if not force:
+        raise OutputError(str(target), "the output folder already exists",
+                          "pass --force to replace it, or choose another folder")
+    if not replaceable(target):
+        raise OutputError(str(target), "the folder holds other files and no manifest.json, so it is not a "
+                          "previous run's output; it is not replaced even with --force", "choose another folder")
+    return True
+
+
+def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
+    """Rename the complete folder ``staging`` (beside ``target``: same filesystem) to ``target`` in one step:
+    swapped with the existing ``target`` when ``replacing`` (``check_replaceable`` said so), else never over a
+    folder that appeared meanwhile (``allocate batch`` fills its staging folder account by account, then moves it
+    into place here)."""
+    try:
         if replacing:
             _swap(staging, target)
         elif not renameat2(staging, target, RENAME_NOREPLACE):
@@ -189,7 +211,5 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
                               "pass --force to replace it, or choose another folder") from None
         raise OutputError(str(target), f"cannot write the output folder ({exc.strerror})",
                           "check the free space and permissions") from None
-    finally:
-        _remove(staging)  # gone already when renamed into place
     _fsync_folder(target.parent)
     return target

@@ -85,7 +85,11 @@ def read_holdings(
     path = Path(path)
     limits = limits or FileLimits()
     text = read_text(path, limits.max_bytes, "holdings file", windows_1252=True)
-    where = str(path)
+    return holdings_from_text(text, str(path), column_map, limits, allow_fractional, cash_symbols, account)
+
+
+def _table(text: str, where: str, column_map: HoldingsColumns | None, limits: FileLimits) -> tuple[Table, _Reader]:
+    """The positions table of a holdings file's text and the reader of its cells."""
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
     separator = csv_separator(text)
@@ -96,8 +100,62 @@ def read_holdings(
         table = positions_table(rows, column_map or HoldingsColumns(), where)
     if len(table.records) > limits.max_rows:
         raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
-    return _holdings(table, _Reader(where, dict(table.columns), separator), allow_fractional,
-                     {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
+    return table, _Reader(where, dict(table.columns), separator)
+
+
+def holdings_from_text(
+    text: str,
+    where: str,
+    column_map: HoldingsColumns | None = None,
+    limits: FileLimits | None = None,
+    allow_fractional: bool = True,
+    cash_symbols: Iterable[str] = (),
+    account: str | None = None,
+) -> Holdings:
+    """``read_holdings`` of a file's text already read (``where`` names the file in errors)."""
+    table, reader = _table(text, where, column_map, limits or FileLimits())
+    return _holdings(table, reader, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
+
+
+def split_accounts(
+    text: str,
+    where: str,
+    column_map: HoldingsColumns | None = None,
+    limits: FileLimits | None = None,
+    allow_fractional: bool = True,
+    cash_symbols: Iterable[str] = (),
+) -> dict[str, Holdings | DataError]:
+    """Every account of a file of several (an ``account`` column, any layout ``read_holdings`` takes), read once:
+    account -> its ``Holdings`` as ``read_holdings(..., account=name)`` reads them (rows without an account belong
+    to every account), or the ``DataError`` that refuses that account alone. A file without an account column is
+    one account, named ``""``."""
+    limits = limits or FileLimits()
+    table, reader = _table(text, where, column_map, limits)
+    cash = {s.upper() for s in cash_symbols} | SWEEP_FUNDS
+    if table.account is not None or "account" not in table.columns:
+        name = table.account.strip() if table.account is not None else ""
+        try:
+            return {name: _holdings(table, reader, allow_fractional, cash, None)}
+        except DataError as exc:
+            return {name: exc}
+    groups: dict[str, list[Record]] = {}
+    shared: list[Record] = []
+    for record in table.records:
+        name = record.cells.get("account", "").strip()
+        if name:
+            groups.setdefault(name.upper(), []).append(record)
+        else:
+            shared.append(record)
+    found: dict[str, Holdings | DataError] = {}
+    for records in groups.values():
+        name = records[0].cells.get("account", "").strip()
+        own = Table(records=tuple(sorted([*records, *shared], key=lambda r: r.line)), columns=table.columns,
+                    skipped=table.skipped, layout=table.layout, notes=table.notes)
+        try:
+            found[name] = _holdings(own, reader, allow_fractional, cash, name)
+        except DataError as exc:
+            found[name] = exc
+    return found
 
 
 class _Reader:

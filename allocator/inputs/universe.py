@@ -7,6 +7,8 @@ file's own where it gives them, else the last close on or before the as-of date.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -92,8 +94,12 @@ def build_universe(
     config_path: str,
     fundamentals_path: str,
     excluded: tuple[str, ...] = (),
+    model: Universe | None = None,
 ) -> Universe:
-    """Combine holdings, fundamentals and last closes into the ``Universe`` the optimizer works on."""
+    """Combine holdings, fundamentals and last closes into the ``Universe`` the optimizer works on.
+
+    ``model`` is the ``model_universe`` of these arguments when the caller has it already (``allocate batch`` maps
+    many accounts onto one)."""
     held = {p.symbol: p for p in holdings.positions}
     index = {s: i for i, s in enumerate(symbols)}
     n = len(symbols)
@@ -130,22 +136,40 @@ def build_universe(
     nav = float(holdings.cash_value) + float(quantity @ price) + float(outside_quantity @ outside_prices)
     if not nav > 0:
         raise DataError(holdings.source, f"the account's value is {nav:.2f}", "there is nothing to allocate")
-    info = fundamentals.loc[list(symbols)]
-    return Universe(
-        symbols=symbols,
+    if model is None:
+        model = model_universe(config, fundamentals, symbols, config_path, fundamentals_path, excluded)
+    return replace(
+        model,
         quantity=quantity,
         price=price,
         lot_size=lot,
         weight=quantity * price / nav,
-        benchmark_weight=_benchmark(config, symbols, fundamentals, config_path, fundamentals_path),
-        sector=tuple(str(x) for x in info["sector"]),
-        size_bucket=tuple(str(x) for x in info["size_bucket"]),
-        asset_class=tuple(str(x) for x in info["asset_class"]),
         cash_value=holdings.cash_value,
         nav_value=nav,
         outside_symbols=tuple(p.symbol for p in outside),
         outside_quantity=outside_quantity,
         outside_price=outside_prices,
         outside_sold=policy is OutsidePolicy.SELL,
+    )
+
+
+def model_universe(config: Config, fundamentals: pd.DataFrame, symbols: tuple[str, ...], config_path: str,
+                   fundamentals_path: str, excluded: tuple[str, ...] = ()) -> Universe:
+    """The universe with no account mapped onto it: its symbols, benchmark weights, sectors, size buckets and asset
+    classes, which are all the model (risk, expected returns, views) reads; no holdings, all cash (NAV 1)."""
+    n = len(symbols)
+    info = fundamentals.loc[list(symbols)]
+    return Universe(
+        symbols=symbols,
+        quantity=np.zeros(n),
+        price=np.ones(n),
+        lot_size=np.full(n, float(config.trading.lot_size)),
+        weight=np.zeros(n),
+        benchmark_weight=_benchmark(config, symbols, fundamentals, config_path, fundamentals_path),
+        sector=tuple(str(x) for x in info["sector"]),
+        size_bucket=tuple(str(x) for x in info["size_bucket"]),
+        asset_class=tuple(str(x) for x in info["asset_class"]),
+        cash_value=Decimal(1),
+        nav_value=1.0,
         excluded=excluded,
     )

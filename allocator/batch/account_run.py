@@ -1,0 +1,212 @@
+"""Rebalance one account of a batch on its model: the work a worker does, account by account.
+
+``rebalance_chunk`` is what the engine sends to a worker: a model (estimated once, broadcast) and a list of
+accounts. Each account is mapped onto the model (``pipeline.prepare_account``) with its overrides, solved on the
+worker's compiled problem for that model and universe (``WorkerState``: one ``ProblemCache`` per model per worker
+process, so only the parameters change from one account to the next), checked against its drift band, rounded to
+whole lots and reconciled (``pipeline.run``), and rendered to the four files of ``allocate run``. A failure is the
+account's own outcome (``infeasible`` with the diagnosis of ``run``, or ``error`` with the message): it never stops
+the other accounts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from allocator.batch.accounts import AccountHoldings, AccountSpec
+from allocator.batch.bands import DriftBand
+from allocator.batch.blocks import Leg
+from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
+from allocator.config.loader import LoadedConfig
+from allocator.errors import AllocatorError, DataError, InfeasibleError
+from allocator.pipeline import MarketModel, prepare_account
+
+if TYPE_CHECKING:
+    from allocator.optimize.problem import ProblemCache
+
+
+class Status(StrEnum):
+    TRADED = "traded"
+    IN_BAND = "in_band"
+    INFEASIBLE = "infeasible"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class BatchModel:
+    """A model of the batch: its name (the config file as given), a key for its inputs (SHA-256) and the market
+    model computed once from it."""
+
+    name: str
+    key: str
+    market: MarketModel
+
+
+@dataclass(frozen=True)
+class AccountTask:
+    """One account to rebalance: its holdings, its row of the accounts table and its drift band."""
+
+    holdings: AccountHoldings
+    spec: AccountSpec
+    band: DriftBand
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of every account of a batch: the restricted-symbol policy, the trade file formats and the command
+    recorded in each account's manifest."""
+
+    restricted: RestrictedPolicy = RestrictedPolicy.HOLD
+    formats: tuple[str, ...] = ("csv",)
+    command: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccountOutcome:
+    """What became of one account: its ``batch.csv`` row, its trades (``legs``), the exit code of ``run`` for a
+    failure (0 otherwise) and its output files (name -> bytes; none for an account in its band)."""
+
+    account: str
+    model: str
+    status: Status
+    nav_value: str = ""
+    drift_before: float | None = None
+    drift_after: float | None = None
+    band: str = ""
+    trades: int = 0
+    turnover: float = 0.0
+    cost_value: str = "0"
+    reason: str = ""
+    exit_code: int = 0
+    legs: tuple[Leg, ...] = ()
+    files: dict[str, bytes] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome without its files (they are on disk), for the journal."""
+        data = {k: v for k, v in self.__dict__.items() if k not in ("files", "legs")}
+        return {**data, "legs": [leg.to_json() for leg in self.legs]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccountOutcome:
+        legs = tuple(Leg.from_json(leg) for leg in data["legs"])
+        return cls(**{**data, "status": Status(data["status"]), "legs": legs})
+
+
+class WorkerState:
+    """What a worker process keeps between accounts: one ``ProblemCache`` per model (so each model and universe
+    is compiled once per process) and the per-account configs already derived (cash floor and lot size)."""
+
+    def __init__(self) -> None:
+        self.caches: dict[str, ProblemCache] = {}
+        self.configs: dict[tuple[str, float | None, float | None], LoadedConfig] = {}
+
+    def cache(self, model: BatchModel) -> ProblemCache:
+        if model.key not in self.caches:
+            from allocator.optimize.problem import ProblemCache
+
+            self.caches[model.key] = ProblemCache()
+        return self.caches[model.key]
+
+    def config(self, model: BatchModel, spec: AccountSpec) -> LoadedConfig | None:
+        """The model's config with the account's cash floor and lot size; None when the account overrides
+        neither."""
+        if spec.cash_target is None and spec.lot_size is None:
+            return None
+        key = (model.key, spec.cash_target, spec.lot_size)
+        if key not in self.configs:
+            self.configs[key] = account_config(model.market.loaded, spec)
+        return self.configs[key]
+
+
+STATE = WorkerState()  # one per process: the engine's workers are processes
+
+
+def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
+    """``loaded`` with the account's cash floor (``constraints.cash_min``, and ``cash_max`` raised to it) and lot
+    size (``trading.lot_size``)."""
+    cfg = loaded.config
+    update: dict[str, Any] = {}
+    if spec.cash_target is not None:
+        cash = spec.cash_target
+        update["constraints"] = cfg.constraints.model_copy(
+            update={"cash_min": cash, "cash_max": max(cfg.constraints.cash_max, cash)})
+    if spec.lot_size is not None:
+        if not cfg.trading.fractional_shares and spec.lot_size != int(spec.lot_size):
+            raise DataError(f"account {spec.account}: lot_size", f"fractional lot size {spec.lot_size:g}",
+                            "set trading.fractional_shares: true in the model to allow it")
+        update["trading"] = cfg.trading.model_copy(update={"lot_size": spec.lot_size})
+    return dataclasses.replace(loaded, config=cfg.model_copy(update=update))
+
+
+def rebalance_chunk(model: BatchModel, tasks: list[AccountTask], options: RunOptions) -> list[AccountOutcome]:
+    """Rebalance ``tasks`` on ``model`` in this process (the engine's unit of work)."""
+    return [rebalance_account(model, task, options, STATE) for task in tasks]
+
+
+def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState
+                      ) -> AccountOutcome:
+    """One account's outcome; every failure is caught and reported as the account's own."""
+    account = task.holdings.account
+    base = AccountOutcome(account=account, model=model.name, status=Status.ERROR, band=task.band.describe())
+    try:
+        return _rebalance(model, task, options, state, base)
+    except InfeasibleError as exc:
+        from allocator.files.json_text import json_bytes
+
+        return dataclasses.replace(base, status=Status.INFEASIBLE, reason=exc.message(), exit_code=exc.exit_code,
+                                   files={"diagnosis.json": json_bytes(exc.diagnosis)})
+    except AllocatorError as exc:
+        return dataclasses.replace(base, reason=exc.message(), exit_code=exc.exit_code)
+    except Exception as exc:  # a bug in one account must not stop the book; reported as the account's error
+        return dataclasses.replace(base, reason=f"unexpected {type(exc).__name__}: {exc}", exit_code=1)
+
+
+def _rebalance(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState,
+               base: AccountOutcome) -> AccountOutcome:
+    from allocator.outputs.run_files import run_files
+    from allocator.outputs.summary import summarize
+    from allocator.pipeline import run
+
+    market, spec, source = model.market, task.spec, task.holdings
+    loaded = state.config(model, spec)
+    cfg = (loaded or market.loaded).config
+    holdings = source.holdings
+    if source.error is not None:
+        raise source.error
+    if holdings is None:
+        from allocator.files.reading import FileLimits
+        from allocator.inputs.holdings import holdings_from_text
+
+        holdings = holdings_from_text(source.text or "", source.source, cfg.data.holdings_columns,
+                                      FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows),
+                                      cfg.trading.fractional_shares, cfg.data.cash_symbols)
+    prepared = prepare_account(market, holdings, source.inputs, spec.mode, config=loaded)
+    prepared = with_restrictions(prepared, spec.restricted, options.restricted)
+    result = run(source.source, prepared.loaded, prepared=prepared, cache=state.cache(model))
+    universe, trades = result.universe, result.trades
+    n = universe.size
+    before = task.band.drift(universe.weight, result.allocation.weight)
+    nav = Decimal(repr(round(universe.nav_value, 2))).quantize(Decimal("0.01"))
+    if task.band.holds(before):
+        return dataclasses.replace(base, status=Status.IN_BAND, nav_value=str(nav), drift_before=before,
+                                   drift_after=before, reason=f"drift {before:.6f} within the band")
+    after = task.band.drift(trades.achieved_weight[:n], result.allocation.weight)
+    command = {**options.command, "account": source.account, "config": str(market.loaded.path),
+               **({"mode": spec.mode.value} if spec.mode is not None else {})}
+    summary = summarize(result)
+    files = run_files(result, command, list(options.formats), summary)
+    lots = dict(zip(universe.symbols, universe.lot_size, strict=True))
+    default_lot = float(cfg.trading.lot_size)
+    legs = tuple(Leg(account=source.account, symbol=t.symbol, side=t.side, quantity=t.quantity, price=t.price,
+                     notional=t.notional_value, cost=t.estimated_cost_value, current_quantity=t.current_quantity,
+                     target_quantity=t.target_quantity,
+                     lot=Decimal(repr(float(lots.get(t.symbol, default_lot)))).normalize(),
+                     nav_value=nav, break_even_alpha=float(t.break_even_alpha)) for t in trades.trades)
+    return dataclasses.replace(
+        base, status=Status.TRADED, nav_value=str(nav), drift_before=before, drift_after=after,
+        trades=len(trades.trades), turnover=summary.achieved.turnover or 0.0,
+        cost_value=str(trades.total_cost_value), reason="; ".join(result.relaxations), legs=legs, files=files)

@@ -1,0 +1,165 @@
+"""Block orders: every account's trades aggregated by symbol and side, and fills allocated back to the accounts.
+
+A trading desk sends one order per symbol and side for the whole book (a block) and allocates what is filled to the
+accounts behind it. ``blocks_of`` builds the blocks from the accounts' trades (``Leg``); the block's quantity is the
+sum of its accounts' quantities, exactly (shares, ``Decimal``). ``allocate_fill`` splits a fill of a block back
+onto its accounts:
+
+1. each account gets its pro-rata share ``fill * q_i / Q`` rounded down to whole lots of its own lot size;
+2. the lots left are handed out one at a time to the account furthest below its pro-rata share (ties: the larger
+   order, then the account name), never more than an account ordered;
+3. shares left that make no whole lot of any account that still has room (a fill that is not a multiple of the
+   lot) go, as one odd lot, to the account furthest below its share that has room for them.
+
+So the allocations sum to the fill exactly, no account gets more than it ordered, and a complete fill gives each
+account its own order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from allocator.errors import UsageError
+from allocator.files.cells import csv_bytes, quantity_text, safe_text
+from allocator.terms import BUY, SELL
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One account's trade in a block: shares, prices and money as ``Decimal`` (account currency); ``lot`` is the
+    account's lot in that symbol, ``nav_value`` the account's NAV before trading."""
+
+    account: str
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    notional: Decimal
+    cost: Decimal
+    current_quantity: Decimal
+    target_quantity: Decimal
+    lot: Decimal
+    nav_value: Decimal
+    break_even_alpha: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Leg:
+        numbers = ("quantity", "price", "notional", "cost", "current_quantity", "target_quantity", "lot",
+                   "nav_value")
+        values: dict[str, Any] = {k: Decimal(v) if k in numbers else v for k, v in data.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One order of the book: a symbol and side, the sum of its legs' quantities, notionals and costs."""
+
+    symbol: str
+    side: str
+    legs: tuple[Leg, ...]
+
+    @property
+    def quantity(self) -> Decimal:
+        return sum((leg.quantity for leg in self.legs), Decimal(0))
+
+    @property
+    def notional(self) -> Decimal:
+        return sum((leg.notional for leg in self.legs), Decimal(0))
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((leg.cost for leg in self.legs), Decimal(0))
+
+    @property
+    def average_price(self) -> Decimal:
+        """Notional over quantity, to 1/10,000 of the currency unit (the accounts may price a symbol alike or not)."""
+        return (self.notional / self.quantity).quantize(Decimal("0.0001"))
+
+
+def blocks_of(legs: Iterable[Leg]) -> tuple[Block, ...]:
+    """The legs grouped by symbol and side: sells first, then buys, each by symbol; legs by account."""
+    groups: dict[tuple[str, str], list[Leg]] = {}
+    for leg in legs:
+        groups.setdefault((leg.side, leg.symbol), []).append(leg)
+    order: dict[str, int] = {SELL: 0, BUY: 1}
+    return tuple(Block(symbol=symbol, side=side, legs=tuple(sorted(found, key=lambda g: g.account)))
+                 for (side, symbol), found in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])))
+
+
+def blocks_csv(blocks: Sequence[Block]) -> bytes:
+    """``blocks.csv``: one row per block (symbol, side, quantity, accounts, average price, notional, cost)."""
+    rows = [[safe_text(b.symbol), b.side, quantity_text(b.quantity), str(len(b.legs)), str(b.average_price),
+             str(b.notional), str(b.cost)] for b in blocks]
+    return csv_bytes(["symbol", "side", "quantity", "accounts", "average_price", "notional", "estimated_cost"], rows)
+
+
+def allocations_csv(blocks: Sequence[Block]) -> bytes:
+    """``allocations.csv``: each account's part of each block (its quantity, price, lot and share of the block)."""
+    rows = []
+    for block in blocks:
+        total = block.quantity
+        for leg in block.legs:
+            rows.append([safe_text(block.symbol), block.side, safe_text(leg.account), quantity_text(leg.quantity),
+                         str(leg.price), quantity_text(leg.lot), f"{leg.quantity / total:.10f}"])
+    return csv_bytes(["symbol", "side", "account", "quantity", "price", "lot_size", "share"], rows)
+
+
+def block_trade_records(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """The blocks as a trade list's records (``orders.trade_sheet.TRADE_COLUMNS``), for ``export`` and ``send``:
+    current and target quantities are the accounts' sums, weights are over the accounts' summed NAV."""
+    records = []
+    for block in blocks:
+        nav = sum((leg.nav_value for leg in block.legs), Decimal(0))
+        price = block.average_price
+        current = sum((leg.current_quantity for leg in block.legs), Decimal(0))
+        target = sum((leg.target_quantity for leg in block.legs), Decimal(0))
+        alpha = sum(leg.break_even_alpha * float(leg.notional) for leg in block.legs) / float(block.notional)
+        records.append({
+            "symbol": block.symbol, "side": block.side, "quantity": quantity_text(block.quantity),
+            "price": str(price), "notional": str(block.notional), "current_quantity": quantity_text(current),
+            "target_quantity": quantity_text(target),
+            "current_weight": f"{sum(leg.current_quantity * leg.price for leg in block.legs) / nav:.10f}",
+            "target_weight": f"{sum(leg.target_quantity * leg.price for leg in block.legs) / nav:.10f}",
+            "estimated_cost": str(block.cost), "break_even_alpha": f"{alpha:.10f}",
+            "reason": f"block of {len(block.legs)} accounts"})
+    return records
+
+
+def allocate_fill(filled: Decimal, orders: Sequence[tuple[str, Decimal, Decimal]]) -> dict[str, Decimal]:
+    """Split ``filled`` shares of a block over its ``orders`` (account, quantity ordered, lot), pro rata in whole
+    lots with the remainder rule of the module docstring. Raises ``UsageError`` for a fill outside [0, ordered]."""
+    total = sum((q for _, q, _ in orders), Decimal(0))
+    if filled < 0 or filled > total:
+        raise UsageError("fill", f"{filled} shares filled of a block of {total}", "give a fill between 0 and the "
+                         "block's quantity")
+    if total == 0:
+        return {account: Decimal(0) for account, _, _ in orders}
+    share = {account: filled * quantity / total for account, quantity, _ in orders}
+    given = {account: ((share[account] / lot).to_integral_value(ROUND_FLOOR) * lot) for account, _, lot in orders}
+    ordered = {account: quantity for account, quantity, _ in orders}
+    lots = {account: lot for account, _, lot in orders}
+    left = filled - sum(given.values(), Decimal(0))
+
+    def shortfall_order(account: str) -> tuple[Decimal, Decimal, str]:
+        return (given[account] - share[account], -ordered[account], account)
+
+    while left > 0:
+        fits = [a for a in given if lots[a] <= left and given[a] + lots[a] <= ordered[a]]
+        if not fits:
+            room = [a for a in given if given[a] + left <= ordered[a]]
+            if not room:  # cannot happen while filled <= total; kept so the loop always ends
+                room = [a for a in given if given[a] < ordered[a]]
+            account = min(room, key=shortfall_order)
+            step = min(left, ordered[account] - given[account])
+        else:
+            account = min(fits, key=shortfall_order)
+            step = lots[account]
+        given[account] += step
+        left -= step
+    return given

@@ -1,0 +1,139 @@
+"""Where a batch's accounts are rebalanced: in this process, or on dask.distributed workers.
+
+The work is a list of chunks, each a few accounts of one model (``account_run.rebalance_chunk``). Every model is
+estimated once, on the driver, and broadcast to the workers (``Client.scatter(..., broadcast=True)``); each worker
+process keeps one compiled problem per model and universe (``account_run.WorkerState``) and re-solves it for each
+account. Results come back as chunks finish, in any order; the batch's files do not depend on that order.
+
+- ``InProcess``: the chunks one after another in this process (a handful of accounts, or ``--workers 0``).
+- ``DaskEngine``: a ``distributed.LocalCluster`` of ``workers`` single-threaded processes (default: one per core),
+  or the running cluster at ``scheduler`` (``tcp://HOST:PORT``; Dask's own ``DASK_SCHEDULER_ADDRESS`` is read too).
+  A worker that dies has its chunks run again elsewhere by the scheduler; the driver takes each chunk's result
+  once.
+
+Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions, rebalance_chunk
+from allocator.errors import UsageError
+
+SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
+MAX_CHUNK = 50  # accounts per task: enough to amortize a task's overhead, few enough to balance the workers
+CHUNKS_PER_WORKER = 4
+
+Work = Sequence[tuple[str, list[AccountTask]]]  # (model name, accounts of that model) per chunk
+
+
+class Engine(Protocol):
+    """Runs chunks of accounts and yields each chunk's outcomes as it finishes."""
+
+    workers: int
+    description: str
+
+    def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class InProcess:
+    """Every chunk in this process, one after another."""
+
+    workers = 1
+    description = "in process"
+
+    def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
+        for name, tasks in work:
+            yield rebalance_chunk(models[name], tasks, options)
+
+    def close(self) -> None:
+        return None
+
+
+class DaskEngine:
+    """Chunks on dask.distributed workers: a ``LocalCluster`` of ``workers`` processes, or the cluster at
+    ``scheduler``."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError("--workers", "Dask is not installed", "pip install 'allocate[batch]' (dask[distributed]), "
+                             "or rebalance in this process with --workers 0") from None
+        self.cluster: Any = None
+        if scheduler is not None:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise UsageError("--scheduler", f"cannot connect to the Dask scheduler at {scheduler} ({exc})",
+                                 "check the address (tcp://HOST:PORT) and that the scheduler is running") from None
+            self.description = f"Dask cluster at {scheduler}"
+        else:
+            count = workers or os.cpu_count() or 1
+            self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+            self.description = f"local Dask cluster of {count} processes"
+        self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+
+    def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
+        from distributed import as_completed
+
+        scattered = {name: self.client.scatter(model, broadcast=True, hash=False) for name, model in models.items()}
+        futures = [self.client.submit(rebalance_chunk, scattered[name], tasks, options, pure=False)
+                   for name, tasks in work]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def scheduler_address(given: str | None) -> str | None:
+    """The scheduler to use: ``--scheduler``, else Dask's configuration (``DASK_SCHEDULER_ADDRESS``), else None."""
+    if given:
+        return given
+    found = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if found:
+        return found
+    if "dask" in sys.modules:  # Dask's own configuration, when something loaded it already
+        import dask
+
+        address = dask.config.get("scheduler-address", None)
+        return str(address) if address else None
+    return None
+
+
+def engine_for(accounts: int, workers: int | None, scheduler: str | None) -> Engine:
+    """In this process with ``workers == 0`` or for a small book without a scheduler, else Dask (local, or the
+    cluster at ``scheduler`` or ``DASK_SCHEDULER_ADDRESS``)."""
+    if workers == 0:
+        return InProcess()
+    address = scheduler_address(scheduler)
+    if address is None and workers is None and accounts <= SMALL_BOOK:
+        return InProcess()
+    return DaskEngine(workers, address)
+
+
+def chunked(tasks: dict[str, list[AccountTask]], workers: int) -> list[tuple[str, list[AccountTask]]]:
+    """The accounts of each model cut into chunks: enough chunks to keep every worker busy to the end, each at
+    most ``MAX_CHUNK`` accounts."""
+    total = sum(len(t) for t in tasks.values())
+    size = max(1, min(MAX_CHUNK, math.ceil(total / (max(workers, 1) * CHUNKS_PER_WORKER))))
+    return [(name, found[i:i + size]) for name, found in tasks.items() for i in range(0, len(found), size)]

@@ -1,0 +1,63 @@
+"""The batch journal: a SQLite file recording each finished account, so a killed batch resumes where it stopped.
+
+One row per (batch, account), the account as key: an account is recorded once, after its files are written to
+the batch's work folder, in the same transaction for a whole chunk of accounts. A batch run again with the same
+inputs (``batch_key``) takes the recorded accounts as done (their outcome read back, their files already in the
+work folder) and rebalances only the others, so no account is redone and none appears twice. The file lives in
+the work folder and is removed with it once the output is published.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from allocator.batch.account_run import AccountOutcome
+from allocator.errors import OutputError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    batch_key TEXT NOT NULL,
+    account TEXT NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (batch_key, account)
+)
+"""
+
+
+class Journal:
+    """The accounts finished by the batch ``batch_key``, in the SQLite file at ``path``."""
+
+    def __init__(self, path: Path, batch_key: str) -> None:
+        self.path = path
+        self.batch_key = batch_key
+        try:
+            self.connection = sqlite3.connect(path, isolation_level=None)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute("PRAGMA synchronous=NORMAL")
+            self.connection.execute(SCHEMA)
+        except sqlite3.Error as exc:
+            raise OutputError(str(path), f"cannot open the batch journal ({exc})",
+                              "check the folder's permissions and free space") from None
+
+    def finished(self) -> dict[str, AccountOutcome]:
+        """The outcomes recorded for this batch, by account."""
+        rows = self.connection.execute("SELECT account, outcome FROM accounts WHERE batch_key = ?",
+                                       (self.batch_key,)).fetchall()
+        return {account: AccountOutcome.from_json(json.loads(text)) for account, text in rows}
+
+    def record(self, outcomes: Iterable[AccountOutcome]) -> int:
+        """Record ``outcomes`` in one transaction; an account already recorded is kept as it was (never twice).
+        Returns how many were new."""
+        rows = [(self.batch_key, o.account, o.status.value, json.dumps(o.to_json())) for o in outcomes]
+        with self.connection:
+            self.connection.execute("BEGIN IMMEDIATE")
+            before = self.connection.total_changes
+            self.connection.executemany("INSERT OR IGNORE INTO accounts VALUES (?, ?, ?, ?)", rows)
+            return self.connection.total_changes - before
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,90 @@
+"""``allocate batch`` throughput: accounts per minute on 1 and 2 Dask worker processes, per-account time against
+one warm re-solve of the model measured alone (docs/batch.md).
+
+A seeded book (``bench/batch_book.py``: 50 assets, three models) is rebalanced end to end (reading, solving,
+rounding, writing every account's four files, the blocks and the manifest) on a LocalCluster of 1 and of 2
+processes. ``rebalance`` is the time from the engine's start to the published folder (the cluster's start-up is
+reported apart); per-account time is ``rebalance * workers / accounts``.
+
+    python bench/batch.py --accounts 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.batch_book import write_book
+
+
+def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
+    """One batch of ``book`` on ``workers`` processes: total, cluster start-up and rebalancing seconds."""
+    from allocator.batch.engine import DaskEngine
+    from allocator.batch.runner import BatchRequest, run_batch
+
+    started = time.perf_counter()
+    engine = DaskEngine(workers)
+    ready = time.perf_counter()
+    marks: dict[str, float] = {}
+    try:
+        result = run_batch(BatchRequest(book=book / "holdings.csv", accounts_table=book / "accounts.csv",
+                                        out_dir=out, force=True),
+                           on_start=lambda total, resumed, engine: marks.setdefault("start", time.perf_counter()),
+                           engine=engine)
+    finally:
+        engine.close()
+    done = time.perf_counter()
+    accounts = len(result.outcomes)
+    return {"workers": workers, "accounts": accounts, "cluster_seconds": ready - started,
+            "total_seconds": done - started, "rebalance_seconds": done - marks["start"],
+            "accounts_per_minute": 60.0 * accounts / (done - marks["start"]),
+            "per_account_seconds": (done - marks["start"]) * workers / accounts}
+
+
+def warm_resolve(book: Path) -> float:
+    """Median seconds of one re-solve of the balanced model's compiled problem (parameters refilled), alone."""
+    from allocator.batch.accounts import AccountHoldings
+    from allocator.inputs.holdings import split_accounts
+    from allocator.optimize.problem import ProblemCache, solve_allocation
+    from allocator.pipeline import prepare_account, prepare_model
+
+    model = prepare_model(book / "models" / "balanced.yaml")
+    text = (book / "holdings.csv").read_text()
+    holdings = split_accounts(text, "book")["A000001"]
+    assert not isinstance(holdings, Exception)
+    source = AccountHoldings(account="A000001", source="book", sha256="0" * 64, holdings=holdings)
+    prepared = prepare_account(model, holdings, source.inputs)
+    cfg = prepared.config
+    cache = ProblemCache()
+    times = []
+    for _ in range(21):
+        started = time.perf_counter()
+        solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk, cfg.risk.risk_aversion, cfg.solver,
+                         cache)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=2000)
+    args = parser.parse_args()
+    from allocator.optimize.cvxpy_import import import_cvxpy
+
+    import_cvxpy()
+    with tempfile.TemporaryDirectory() as folder:
+        book = write_book(Path(folder) / "book", args.accounts)
+        solve = warm_resolve(book)
+        runs = [measure(book, Path(folder) / f"out{w}", w) for w in (1, 2)]
+    for run in runs:
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in run.items()))
+    print(f"warm re-solve alone: {solve * 1000:.2f} ms")
+    print(f"2 workers / 1 worker: {runs[1]['accounts_per_minute'] / runs[0]['accounts_per_minute']:.2f}x")
+    print(f"per-account time (2 workers) / warm re-solve: {runs[1]['per_account_seconds'] / solve:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""``allocate batch`` in this process on the shipped example book: reconciliation, blocks, bands, isolation of a
+failing account, the journal's resumption, and the same files as ``allocate run`` for one account."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from allocator.batch.account_run import AccountOutcome, RunOptions
+from allocator.batch.bands import DriftBand
+from allocator.batch.engine import InProcess, Work
+from allocator.batch.runner import BatchRequest, run_batch
+from tests.conftest import BASE_CONFIG, ROOT
+from tests.helpers import decimal, read_csv
+
+BOOK = ROOT / "examples" / "batch" / "holdings"
+TABLE = ROOT / "examples" / "batch" / "accounts.csv"
+
+
+def batch_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a batch's output but the accounts' manifests (which hold the run's timings), by path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not (p.name == "manifest.json" and p.parent.parent.name == "accounts")}
+
+
+@pytest.fixture(scope="module")
+def example_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("batch") / "out"
+    result = run_batch(BatchRequest(book=BOOK, out_dir=out, config=BASE_CONFIG, accounts_table=TABLE, workers=0))
+    assert result.exit_code == 0
+    return out
+
+
+def test_every_account_reconciles_to_the_share_and_the_cent(example_batch: Path) -> None:
+    rows = read_csv(example_batch / "batch.csv")
+    assert [(r["account"], r["status"]) for r in rows] == [(f"ACC-00{i}", "traded") for i in range(1, 5)]
+    for row in rows:
+        folder = example_batch / "accounts" / row["account"]
+        for trade in read_csv(folder / "trades.csv"):
+            sign = 1 if trade["side"] == "BUY" else -1
+            assert decimal(trade["current_quantity"]) + sign * decimal(trade["quantity"]) == \
+                decimal(trade["target_quantity"])
+            assert decimal(trade["notional"]) == (decimal(trade["quantity"]) * decimal(trade["price"])).quantize(
+                Decimal("0.01"))
+        trades = json.loads((folder / "summary.json").read_text())["trades"]
+        costs = sum((decimal(t["estimated_cost"]) for t in read_csv(folder / "trades.csv")), Decimal(0))
+        cash_after = (Decimal(str(trades["cash_before_value"])) - Decimal(str(trades["bought_value"]))
+                      + Decimal(str(trades["sold_value"])) - costs)
+        assert cash_after == Decimal(str(trades["cash_after_value"])).quantize(Decimal("0.01"))
+        assert decimal(row["cost"]) == costs
+
+
+def test_block_quantities_are_the_sum_of_the_accounts_trades_and_allocations_sum_to_them(example_batch: Path
+                                                                                        ) -> None:
+    summed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for folder in (example_batch / "accounts").iterdir():
+        for trade in read_csv(folder / "trades.csv"):
+            summed[trade["symbol"], trade["side"]] += decimal(trade["quantity"])
+    blocks = {(b["symbol"], b["side"]): decimal(b["quantity"]) for b in read_csv(example_batch / "blocks.csv")}
+    assert blocks == summed
+    allocated: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in read_csv(example_batch / "allocations.csv"):
+        allocated[row["symbol"], row["side"]] += decimal(row["quantity"])
+    assert allocated == blocks
+    for side, folder in (("SELL", "sells"), ("BUY", "buys")):
+        listed = {r["symbol"]: decimal(r["quantity"]) for r in read_csv(example_batch / "blocks" / folder /
+                                                                        "trades.csv")}
+        assert listed == {s: q for (s, d), q in blocks.items() if d == side}
+
+
+def test_the_block_lists_go_through_export_with_distinct_order_ids(example_batch: Path,
+                                                                   cli: Callable[..., Result]) -> None:
+    ids = []
+    for folder in ("sells", "buys"):
+        result = cli("export", example_batch / "blocks" / folder / "trades.csv", "--format", "json")
+        assert result.exit_code == 0, result.output
+        ids += [trade["order"]["client_order_id"] for trade in json.loads(result.stdout)["trades"]]
+    assert len(ids) == len(set(ids)) == len(read_csv(example_batch / "blocks.csv"))
+
+
+def test_an_account_gets_the_files_of_allocate_run(example_batch: Path, cli: Callable[..., Result],
+                                                   tmp_path: Path) -> None:
+    result = cli("run", BOOK / "ACC-001.csv", "-c", BASE_CONFIG, "-o", tmp_path / "run", "-q")
+    assert result.exit_code == 0
+    for name in ("weights.csv", "trades.csv", "summary.json"):
+        assert (tmp_path / "run" / name).read_bytes() == (example_batch / "accounts" / "ACC-001" / name).read_bytes()
+
+
+def test_accounts_inside_their_band_are_untouched(tmp_path: Path) -> None:
+    result = run_batch(BatchRequest(book=BOOK, out_dir=tmp_path / "out", config=BASE_CONFIG, workers=0,
+                                    band=DriftBand(5.0)))
+    assert {o.status.value for o in result.outcomes} == {"in_band"}
+    assert all(o.drift_before == o.drift_after and o.drift_before > 0 and not o.legs for o in result.outcomes)
+    assert not (tmp_path / "out" / "accounts").exists() or not any((tmp_path / "out" / "accounts").iterdir())
+    assert read_csv(tmp_path / "out" / "blocks.csv") == []
+
+
+def test_a_failing_account_is_reported_and_the_others_complete(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOK, book)
+    (book / "ACC-005.csv").write_text("symbol,quantity\nSPY,-5\nCASH,100\n")
+    result = cli("batch", book, "-c", BASE_CONFIG, "-o", tmp_path / "out", "--workers", "0", "-q")
+    assert result.exit_code == 4
+    assert (f"Error: account ACC-005 (error): {book / 'ACC-005.csv'}: row 2: quantity: negative quantity -5 for "
+            "SPY in a long-only account") in result.stderr
+    assert "Error: 1 of 5 accounts failed (see batch.csv); exit 4 is the first failure's" in result.stderr
+    statuses = {r["account"]: r["status"] for r in read_csv(tmp_path / "out" / "batch.csv")}
+    assert statuses == {"ACC-001": "traded", "ACC-002": "traded", "ACC-003": "traded", "ACC-004": "traded",
+                        "ACC-005": "error"}
+
+
+class Killed(Exception):
+    """Stands for the driver being killed between two chunks."""
+
+
+class CountingEngine(InProcess):
+    """In process, one account per chunk; counts the accounts it rebalances and dies after ``die_after`` chunks."""
+
+    def __init__(self, die_after: int | None = None) -> None:
+        self.die_after = die_after
+        self.accounts: list[str] = []
+
+    def run(self, models: dict[str, object], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
+        single = [(name, [task]) for name, tasks in work for task in tasks]
+        for number, chunk in enumerate(super().run(models, single, options)):  # type: ignore[arg-type]
+            if self.die_after is not None and number == self.die_after:
+                raise Killed
+            self.accounts += [o.account for o in chunk]
+            yield chunk
+
+
+def test_a_killed_batch_resumes_without_redoing_or_duplicating_an_account(tmp_path: Path,
+                                                                          example_batch: Path) -> None:
+    request = BatchRequest(book=BOOK, out_dir=tmp_path / "out", config=BASE_CONFIG, accounts_table=TABLE)
+    first = CountingEngine(die_after=2)
+    with pytest.raises(Killed):
+        run_batch(request, engine=first)
+    assert not (tmp_path / "out").exists()  # nothing published
+    second = CountingEngine()
+    result = run_batch(request, engine=second)
+    assert first.accounts == ["ACC-001", "ACC-002"] and sorted(second.accounts) == ["ACC-003", "ACC-004"]
+    assert (result.resumed, result.rebalanced) == (2, 2)
+    assert batch_files(tmp_path / "out") == batch_files(example_batch)
+    assert not list(tmp_path.glob(".out.batch-*"))  # the work folder and its journal are gone
