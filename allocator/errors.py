@@ -7,7 +7,8 @@ on stderr and the exit code below (docs/cli.md, "Exit codes").
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 
 
@@ -33,6 +34,17 @@ class AllocatorError(Exception):
         if self.fix:
             head += f"; {self.fix}"
         return "\n".join([head, *(f"  - {line}" for line in self.details)])
+
+
+@contextmanager
+def explained_by(warnings: Sequence[str]) -> Iterator[None]:
+    """Attach ``warnings`` (what was found so far, read when the error happens) to an ``AllocatorError`` raised
+    inside: an asset excluded for gaps often explains why a later step fails."""
+    try:
+        yield
+    except AllocatorError as exc:
+        exc.warnings = [*warnings, *exc.warnings]
+        raise
 
 
 class UsageError(AllocatorError):

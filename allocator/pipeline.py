@@ -31,7 +31,7 @@ from allocator.config.schema import (
     TradingMode,
 )
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
-from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
+from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError, explained_by
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
@@ -238,14 +238,20 @@ def prepare_model(
     if as_of_date is not None and window.as_of < as_of_date:
         window_warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
                                f"the run uses the closes of {window.as_of.date()}")
+    with explained_by(window_warnings):  # an exclusion for gaps often explains what fails after it
+        return _model_after_window(loaded, prices, fundamentals, symbols, window, tuple(excluded), window_warnings,
+                                   file_limits)
+
+
+def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals: pd.DataFrame,
+                        symbols: tuple[str, ...], window: PriceWindow, excluded: tuple[str, ...],
+                        window_warnings: list[str], file_limits: FileLimits) -> MarketModel:
+    cfg = loaded.config
+    config_path = str(loaded.path)
     references: list[str] = []
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
-        try:
-            references = excluded_references(cfg, fundamentals, excluded, config_path)
-        except AllocatorError as exc:
-            exc.warnings = [*window_warnings, *exc.warnings]  # the exclusion itself is explained by the warnings
-            raise
+        references = excluded_references(cfg, fundamentals, excluded, config_path)
     closes = prices.loc[prices.index <= window.as_of]
     reference = model_universe(cfg, fundamentals, symbols, config_path, str(cfg.data.fundamentals), tuple(excluded))
     daily = window.daily_returns()
@@ -290,10 +296,17 @@ def prepare_account(
     (``allocate batch``'s per-account cash floor and lot size; the model's data, risk and returns settings are
     the ones ``model`` was computed with)."""
     loaded = config if config is not None else model.loaded
+    warnings = [*holdings.warnings, *model.window_warnings]
+    with explained_by(warnings):  # read when an error happens: everything found up to it
+        return _account(model, holdings, holdings_input, mode, raise_value, deposit_value, loaded, warnings)
+
+
+def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, dict[str, str]],
+             mode: TradingMode | None, raise_value: Decimal | None, deposit_value: Decimal, loaded: LoadedConfig,
+             warnings: list[str]) -> Prepared:
     cfg = loaded.config
     config_path = str(loaded.path)
     symbols = model.symbols
-    warnings = [*holdings.warnings, *model.window_warnings]
     held = {p.symbol for p in holdings.positions}
     if model.excluded:
         kept_out = sorted(held & set(model.excluded))

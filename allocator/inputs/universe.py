@@ -13,9 +13,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from allocator.config.schema import Config, OutsidePolicy
+from allocator.config.schema import Config, OutsidePolicy, ViewBy
 from allocator.domain import Holdings, Universe
 from allocator.errors import ConfigError, DataError
+from allocator.files.cells import canonical_symbol
 
 
 def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: str, fundamentals_path: str
@@ -46,6 +47,14 @@ def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Se
         raise ConfigError(f"{config_path}: benchmark.weights", f"{', '.join(named)} weighted in the benchmark but "
                           "excluded for gaps in their prices (data.on_gap: exclude; see the warnings)",
                           "fill their price history, or take them out of benchmark.weights")
+    needed = [(f"returns.views[{i}].{side}", symbol) for i, view in enumerate(config.returns.views)
+              if view.by is ViewBy.SYMBOL for side in ("long", "short") for symbol in getattr(view, side)]
+    needed += [(f"rsi.groups[{i}].proxy", group.proxy) for i, group in enumerate(config.rsi.groups)]
+    for key, symbol in needed:
+        if canonical_symbol(symbol) in out:
+            raise ConfigError(f"{config_path}: {key}", f"{canonical_symbol(symbol)} is excluded for gaps in its "
+                              "prices (data.on_gap: exclude; see the warnings)",
+                              "fill its price history, or name another symbol")
     warnings = []
     if config.benchmark.weights is None and "benchmark_weight" in fundamentals.columns:
         column = pd.to_numeric(fundamentals.loc[sorted(out), "benchmark_weight"], errors="coerce").fillna(0.0)
