@@ -26,11 +26,11 @@ from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Score
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
-from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
+from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
 from allocator.inputs.universe import build_universe, universe_symbols
 from allocator.model.expected_returns import expected_returns, with_views
 from allocator.model.risk_estimation import estimate
-from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
+from allocator.model.rsi import RsiLimits, latest_rsi, rsi_limits
 from allocator.model.signals import signal_scores
 from allocator.optimize.constraints import Limits, build_limits
 
@@ -181,13 +181,14 @@ def prepare(
                             "fill the price history, or set universe.outside_holdings: hold")
         if kept_out:
             warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
-    last_close = prices.loc[prices.index <= window.as_of].ffill().iloc[-1]
-    universe = build_universe(cfg, holdings, fundamentals, symbols, last_close, config_path,
+    history = prices.iloc[:prices.index.searchsorted(window.as_of, side="right")]  # a view, not a copy
+    last = last_closes(history)
+    universe = build_universe(cfg, holdings, fundamentals, symbols, last["close"], config_path,
                               str(cfg.data.fundamentals))
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
-    warnings.extend(price_warnings(holdings, prices.loc[prices.index <= window.as_of], universe))
+    warnings.extend(price_warnings(holdings, history.index, last, universe))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
     risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
@@ -195,8 +196,9 @@ def prepare(
     warnings.extend(scores.warnings)
     returns = expected_returns(cfg.returns, risk, universe.benchmark_weight, scores, daily, universe.asset_class)
     returns = with_views(cfg.returns, returns, risk, universe)
-    rsi_history = wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period)
-    rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
+    reading = latest_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period, cfg.rsi.overbought,
+                         cfg.rsi.release)
+    rsi = rsi_limits(cfg.rsi, symbols, reading.rsi, universe.weight, hot=reading.overbought,
                      benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
                      config_path=config_path)
     if raise_value is not None and raise_value < 0:
@@ -224,29 +226,29 @@ STALE_SESSIONS = 5  # a close older than this many sessions is named before anyt
 PRICE_GAP = 0.10  # a holdings price this far (relative) from the last close is named: NAV and trades use it
 
 
-def price_warnings(holdings: Holdings, prices: pd.DataFrame, universe: Universe) -> list[str]:
+def price_warnings(holdings: Holdings, dates: pd.DatetimeIndex, last: pd.DataFrame, universe: Universe
+                   ) -> list[str]:
     """Prices that do not mean what they seem: a holdings ``price`` far from the last close (it sets NAV and the
-    trades), and a holding outside the universe priced from a close many sessions old."""
+    trades), and a holding outside the universe priced from a close many sessions old.
+
+    ``dates`` are those of the price history up to the as-of date and ``last`` its ``last_closes``."""
     found: list[str] = []
-    last = prices.ffill().iloc[-1] if len(prices) else pd.Series(dtype=np.float64)
-    for position in holdings.positions:
-        close = last.get(position.symbol)
-        if position.price is not None and close is not None and np.isfinite(close) and close > 0:
-            gap = position.price / float(close) - 1.0
-            if abs(gap) > PRICE_GAP:
-                found.append(f"{position.symbol}: the holdings price {position.price:,.2f} is {gap:+.0%} from the "
-                             f"last close {float(close):,.2f} on {prices.index[-1].date()}; NAV and the trades use "
-                             "the holdings price")
+    priced = [p for p in holdings.positions if p.price is not None and p.symbol in last.index]
+    close = last["close"].reindex([p.symbol for p in priced]).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.array([p.price for p in priced], dtype=np.float64) / close - 1.0
+    for i in np.flatnonzero(np.isfinite(close) & (close > 0) & (np.abs(gap) > PRICE_GAP)):
+        position = priced[i]
+        found.append(f"{position.symbol}: the holdings price {position.price:,.2f} is {gap[i]:+.0%} from the "
+                     f"last close {close[i]:,.2f} on {dates[-1].date()}; NAV and the trades use the holdings price")
+    with_price = {p.symbol for p in holdings.positions if p.price is not None}
     for symbol in universe.outside_symbols:
-        if symbol not in prices.columns or any(p.symbol == symbol and p.price is not None
-                                               for p in holdings.positions):
+        if symbol not in last.index or symbol in with_price:
             continue
-        valid = prices[symbol].notna().to_numpy()
-        if valid.any():
-            age = len(valid) - 1 - int(np.flatnonzero(valid)[-1])
-            if age > STALE_SESSIONS:
-                found.append(f"{symbol}: priced from its close of {prices.index[-age - 1].date()}, {age} sessions "
-                             "before the as-of date; give its price in the holdings file")
+        age = int(last.at[symbol, "sessions_old"])
+        if age > STALE_SESSIONS:
+            found.append(f"{symbol}: priced from its close of {dates[-age - 1].date()}, {age} sessions "
+                         "before the as-of date; give its price in the holdings file")
     return found
 
 
