@@ -93,10 +93,10 @@ def fixed(value: float, digits: int = 10) -> str:
 
 def fixed_column(values: Iterable[float], digits: int = 10) -> list[str]:
     """``fixed`` of each value, a whole column in one pass (the same text, without a call per value)."""
-    form, negative_zero = f"%.{digits}f", "-0." + "0" * digits
+    form, negative_zero, zero = f"%.{digits}f", f"{-0.0:.{digits}f}", "0." + "0" * digits
     texts = [form % value for value in values]
     if negative_zero in texts:
-        texts = [negative_zero[1:] if text == negative_zero else text for text in texts]
+        texts = [zero if text == negative_zero else text for text in texts]
     return texts
 
 

@@ -203,7 +203,14 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
             return _prices(table, path)
         except DataError:
             pass  # the careful reader below finds the problem again and names its cell
-    return _prices(TextPriceTable(read_csv_table(path, limits, "price file")), path)
+    return read_prices_as_text(path, limits)
+
+
+def read_prices_as_text(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
+    """``read_prices`` of a CSV file by the careful reader alone: every cell read as text (UTF-8, UTF-16 or
+    Windows-1252), so that an error names the file, row and column of the cell. ``read_prices`` gives the same."""
+    path = Path(path)
+    return _prices(TextPriceTable(read_csv_table(path, limits or FileLimits(), "price file")), path)
 
 
 def _text_columns(names: list[str]) -> set[str]:

@@ -219,13 +219,14 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
     return RsiLimits(rsi=rsi, lower=lower, upper=upper, rules=tuple(rules), groups=groups, hot=hot)
 
 
-def correlations_with(risk: RiskModel, source: int) -> FloatArray:
+def correlations_with(risk: RiskModel, source: int, volatility: FloatArray | None = None) -> FloatArray:
     """The return correlation of every asset with asset ``source``, from the risk model's annualized covariance
-    (one product ``Sigma @ e``, so a factor model never forms the n-by-n matrix)."""
+    (one product ``Sigma @ e``, so a factor model never forms the n-by-n matrix). ``volatility`` is
+    ``risk.volatility``, passed when known (it is computed otherwise)."""
     unit = np.zeros(len(risk.symbols))
     unit[source] = 1.0
     column = risk.covariance_times(unit)
-    volatility = risk.volatility
+    volatility = risk.volatility if volatility is None else volatility
     with np.errstate(divide="ignore", invalid="ignore"):
         result: FloatArray = np.where(volatility > 0, column / (volatility * volatility[source]), 0.0)
     return result
@@ -239,8 +240,9 @@ def _correlated(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cu
     if risk is None:
         raise ValueError("rsi.scope correlated needs the risk model")
     best: dict[int, tuple[float, int]] = {}
+    volatility = risk.volatility
     for j in sources:
-        corr = correlations_with(risk, j)
+        corr = correlations_with(risk, j, volatility)
         for i in (int(k) for k in np.flatnonzero(corr > config.correlation)):
             if i == j or hot[i]:  # an overbought asset keeps its own rule
                 continue
