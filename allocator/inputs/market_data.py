@@ -48,7 +48,8 @@ class PriceWindow:
 
     def daily_returns(self) -> np.ndarray:
         values = self.closes.to_numpy(dtype=np.float64)
-        out: np.ndarray = values[1:] / values[:-1] - 1.0
+        out: np.ndarray = np.divide(values[1:], values[:-1])
+        out -= 1.0  # in place: one array of returns is allocated, not two
         return out
 
 
@@ -195,14 +196,20 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
     path = Path(path)
     limits = limits or FileLimits()
     if is_parquet(path):
-        return _prices(parquet_price_table(path, limits), path)
-    check_file(path, limits.max_bytes, "price file")
-    table = csv_price_table(path, limits, _text_columns)
-    if table is not None:
+        table = parquet_price_table(path, limits)
         try:
             return _prices(table, path)
+        finally:
+            table.release()
+    check_file(path, limits.max_bytes, "price file")
+    fast = csv_price_table(path, limits, _text_columns)
+    if fast is not None:
+        try:
+            return _prices(fast, path)
         except DataError:
             pass  # the careful reader below finds the problem again and names its cell
+        finally:
+            fast.release()
     return read_prices_as_text(path, limits)
 
 
@@ -406,11 +413,14 @@ def price_window(
         raise DataError(source, f"{len(rows)} daily closes, fewer than the {rows_needed} needed "
                         f"(lookback plus one, and at least the RSI period plus one)",
                         "give a longer price history, or shorten risk.lookback_days (or rsi.period)")
-    window = rows.iloc[-rows_needed:].loc[:, list(symbols)]
-    filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 else window
+    window = rows.iloc[-rows_needed:]
+    if list(window.columns) != list(symbols):  # the universe's columns in its order (a copy; else a view)
+        window = window.loc[:, list(symbols)]
+    gaps = window.isna().to_numpy()
+    filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 and gaps.any() else window
     warnings: list[str] = []
     excluded: list[str] = []
-    gappy = filled.isna().to_numpy().any(axis=0)
+    gappy = (filled.isna().to_numpy() if filled is not window else gaps).any(axis=0)
     for symbol in (symbols[i] for i in np.flatnonzero(gappy)):
         column = filled[symbol].isna().to_numpy()
         first = window.index[int(np.flatnonzero(column)[0])].date()

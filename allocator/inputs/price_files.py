@@ -28,6 +28,7 @@ from allocator.files.cells import LARGEST
 from allocator.files.reading import FileLimits, check_file
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+BLOCK_BYTES = 32 << 20  # parsed a block at a time: larger blocks cost memory, smaller ones time (20,000 columns)
 LARGEST_CLOSE = float(LARGEST)  # a cell beyond this is a placeholder (1.797e308, a feed's 'unset'), not a number
 
 
@@ -104,6 +105,13 @@ class ArrowPriceTable:
             raise DataError("price file", "a close is not a plain number", "read the file as text to name it")
         return values
 
+    def release(self) -> None:
+        """Let go of the table and give pyarrow's freed memory back to the system (its allocator keeps it)."""
+        import pyarrow as pa
+
+        self._table = None
+        pa.default_memory_pool().release_unused()
+
     def _plain(self, names: list[str]) -> np.ndarray | None:
         import pyarrow as pa
 
@@ -115,8 +123,10 @@ class ArrowPriceTable:
                     or pa.types.is_decimal(array.type) or pa.types.is_null(array.type)):
                 return None
             nulls += array.null_count
-            values[j] = (array if pa.types.is_float64(array.type) else array.cast(pa.float64())).to_numpy(
-                zero_copy_only=False)
+            start = 0
+            for chunk in (array if pa.types.is_float64(array.type) else array.cast(pa.float64())).chunks:
+                values[j, start:start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)  # a view unless nulls
+                start += len(chunk)
         if not plain_closes(values):
             return None
         if not self._nan_is_missing and np.count_nonzero(values != values) != nulls:
@@ -156,7 +166,7 @@ def csv_price_table(path: Path, limits: FileLimits, text_columns: Callable[[list
         table = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(column_names=[f"c{i}" for i in range(len(names))], skip_rows=1,
-                                          block_size=max(path.stat().st_size + 1, 1 << 20), use_threads=False),
+                                          block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pcsv.ParseOptions(newlines_in_values=False),
             convert_options=pcsv.ConvertOptions(
                 column_types={f"c{i}": pa.string() if name in text else pa.float64() for i, name in enumerate(names)},
