@@ -188,7 +188,7 @@ def prepare(
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
-    warnings.extend(price_warnings(holdings, history.index, last, universe))
+    warnings.extend(price_warnings(holdings, pd.DatetimeIndex(history.index), last, universe))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
     risk = estimate_risk(cfg, daily, symbols, universe, market_cap, config_path)
@@ -245,7 +245,7 @@ def price_warnings(holdings: Holdings, dates: pd.DatetimeIndex, last: pd.DataFra
     for symbol in universe.outside_symbols:
         if symbol not in last.index or symbol in with_price:
             continue
-        age = int(last.at[symbol, "sessions_old"])
+        age = int(last["sessions_old"][symbol])
         if age > STALE_SESSIONS:
             found.append(f"{symbol}: priced from its close of {dates[-age - 1].date()}, {age} sessions "
                          "before the as-of date; give its price in the holdings file")
