@@ -48,8 +48,8 @@ class PriceWindow:
 
     def daily_returns(self) -> np.ndarray:
         values = self.closes.to_numpy(dtype=np.float64)
-        out: np.ndarray = np.divide(values[1:], values[:-1])
-        out -= 1.0  # in place: one array of returns is allocated, not two
+        out: np.ndarray = np.divide(values[1:], values[:-1], out=np.empty((len(values) - 1, values.shape[1])))
+        out -= 1.0  # in place: one array of returns is allocated, not two; rows contiguous whatever the layout
         return out
 
 
