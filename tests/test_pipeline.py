@@ -54,4 +54,3 @@ def test_last_closes_are_the_forward_filled_last_row(shared_data: Path) -> None:
     valid = prices.notna().to_numpy()
     expected = [len(valid) - 1 - int(np.flatnonzero(column)[-1]) if column.any() else -1 for column in valid.T]
     assert last["sessions_old"].tolist() == expected and expected[3] == 30 and expected[-1] == -1
-

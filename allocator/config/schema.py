@@ -176,7 +176,8 @@ class HoldingsColumns(StrictModel):
 class DataConfig(StrictModel):
     """Input files (paths relative to the config that names them) and how they are read."""
 
-    prices: Path = Field(description="CSV of daily closes, wide (date,SPY,...) or long (date,symbol,close)")
+    prices: Path = Field(description="CSV or Parquet (.parquet) file of daily closes, wide (date,SPY,...) or long "
+                                     "(date,symbol,close)")
     fundamentals: Path = Field(description="CSV of symbol, market_cap, forward_pe, eps_growth, revenue_growth, "
                                "sector and optional size_bucket, asset_class, benchmark_weight")
     holdings_columns: HoldingsColumns = Field(
