@@ -234,16 +234,20 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         frontier = efficient_frontier(result.prepared, risk_aversion_grid(result.config.risk.risk_aversion), cache,
                                       target=(result.allocation, result.limits))
         files[PAGE_FILE] = report_html(OutputFolder(str(out_dir), files), frontier)
+    trade_file = None  # the file with every trade, named under the terminal's table of the largest
     if out_dir is not None:
+        from allocator.orders.export import FILE_NAMES
+
         written = write_atomically(out_dir, files, force=force,
                                    inputs=[entry["path"] for entry in result.prepared.inputs.values()])
         click.echo(f"wrote {written}", err=True)
+        trade_file = next((str(written / name) for name in files if name in FILE_NAMES.values()), None)
     if replay:
         from allocator.outputs.replay import reproduction_report
 
         click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
-        print_run(result, summary, sys.stdout)
+        print_run(result, summary, sys.stdout, trade_file)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -35,14 +35,14 @@ from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageEr
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
-from allocator.inputs.market_data import PriceWindow, price_window, read_fundamentals, read_prices
+from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
 from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
 from allocator.inputs.universe import build_universe, excluded_references, model_universe, universe_symbols
 from allocator.model.expected_returns import expected_returns, given_returns, with_views
 from allocator.model.factor_models import given_factor_model
 from allocator.model.risk_estimation import estimate
 from allocator.model.risk_models import dense_form, given_covariance
-from allocator.model.rsi import RsiLimits, rsi_limits, wilder_rsi
+from allocator.model.rsi import RsiLimits, RsiReading, latest_rsi, rsi_limits
 from allocator.model.signals import signal_scores
 from allocator.optimize.constraints import Limits, build_limits
 
@@ -176,7 +176,7 @@ def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
 @dataclass(frozen=True)
 class MarketModel:
     """What a config computes before any account is mapped onto it: the price window, the model universe, the
-    risk model, the signal scores, the expected returns and the RSI history (``prepare_model``).
+    risk model, the signal scores, the expected returns and the latest RSI (``prepare_model``).
 
     ``allocate batch`` computes it once per model and maps every account onto it (``prepare_account``).
     ``window_warnings``, ``reference_warnings`` and ``model_warnings`` are the warnings of the window (and as-of
@@ -188,14 +188,14 @@ class MarketModel:
     window: PriceWindow
     symbols: tuple[str, ...]
     excluded: tuple[str, ...]
-    closes: pd.DataFrame  # the price file's rows up to the as-of date
-    last_close: pd.Series
+    closes: pd.DataFrame  # the price file's rows up to the as-of date (a view)
+    last: pd.DataFrame  # ``last_closes(closes)``: each symbol's last close and how many sessions old it is
     fundamentals: pd.DataFrame
     universe: Universe  # ``model_universe``: no holdings
     risk: RiskModel
     scores: Scores
     returns: ReturnModel
-    rsi_history: FloatArray
+    rsi: RsiReading  # the latest RSI and overbought state (with the release hysteresis) of each asset
     inputs: dict[str, dict[str, str]]
     window_warnings: tuple[str, ...]
     reference_warnings: tuple[str, ...]
@@ -252,7 +252,7 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
         references = excluded_references(cfg, fundamentals, excluded, config_path)
-    closes = prices.loc[prices.index <= window.as_of]
+    closes = prices.iloc[:prices.index.searchsorted(window.as_of, side="right")]  # a view, not a copy
     reference = model_universe(cfg, fundamentals, symbols, config_path, str(cfg.data.fundamentals), tuple(excluded))
     daily = window.daily_returns()
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
@@ -273,8 +273,9 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
              **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
     return MarketModel(
         loaded=loaded, window=window, symbols=symbols, excluded=tuple(excluded), closes=closes,
-        last_close=closes.ffill().iloc[-1], fundamentals=fundamentals, universe=reference, risk=risk, scores=scores,
-        returns=returns, rsi_history=wilder_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period),
+        last=last_closes(closes), fundamentals=fundamentals, universe=reference, risk=risk, scores=scores,
+        returns=returns, rsi=latest_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period, cfg.rsi.overbought,
+                                        cfg.rsi.release),
         inputs={name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()},
         window_warnings=tuple(window_warnings), reference_warnings=tuple(references),
         model_warnings=tuple(warnings))
@@ -317,17 +318,16 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
         if kept_out:
             warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
         warnings.extend(model.reference_warnings)
-    universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last_close, config_path,
+    universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last["close"], config_path,
                               str(cfg.data.fundamentals), model.excluded,
                               model=model.universe)
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
-    warnings.extend(price_warnings(holdings, model.closes, universe))
+    warnings.extend(price_warnings(holdings, pd.DatetimeIndex(model.closes.index), model.last, universe))
     warnings.extend(model.model_warnings)
     risk = model.risk
-    rsi_history = model.rsi_history
-    rsi = rsi_limits(cfg.rsi, symbols, rsi_history[-1], universe.weight, history=rsi_history,
+    rsi = rsi_limits(cfg.rsi, symbols, model.rsi.rsi, universe.weight, hot=model.rsi.overbought,
                      benchmark=universe.benchmark_weight, risk=risk, group_labels=universe.group_labels,
                      config_path=config_path)
     if raise_value is not None and raise_value < 0:
@@ -383,29 +383,29 @@ STALE_SESSIONS = 5  # a close older than this many sessions is named before anyt
 PRICE_GAP = 0.10  # a holdings price this far (relative) from the last close is named: NAV and trades use it
 
 
-def price_warnings(holdings: Holdings, prices: pd.DataFrame, universe: Universe) -> list[str]:
+def price_warnings(holdings: Holdings, dates: pd.DatetimeIndex, last: pd.DataFrame, universe: Universe
+                   ) -> list[str]:
     """Prices that do not mean what they seem: a holdings ``price`` far from the last close (it sets NAV and the
-    trades), and a holding outside the universe priced from a close many sessions old."""
+    trades), and a holding outside the universe priced from a close many sessions old.
+
+    ``dates`` are those of the price history up to the as-of date and ``last`` its ``last_closes``."""
     found: list[str] = []
-    last = prices.ffill().iloc[-1] if len(prices) else pd.Series(dtype=np.float64)
-    for position in holdings.positions:
-        close = last.get(position.symbol)
-        if position.price is not None and close is not None and np.isfinite(close) and close > 0:
-            gap = position.price / float(close) - 1.0
-            if abs(gap) > PRICE_GAP:
-                found.append(f"{position.symbol}: the holdings price {position.price:,.2f} is {gap:+.0%} from the "
-                             f"last close {float(close):,.2f} on {prices.index[-1].date()}; NAV and the trades use "
-                             "the holdings price")
+    priced = [p for p in holdings.positions if p.price is not None and p.symbol in last.index]
+    close = last["close"].reindex([p.symbol for p in priced]).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.array([p.price for p in priced], dtype=np.float64) / close - 1.0
+    for i in np.flatnonzero(np.isfinite(close) & (close > 0) & (np.abs(gap) > PRICE_GAP)):
+        position = priced[i]
+        found.append(f"{position.symbol}: the holdings price {position.price:,.2f} is {gap[i]:+.0%} from the "
+                     f"last close {close[i]:,.2f} on {dates[-1].date()}; NAV and the trades use the holdings price")
+    with_price = {p.symbol for p in holdings.positions if p.price is not None}
     for symbol in universe.outside_symbols:
-        if symbol not in prices.columns or any(p.symbol == symbol and p.price is not None
-                                               for p in holdings.positions):
+        if symbol not in last.index or symbol in with_price:
             continue
-        valid = prices[symbol].notna().to_numpy()
-        if valid.any():
-            age = len(valid) - 1 - int(np.flatnonzero(valid)[-1])
-            if age > STALE_SESSIONS:
-                found.append(f"{symbol}: priced from its close of {prices.index[-age - 1].date()}, {age} sessions "
-                             "before the as-of date; give its price in the holdings file")
+        age = int(last["sessions_old"][symbol])
+        if age > STALE_SESSIONS:
+            found.append(f"{symbol}: priced from its close of {dates[-age - 1].date()}, {age} sessions "
+                         "before the as-of date; give its price in the holdings file")
     return found
 
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn.covariance import LedoitWolf
 
 from allocator.model.risk_models import ledoit_wolf_covariance
-from allocator.model.rsi import wilder_rsi
+from allocator.model.rsi import latest_rsi, wilder_rsi
 from allocator.pipeline import run
 from tests.helpers import write_config
 
@@ -110,6 +110,7 @@ def test_rsi_matches_the_stockcharts_published_example(shared_data: Path) -> Non
     assert rows.sum() >= 15
     assert np.all(np.isnan(ours[:14]))
     np.testing.assert_allclose(ours[rows], published[rows], atol=0.01)
+    assert latest_rsi(table["close_4dp"].to_numpy(), 14, 70.0, 65.0).rsi[0] == ours[-1]
 
 
 def test_rsi_stays_in_range_and_handles_flat_and_one_way_series() -> None:

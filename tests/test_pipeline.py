@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
+from allocator.inputs.market_data import last_closes, read_prices
 from allocator.pipeline import prepare
 from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT
 
@@ -21,3 +26,31 @@ def test_inputs_are_recorded_by_absolute_path_with_their_digests(monkeypatch: py
     prepared = prepare("examples/holdings.csv", BASE_CONFIG)
     assert prepared.inputs["holdings"]["path"] == str(EXAMPLE_HOLDINGS)
     assert all(len(entry["sha256"]) == 64 for entry in prepared.inputs.values())
+
+
+def test_a_holding_outside_the_universe_priced_from_an_old_close_is_named(example_copy: Path) -> None:
+    prices = pd.read_csv(example_copy / "examples" / "prices.csv")
+    prices["OLDF"] = prices["SPY"] / 10
+    prices.loc[len(prices) - 8:, "OLDF"] = np.nan  # its last close 8 sessions before the as-of date
+    prices["NEWF"] = prices["SPY"] / 5
+    prices.loc[len(prices) - 3:, "NEWF"] = np.nan  # 3 sessions: recent enough
+    prices.to_csv(example_copy / "examples" / "prices.csv", index=False)
+    holdings = example_copy / "examples" / "holdings.csv"
+    holdings.write_text(holdings.read_text() + "OLDF,10\nNEWF,10\n")
+    prepared = prepare(holdings, example_copy / "configs" / "base.yaml")
+    day = prices["date"].iloc[-9]
+    assert (f"OLDF: priced from its close of {day}, 8 sessions before the as-of date; give its price in the "
+            "holdings file") in prepared.warnings
+    assert not any(w.startswith("NEWF: priced") for w in prepared.warnings)
+    assert prepared.universe.outside_symbols == ("OLDF", "NEWF")
+
+
+def test_last_closes_are_the_forward_filled_last_row(shared_data: Path) -> None:
+    prices = read_prices(shared_data / "etf_prices_adjclose.csv").iloc[:-50]
+    prices.iloc[-30:, 3] = np.nan
+    prices["EMPTY"] = np.nan
+    last = last_closes(prices)
+    pd.testing.assert_series_equal(last["close"], prices.ffill().iloc[-1], check_names=False)
+    valid = prices.notna().to_numpy()
+    expected = [len(valid) - 1 - int(np.flatnonzero(column)[-1]) if column.any() else -1 for column in valid.T]
+    assert last["sessions_old"].tolist() == expected and expected[3] == 30 and expected[-1] == -1

@@ -272,7 +272,8 @@ class FundamentalsColumns(StrictModel):
 class DataConfig(StrictModel):
     """Input files (paths relative to the config that names them) and how they are read."""
 
-    prices: Path = Field(description="CSV of daily closes, wide (date,SPY,...) or long (date,symbol,close)")
+    prices: Path = Field(description="CSV or Parquet (.parquet) file of daily closes, wide (date,SPY,...) or long "
+                                     "(date,symbol,close)")
     fundamentals: Path = Field(description="CSV of symbol, market_cap, forward_pe, sector and optional "
                                "eps_growth, revenue_growth, size_bucket, asset_class, benchmark_weight (a signal "
                                "whose column is absent is off, with a warning)")

@@ -4,8 +4,8 @@ modelled universe.
 - ``holdings``: ``read_holdings`` -> ``Holdings`` (quantities in shares, cash in the account currency), from a
   plain CSV, a broker's position export (``holdings_table``) or an Interactive Brokers Activity Statement
   (``ibkr_statement``);
-- ``market_data``: ``read_prices`` (daily closes), ``read_fundamentals`` and ``price_window`` -> ``PriceWindow``
-  (the closes up to the as-of date, short gaps filled);
+- ``market_data``: ``read_prices`` (daily closes, CSV or Parquet; ``price_files`` reads them with pyarrow),
+  ``read_fundamentals`` and ``price_window`` -> ``PriceWindow`` (the closes up to the as-of date, short gaps filled);
 - ``universe``: ``build_universe`` -> ``Universe`` (current and benchmark weights as fractions of NAV, trade
   prices, groups) and ``universe_symbols``.
 

@@ -1,7 +1,7 @@
 """Read and validate price histories and the fundamentals snapshot.
 
-Prices are daily closes, wide (``date`` then one column per symbol) or long (``date,symbol,close``; the symbol
-column may be called ``ticker``, ``sym`` or ``security``). Dates must
+Prices are daily closes in a CSV or Parquet file, wide (``date`` then one column per symbol) or long
+(``date,symbol,close``; the symbol column may be called ``ticker``, ``sym`` or ``security``). Dates must
 be unique and increasing; closes positive and finite. Empty cells are gaps: a fund's history may start late,
 and short gaps are forward-filled (``data.max_fill_days``) when the window for a run is cut.
 """
@@ -23,6 +23,14 @@ from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
 from allocator.files.reading import FileLimits, check_file, csv_separator, text_encoding
 from allocator.inputs.column_map import mapped_columns
+from allocator.inputs.price_files import (
+    LARGEST_CLOSE,
+    PriceTable,
+    csv_price_table,
+    is_parquet,
+    parquet_price_table,
+    plain_closes,
+)
 from allocator.terms import ASSET_CLASSES, SIZE_BUCKETS
 
 SYMBOL_NAMES = ("symbol", "ticker", "sym", "security")  # the symbol column of a long price file
@@ -44,7 +52,8 @@ class PriceWindow:
 
     def daily_returns(self) -> np.ndarray:
         values = self.closes.to_numpy(dtype=np.float64)
-        out: np.ndarray = values[1:] / values[:-1] - 1.0
+        out: np.ndarray = np.divide(values[1:], values[:-1], out=np.empty((len(values) - 1, values.shape[1])))
+        out -= 1.0  # in place: one array of returns is allocated, not two; rows contiguous whatever the layout
         return out
 
 
@@ -122,7 +131,7 @@ def _check_row_lengths(path: Path, encoding: str = "utf-8-sig", separator: str =
 _PLAIN_CHARACTERS = frozenset("0123456789.+-eE")
 
 
-LARGEST_NUMBER = 1e15  # no close, market cap (USD), P/E or growth rate a run can use is this large
+LARGEST_NUMBER = LARGEST_CLOSE  # 1e15: no close, market cap (USD), P/E or growth rate a run can use is this large
 
 
 def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
@@ -141,7 +150,7 @@ def _plain_numbers(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None
         out[present] = numbers.astype(np.float64)
     except ValueError:
         return None
-    if not np.all(np.abs(out[present]) <= LARGEST_NUMBER):  # 1e400 reads as inf: let numeric_column name it
+    if not plain_closes(out):  # 1e400 reads as inf: let numeric_column name it
         return None
     return out.reshape(len(frame), len(columns))
 
@@ -171,17 +180,77 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, allow_missing: 
     return values
 
 
+class TextPriceTable:
+    """A price file read as text by ``read_csv_table``: the careful reader, which names the file, row and column of a
+    bad cell."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.frame.columns)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def column(self, name: str) -> pd.Series:
+        return self.frame[name]
+
+    def numbers(self, names: list[str]) -> np.ndarray | None:
+        return _plain_numbers(self.frame, names)
+
+
 def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
-    """Daily closes indexed by date (increasing), one float column per symbol, NaN where there is no close."""
+    """Daily closes indexed by date (increasing), one float column per symbol, NaN where there is no close.
+
+    A CSV file is read in C (``allocator.inputs.price_files``) and, only when that finds something wrong, again
+    as text by the careful reader, whose error names the file, row and column; a ``.parquet`` file through pyarrow.
+    """
     path = Path(path)
     limits = limits or FileLimits()
-    frame = read_csv_table(path, limits, "price file")
-    lower = {c.lower(): c for c in frame.columns}
+    if is_parquet(path):
+        table = parquet_price_table(path, limits)
+        try:
+            return _prices(table, path)
+        finally:
+            table.release()
+    check_file(path, limits.max_bytes, "price file")
+    fast = csv_price_table(path, limits, _text_columns)
+    if fast is not None:
+        try:
+            return _prices(fast, path)
+        except DataError:
+            pass  # the careful reader below finds the problem again and names its cell
+        finally:
+            fast.release()
+    return read_prices_as_text(path, limits)
+
+
+def read_prices_as_text(path: str | Path, limits: FileLimits | None = None) -> pd.DataFrame:
+    """``read_prices`` of a CSV file by the careful reader alone: every cell read as text (UTF-8, UTF-16 or
+    Windows-1252), so that an error names the file, row and column of the cell. ``read_prices`` gives the same."""
+    path = Path(path)
+    return _prices(TextPriceTable(read_csv_table(path, limits or FileLimits(), "price file")), path)
+
+
+def _text_columns(names: list[str]) -> set[str]:
+    """The columns of a price file kept as text: the date (wide layout), or all but the close (long layout)."""
+    lower = {name.lower(): name for name in names}
+    if any(n in lower for n in SYMBOL_NAMES):
+        close = next((lower[n] for n in CLOSE_NAMES if n in lower), None)
+        return {name for name in names if name != close}
+    return {lower[n] for n in DATE_NAMES if n in lower}
+
+
+def _prices(table: PriceTable, path: Path) -> pd.DataFrame:
+    lower = {c.lower(): c for c in table.columns}
     date_col = next((lower[n] for n in DATE_NAMES if n in lower), None)
     if date_col is None:
-        raise DataError(str(path), f"no date column (columns: {', '.join(frame.columns[:8])})",
+        raise DataError(str(path), f"no date column (columns: {', '.join(table.columns[:8])})",
                         "name the first column 'date'")
-    if frame.empty:
+    if table.rows == 0:
         raise DataError(str(path), "the price file has a header but no rows", "add daily closes")
     sym_col = next((lower[n] for n in SYMBOL_NAMES if n in lower), None)
     if sym_col is not None:
@@ -189,9 +258,9 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
         if close_col is None:
             raise DataError(str(path), "long price file without a close column",
                             "give columns date,symbol,close (or adj_close)")
-        frame = _long_to_wide(frame, path, date_col, sym_col, close_col)
+        frame = _long_to_wide(table, path, date_col, sym_col, close_col)
     else:
-        frame = _wide(frame, path, date_col)
+        frame = _wide(table, path, date_col)
     if frame.shape[1] == 0:
         raise DataError(str(path), "no symbol columns", "give one column of closes per symbol after 'date'")
     return frame
@@ -200,15 +269,41 @@ def read_prices(path: str | Path, limits: FileLimits | None = None) -> pd.DataFr
 ISO_DATE_TIME = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
 
 
+def _numbers(table: PriceTable, columns: list[str], path: Path) -> np.ndarray:
+    """The columns as floats (rows x columns, NaN where empty); a bad cell is named by ``numeric_column``."""
+    values = table.numbers(columns)
+    if values is None:  # something other than plain decimals and empty cells: parse each column for its error
+        values = np.empty((table.rows, len(columns)))
+        for j, c in enumerate(columns):
+            values[:, j] = numeric_column(pd.DataFrame({c: table.column(c)}), c, path, allow_missing=True)
+    return values
+
+
 def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
-    """ISO dates, YYYY-MM-DD (a time or a UTC offset may follow; the local calendar date is kept). Nothing else:
-    pandas' own ISO reader would also take ``today``, ``now`` and ``20250901``."""
-    cleaned = text.str.strip()
-    unlike = ~cleaned.str.fullmatch(ISO_DATE_TIME)
-    if unlike.any():
-        position = int(np.flatnonzero(unlike.to_numpy())[0])
+    """ISO dates, YYYY-MM-DD (a time or a UTC offset may follow; the local calendar date is kept) and nothing else,
+    or datetimes as a Parquet file holds them. Each distinct text is parsed once (a long price file repeats every
+    date per symbol)."""
+    if pd.api.types.is_datetime64_any_dtype(text.dtype):
+        dates = text
+    else:
+        codes, distinct = pd.factorize(text.astype(str).str.strip())
+        unlike = ~pd.Series(distinct, dtype=object).str.fullmatch(ISO_DATE_TIME).to_numpy(dtype=bool)
+        if unlike.any():  # pandas' own ISO reader would also take today, now and 20250901
+            position = int(np.flatnonzero(unlike[codes])[0])
+            raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
+                            "write dates as YYYY-MM-DD")
+        dates = pd.Series(_iso_dates(pd.Series(distinct, dtype=object)).to_numpy()[codes])
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    if dates.isna().any():
+        position = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
                         "write dates as YYYY-MM-DD")
+    return pd.DatetimeIndex(dates).normalize()
+
+
+def _iso_dates(cleaned: pd.Series) -> pd.Series:
+    """Timestamps of ISO texts (NaT where not a date), each in its own offset's local time, without a zone."""
     try:
         dates = pd.to_datetime(cleaned, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):  # offsets that differ from row to row
@@ -217,11 +312,7 @@ def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
                                           for d in dates]), errors="coerce")
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    if dates.isna().any():
-        position = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise DataError(f"{path}: row {position + 2}: {column}", f"not a date: {text.iloc[position]!r}",
-                        "write dates as YYYY-MM-DD")
-    return pd.DatetimeIndex(dates).normalize()
+    return dates
 
 
 def _check_order(dates: pd.DatetimeIndex, path: Path, column: str) -> None:
@@ -244,10 +335,10 @@ def _check_closes(frame: pd.DataFrame, path: Path, line_of: np.ndarray) -> None:
                         f"close {values[row, col]:g} is not positive", "prices must be positive")
 
 
-def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
-    dates = _parse_dates(frame[date_col], path, date_col)
+def _wide(table: PriceTable, path: Path, date_col: str) -> pd.DataFrame:
+    dates = _parse_dates(table.column(date_col), path, date_col)
     _check_order(dates, path, date_col)
-    columns = [c for c in frame.columns if c != date_col]
+    columns = [c for c in table.columns if c != date_col]
     seen: set[str] = set()
     for c in columns:
         if not c or c.lower().startswith("unnamed"):
@@ -259,20 +350,23 @@ def _wide(frame: pd.DataFrame, path: Path, date_col: str) -> pd.DataFrame:
             raise DataError(str(path), f"symbol {c} appears in two columns (as {canonical_symbol(c)})",
                             "keep one column per symbol")
         seen.add(canonical_symbol(c))
-    values = _plain_numbers(frame, columns)
-    if values is None:  # something other than plain decimals and empty cells: parse each column for its error
-        data = {canonical_symbol(c): numeric_column(frame, c, path, allow_missing=True).to_numpy() for c in columns}
-    else:
-        data = {canonical_symbol(c): values[:, j] for j, c in enumerate(columns)}
-    wide = pd.DataFrame(data, index=dates)
+    wide = pd.DataFrame(_numbers(table, columns, path), index=dates, columns=[canonical_symbol(c) for c in columns])
     wide.index.name = "date"
     _check_closes(wide, path, np.arange(len(wide)) + 2)
     return wide
 
 
+def canonical_symbols(text: pd.Series) -> pd.Series:
+    """``canonical_symbol`` of each cell, computed once per distinct spelling."""
+    codes, distinct = pd.factorize(text.astype(str))
+    spelled = np.array([canonical_symbol(str(s)) for s in distinct] or [""], dtype=object)
+    return pd.Series(spelled[codes], index=text.index, dtype=object)
+
+
 def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
-    """Every symbol is a ticker (not empty, not a formula or a sentence)."""
-    bad = ~symbols.map(is_ticker).to_numpy(dtype=bool)
+    """Every symbol is a ticker (not empty, not a formula or a sentence); each distinct symbol checked once."""
+    codes, distinct = pd.factorize(symbols.astype(str))
+    bad = ~np.array([is_ticker(str(s)) for s in distinct] or [True], dtype=bool)[codes]
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         value = symbols.iloc[position]
@@ -281,25 +375,28 @@ def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
                         "give the symbol of every row (letters, digits and . - / ^)")
 
 
-def _long_to_wide(frame: pd.DataFrame, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
-    dates = _parse_dates(frame[date_col], path, date_col)
-    symbols = frame[sym_col].astype(str).map(canonical_symbol)
+def _long_to_wide(table: PriceTable, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
+    dates = _parse_dates(table.column(date_col), path, date_col)
+    symbols = canonical_symbols(table.column(sym_col))
     _check_symbols(symbols, path, sym_col)
-    closes = numeric_column(frame, close_col, path, allow_missing=True)
-    long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes.to_numpy(),
-                         "line": np.arange(len(frame)) + 2})
+    closes = _numbers(table, [close_col], path)[:, 0]
+    long = pd.DataFrame({"date": dates, "symbol": symbols.to_numpy(), "close": closes,
+                         "line": np.arange(table.rows) + 2})
     duplicated = long.duplicated(["date", "symbol"])
     if duplicated.any():
         position = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: {date_col}",
                         f"duplicate close for {long['symbol'].iloc[position]} on "
                         f"{long['date'].iloc[position].date()}", "keep one close per symbol and date")
-    for _, part in long.groupby("symbol", sort=False):
-        steps = np.diff(part["date"].to_numpy())
-        if len(steps) and (steps < np.timedelta64(0, "ns")).any():
-            bad = int(np.flatnonzero(steps < np.timedelta64(0, "ns"))[0]) + 1
-            raise DataError(f"{path}: row {int(part['line'].iloc[bad])}: {date_col}",
-                            f"dates of {part['symbol'].iloc[0]} are out of order", "sort by date")
+    # each symbol's rows in file order, symbols in order of first appearance: the first step back in time
+    codes = pd.factorize(long["symbol"])[0]
+    order = np.argsort(codes, kind="stable")
+    day = long["date"].to_numpy()[order]
+    back = (codes[order][1:] == codes[order][:-1]) & (day[1:] < day[:-1])
+    if back.any():
+        row = int(order[int(np.flatnonzero(back)[0]) + 1])
+        raise DataError(f"{path}: row {row + 2}: {date_col}",
+                        f"dates of {long['symbol'].iloc[row]} are out of order", "sort by date")
     bad_close = np.isfinite(long["close"].to_numpy()) & (long["close"].to_numpy() <= 0)
     if bad_close.any():
         position = int(np.flatnonzero(bad_close)[0])
@@ -333,33 +430,33 @@ def price_window(
     if missing:
         raise DataError(source, f"no prices for {', '.join(missing)}",
                         "add their closes to the price file or remove them from the universe")
-    frame = prices.loc[:, list(symbols)]
-    if as_of is not None:
-        frame = frame.loc[frame.index <= as_of]
-        if frame.empty:
-            raise DataError(source, f"no prices on or before the as-of date {as_of.date()}", "check --as-of")
-    if len(frame) < rows_needed:
-        raise DataError(source, f"{len(frame)} daily closes, fewer than the {rows_needed} needed "
+    rows = prices if as_of is None else prices.iloc[:prices.index.searchsorted(as_of, side="right")]
+    if as_of is not None and rows.empty:
+        raise DataError(source, f"no prices on or before the as-of date {as_of.date()}", "check --as-of")
+    if len(rows) < rows_needed:
+        raise DataError(source, f"{len(rows)} daily closes, fewer than the {rows_needed} needed "
                         f"(lookback plus one, and at least the RSI period plus one)",
                         "give a longer price history, or shorten risk.lookback_days (or rsi.period)")
-    window = frame.iloc[-rows_needed:]
-    filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 else window
+    window = rows.iloc[-rows_needed:]
+    if list(window.columns) != list(symbols):  # the universe's columns in its order (a copy; else a view)
+        window = window.loc[:, list(symbols)]
+    gaps = window.isna().to_numpy()
+    filled = window.ffill(limit=max_fill_days) if max_fill_days > 0 and gaps.any() else window
     warnings: list[str] = []
     excluded: list[str] = []
-    gaps = filled.isna()
-    for symbol in symbols:
-        column = gaps[symbol].to_numpy()
-        if column.any():
-            first = window.index[int(np.flatnonzero(column)[0])].date()
-            count = (f"{int(window[symbol].isna().sum())} missing closes in the window, {int(column.sum())} of them "
-                     f"beyond the {max_fill_days}-day fill limit (the first on {first})")
-            if not exclude_gaps:
-                raise DataError(f"{source}: {symbol}", count,
-                                "fill the history, raise data.max_fill_days, or set data.on_gap: exclude")
-            excluded.append(symbol)
-            warnings.append(f"{symbol} excluded: {count}")
-    kept = [s for s in symbols if s not in excluded]
-    filled = filled.loc[:, kept]
+    gappy = (filled.isna().to_numpy() if filled is not window else gaps).any(axis=0)
+    for symbol in (symbols[i] for i in np.flatnonzero(gappy)):
+        column = filled[symbol].isna().to_numpy()
+        first = window.index[int(np.flatnonzero(column)[0])].date()
+        count = (f"{int(window[symbol].isna().sum())} missing closes in the window, {int(column.sum())} of them "
+                 f"beyond the {max_fill_days}-day fill limit (the first on {first})")
+        if not exclude_gaps:
+            raise DataError(f"{source}: {symbol}", count,
+                            "fill the history, raise data.max_fill_days, or set data.on_gap: exclude")
+        excluded.append(symbol)
+        warnings.append(f"{symbol} excluded: {count}")
+    kept = [s for s in symbols if s not in excluded] if excluded else list(symbols)
+    filled = filled.loc[:, kept] if excluded else filled
     values = filled.to_numpy(dtype=np.float64)
     if len(values) > 1:
         flat = np.all(values == values[0], axis=0)
@@ -376,6 +473,19 @@ def price_window(
         warnings.append(f"{symbol}: {what}; kept as a real move (data.on_split: warn)")
     return PriceWindow(closes=filled, as_of=pd.Timestamp(filled.index[-1]), warnings=tuple(warnings)), tuple(
         excluded)
+
+
+def last_closes(prices: pd.DataFrame) -> pd.DataFrame:
+    """Each symbol's last close in ``prices`` (at least one row): ``close`` (NaN when it has none) and
+    ``sessions_old``, the rows between it and the last row (-1 when none); ``close`` is ``prices.ffill().iloc[-1]``
+    without filling every row."""
+    values = prices.to_numpy(dtype=np.float64)
+    valid = ~np.isnan(values)
+    age = np.argmax(valid[::-1], axis=0)
+    found = valid.any(axis=0)
+    close = values[len(values) - 1 - age, np.arange(values.shape[1])]
+    return pd.DataFrame({"close": np.where(found, close, np.nan), "sessions_old": np.where(found, age, -1)},
+                        index=prices.columns)
 
 
 SPLIT_FACTORS = (2, 3, 4, 5, 8, 10, 15, 20, 25, 50)

@@ -21,7 +21,7 @@ benchmark weight:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,22 +39,50 @@ def wilder_rsi(closes: FloatArray, period: int = 14) -> FloatArray:
     closes = np.asarray(closes, dtype=np.float64)
     one_dim = closes.ndim == 1
     values = closes[:, None] if one_dim else closes
-    t = values.shape[0]
     out = np.full(values.shape, np.nan)
-    if t <= period:
-        return out[:, 0] if one_dim else out
-    change = np.diff(values, axis=0)
-    gain = np.clip(change, 0.0, None)
-    loss = np.clip(-change, 0.0, None)
-    avg_gain = np.empty((t - period, values.shape[1]))
-    avg_loss = np.empty_like(avg_gain)
-    avg_gain[0] = gain[:period].mean(axis=0)
-    avg_loss[0] = loss[:period].mean(axis=0)
-    for row, i in enumerate(range(period, t - 1)):  # the recursion only; RSI itself is computed in one go below
-        avg_gain[row + 1] = (avg_gain[row] * (period - 1) + gain[i]) / period
-        avg_loss[row + 1] = (avg_loss[row] * (period - 1) + loss[i]) / period
-    out[period:] = _rsi_from(avg_gain, avg_loss)
+    if values.shape[0] > period:
+        out[period:] = np.array(list(_wilder_rows(values, period)))
     return out[:, 0] if one_dim else out
+
+
+@dataclass(frozen=True)
+class RsiReading:
+    """The RSI of each asset on the last day and whether it is overbought then, hysteresis included (as
+    ``overbought_with_release`` reads the whole series)."""
+
+    rsi: FloatArray
+    overbought: np.ndarray
+
+
+def latest_rsi(closes: FloatArray, period: int, overbought: float, release: float) -> RsiReading:
+    """``wilder_rsi`` on the last row of ``closes`` (rows are days, one column an asset) and the overbought state
+    of ``overbought_with_release``, in one pass over the days that keeps one row of state: memory grows with the
+    assets, not with assets times days."""
+    values = np.ascontiguousarray(closes, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values
+    last = np.full(values.shape[1], np.nan)
+    hot = np.zeros(values.shape[1], dtype=bool)
+    if values.shape[0] <= period:
+        return RsiReading(rsi=last, overbought=hot)
+    floor = min(release, overbought)
+    with np.errstate(invalid="ignore"):
+        for last in _wilder_rows(values, period):
+            hot = (last >= overbought) | (hot & (last >= floor))  # a NaN releases, as a low RSI does
+    return RsiReading(rsi=last, overbought=hot)
+
+
+def _wilder_rows(values: FloatArray, period: int) -> Iterator[FloatArray]:
+    """Wilder's RSI of every column (rows of ``values`` are days) for each day from row ``period`` on: one row of
+    averages is carried from day to day."""
+    change = np.diff(values[: period + 1], axis=0)
+    avg_gain = np.clip(change, 0.0, None).mean(axis=0)
+    avg_loss = np.clip(-change, 0.0, None).mean(axis=0)
+    yield _rsi_from(avg_gain, avg_loss)
+    for i in range(period + 1, values.shape[0]):
+        change = values[i] - values[i - 1]
+        avg_gain = (avg_gain * (period - 1) + np.clip(change, 0.0, None)) / period
+        avg_loss = (avg_loss * (period - 1) + np.clip(-change, 0.0, None)) / period
+        yield _rsi_from(avg_gain, avg_loss)
 
 
 def _rsi_from(avg_gain: FloatArray, avg_loss: FloatArray) -> FloatArray:
@@ -135,14 +163,14 @@ class RsiLimits:
 
 
 def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, current_weight: FloatArray, *,
-               history: FloatArray | None = None, benchmark: FloatArray | None = None,
+               history: FloatArray | None = None, hot: np.ndarray | None = None, benchmark: FloatArray | None = None,
                risk: RiskModel | None = None, group_labels: Callable[[str], Sequence[str]] | None = None,
                config_path: str = "config") -> RsiLimits:
     """The RSI bounds for each asset given its latest RSI (``rsi``) and current weight.
 
-    ``history`` (rows are days ending at the as-of date) gives the hysteresis; without it an asset is overbought
-    when its latest RSI is. ``benchmark`` is needed by ``trim: overweight``, ``risk`` by ``scope: correlated``
-    and ``group_labels`` (``Universe.group_labels``) by ``scope: group``.
+    ``hot`` (``latest_rsi``) or ``history`` (rows are days ending at the as-of date) gives the hysteresis; without
+    either an asset is overbought when its latest RSI is. ``benchmark`` is needed by ``trim: overweight``, ``risk``
+    by ``scope: correlated`` and ``group_labels`` (``Universe.group_labels``) by ``scope: group``.
     """
     n = len(symbols)
     lower = np.full(n, -np.inf)
@@ -150,14 +178,16 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
     rules: list[RsiRule] = []
     if not config.enabled:
         return RsiLimits(rsi=rsi, lower=lower, upper=upper, rules=(), hot=np.zeros(n, dtype=bool))
-    if history is None:
-        history = np.asarray(rsi, dtype=np.float64)[None, :]
-    hot = overbought_with_release(history, config.overbought, config.release)
+    if hot is None:
+        history = np.asarray(rsi, dtype=np.float64)[None, :] if history is None else history
+        hot = overbought_with_release(history, config.overbought, config.release)
+    hot = np.asarray(hot, dtype=bool)
     base = np.zeros(n) if benchmark is None else np.asarray(benchmark, dtype=np.float64)
-    for i, symbol in enumerate(symbols):
-        value, w0 = float(rsi[i]), float(current_weight[i])
-        if not np.isfinite(value):
-            continue
+    values = np.asarray(rsi, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        oversold = (values <= config.oversold) if config.no_sell_when_oversold else np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(np.isfinite(values) & (hot | oversold)):  # the assets a rule may apply to
+        symbol, value, w0 = symbols[i], float(values[i]), float(current_weight[i])
         if hot[i]:
             anchor = float(base[i]) if config.trim is RsiTrim.OVERWEIGHT else 0.0
             if w0 <= anchor + 1e-12 and config.trim is RsiTrim.OVERWEIGHT:
@@ -178,7 +208,8 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
             rules.append(RsiRule(symbol, value, "rsi_no_sell", w0, None))
     groups: tuple[RsiGroupCap, ...] = ()
     if config.scope is RsiScope.CORRELATED:
-        sources = [symbols.index(r.symbol) for r in rules if r.rule in ("rsi_trim", "rsi_no_add")]
+        position = {symbol: i for i, symbol in enumerate(symbols)}
+        sources = [position[r.symbol] for r in rules if r.rule in ("rsi_trim", "rsi_no_add")]
         rules.extend(_correlated(config, symbols, rsi, current_weight, hot, risk, sources, upper))
     elif config.scope is RsiScope.GROUP:
         groups = _group_caps(config, symbols, rsi, current_weight, hot, group_labels, config_path, upper)
@@ -188,13 +219,14 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
     return RsiLimits(rsi=rsi, lower=lower, upper=upper, rules=tuple(rules), groups=groups, hot=hot)
 
 
-def correlations_with(risk: RiskModel, source: int) -> FloatArray:
+def correlations_with(risk: RiskModel, source: int, volatility: FloatArray | None = None) -> FloatArray:
     """The return correlation of every asset with asset ``source``, from the risk model's annualized covariance
-    (one product ``Sigma @ e``, so a factor model never forms the n-by-n matrix)."""
+    (one product ``Sigma @ e``, so a factor model never forms the n-by-n matrix). ``volatility`` is
+    ``risk.volatility``, passed when known (it is computed otherwise)."""
     unit = np.zeros(len(risk.symbols))
     unit[source] = 1.0
     column = risk.covariance_times(unit)
-    volatility = risk.volatility
+    volatility = risk.volatility if volatility is None else volatility
     with np.errstate(divide="ignore", invalid="ignore"):
         result: FloatArray = np.where(volatility > 0, column / (volatility * volatility[source]), 0.0)
     return result
@@ -208,8 +240,9 @@ def _correlated(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cu
     if risk is None:
         raise ValueError("rsi.scope correlated needs the risk model")
     best: dict[int, tuple[float, int]] = {}
+    volatility = risk.volatility
     for j in sources:
-        corr = correlations_with(risk, j)
+        corr = correlations_with(risk, j, volatility)
         for i in (int(k) for k in np.flatnonzero(corr > config.correlation)):
             if i == j or hot[i]:  # an overbought asset keeps its own rule
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from rich.console import Console
@@ -11,6 +11,7 @@ from rich.table import Table
 from allocator.outputs.metrics import PortfolioStats
 from allocator.outputs.summary import MODEL_RETURNS, RunSummary
 from allocator.pipeline import RunResult
+from allocator.trading.trades import Trade
 
 
 def pct(value: float, digits: int = 2) -> str:
@@ -69,13 +70,30 @@ def exposure_table(summary: RunSummary, by: str) -> Table:
     return table
 
 
-def trades_table(result: RunResult) -> Table:
-    table = Table(title="Trades (sells first)", title_justify="left")
+TOP_TRADES = 20  # trades shown in the terminal; the trade file holds them all
+
+
+def largest_trades(trades: Sequence[Trade], count: int = TOP_TRADES) -> list[Trade]:
+    """The ``count`` trades largest by notional value (the first in the list on a tie), in the list's order (sells
+    first)."""
+    if len(trades) <= count:
+        return list(trades)
+    largest = sorted(range(len(trades)), key=lambda i: -trades[i].notional_value)[:count]
+    return [trades[i] for i in sorted(largest)]
+
+
+def trades_table(result: RunResult, count: int = TOP_TRADES) -> Table:
+    """The ``count`` largest trades (all of them when there are no more)."""
+    trades = result.trades.trades
+    shown = largest_trades(trades, count)
+    title = ("Trades (sells first)" if len(shown) == len(trades)
+             else f"The {len(shown)} largest of {len(trades)} trades by value (sells first)")
+    table = Table(title=title, title_justify="left")
     for column, justify in (("side", "left"), ("symbol", "left"), ("quantity", "right"), ("price", "right"),
                             ("notional", "right"), ("weight now", "right"), ("target", "right"),
                             ("reason", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for t in result.trades.trades:
+    for t in shown:
         table.add_row(t.side, t.symbol, f"{t.quantity.normalize():f}", f"{t.price:,.2f}",
                       money_text(float(t.notional_value)), pct(t.current_weight), pct(t.target_weight), t.reason)
     return table
@@ -92,8 +110,17 @@ def model_sources(summary: RunSummary) -> list[str]:
     return lines
 
 
-def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
-    """The run summary: portfolio statistics, size exposure, trades, RSI rules and binding limits."""
+def more_trades(count: int, trade_file: str | None) -> str:
+    """The line under a trades table that leaves ``count`` trades out: where the whole list is."""
+    where = f"in {trade_file}" if trade_file else "not shown; write the whole list with -o FOLDER"
+    return f"{count} more trade{'s' if count != 1 else ''} {where}"
+
+
+def print_run(result: RunResult, summary: RunSummary, stream: TextIO, trade_file: str | None = None) -> None:
+    """The run summary: portfolio statistics, size exposure, the largest trades, RSI rules and binding limits.
+
+    ``trade_file`` is the written file with every trade (``out/trades.csv``), named when the table leaves some out.
+    """
     out = console(stream)
     trades = summary.trades
     benchmark = "  benchmark none" if summary.benchmark == "none" else ""
@@ -105,6 +132,8 @@ def print_run(result: RunResult, summary: RunSummary, stream: TextIO) -> None:
     out.print(portfolio_table(summary))
     out.print(exposure_table(summary, "size_bucket"))
     out.print(trades_table(result))
+    if trades.count > TOP_TRADES:
+        out.print(more_trades(trades.count - TOP_TRADES, trade_file))
     out.print(f"{trades.count} trades: sells {money_text(trades.sold_value)}, "
               f"buys {money_text(trades.bought_value)}, "
               f"estimated cost {money_text(summary.estimated_cost_value)}; "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from allocator.config.schema import SIGNALS
-from allocator.files.cells import csv_bytes, fixed, safe_text
+from allocator.files.cells import csv_bytes, fixed, fixed_column, safe_text
 from allocator.files.json_text import json_bytes
 from allocator.files.manifest import MANIFEST_FILE
 from allocator.outputs.manifest import manifest_of
@@ -42,29 +42,37 @@ def weights_csv(result: RunResult) -> bytes:
               "beta", "alpha_volatility"]
     beta = returns.beta if returns.beta is not None else np.full(u.size, np.nan)
     alpha_vol = returns.alpha_volatility if returns.alpha_volatility is not None else vol
-    views = returns.views_part
-    rows = []
-    for i, symbol in enumerate(u.symbols):
-        rows.append([safe_text(symbol), safe_text(u.sector[i]), u.size_bucket[i], safe_text(u.asset_class[i]),
-                     fixed(u.weight[i]), fixed(u.benchmark_weight[i]), fixed(alloc.weight[i]), fixed(achieved[i]),
-                     fixed(alloc.weight[i] - u.benchmark_weight[i]), fixed(float(result.rsi.rsi[i]), 4),
-                     fixed(returns.prior[i]), *[fixed(returns.contributions[k][i]) for k in SIGNALS],
-                     fixed(views[i]), fixed(returns.mu[i]), fixed(vol[i]), fixed(contributions[i]),
-                     fixed(float(beta[i])) if np.isfinite(beta[i]) else "", fixed(alpha_vol[i])])
-    empty = [""] * (len(header) - 9)
-    trades = result.trades
-    nav_after = float(trades.cash_after_value) + sum(float(q * price) for q, price in zip(
-        trades.final_quantity, trades.prices, strict=True))
-    for j, symbol in enumerate(u.outside_symbols):  # held fixed or sold whole; not modelled, but part of NAV
-        final = trades.final_quantity[u.size + j]
-        target = 0.0 if u.outside_sold else float(u.outside_weight[j])
-        rows.append([safe_text(symbol), OUTSIDE, "none", OUTSIDE, fixed(u.outside_weight[j]), fixed(0.0),
-                     fixed(target), fixed(float(final * trades.prices[u.size + j]) / nav_after), fixed(target),
-                     *empty])
+    numbers = [u.weight, u.benchmark_weight, alloc.weight, achieved, alloc.weight - u.benchmark_weight, None,
+               returns.prior, *[returns.contributions[k] for k in SIGNALS], returns.views_part, returns.mu, vol,
+               contributions, beta, alpha_vol]  # None: the RSI, with 4 decimals
+    columns = [[safe_text(s) for s in u.symbols], [safe_text(s) for s in u.sector], list(u.size_bucket),
+               [safe_text(s) for s in u.asset_class],
+               *(fixed_column(_floats(result.rsi.rsi), 4) if values is None else fixed_column(_floats(values))
+                 for values in numbers)]
+    columns[-2] = [text if finite else "" for text, finite in zip(columns[-2], np.isfinite(beta), strict=True)]
+    rows: list[Sequence[str]] = list(zip(*columns, strict=True))
+    if u.outside_symbols:  # held fixed or sold whole; not modelled, but part of NAV
+        empty = [""] * (len(header) - 9)
+        trades = result.trades
+        nav_after = float(trades.cash_after_value) + sum(float(q * price) for q, price in zip(
+            trades.final_quantity, trades.prices, strict=True))
+        for j, symbol in enumerate(u.outside_symbols):
+            final = trades.final_quantity[u.size + j]
+            target = 0.0 if u.outside_sold else float(u.outside_weight[j])
+            rows.append([safe_text(symbol), OUTSIDE, "none", OUTSIDE, fixed(u.outside_weight[j]), fixed(0.0),
+                         fixed(target), fixed(float(final * trades.prices[u.size + j]) / nav_after), fixed(target),
+                         *empty])
     benchmark_cash = 1.0 - float(u.benchmark_weight.sum())
     rows.append(["CASH", "cash", "none", "cash", fixed(u.cash_weight), fixed(benchmark_cash), fixed(alloc.cash_weight),
-                 fixed(result.trades.achieved_cash_weight), fixed(alloc.cash_weight - benchmark_cash), *empty])
+                 fixed(result.trades.achieved_cash_weight), fixed(alloc.cash_weight - benchmark_cash),
+                 *[""] * (len(header) - 9)])
     return csv_bytes(header, rows)
+
+
+def _floats(values: Any) -> list[float]:
+    """A column of numbers as Python floats, for ``fixed_column``."""
+    floats: list[float] = np.asarray(values, dtype=np.float64).tolist()
+    return floats
 
 
 def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Sequence[str] = "csv",

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from allocator.config.schema import RsiConfig
-from allocator.model.rsi import correlations_with, overbought_with_release, rsi_limits, wilder_rsi
+from allocator.model.rsi import correlations_with, latest_rsi, overbought_with_release, rsi_limits, wilder_rsi
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import RunResult, prepare, run
 from tests.helpers import write_config
@@ -31,6 +31,24 @@ def test_hysteresis_keeps_the_rule_at_67_after_crossing_70_and_releases_it_at_64
     assert not overbought_with_release(np.array([60.0, 67.0, 69.9]), 70.0, 65.0)[0], "never crossed 70"
     assert not overbought_with_release(crossed, 70.0, 70.0)[0], "release at overbought: no hysteresis"
     assert not overbought_with_release(np.array([np.nan, 71.0, np.nan, 67.0]), 70.0, 65.0)[0]
+
+
+@pytest.mark.parametrize(("overbought", "release"), [(70.0, 65.0), (70.0, 70.0), (60.0, 75.0), (55.0, 40.0)])
+def test_latest_rsi_is_the_last_row_of_the_series_and_its_hysteresis(overbought: float, release: float) -> None:
+    """One pass keeping one row of state gives the last RSI bit for bit and the overbought state that reading the
+    whole series back gives, for 400 random walks (some flat for a while, some trending)."""
+    rng = np.random.default_rng(7)
+    steps = rng.normal(0.001, 0.02, size=(300, 400)) + np.linspace(-0.004, 0.004, 400)
+    steps[100:140, ::7] = 0.0
+    closes = 100 * np.exp(np.cumsum(steps, axis=0))
+    series = wilder_rsi(closes, 14)
+    reading = latest_rsi(closes, 14, overbought, release)
+    np.testing.assert_array_equal(reading.rsi, series[-1])
+    hot = overbought_with_release(series, overbought, release)
+    np.testing.assert_array_equal(reading.overbought, hot)
+    assert 0 < hot.sum() < 400
+    short = latest_rsi(closes[:14], 14, overbought, release)  # no RSI yet: NaN, never overbought
+    assert np.isnan(short.rsi).all() and not short.overbought.any()
 
 
 def test_hysteresis_on_a_constructed_price_series() -> None:

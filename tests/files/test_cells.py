@@ -1,0 +1,22 @@
+"""Numbers written as text: a column formatted at once is the same text as each value formatted alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allocator.files.cells import fixed, fixed_column
+
+
+@pytest.mark.parametrize("digits", [10, 4, 0])
+def test_a_column_is_formatted_as_each_value_alone(digits: int) -> None:
+    rng = np.random.default_rng(42)
+    values = [*(rng.standard_normal(20_000) * 10.0 ** rng.integers(-14, 14, 20_000)).tolist(),
+              -0.0, 0.0, -4e-11, -5e-11, -6e-11, -0.4, float("nan"), float("inf"), -float("inf"), 1e300]
+    assert fixed_column(values, digits) == [fixed(v, digits) for v in values]
+
+
+def test_no_negative_zero_is_written() -> None:
+    assert fixed_column([-1e-12, -0.0, -0.00004], 4) == ["0.0000", "0.0000", "0.0000"]
+    assert fixed_column([-0.00005, -0.00006], 4) == [fixed(-0.00005, 4), "-0.0001"]
+    assert fixed_column([]) == []
