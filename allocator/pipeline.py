@@ -174,7 +174,7 @@ def _holdings_with_cash(holdings: Holdings, cash: Decimal | None) -> Holdings:
 
 
 def prepare(
-    holdings_path: str | Path,
+    holdings_path: str | Path | Holdings,
     config: str | Path | LoadedConfig,
     as_of: str | None = None,
     cash: Decimal | None = None,
@@ -186,6 +186,8 @@ def prepare(
     """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits.
 
     ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
+    ``holdings_path`` may be ``Holdings`` already held (``backtest`` passes the simulated account at each
+    rebalance): then no input file is hashed and ``Prepared.inputs`` is empty (the caller records its inputs).
     ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
     ``trading.raise_value`` (``--mode``, ``--raise``).
     """
@@ -193,10 +195,11 @@ def prepare(
     cfg = loaded.config
     config_path = str(loaded.path)
     file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
-    holdings_path = Path(holdings_path)
-    holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
-                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
+    given = isinstance(holdings_path, Holdings)
+    account = holdings_path if isinstance(holdings_path, Holdings) else read_holdings(
+        Path(holdings_path), cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
+        cfg.data.cash_symbols, cfg.data.holdings_account)
+    holdings = _holdings_with_cash(account, cash)
     for key, path in input_files(cfg).items():
         if not Path(path).exists():
             what = key.rsplit(".", 1)[-1].replace("_file", "").replace("_", " ")
@@ -271,13 +274,19 @@ def prepare(
             warnings.append(f"no trading.adv_by_symbol for {', '.join(no_adv)}: no market impact on their trades")
     from allocator.optimize.diagnosis import presolve_checks
 
-    named = {"holdings": holdings_path.absolute(),
-             **{key.rsplit(".", 1)[-1]: path for key, path in input_files(cfg).items()},
-             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
-    inputs = {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
+    inputs = {} if given else input_record(Path(str(holdings_path)), loaded)
     return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=window, risk=risk, scores=scores,
                     returns=returns, rsi=rsi, limits=limits, inputs=inputs, warnings=tuple(warnings),
                     presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=cash or Decimal(0))
+
+
+def input_record(holdings_path: Path | None, loaded: LoadedConfig) -> dict[str, dict[str, str]]:
+    """Every file a run reads (the holdings, when from a file; the data files; each config of the ``extends``
+    chain) by name, with its path and SHA-256, as the manifest records them."""
+    named = {**({"holdings": holdings_path.absolute()} if holdings_path is not None else {}),
+             **{key.rsplit(".", 1)[-1]: path for key, path in input_files(loaded.config).items()},
+             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
+    return {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
 
 
 STALE_SESSIONS = 5  # a close older than this many sessions is named before anything is traded on it
