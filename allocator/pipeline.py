@@ -375,7 +375,7 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
 
 
 def run(
-    holdings_path: str | Path,
+    holdings_path: str | Path | Holdings,
     config: str | Path | LoadedConfig,
     as_of: str | None = None,
     cash: Decimal | None = None,

@@ -15,7 +15,6 @@ import numpy as np
 
 from allocator.domain import FloatArray
 
-
 CHUNK = 200  # resamples drawn at a time (a 20-year daily series: 200 x 5,000 indices, 8 MB)
 
 

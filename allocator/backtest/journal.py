@@ -10,6 +10,7 @@ config and the command, so a changed input starts afresh; the folder is removed 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -89,7 +90,5 @@ def load(folder: Path, fresh: StrategyState) -> StrategyState:
 def clear(folder: Path) -> None:
     """Remove the journal (its fingerprint folder, and the parent when empty)."""
     shutil.rmtree(folder, ignore_errors=True)
-    try:
+    with contextlib.suppress(OSError):
         folder.parent.rmdir()
-    except OSError:
-        pass

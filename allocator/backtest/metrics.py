@@ -41,7 +41,8 @@ def sharpe(excess: FloatArray) -> FloatArray:
     excess = np.atleast_2d(excess)
     spread = excess.std(axis=1, ddof=1)
     ratio: FloatArray = np.where(spread > 0, excess.mean(axis=1) / np.where(spread > 0, spread, 1.0), 0.0)
-    return ratio * np.sqrt(YEAR)
+    annual: FloatArray = ratio * np.sqrt(YEAR)
+    return annual
 
 
 @dataclass(frozen=True)

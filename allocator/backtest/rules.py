@@ -118,9 +118,9 @@ def signal_ics(state: StrategyState, closes: pd.DataFrame, rebalance_dates: list
         usable = np.isfinite(forward)
         z, forward = z[usable], forward[usable]
         if len(z) < 3 or np.ptp(z) == 0 or np.ptp(forward) == 0:
-            found.append(SignalIc(day, signal, None, int(len(z))))
+            found.append(SignalIc(day, signal, None, len(z)))
             continue
-        found.append(SignalIc(day, signal, float(np.corrcoef(_ranks(z), _ranks(forward))[0, 1]), int(len(z))))
+        found.append(SignalIc(day, signal, float(np.corrcoef(_ranks(z), _ranks(forward))[0, 1]), len(z)))
     return found
 
 

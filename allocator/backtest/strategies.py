@@ -21,6 +21,7 @@ group, active, tracking-error, turnover or RSI limit, which are the config's rul
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+
 import numpy as np
 import pandas as pd
 
