@@ -2,7 +2,7 @@
 
 ``metrics.csv`` and ``metrics.json`` (per strategy, ``metrics``; the RSI hit rates and signal ICs, ``rules``),
 ``returns.csv`` (daily returns, one column a strategy), ``weights.csv`` (each strategy's weights after each
-rebalance), ``trades.csv`` (every fill), ``rules.csv`` (every rule that fired, with the forward returns of RSI
+rebalance), ``decisions.csv`` (the target shares decided on each rebalance's closes), ``trades.csv`` (every fill), ``rules.csv`` (every rule that fired, with the forward returns of RSI
 trims, and every signal's IC per date), and the charts (``charts``). When the inputs carry a look-ahead (static
 fundamentals), each CSV starts with the line ``# look-ahead: ...``, ``metrics.json`` lists it under
 ``look_ahead`` and each chart's title names it. Files are built from exact records, so a repeated run writes the
@@ -106,6 +106,8 @@ def backtest_files(result: BacktestResult, report: BacktestReport, span: dict[st
                                                                               strict=True)], look),
         "weights.csv": _csv(["date", "strategy", "symbol", "weight"],
                             [[row[0], s.name, *row[1:]] for s in result.states for row in s.weights], look),
+        "decisions.csv": _csv(["strategy", "decision_date", "symbol", "target_quantity", "reason"],
+                              [[s.name, *row] for s in result.states for row in s.decisions], look),
         "trades.csv": _csv(["strategy", "decision_date", "fill_date", "symbol", "side", "quantity", "price",
                             "notional", "cost", "reason"],
                            [[s.name, *row] for s in result.states for row in s.trades], look),

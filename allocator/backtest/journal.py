@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RECORDS = ("nav", "cash_values", "costs", "traded", "weights", "trades", "rules", "signals")
+RECORDS = ("nav", "cash_values", "costs", "traded", "weights", "decisions", "trades", "rules", "signals")
 
 
 @dataclass
@@ -40,6 +40,7 @@ class StrategyState:
     costs: list[float] = field(default_factory=list)
     traded: list[float] = field(default_factory=list)
     weights: list[list[Any]] = field(default_factory=list)
+    decisions: list[list[Any]] = field(default_factory=list)
     trades: list[list[Any]] = field(default_factory=list)
     rules: list[list[Any]] = field(default_factory=list)
     signals: list[list[Any]] = field(default_factory=list)

@@ -7,7 +7,8 @@ stay as they are, so weights drift with prices. A date whose limits cannot hold 
 fails) trades nothing and is recorded in ``rules`` as ``no_trade``.
 
 Rows recorded (``journal.StrategyState``), dates as YYYY-MM-DD: per session ``nav`` (account value after the
-session's fill), ``cash_values``, ``costs`` and ``traded`` (money); ``weights`` as [fill date, symbol, weight at the
+session's fill), ``cash_values``, ``costs`` and ``traded`` (money); ``decisions`` as [decision date, symbol,
+target shares, reason] (what was decided on the closes of that date); ``weights`` as [fill date, symbol, weight at the
 fill close] with cash as ``CASH``; ``trades`` as [decision date, fill date, symbol, side, quantity, price, notional,
 cost, reason] (exact decimals as text); ``rules`` as [date, rule, symbol, value, detail] (RSI rules with the RSI,
 relaxations, failed dates); ``signals`` (``config`` only) as [date, signal, symbol, z-score] over the equity assets.
@@ -136,7 +137,9 @@ def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, star
                 raise
             else:
                 _record_decision(state, strategy, day, decision)
-                pending = (schedule.fills[k], orders_of(decision), day)
+                orders = orders_of(decision)
+                state.decisions.extend([day, o.symbol, str(o.quantity), o.reason] for o in orders)
+                pending = (schedule.fills[k], orders, day)
                 due = pending[0] == s
         if k is not None and k >= state.decided:
             state.decided = k + 1
