@@ -61,7 +61,7 @@ def test_run_loads_the_solver_but_not_the_chart_library() -> None:
 
 
 def test_command_help_imports_nothing_heavy() -> None:
-    for command in ("run", "validate", "compare"):
+    for command in ("run", "validate", "compare", "backtest"):
         loaded = _modules_loaded(command, "--help")
         assert not loaded & HEAVY, command
 

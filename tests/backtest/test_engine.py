@@ -50,7 +50,7 @@ def _fundamentals_history(folder: Path, second: str) -> Path:
 
 
 def test_a_snapshot_is_refused_without_static_fundamentals(example_copy: Path) -> None:
-    with pytest.raises(DataError, match="look-ahead.*backtest.static_fundamentals: true"):
+    with pytest.raises(DataError, match=r"look-ahead.*backtest\.static_fundamentals: true"):
         _resolved(example_copy, static=False)
 
 
