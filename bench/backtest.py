@@ -92,7 +92,8 @@ def main(prices: Path) -> None:
         started = time.perf_counter()
         simulator = cvx.MarketSimulator(market_data=cvx.UserProvidedMarketData(
             returns=returns, volumes=None, prices=None, cash_key="cash", min_history=pd.Timedelta(0)), costs=[])
-        simulator.backtest(cvx.PeriodicRebalance(pd.Series({**weights, "cash": 0.0}), resolved.schedule.rebalance_dates.tz_localize("UTC")),
+        times = resolved.schedule.rebalance_dates.tz_localize("UTC")
+        simulator.backtest(cvx.PeriodicRebalance(pd.Series({**weights, "cash": 0.0}), times),
                            start_time=returns.index[0], end_time=returns.index[-1], initial_value=1e6)
         theirs = time.perf_counter() - started
         print(f"fixed target, {len(sessions)} sessions: allocate {ours:.1f} s, cvxportfolio {theirs:.1f} s "

@@ -2,11 +2,11 @@
 
 ``metrics.csv`` and ``metrics.json`` (per strategy, ``metrics``; the RSI hit rates and signal ICs, ``rules``),
 ``returns.csv`` (daily returns, one column a strategy), ``weights.csv`` (each strategy's weights after each
-rebalance), ``decisions.csv`` (the target shares decided on each rebalance's closes), ``trades.csv`` (every fill), ``rules.csv`` (every rule that fired, with the forward returns of RSI
-trims, and every signal's IC per date), and the charts (``charts``). When the inputs carry a look-ahead (static
-fundamentals), each CSV starts with the line ``# look-ahead: ...``, ``metrics.json`` lists it under
-``look_ahead`` and each chart's title names it. Files are built from exact records, so a repeated run writes the
-same bytes.
+rebalance), ``decisions.csv`` (the target shares decided on each rebalance's closes), ``trades.csv`` (every fill),
+``rules.csv`` (every rule that fired, with the forward returns of RSI trims, and every signal's IC per date), and the
+charts (``charts``). When the inputs carry a look-ahead (static fundamentals), each CSV starts with the line
+``# look-ahead: ...``, ``metrics.json`` lists it under ``look_ahead`` and each chart's title names it. Files are
+built from exact records, so a repeated run writes the same bytes.
 """
 
 from __future__ import annotations
