@@ -111,6 +111,7 @@ def main(debug: bool) -> None:
       allocate compare examples/holdings.csv configs/scenarios/*.yaml -o out/compare
       allocate report out/
       allocate approve out/ --by "J. Smith"
+      allocate backtest -c configs/backtest.yaml -o out/backtest
       allocate send out/trades.csv --fix-config broker.cfg
 
     Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config, 4 data, 5 infeasible or solver failure, 6 orders
@@ -442,6 +443,71 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
         click.echo(f"Error: {len(result.failed)} of {len(result.outcomes)} accounts failed (see batch.csv); "
                    f"exit {result.exit_code} is the first failure's", err=True)
         sys.exit(result.exit_code)
+
+
+@main.command()
+@config_option
+@click.option("--start", help="First day (YYYY-MM-DD); default: backtest.start, else the first session.")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: backtest.end, else the last close.")
+@click.option("--every", help="Rebalance weekly, monthly, quarterly or every N sessions; default: backtest.every.")
+@click.option("--holdings", "holdings", type=click.Path(path_type=Path),
+              help="Start from the account in this holdings file.")
+@click.option("--initial-cash", "initial_cash", callback=_cash, metavar="AMOUNT",
+              help="Start from this much cash (default: backtest.initial_cash).")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
+              help="Output folder for metrics, returns, weights, trades, rules, charts and manifest.json (written "
+                   "atomically); a killed run resumes from its journal beside it.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no metrics table.")
+@click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
+              help="Repeat the backtest recorded in this manifest.json (inputs verified by SHA-256) and say whether "
+                   "every output file is byte-identical.")
+@reports_errors
+def backtest(config_path: Path | None, start: str | None, end: str | None, every: str | None,
+             holdings: Path | None, initial_cash: Decimal | None, out_dir: Path | None, force: bool, quiet: bool,
+             from_manifest: Path | None) -> None:
+    """Walk the pipeline of `run` forward through history, date by date, on what was known each date, beside its
+    ablations (no tilt, no RSI rules, no regime), the benchmark (held, rebalanced) and riskfolio-lib's HRP and
+    ERC; write metrics, daily returns, weights, trades, rules and charts.
+
+    \b
+    Examples:
+      allocate backtest -c configs/backtest.yaml --start 2024-01-01 -o out/backtest
+      allocate backtest -c configs/backtest.yaml --every quarterly --holdings examples/holdings.csv -o out/bt
+      allocate backtest --from-manifest out/backtest/manifest.json -o out/backtest-again
+    """
+    from allocator.backtest.request import BacktestRequest
+    from allocator.backtest.session import run_backtest_command
+
+    replay = None
+    if from_manifest is not None:
+        from allocator.backtest.manifest import read_backtest_replay
+
+        given = [name for name, value in (("-c", config_path), ("--start", start), ("--end", end),
+                                          ("--every", every), ("--holdings", holdings),
+                                          ("--initial-cash", initial_cash)) if value is not None]
+        if given:
+            raise click.UsageError(f"--from-manifest repeats the recorded backtest; drop {', '.join(given)}")
+        replay = read_backtest_replay(from_manifest)
+        for warning in replay.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        request = replay.request
+    elif config_path is None:
+        raise click.UsageError("give a config with -c/--config (or --from-manifest)")
+    else:
+        request = BacktestRequest(config=config_path, start=start, end=end, every=every, holdings=holdings,
+                                  initial_cash=initial_cash)
+    show = not quiet and sys.stderr.isatty()
+    outcome = run_backtest_command(request, out_dir, force, show_progress=show, replay=replay,
+                                   manifest_path=from_manifest)
+    if outcome.written is not None:
+        click.echo(f"wrote {outcome.written}", err=True)
+    if outcome.reproduction:
+        click.echo(outcome.reproduction, err=True)
+    if not quiet:
+        outcome.print(sys.stdout)
+    for line in outcome.look_ahead:
+        click.echo(f"Warning: {line}: the fundamentals of one date stand for every date", err=True)
 
 
 @main.command()

@@ -211,6 +211,7 @@ def prepare_model(
     as_of: str | None = None,
     prices: pd.DataFrame | None = None,
     fundamentals: pd.DataFrame | None = None,
+    record_inputs: bool = True,
 ) -> MarketModel:
     """Read the config's data files and compute everything that does not depend on an account: the price window,
     the risk model, the signal scores, the expected returns and the RSI history."""
@@ -240,12 +241,12 @@ def prepare_model(
                                f"the run uses the closes of {window.as_of.date()}")
     with explained_by(window_warnings):  # an exclusion for gaps often explains what fails after it
         return _model_after_window(loaded, prices, fundamentals, symbols, window, tuple(excluded), window_warnings,
-                                   file_limits)
+                                   file_limits, record_inputs)
 
 
 def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals: pd.DataFrame,
                         symbols: tuple[str, ...], window: PriceWindow, excluded: tuple[str, ...],
-                        window_warnings: list[str], file_limits: FileLimits) -> MarketModel:
+                        window_warnings: list[str], file_limits: FileLimits, record_inputs: bool) -> MarketModel:
     cfg = loaded.config
     config_path = str(loaded.path)
     references: list[str] = []
@@ -269,14 +270,12 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
         returns = expected_returns(cfg.returns, risk, reference.benchmark_weight, scores, daily,
                                    reference.asset_class)
         returns = with_views(cfg.returns, returns, risk, reference)
-    named = {**{key.rsplit(".", 1)[-1]: path for key, path in input_files(cfg).items()},
-             **{f"config[{index}]": path for index, path in enumerate(loaded.chain)}}
     return MarketModel(
         loaded=loaded, window=window, symbols=symbols, excluded=tuple(excluded), closes=closes,
         last=last_closes(closes), fundamentals=fundamentals, universe=reference, risk=risk, scores=scores,
         returns=returns, rsi=latest_rsi(window.closes.to_numpy(dtype=np.float64), cfg.rsi.period, cfg.rsi.overbought,
                                         cfg.rsi.release),
-        inputs={name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()},
+        inputs=input_record(None, loaded) if record_inputs else {},
         window_warnings=tuple(window_warnings), reference_warnings=tuple(references),
         model_warnings=tuple(warnings))
 
@@ -350,7 +349,7 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
 
 
 def prepare(
-    holdings_path: str | Path,
+    holdings_path: str | Path | Holdings,
     config: str | Path | LoadedConfig,
     as_of: str | None = None,
     cash: Decimal | None = None,
@@ -363,20 +362,41 @@ def prepare(
     ``prepare_model`` then ``prepare_account``.
 
     ``prices`` and ``fundamentals`` may be passed already read (``compare`` reads them once for every scenario).
+    ``holdings_path`` may be ``Holdings`` already held (``backtest`` passes the simulated account at each
+    rebalance): then no input file is hashed and ``Prepared.inputs`` is empty (the caller records its inputs).
     ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
     ``trading.raise_value`` (``--mode``, ``--raise``).
     """
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
     file_limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
-    holdings_path = Path(holdings_path)
-    holdings = _holdings_with_cash(
-        read_holdings(holdings_path, cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
-                      cfg.data.cash_symbols, cfg.data.holdings_account), cash)
-    model = prepare_model(loaded, as_of, prices, fundamentals)
-    path = holdings_path.absolute()
-    return prepare_account(model, holdings, {"holdings": {"path": str(path), "sha256": sha256_of(path)}}, mode,
-                           raise_value, cash or Decimal(0))
+    given = isinstance(holdings_path, Holdings)
+    account = holdings_path if isinstance(holdings_path, Holdings) else read_holdings(
+        Path(holdings_path), cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
+        cfg.data.cash_symbols, cfg.data.holdings_account)
+    holdings = _holdings_with_cash(account, cash)
+    model = prepare_model(loaded, as_of, prices, fundamentals, record_inputs=not given)
+    if isinstance(holdings_path, Holdings):
+        holdings_input: dict[str, dict[str, str]] = {}
+    else:
+        path = Path(holdings_path).absolute()
+        holdings_input = {"holdings": {"path": str(path), "sha256": sha256_of(path)}}
+    return prepare_account(model, holdings, holdings_input, mode, raise_value, cash or Decimal(0))
+
+
+def input_record(holdings_path: Path | None, loaded: LoadedConfig) -> dict[str, dict[str, str]]:
+    """Every file a run reads (the holdings, when from a file; the data files; each config of the ``extends``
+    chain) by name, with its path and SHA-256, as the manifest records them."""
+    named = {**({"holdings": holdings_path.absolute()} if holdings_path is not None else {}),
+             **model_input_files(loaded)}
+    return {name: {"path": str(path), "sha256": sha256_of(Path(path))} for name, path in named.items()}
+
+
+def model_input_files(loaded: LoadedConfig) -> dict[str, Path]:
+    """The files a config reads, by the name the manifest gives them: the data files and each config of the
+    ``extends`` chain."""
+    return {**{key.rsplit(".", 1)[-1]: Path(path) for key, path in input_files(loaded.config).items()},
+            **{f"config[{index}]": Path(path) for index, path in enumerate(loaded.chain)}}
 
 
 STALE_SESSIONS = 5  # a close older than this many sessions is named before anything is traded on it
@@ -465,7 +485,7 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
 
 
 def run(
-    holdings_path: str | Path,
+    holdings_path: str | Path | Holdings,
     config: str | Path | LoadedConfig,
     as_of: str | None = None,
     cash: Decimal | None = None,

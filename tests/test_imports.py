@@ -70,7 +70,7 @@ def test_a_batch_in_this_process_loads_no_dask(tmp_path: Path) -> None:
 
 
 def test_command_help_imports_nothing_heavy() -> None:
-    for command in ("run", "validate", "compare", "batch"):
+    for command in ("run", "validate", "compare", "batch", "backtest"):
         loaded = _modules_loaded(command, "--help")
         assert not loaded & HEAVY, command
 

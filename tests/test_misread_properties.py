@@ -88,7 +88,7 @@ def test_a_scalar_that_is_not_a_number_is_refused_where_a_number_goes(config_fol
     if isinstance(value, tuple):  # written as typed: YAML 1.1 would read off as false, allocate reads it as text
         text = yaml.safe_dump(_nested(path, "PLACEHOLDER")).replace("PLACEHOLDER", value[1])
     else:
-        text = yaml.safe_dump(_nested(path, value))  # text is quoted as needed, so it stays text
+        text = yaml.safe_dump(_nested(path, value), default_style='"')  # quoted: text stays text
     config = config_folder / "c.yaml"
     config.write_text(f"extends: _inputs/config.yaml\n{text}")
     with pytest.raises(ConfigError) as caught:

@@ -11,7 +11,6 @@ and no view; the title names them. matplotlib is imported here only, and pyplot 
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 from allocator.compare.tables import ComparisonTables, size_bucket_weights
@@ -138,13 +137,3 @@ def _percent_2(value: float) -> str:
 
 def _percent_cb(value: float, _: object = None) -> str:
     return f"{100.0 * value:.1f}%"
-
-
-def chart_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes (Agg backend; no timestamp or software tag, so the bytes repeat)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()

@@ -182,7 +182,8 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
 
 def comparison_files(comparison: Comparison, tables: ComparisonTables, command: dict[str, Any]) -> dict[str, bytes]:
     """The output folder's files, name -> bytes (the chart needs matplotlib, loaded here)."""
-    from allocator.compare.chart import chart_png, weights_figure
+    from allocator.compare.chart import weights_figure
+    from allocator.outputs.png import chart_png
 
     files = {"compare_metrics.csv": metrics_csv(tables), "compare_weights.csv": weights_csv(tables),
              "compare_trades.csv": trades_csv(tables), "compare_views.csv": views_csv(tables.views),

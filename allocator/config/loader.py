@@ -24,7 +24,8 @@ from allocator.files.reading import read_text
 
 PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"), ("returns", "mu_file"),
              ("risk", "covariance_file"), ("risk", "factor_model", "loadings"),
-             ("risk", "factor_model", "factor_covariance"), ("risk", "factor_model", "specific_variance"))
+             ("risk", "factor_model", "factor_covariance"), ("risk", "factor_model", "specific_variance"),
+             ("backtest", "cash_rate", "file"))
 MAX_CONFIG_BYTES = 1_048_576
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~20x faster
 MAX_CHAIN = 32

@@ -9,6 +9,7 @@ A config may say ``extends: base.yaml``; the chain is resolved by ``allocator.co
 
 from __future__ import annotations
 
+import datetime
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -913,6 +914,96 @@ class OrdersConfig(StrictModel):
         return value
 
 
+class RebalanceEvery(StrEnum):
+    """The backtest's rebalance calendar: the last session of each week, month or quarter."""
+
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class FillTiming(StrEnum):
+    """When a backtest's trades fill: at the close after the decision's (``next_close``) or at its own."""
+
+    NEXT_CLOSE = "next_close"
+    SAME_CLOSE = "same_close"
+
+
+class StrategyName(StrEnum):
+    """The strategies a backtest can run side by side (docs/backtest.md, "Strategies")."""
+
+    CONFIG = "config"
+    NO_TILT = "no_tilt"
+    NO_RSI = "no_rsi"
+    NO_REGIME = "no_regime"
+    BENCHMARK_HOLD = "benchmark_hold"
+    BENCHMARK_REBALANCED = "benchmark_rebalanced"
+    HRP = "hrp"
+    ERC = "erc"
+
+
+class RateUnit(StrEnum):
+    PERCENT = "percent"
+    DECIMAL = "decimal"
+
+
+class CashRateConfig(StrictModel):
+    """A series of annualized short rates that cash earns in a backtest (a CSV of date and rate columns)."""
+
+    file: Path = Field(description="CSV with a date column and the rate column (path relative to the config)")
+    column: str = Field("rate", min_length=1, description="header of the rate column, e.g. ^IRX")
+    unit: RateUnit = Field(RateUnit.PERCENT, description="percent (4.5 = 4.5% a year, as yields are quoted) or "
+                           "decimal (0.045)")
+
+
+class BacktestConfig(StrictModel):
+    """``allocate backtest``: the walk-forward simulation (docs/backtest.md). CLI options win over these keys."""
+
+    start: datetime.date | None = Field(None, description="first day of the backtest (--start); default: the "
+                                        "first date with enough history")
+    end: datetime.date | None = Field(None, description="last day of the backtest (--end); default: the last close")
+    every: RebalanceEvery | Annotated[int, Field(ge=1, le=2520)] = Field(
+        RebalanceEvery.MONTHLY, description="rebalance on the last session of each week, month or quarter, or every "
+        "N sessions (--every)")
+    fill: FillTiming = Field(FillTiming.NEXT_CLOSE, description="next_close: trades decided on a close fill at the "
+                             "next close; same_close: at the decision's close")
+    initial_cash: float = Field(1_000_000.0, gt=0.0, le=1e12, description="starting cash, account currency, when no "
+                                "--holdings is given (--initial-cash)")
+    static_fundamentals: bool = Field(
+        False, description="accept a fundamentals snapshot (no date column) for every date: a look-ahead, named in "
+        "every output")
+    strategies: list[StrategyName] = Field(
+        default_factory=lambda: list(StrategyName), min_length=1,
+        description="strategies run side by side: config, no_tilt, no_rsi, no_regime, benchmark_hold, "
+        "benchmark_rebalanced, hrp, erc")
+    relax: bool = Field(True, description="when a date's limits conflict, trade on the smallest relaxation "
+                        "(counted in metrics.csv) instead of stopping the backtest")
+    cash_rate: CashRateConfig | None = Field(None, description="short-rate series that cash earns (default: none)")
+    bootstrap_samples: int = Field(2000, ge=100, le=100_000, description="stationary block bootstrap resamples "
+                                   "for the confidence intervals of differences to the benchmark")
+    bootstrap_block_days: float = Field(21.0, ge=1.0, le=1_000.0, description="mean block length of the "
+                                        "bootstrap, sessions")
+    seed: int = Field(42, ge=0, description="seed of the bootstrap")
+    workers: int = Field(2, ge=1, le=64, description="worker processes running strategies in parallel (1: none)")
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, str) and value not in set(RebalanceEvery):
+            raise ValueError(f"got {value!r}; give weekly, monthly, quarterly or a number of sessions")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        if len(set(self.strategies)) != len(self.strategies):
+            raise ValueError("a strategy is listed twice")
+        return self
+
+
 class Config(StrictModel):
     """The whole run configuration (docs/configuration.md, generated from these models)."""
 
@@ -928,6 +1019,7 @@ class Config(StrictModel):
     solver: SolverConfig = Field(SolverConfig(), description="solvers and the feasibility check")
     output: OutputConfig = Field(OutputConfig(), description="output files")
     orders: OrdersConfig = Field(OrdersConfig(), description="how trades become orders (export, send)")
+    backtest: BacktestConfig = Field(BacktestConfig(), description="allocate backtest: calendar, fills, strategies")
 
     @model_validator(mode="after")
     def _benchmark_none(self) -> Self:

@@ -279,7 +279,7 @@ def _numbers(table: PriceTable, columns: list[str], path: Path) -> np.ndarray:
     return values
 
 
-def _parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
+def parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
     """ISO dates, YYYY-MM-DD (a time or a UTC offset may follow; the local calendar date is kept) and nothing else,
     or datetimes as a Parquet file holds them. Each distinct text is parsed once (a long price file repeats every
     date per symbol)."""
@@ -336,7 +336,7 @@ def _check_closes(frame: pd.DataFrame, path: Path, line_of: np.ndarray) -> None:
 
 
 def _wide(table: PriceTable, path: Path, date_col: str) -> pd.DataFrame:
-    dates = _parse_dates(table.column(date_col), path, date_col)
+    dates = parse_dates(table.column(date_col), path, date_col)
     _check_order(dates, path, date_col)
     columns = [c for c in table.columns if c != date_col]
     seen: set[str] = set()
@@ -376,7 +376,7 @@ def _check_symbols(symbols: pd.Series, path: Path, column: str) -> None:
 
 
 def _long_to_wide(table: PriceTable, path: Path, date_col: str, sym_col: str, close_col: str) -> pd.DataFrame:
-    dates = _parse_dates(table.column(date_col), path, date_col)
+    dates = parse_dates(table.column(date_col), path, date_col)
     symbols = canonical_symbols(table.column(sym_col))
     _check_symbols(symbols, path, sym_col)
     closes = _numbers(table, [close_col], path)[:, 0]
@@ -519,9 +519,17 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None,
     small, none; derived from market cap when absent), ``asset_class`` (default equity).
     """
     path = Path(path)
-    limits = limits or FileLimits()
-    frame = read_csv_table(path, limits, "fundamentals file")
-    frame = mapped_columns(frame, columns.mapping() if columns else {}, path, "data.fundamentals_columns")
+    frame = read_csv_table(path, limits or FileLimits(), "fundamentals file")
+    return fundamentals_table(mapped_columns(frame, columns.mapping() if columns else {}, path,
+                                             "data.fundamentals_columns"), path)
+
+
+def fundamentals_table(frame: pd.DataFrame, path: Path, unique: bool = True) -> pd.DataFrame:
+    """The rows of a fundamentals table (every cell text, headers already mapped) checked and typed as
+    ``read_fundamentals`` returns them, indexed by symbol; errors name ``path`` and the row (file line numbers,
+    header = 1). ``unique`` refuses a symbol on two rows (a snapshot); a history (``allocator.inputs.
+    fundamentals_history``) has one row per symbol and date instead."""
+    frame = frame.copy()
     frame.columns = [c.lower() for c in frame.columns]
     if "symbol" not in frame.columns:
         raise DataError(str(path), "no 'symbol' column", "name the first column 'symbol'")
@@ -534,7 +542,7 @@ def read_fundamentals(path: str | Path, limits: FileLimits | None = None,
     symbols = frame["symbol"].astype(str).map(canonical_symbol)
     _check_symbols(symbols, path, "symbol")
     duplicated = symbols.duplicated()
-    if duplicated.any():
+    if unique and duplicated.any():
         position = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise DataError(f"{path}: row {position + 2}: symbol", f"duplicate symbol {symbols.iloc[position]}",
                         "keep one row per symbol")

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from allocator.compare.chart import chart_png, views_panel
+from allocator.compare.chart import views_panel
 from allocator.compare.views import ViewMatrix
+from allocator.outputs.png import chart_png
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

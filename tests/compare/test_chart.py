@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.compare.chart import chart_png, weights_figure
+from allocator.compare.chart import weights_figure
 from allocator.compare.scenarios import compare
 from allocator.compare.tables import ComparisonTables, comparison_tables
 from allocator.optimize.problem import ProblemCache
+from allocator.outputs.png import chart_png
 from tests.helpers import write_config
 
 

@@ -1,0 +1,61 @@
+"""``allocate backtest`` on the command line: errors with their exit codes, and a short run written, repeated from its
+manifest byte for byte, with the look-ahead of static fundamentals named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from tests.helpers import write_config
+
+QUICK = """extends: base.yaml
+risk: {lookback_days: 60}
+backtest: {static_fundamentals: true, every: 15, strategies: [config, benchmark_hold], workers: 1,
+           bootstrap_samples: 100}
+"""
+
+
+def test_a_snapshot_without_static_fundamentals_exits_4_naming_the_look_ahead(
+        example_copy: Path, cli: Callable[..., Result]) -> None:
+    config = write_config(example_copy, "extends: base.yaml\n", "backtest.yaml")
+    result = cli("backtest", "-c", config, "--start", "2025-12-01")
+    assert result.exit_code == 4
+    assert "look-ahead" in result.stderr and "backtest.static_fundamentals: true" in result.stderr
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (("--every", "daily"), "--every: not a calendar: 'daily'"),
+    (("--start", "12/01/2025"), "--start: not a date: '12/01/2025'"),
+    (("--initial-cash", "1000", "--holdings", "examples/holdings.csv"), "both given"),
+    (("--start", "2026-01-10", "--end", "2026-01-14"), "no monthly rebalance between 2026-01-10 .. 2026-01-14"),
+])
+def test_usage_errors_exit_2(example_copy: Path, cli: Callable[..., Result], options: tuple[str, ...],
+                             message: str) -> None:
+    config = write_config(example_copy, QUICK.replace("every: 15", "every: monthly"), "backtest.yaml")
+    result = cli("backtest", "-c", config, *options)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_a_backtest_is_written_and_repeats_from_its_manifest_byte_for_byte(
+        example_copy: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
+    config = write_config(example_copy, QUICK, "backtest.yaml")
+    out = tmp_path / "bt"
+    result = cli("backtest", "-c", config, "--start", "2025-11-03", "--holdings",
+                 example_copy / "examples" / "holdings.csv", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "config" in result.stdout and "benchmark_hold" in result.stdout
+    assert "Warning: look-ahead: static fundamentals" in result.stderr
+    for name in ("metrics.csv", "metrics.json", "returns.csv", "weights.csv", "decisions.csv", "trades.csv",
+                 "rules.csv", "equity.png", "drawdowns.png", "weights.png", "manifest.json"):
+        assert (out / name).is_file(), name
+    for name in ("metrics.csv", "returns.csv", "trades.csv", "rules.csv"):
+        assert (out / name).read_text().startswith("# look-ahead: static fundamentals\n"), name
+    again = cli("backtest", "--from-manifest", out / "manifest.json", "-o", tmp_path / "again", "-q")
+    assert again.exit_code == 0, again.stderr
+    assert "reproduced: every output file is byte-identical" in again.stderr
+    assert not list(tmp_path.glob(".*backtest-journal*")), "the journal is removed once the output is published"

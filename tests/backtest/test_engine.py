@@ -1,0 +1,157 @@
+"""The backtest engine on the example account: no look-ahead, exact reconciliation, the first rebalance equal to
+``allocate run --as-of``, buy-and-hold equal to the price ratio, resumption from the journal."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.backtest import journal
+from allocator.backtest.engine import run_backtest
+from allocator.backtest.request import BacktestRequest, ResolvedBacktest, resolve
+from allocator.backtest.simulation import simulate
+from allocator.errors import DataError
+from allocator.pipeline import run
+from allocator.trading.rounding import money
+from tests.helpers import write_config
+
+SHORT = """extends: base.yaml
+risk: {{lookback_days: 60}}
+backtest: {{static_fundamentals: {static}, every: 10, fill: {fill}, strategies: [{strategies}], workers: 1,
+           bootstrap_samples: 100{extra}}}
+"""
+START, END = "2025-11-03", "2026-01-16"
+
+
+def _config(folder: Path, strategies: str = "config", fill: str = "next_close", static: bool = True,
+            extra: str = "", text: str = "") -> Path:
+    return write_config(folder, SHORT.format(static=str(static).lower(), fill=fill, strategies=strategies,
+                                             extra=extra) + text, "backtest.yaml")
+
+
+def _resolved(folder: Path, **options: str) -> ResolvedBacktest:
+    return resolve(BacktestRequest(config=_config(folder, **options), start=START, end=END,
+                                   holdings=folder / "examples" / "holdings.csv"))
+
+
+def _fundamentals_history(folder: Path, second: str) -> Path:
+    """The example snapshot as a history: dated 2025-10-01, and again on ``second`` with every P/E 20% higher."""
+    snapshot = pd.read_csv(folder / "examples" / "fundamentals.csv")
+    later = snapshot.assign(forward_pe=snapshot["forward_pe"] * 1.2)
+    history = pd.concat([snapshot.assign(date="2025-10-01"), later.assign(date=second)])
+    path = folder / "examples" / "fundamentals_history.csv"
+    history[["date", *snapshot.columns]].to_csv(path, index=False)
+    return path
+
+
+def test_a_snapshot_is_refused_without_static_fundamentals(example_copy: Path) -> None:
+    with pytest.raises(DataError, match=r"look-ahead.*backtest\.static_fundamentals: true"):
+        _resolved(example_copy, static=False)
+
+
+@pytest.mark.slow
+def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_to_t_identical(
+        example_copy: Path) -> None:
+    """Prices, fundamentals and rates after t are changed; every decision made up to t, and every value up to t,
+    are the same bytes."""
+    _fundamentals_history(example_copy, "2025-12-20")
+    rates = pd.DataFrame({"date": pd.bdate_range("2025-01-01", "2026-02-01").strftime("%Y-%m-%d"), "rate": 4.0})
+    rates.to_csv(example_copy / "examples" / "rates.csv", index=False)
+    config = write_config(example_copy, SHORT.format(
+        static="false", fill="next_close", strategies="config, hrp",
+        extra=", cash_rate: {file: ../examples/rates.csv, column: rate}")
+        + "data: {fundamentals: ../examples/fundamentals_history.csv}\n", "backtest.yaml")
+    request = BacktestRequest(config=config, start=START, end=END, holdings=example_copy / "examples" / "holdings.csv")
+    resolved = resolve(request)
+    original = _states(resolved)
+    through = int((resolved.schedule.sessions <= pd.Timestamp('2025-12-15')).sum())
+    t = pd.Timestamp("2025-12-15")
+    prices = example_copy / "examples" / "prices.csv"
+    frame = pd.read_csv(prices)
+    after = pd.to_datetime(frame["date"]) > t
+    frame.loc[after, frame.columns[1:]] = frame.loc[after, frame.columns[1:]] * np.linspace(
+        0.7, 1.3, len(frame.columns) - 1)
+    frame.to_csv(prices, index=False, float_format="%.4f")
+    _fundamentals_history(example_copy, "2025-12-16")  # the later rows now dated just after t
+    rates.loc[pd.to_datetime(rates["date"]) > t, "rate"] = 9.0
+    rates.to_csv(example_copy / "examples" / "rates.csv", index=False)
+    perturbed = _states(resolve(request))
+    for before, later in zip(original, perturbed, strict=True):
+        day = t.strftime("%Y-%m-%d")
+        assert [r for r in before.decisions if r[0] <= day] == [r for r in later.decisions if r[0] <= day]
+        assert [r for r in before.trades if r[1] <= day] == [r for r in later.trades if r[1] <= day]
+        assert before.nav[:through] == later.nav[:through]
+        assert [r for r in before.rules if r[0] <= day] == [r for r in later.rules if r[0] <= day]
+        assert [r for r in before.signals if r[0] <= day] == [r for r in later.signals if r[0] <= day]
+        assert any(r[0] > day for r in before.trades), "decisions after t exist and may differ"
+    assert original[0].trades != perturbed[0].trades, "the perturbation after t did change later decisions"
+
+
+def _states(resolved: ResolvedBacktest) -> tuple[journal.StrategyState, ...]:
+    return run_backtest(resolved.strategies, resolved.market, resolved.schedule, resolved.account).states
+
+
+def test_every_rebalance_reconciles_to_the_share_and_the_cent(example_copy: Path) -> None:
+    resolved = _resolved(example_copy, strategies="config, benchmark_rebalanced, erc")
+    for state in _states(resolved):
+        holding = dict(resolved.account.holding)
+        cash = resolved.account.cash
+        for _, _, symbol, side, quantity, price, notional, cost, _ in state.trades:
+            q, p, value, fee = Decimal(quantity), Decimal(price), Decimal(notional), Decimal(cost)
+            assert value == money(q * p), f"{state.name} {symbol}: notional is quantity x price to the cent"
+            holding[symbol] = holding.get(symbol, Decimal(0)) + (q if side == "BUY" else -q)
+            cash += (-value if side == "BUY" else value) - fee
+            assert holding[symbol] >= 0 and cash >= 0
+        assert {s: q for s, q in holding.items() if q} == {s: Decimal(q) for s, q in state.holding.items()}
+        assert cash == Decimal(state.cash), f"{state.name}: cash reconciles to the cent (no cash rate here)"
+        assert all(q == q.to_integral_value() for q in holding.values()), "whole shares"
+
+
+def test_the_first_rebalance_is_allocate_run_as_of_that_date(example_copy: Path) -> None:
+    resolved = _resolved(example_copy, fill="same_close")
+    state = _states(resolved)[0]
+    first = state.trades[0][0]
+    decided = {(row[2], row[3], row[4]) for row in state.trades if row[0] == first}
+    result = run(example_copy / "examples" / "holdings.csv", resolved.strategies[0].loaded, as_of=first)
+    expected = {(t.symbol, t.side, str(t.quantity)) for t in result.trades.trades}
+    assert decided == expected
+
+
+def test_buy_and_hold_equals_the_price_ratio(example_copy: Path) -> None:
+    text = ("benchmark: {weights: {SPY: 1.0}}\nreturns: {prior: historical}\nconstraints: {active_min: null, "
+            "active_max: null, tracking_error_max: null, groups: [], cash_min: 0}\n"
+            "trading: {cost_bps: 0, fractional_shares: true, lot_size: 0.000001, min_trade_value: 0}\n")
+    config = _config(example_copy, strategies="benchmark_hold", fill="same_close", text=text)
+    resolved = resolve(BacktestRequest(config=config, start=START, end=END, initial_cash=Decimal("1000000")))
+    state = _states(resolved)[0]
+    closes = resolved.market.prices["SPY"].reindex(resolved.schedule.sessions)
+    fill = resolved.schedule.fills[0]
+    nav = np.asarray(state.nav)
+    cash = float(state.cash)
+    assert len({row[1] for row in state.trades}) == 1, "bought once"
+    growth = (nav[fill:] - cash) / (nav[fill] - cash)
+    np.testing.assert_allclose(growth, closes.to_numpy()[fill:] / closes.iloc[fill], rtol=1e-12)
+    assert cash < 1.0, "everything but the fractional-lot remainder is invested"
+
+
+def test_a_killed_backtest_resumes_from_its_last_finished_rebalance(example_copy: Path, tmp_path: Path) -> None:
+    resolved = _resolved(example_copy, fill="next_close")
+    strategy = resolved.strategies[0]
+    folder = tmp_path / "journal"
+    whole = simulate(strategy, resolved.market, resolved.schedule, resolved.account.state(strategy.name), folder)
+    lines = (folder / "config.jsonl").read_text().splitlines()
+    assert len(lines) >= 3
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "config.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])  # killed while writing line 3
+    resumed_from = journal.load(cut, resolved.account.state(strategy.name))
+    assert 0 < resumed_from.decided < whole.decided
+    resumed = simulate(strategy, resolved.market, resolved.schedule, resumed_from, cut)
+    for name in (*journal.RECORDS, "holding", "cash", "decided", "failures"):
+        assert getattr(resumed, name) == getattr(whole, name), name
+    shutil.rmtree(folder)
