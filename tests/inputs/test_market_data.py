@@ -109,11 +109,46 @@ def test_an_unadjusted_split_is_refused_or_named(factor: float, words: str, tmp_
 
 
 def test_real_closes_have_no_split_like_move(shared_data: Path) -> None:
-    """33 years of 50 ETFs' adjusted closes, crashes of 2008 and 2020 included: nothing looks like a split."""
-    from allocator.inputs.market_data import split_like_moves
+    """33 years of 50 ETFs' adjusted closes, crashes of 2008 and 2020 included: nothing would be refused as a
+    split or as an implausible move; only two real -20% days look like a 5-for-4 split, and they are only named."""
+    from allocator.inputs.market_data import implausible_moves, split_like_moves
 
     closes = pd.read_csv(shared_data / "etf_prices_adjclose.csv", index_col=0, parse_dates=True)
-    assert split_like_moves(closes) == []
+    found = split_like_moves(closes)
+    assert all(move.ambiguous for move in found)
+    assert {(move.symbol, move.day) for move in found} == {("VNQ", "2008-12-01"), ("XLE", "2020-03-09")}
+    assert implausible_moves(closes) == []
+
+
+@pytest.mark.parametrize(("factor", "label", "refused"), [(2 / 3, "3-for-2", True), (0.75, "4-for-3", True),
+                                                          (1.5, "2-for-3", True), (0.8, "5-for-4", False),
+                                                          (1e-6, None, True), (1e12, None, True)])
+def test_fractional_splits_and_implausible_moves(factor: float, label: str | None, refused: bool,
+                                                 tmp_path: Path) -> None:
+    """IWM's closes from 50 sessions before the end multiplied by ``factor``: 3-for-2 and 4-for-3 splits are refused
+    like whole ones, a 5-for-4 (a real -20% day looks the same) is named, and a move beyond 60 times is no price."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    prices = pd.read_csv(ROOT / "examples" / "prices.csv")
+    prices.loc[prices.index[-50:], "IWM"] = prices["IWM"].iloc[-50:] * factor
+    prices.to_csv(tmp_path / "prices.csv", index=False, float_format="%.10g")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"extends: {ROOT / 'configs' / 'base.yaml'}\ndata: {{prices: {tmp_path / 'prices.csv'}}}\n")
+    result = CliRunner().invoke(main, ["validate", str(ROOT / "examples" / "holdings.csv"), "-c", str(config),
+                                       "--no-solve"])
+    day = prices["date"].iloc[-50]
+    if label is None:
+        assert result.exit_code == 4 and f"IWM: the close on {day} is" in result.stderr
+        assert "not a price a fund moves by in a day" in result.stderr
+    elif refused:
+        assert result.exit_code == 4, result.output
+        assert f"as an unadjusted {label} split would make it" in result.stderr
+    else:
+        assert result.exit_code == 0, result.output
+        assert f"Warning: IWM: the close on {day} is 0.798 times the day before, as an unadjusted 5-for-4 split " \
+               "would make it, or a real move of that size" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["symbol", "Ticker", "SYM"])
