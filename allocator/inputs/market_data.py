@@ -497,14 +497,15 @@ def stale_closes(window: pd.DataFrame, filled: pd.DataFrame) -> list[str]:
     if len(values) < 2:
         return found
     trailing = np.argmax(~np.isnan(raw[::-1]), axis=0)
-    for j in np.flatnonzero(trailing > 0):
-        last = filled.index[len(values) - 1 - int(trailing[j])].date()
-        found.append(f"{filled.columns[j]}: no close on the last {int(trailing[j])} session(s) of the prices; its "
+    names = [str(c) for c in filled.columns]
+    for j in (int(k) for k in np.flatnonzero(trailing > 0)):
+        last = pd.Timestamp(filled.index[len(values) - 1 - int(trailing[j])]).date()
+        found.append(f"{names[j]}: no close on the last {int(trailing[j])} session(s) of the prices; its "
                      f"close of {last} is carried forward and traded on")
     same = values[::-1] == values[-1]
     unchanged = np.where(same.all(axis=0), len(values), np.argmin(same, axis=0))
-    for j in np.flatnonzero(unchanged >= FROZEN_SESSIONS):
-        found.append(f"{filled.columns[j]}: the close has not changed for {int(unchanged[j])} sessions (a frozen "
+    for j in (int(k) for k in np.flatnonzero(unchanged >= FROZEN_SESSIONS)):
+        found.append(f"{names[j]}: the close has not changed for {int(unchanged[j])} sessions (a frozen "
                      "feed?); check the price file")
     return found
 
