@@ -382,30 +382,43 @@ def compare(holdings: Path, configs: tuple[str, ...], out_dir: Path | None, as_o
 @click.option("--fix-delimiter", type=click.Choice(["soh", "pipe"]), default=None,
               help="FIX field delimiter (default: orders.fix_delimiter, else soh).")
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@click.option("--new-ids", is_flag=True,
+              help="Export a trade list that its run's manifest does not record (edited after the run, or without "
+                   "its manifest) under new order IDs derived from its contents, instead of refusing it.")
 @reports_errors
 def export(trades: Path, trade_format: str, out_path: Path | None, config_path: Path | None,
-           manifest_path: Path | None, fix_delimiter: str | None, force: bool) -> None:
+           manifest_path: Path | None, fix_delimiter: str | None, force: bool, new_ids: bool) -> None:
     """Convert the trade list TRADES (trades.csv or trades.json of a run) to another format.
 
     Client order IDs and file times come from the run (its run_id and as-of date in manifest.json), so the
-    same run always gives the same orders.
+    same run always gives the same orders. A trade list the run's manifest does not record (by SHA-256, whatever
+    the file is called) is refused: its orders would go out under the run's IDs. --new-ids exports it under new
+    IDs instead.
 
     \b
     Examples:
       allocate export out/trades.csv --format fix -o out/orders.fix
       allocate export out/trades.csv --format basket -o out/basket.csv
       allocate export out/trades.json --format fix --fix-delimiter pipe
+      allocate export edited.csv --manifest out/manifest.json --format fix --new-ids
     """
     from allocator.config.schema import FixDelimiter, OutputFormat
     from allocator.files.atomic import write_file_atomically
     from allocator.orders.export import export_trades
 
-    data = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
-                         FixDelimiter(fix_delimiter) if fix_delimiter else None)
+    exported = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
+                             FixDelimiter(fix_delimiter) if fix_delimiter else None, new_ids)
     if out_path is None:
-        click.echo(data, nl=False)
+        click.echo(exported.data, nl=False)
     else:
-        click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
+        click.echo(f"wrote {write_file_atomically(out_path, exported.data, force)}", err=True)
+    _warn_derived(trades, exported.sheet.run_id, exported.sheet.derived_from)
+
+
+def _warn_derived(trades: Path, run_id: str, derived_from: str | None) -> None:
+    if derived_from is not None:
+        click.echo(f"Warning: {trades}: not a trade list run {derived_from[:12]} wrote; its orders carry new order "
+                   f"IDs (run id {run_id[:12]}), not that run's", err=True)
 
 
 @main.command()
@@ -593,6 +606,7 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
     )
 
     batch = load_batch(trades, config_path, manifest_path)
+    _warn_derived(trades, batch.run_id, batch.derived_from)
     options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
                           wait_for=WaitFor(wait_for), orders_per_second=orders_per_second)
     try:

@@ -53,18 +53,23 @@ def prepare(folder: Path, spec: dict[str, Any]) -> None:
         stash = folder.parent / f".{folder.name}-stash"
         if target.exists():
             target.rename(stash)
-        done = invoke(["run", "../_inputs/holdings.csv", "-c", "../_inputs/config.yaml", "-o", str(target), "-q"])
+        done = invoke(["run", "../_inputs/holdings.csv", "-c", "../_inputs/config.yaml", "-o", str(target), "-q",
+                       *spec.get("setup_args", [])])
         assert done.code == 0, done.stderr
         if stash.exists():
             shutil.copytree(stash, target, dirs_exist_ok=True)
             shutil.rmtree(stash)
+    if "copy" in spec:  # a copy of a file of the previous run, saved elsewhere or under another name
+        source, copy = spec["copy"]
+        (folder / copy).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / source, folder / copy)
     if "edit" in spec:
         path, old, new = spec["edit"]
         text = (folder / path).read_text()
         assert old in text
         text = text.replace(old, new)
         if spec.get("add_row"):
-            text += text.splitlines()[-1].replace("AAA,BUY,5,", "AAA,BUY,7,") + "\n"
+            text += text.splitlines()[-1].replace("AAA,BUY,5,", "DDD,BUY,7,") + "\n"  # a new symbol
         (folder / path).write_text(text)
     if "fifo" in spec:
         os.mkfifo(folder / spec["fifo"])
