@@ -155,10 +155,11 @@ def _swap(staging: Path, target: Path) -> None:
     _remove(aside)
 
 
-def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Callable[[Path], bool]) -> Path:
+def publish(target: Path, files: dict[str, bytes], force: bool, check_replaceable: Callable[[Path], None]) -> Path:
     """Write ``files`` as the folder ``target`` (absolute; its parent exists) in one step.
 
-    Raises ``OutputError`` when ``target`` exists and ``force`` is not given, or it is not ``replaceable``.
+    Raises ``OutputError`` when ``target`` exists and ``force`` is not given; ``check_replaceable(target)`` raises
+    when an existing ``target`` may not be replaced even with ``force``. Either way nothing is touched.
     """
     clean_stale(target)
     replacing = target.exists()
@@ -166,9 +167,7 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
         if not force:
             raise OutputError(str(target), "the output folder already exists",
                               "pass --force to replace it, or choose another folder")
-        if not replaceable(target):
-            raise OutputError(str(target), "the folder holds other files and no manifest.json, so it is not a "
-                              "previous run's output; it is not replaced even with --force", "choose another folder")
+        check_replaceable(target)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent))
     except OSError as exc:
