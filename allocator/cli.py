@@ -26,6 +26,10 @@ from allocator.errors import AllocatorError, Stopped, stop_on_signal
 
 if TYPE_CHECKING:
     from allocator.config.loader import LoadedConfig
+    from allocator.optimize.problem import ProblemCache
+    from allocator.outputs.replay import Replay
+    from allocator.outputs.summary import RunSummary
+    from allocator.pipeline import Prepared, RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,6 +133,58 @@ config_option = click.option("-c", "--config", "config_path", type=click.Path(pa
                              help="YAML config (may 'extends:' another).")
 as_of_option = click.option("--as-of", help="Use prices up to this date (YYYY-MM-DD); default: the last date.")
 cash_option = click.option("--cash", callback=_cash, help="Add this much cash to the account (account currency).")
+format_option = click.option(
+    "--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), multiple=True,
+    help="Trade list format; repeat for several (csv, json, FIX 4.4 orders.fix, IB basket.csv; default: output.format "
+         "in the config, else csv).")
+mode_option = click.option("--mode", type=click.Choice(["rebalance", "invest", "raise"]), default=None,
+                           help="rebalance (buy and sell), invest (buys only: put cash to work) or raise (sells only: "
+                                "raise --raise); default: trading.mode in the config.")
+raise_option = click.option("--raise", "raise_value", callback=_cash, metavar="AMOUNT",
+                            help="With --mode raise: cash after trading at least cash before + AMOUNT (account "
+                                 "currency).")
+relax_option = click.option("--relax", is_flag=True,
+                            help="If the limits conflict, relax the cheapest ones (reported) and trade.")
+
+
+def trading_mode(mode: str | None, raise_value: Decimal | None) -> str | None:
+    """The trading mode of ``--mode`` and ``--raise`` (``--raise`` alone means ``--mode raise``)."""
+    if raise_value is not None and mode is None:
+        return "raise"
+    if raise_value is not None and mode != "raise":
+        raise click.UsageError(f"--raise needs --mode raise, not --mode {mode}")
+    return mode
+
+
+def run_in_memory(holdings: Path, source: Path | LoadedConfig, config_path: Path | None,
+                  trade_format: tuple[str, ...], as_of: str | None, cash: Decimal | None, mode: str | None,
+                  raise_value: Decimal | None, relax: bool, cache: ProblemCache,
+                  replay: Replay | None = None, from_manifest: Path | None = None
+                  ) -> tuple[RunResult, RunSummary, dict[str, bytes]]:
+    """Everything ``run`` does short of writing: solve, round into trades and render every output file in memory
+    (``validate`` runs this too, so it fails exactly where ``run`` would). An error raised after the solve carries
+    the run's warnings, as one raised before it does."""
+    from allocator.config.schema import TradingMode
+    from allocator.outputs.run_files import run_files
+    from allocator.outputs.summary import summarize
+    from allocator.pipeline import run as run_pipeline
+
+    mode = trading_mode(mode, raise_value)
+    result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax, cache=cache,
+                          mode=None if mode is None else TradingMode(mode), raise_value=raise_value)
+    fmt = replay.trade_format if replay else list(trade_format) or result.config.output.format.value
+    command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
+               "cash": None if cash is None else str(cash), "relax": relax, "format": fmt,
+               **({"mode": mode} if mode is not None else {}),
+               **({"raise": str(raise_value)} if raise_value is not None else {})}
+    if replay:
+        command = {**replay.command, "from_manifest": str(from_manifest)}
+    try:
+        summary = summarize(result)
+        return result, summary, run_files(result, command, fmt, summary)
+    except AllocatorError as exc:
+        exc.warnings = [*result.warnings, *exc.warnings]
+        raise
 
 
 @main.command()
@@ -136,18 +192,13 @@ cash_option = click.option("--cash", callback=_cash, help="Add this much cash to
 @config_option
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
               help="Output folder for weights.csv, trades, summary.json, manifest.json (written atomically).")
-@click.option("--format", "trade_format", type=click.Choice(["csv", "json", "fix", "basket"]), multiple=True,
-              help="Trade list format; repeat for several (csv, json, FIX 4.4 orders.fix, IB basket.csv; default: "
-                   "output.format in the config, else csv).")
+@format_option
 @as_of_option
 @cash_option
-@click.option("--mode", type=click.Choice(["rebalance", "invest", "raise"]), default=None,
-              help="rebalance (buy and sell), invest (buys only: put cash to work) or raise (sells only: raise "
-                   "--raise); default: trading.mode in the config.")
-@click.option("--raise", "raise_value", callback=_cash, metavar="AMOUNT",
-              help="With --mode raise: cash after trading at least cash before + AMOUNT (account currency).")
+@mode_option
+@raise_option
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-@click.option("--relax", is_flag=True, help="If the limits conflict, relax the cheapest ones (reported) and trade.")
+@relax_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
               help="Repeat the run recorded in this manifest.json (inputs verified by SHA-256).")
@@ -174,9 +225,6 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.outputs.publish import write_atomically
     from allocator.outputs.report import print_run
-    from allocator.outputs.run_files import run_files
-    from allocator.outputs.summary import summarize
-    from allocator.pipeline import run as run_pipeline
 
     replay = None
     source: Path | LoadedConfig | None = config_path
@@ -205,28 +253,13 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
 
     cache = ProblemCache()  # the frontier of --report is solved on the run's compiled problem
     try:
-        from allocator.config.schema import TradingMode
-
-        if raise_value is not None and mode is None:
-            mode = "raise"
-        if raise_value is not None and mode != "raise":
-            raise click.UsageError(f"--raise needs --mode raise, not --mode {mode}")
-        result = run_pipeline(holdings, source, as_of=as_of, cash=cash, relax=relax, cache=cache,
-                              mode=None if mode is None else TradingMode(mode), raise_value=raise_value)
+        result, summary, files = run_in_memory(holdings, source, config_path, trade_format, as_of, cash, mode,
+                                               raise_value, relax, cache, replay, from_manifest)
     except InfeasibleError as exc:
         if out_dir is not None:  # nothing but the diagnosis is written
             write_atomically(out_dir, {"diagnosis.json": json_bytes(exc.diagnosis)}, force=force,
                              inputs=run_inputs(holdings, [source]))
         raise
-    fmt = replay.trade_format if replay else list(trade_format) or result.config.output.format.value
-    command = {"holdings": str(holdings), "config": str(config_path), "as_of": as_of,
-               "cash": None if cash is None else str(cash), "relax": relax, "format": fmt,
-               **({"mode": mode} if mode is not None else {}),
-               **({"raise": str(raise_value)} if raise_value is not None else {})}
-    if replay:
-        command = {**replay.command, "from_manifest": str(from_manifest)}
-    summary = summarize(result)
-    files = run_files(result, command, fmt, summary) if out_dir is not None or replay else {}
     if with_report:
         from allocator.report.build import report_html
         from allocator.report.folder import PAGE_FILE, OutputFolder
@@ -253,29 +286,9 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         click.echo(f"Warning: {warning}", err=True)
 
 
-@main.command()
-@click.argument("holdings", type=click.Path(path_type=Path))
-@config_option
-@as_of_option
-@cash_option
-@click.option("--solve/--no-solve", default=True, show_default=True,
-              help="Solve the problem too, so that a run would not fail where validate passed (infeasible limits, "
-                   "a solver that cannot take them); --no-solve checks the inputs and the limits' arithmetic only.")
-@reports_errors
-def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: Decimal | None, solve: bool) -> None:
-    """Check every input and the limits, and solve without writing anything: exits as `run` would, with the
-    same error or warnings.
-
-    \b
-    Example:
-      allocate validate examples/holdings.csv -c configs/base.yaml
-    """
-    from allocator.errors import InfeasibleError
-    from allocator.pipeline import prepare
-
-    if config_path is None:
-        raise click.UsageError("give a config with -c/--config")
-    prepared = prepare(holdings, config_path, as_of=as_of, cash=cash)
+def describe_inputs(prepared: Prepared) -> None:
+    """What ``validate`` read: positions, cash and NAV; the universe by asset class; the config chain; the holdings
+    rows counted as cash or skipped; the RSI rules."""
     u = prepared.universe
     click.echo(f"holdings: {len(prepared.holdings.positions)} positions, cash {float(u.cash_value):,.2f}, "
                f"NAV {u.nav_value:,.2f}")
@@ -290,18 +303,66 @@ def validate(holdings: Path, config_path: Path | None, as_of: str | None, cash: 
         click.echo(f"holdings: not a position, skipped: {row}")
     for rule in prepared.rsi.rules:
         click.echo(f"rsi: {rule.describe()}")
-    for warning in prepared.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+
+
+@main.command()
+@click.argument("holdings", type=click.Path(path_type=Path))
+@config_option
+@format_option
+@as_of_option
+@cash_option
+@mode_option
+@raise_option
+@relax_option
+@click.option("--solve/--no-solve", default=True, show_default=True,
+              help="Run as run does, short of writing (solve, round into trades, render every output file in "
+                   "memory); --no-solve checks the inputs and the limits' arithmetic only.")
+@reports_errors
+def validate(holdings: Path, config_path: Path | None, trade_format: tuple[str, ...], as_of: str | None,
+             cash: Decimal | None, mode: str | None, raise_value: Decimal | None, relax: bool, solve: bool) -> None:
+    """Do everything `run` does with the same options, and write nothing: the same exit code, the same error and
+    the same warnings, since it solves, rounds into trades and renders every output file in memory.
+
+    \b
+    Examples:
+      allocate validate examples/holdings.csv -c configs/base.yaml
+      allocate validate examples/holdings.csv -c configs/base.yaml --format fix --mode raise --raise 50000
+      allocate validate examples/holdings.csv -c configs/base.yaml --no-solve
+    """
+    if config_path is None:
+        raise click.UsageError("give a config with -c/--config")
     if not solve:
-        if prepared.presolve_conflicts:
+        from allocator.config.schema import TradingMode
+        from allocator.errors import InfeasibleError
+        from allocator.pipeline import prepare
+
+        chosen = trading_mode(mode, raise_value)
+        prepared = prepare(holdings, config_path, as_of=as_of, cash=cash, raise_value=raise_value,
+                           mode=None if chosen is None else TradingMode(chosen))
+        describe_inputs(prepared)
+        for warning in prepared.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if prepared.presolve_conflicts and not relax:
             raise InfeasibleError(str(config_path), "the limits cannot all hold", "relax the limits named below",
                                   details=prepared.presolve_conflicts)
         click.echo("ok: every input is valid (not solved: --no-solve)")
         return
-    from allocator.pipeline import optimize_prepared
+    from allocator.optimize.cvxpy_import import import_cvxpy
 
-    allocation, _, _ = optimize_prepared(prepared)
-    click.echo(f"ok: every input is valid and the limits can all hold ({allocation.solver}: {allocation.status})")
+    import_cvxpy()
+    from allocator.optimize.problem import ProblemCache
+
+    result, _, files = run_in_memory(holdings, config_path, config_path, trade_format, as_of, cash, mode,
+                                     raise_value, relax, ProblemCache())
+    describe_inputs(result.prepared)
+    for relaxation in result.relaxations:
+        click.echo(f"relaxed: {relaxation}")
+    traded = sum(before != after for before, after in zip(result.trades.current_quantity,
+                                                          result.trades.final_quantity, strict=False))
+    click.echo(f"ok: every input is valid and run would succeed ({result.allocation.solver}: "
+               f"{result.allocation.status}; {traded} trades; {', '.join(files)} rendered, nothing written)")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command()
@@ -524,30 +585,43 @@ def backtest(config_path: Path | None, start: str | None, end: str | None, every
 @click.option("--fix-delimiter", type=click.Choice(["soh", "pipe"]), default=None,
               help="FIX field delimiter (default: orders.fix_delimiter, else soh).")
 @click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@click.option("--new-ids", is_flag=True,
+              help="Export a trade list that its run's manifest does not record (edited after the run, or without "
+                   "its manifest) under new order IDs derived from its contents, instead of refusing it.")
 @reports_errors
 def export(trades: Path, trade_format: str, out_path: Path | None, config_path: Path | None,
-           manifest_path: Path | None, fix_delimiter: str | None, force: bool) -> None:
+           manifest_path: Path | None, fix_delimiter: str | None, force: bool, new_ids: bool) -> None:
     """Convert the trade list TRADES (trades.csv or trades.json of a run) to another format.
 
     Client order IDs and file times come from the run (its run_id and as-of date in manifest.json), so the
-    same run always gives the same orders.
+    same run always gives the same orders. A trade list the run's manifest does not record (by SHA-256, whatever
+    the file is called) is refused: its orders would go out under the run's IDs. --new-ids exports it under new
+    IDs instead.
 
     \b
     Examples:
       allocate export out/trades.csv --format fix -o out/orders.fix
       allocate export out/trades.csv --format basket -o out/basket.csv
       allocate export out/trades.json --format fix --fix-delimiter pipe
+      allocate export edited.csv --manifest out/manifest.json --format fix --new-ids
     """
     from allocator.config.schema import FixDelimiter, OutputFormat
     from allocator.files.atomic import write_file_atomically
     from allocator.orders.export import export_trades
 
-    data = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
-                         FixDelimiter(fix_delimiter) if fix_delimiter else None)
+    exported = export_trades(trades, OutputFormat(trade_format), config_path, manifest_path,
+                             FixDelimiter(fix_delimiter) if fix_delimiter else None, new_ids)
     if out_path is None:
-        click.echo(data, nl=False)
+        click.echo(exported.data, nl=False)
     else:
-        click.echo(f"wrote {write_file_atomically(out_path, data, force)}", err=True)
+        click.echo(f"wrote {write_file_atomically(out_path, exported.data, force)}", err=True)
+    _warn_derived(trades, exported.sheet.run_id, exported.sheet.derived_from)
+
+
+def _warn_derived(trades: Path, run_id: str, derived_from: str | None) -> None:
+    if derived_from is not None:
+        click.echo(f"Warning: {trades}: not a trade list run {derived_from[:12]} wrote; its orders carry new order "
+                   f"IDs (run id {run_id[:12]}), not that run's", err=True)
 
 
 @main.command()
@@ -735,6 +809,7 @@ def send(trades: Path, session_path: Path, config_path: Path | None, manifest_pa
     )
 
     batch = load_batch(trades, config_path, manifest_path)
+    _warn_derived(trades, batch.run_id, batch.derived_from)
     options = SendOptions(reply_timeout_seconds=reply_timeout, logon_timeout_seconds=logon_timeout, resend=resend,
                           wait_for=WaitFor(wait_for), orders_per_second=orders_per_second)
     try:

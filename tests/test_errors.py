@@ -124,7 +124,7 @@ def test_output_error_existing_folder_needs_force(cli: Cli, example_copy: Path, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("previous run")
-    (out / "manifest.json").write_text("{}")  # a previous run's output (only such a folder is replaced)
+    (out / "manifest.json").write_text('{"outputs": {"keep.txt": ""}}')  # a previous output: it lists keep.txt
     args = ("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml", "-o", out, "-q")
     _error(cli(*args), 2, "the output folder already exists; pass --force")
     assert (out / "keep.txt").read_text() == "previous run"

@@ -118,12 +118,12 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     from allocator.batch.batch_files import batch_files, batch_manifest
     from allocator.batch.engine import chunked, engine_for
     from allocator.batch.journal import Journal
-    from allocator.files.staging import check_replaceable, clean_stale, move_into_place, write_files
-    from allocator.outputs.publish import replaceable
+    from allocator.files.staging import clean_stale, move_into_place, replacing_existing, write_files
+    from allocator.outputs.publish import check_replaceable
 
     started = time.perf_counter()
     target = Path(os.path.abspath(request.out_dir))
-    check_replaceable(target, request.force, replaceable)
+    replacing_existing(target, request.force, check_replaceable)
     plan = plan_batch(request)
     work = target.parent / f".{target.name}.batch-{plan.key[:16]}"
     staging = work / "output"
@@ -168,7 +168,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
         files = batch_files(outcomes, blocks, manifest, plan.orders_config, request.formats)
         write_files(staging, files)
         clean_stale(target)
-        replacing = check_replaceable(target, request.force, replaceable)
+        replacing = replacing_existing(target, request.force, check_replaceable)
         move_into_place(staging, target, replacing)
     finally:
         journal.close()

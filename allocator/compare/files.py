@@ -14,7 +14,8 @@
   case; with ``--robust`` the robust portfolio's base scenario, worst case and utility under each view |
 | ``compare.png`` | the target weights by scenario and the view matrix (``chart``) |
 | ``manifest.json`` | the command; each scenario's config chain, resolved config, inputs with SHA-256 and solver
-  attempts; how many compiled problems served how many solves; package versions; timings |
+  attempts; how many compiled problems served how many solves; package versions; timings; ``outputs``, the SHA-256
+  of every other file written |
 | ``robust/`` | with ``--robust``: the robust portfolio written as a run of the base scenario's config
   (``weights.csv``, the trade files, ``summary.json``, ``manifest.json``; ``outputs.run_files``) |
 
@@ -32,6 +33,7 @@ from allocator.compare.views import ViewMatrix
 from allocator.errors import InfeasibleError
 from allocator.files.cells import csv_bytes, fixed, quantity_text, safe_text
 from allocator.files.json_text import json_bytes
+from allocator.files.manifest import MANIFEST_FILE, output_digests
 from allocator.outputs.manifest import versions
 
 
@@ -187,11 +189,11 @@ def comparison_files(comparison: Comparison, tables: ComparisonTables, command: 
 
     files = {"compare_metrics.csv": metrics_csv(tables), "compare_weights.csv": weights_csv(tables),
              "compare_trades.csv": trades_csv(tables), "compare_views.csv": views_csv(tables.views),
-             "compare.json": comparison_json(comparison, tables), "compare.png": chart_png(weights_figure(tables)),
-             "manifest.json": json_bytes(comparison_manifest(comparison, command))}
+             "compare.json": comparison_json(comparison, tables), "compare.png": chart_png(weights_figure(tables))}
     if comparison.robust is not None:
         files.update(robust_files(comparison.robust, command))
-    return files
+    manifest = {**comparison_manifest(comparison, command), "outputs": output_digests(files)}
+    return {**files, MANIFEST_FILE: json_bytes(manifest)}
 
 
 def robust_files(robust: RobustOutcome, command: dict[str, Any]) -> dict[str, bytes]:

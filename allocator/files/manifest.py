@@ -8,8 +8,10 @@ one from a finished run. This module imports nothing heavy, so ``export`` and ``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,6 +84,12 @@ class Manifest:
         if self.outputs:
             data["outputs"] = self.outputs
         return data
+
+
+def output_digests(files: Mapping[str, bytes]) -> dict[str, str]:
+    """A manifest's ``outputs``: file name (``robust/trades.csv`` in a subfolder) -> SHA-256 (hex) of its bytes.
+    Every command that writes an output folder records it, so ``--force`` can tell its files from others."""
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
 
 
 def read_manifest(path: Path) -> Manifest:

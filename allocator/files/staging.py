@@ -155,13 +155,14 @@ def _swap(staging: Path, target: Path) -> None:
     _remove(aside)
 
 
-def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Callable[[Path], bool]) -> Path:
+def publish(target: Path, files: dict[str, bytes], force: bool, check_replaceable: Callable[[Path], None]) -> Path:
     """Write ``files`` as the folder ``target`` (absolute; its parent exists) in one step.
 
-    Raises ``OutputError`` when ``target`` exists and ``force`` is not given, or it is not ``replaceable``.
+    Raises ``OutputError`` when ``target`` exists and ``force`` is not given; ``check_replaceable(target)`` raises
+    when an existing ``target`` may not be replaced even with ``force``. Either way nothing is touched.
     """
     clean_stale(target)
-    replacing = check_replaceable(target, force, replaceable)
+    replacing = replacing_existing(target, force, check_replaceable)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent))
     except OSError as exc:
@@ -178,23 +179,21 @@ def publish(target: Path, files: dict[str, bytes], force: bool, replaceable: Cal
         _remove(staging)  # gone already when renamed into place
 
 
-def check_replaceable(target: Path, force: bool, replaceable: Callable[[Path], bool]) -> bool:
-    """Whether ``target`` exists (and will be replaced); ``OutputError`` unless it is absent, or ``force`` is given
-    and it is ``replaceable``."""
+def replacing_existing(target: Path, force: bool, check_replaceable: Callable[[Path], None]) -> bool:
+    """Whether ``target`` exists (and will be replaced): ``OutputError`` when it exists and ``force`` is not
+    given; ``check_replaceable(target)`` raises when it may not be replaced even with ``force``."""
     if not target.exists():
         return False
     if not force:
         raise OutputError(str(target), "the output folder already exists",
                           "pass --force to replace it, or choose another folder")
-    if not replaceable(target):
-        raise OutputError(str(target), "the folder holds other files and no manifest.json, so it is not a "
-                          "previous run's output; it is not replaced even with --force", "choose another folder")
+    check_replaceable(target)
     return True
 
 
 def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
     """Rename the complete folder ``staging`` (beside ``target``: same filesystem) to ``target`` in one step:
-    swapped with the existing ``target`` when ``replacing`` (``check_replaceable`` said so), else never over a
+    swapped with the existing ``target`` when ``replacing`` (``replacing_existing`` said so), else never over a
     folder that appeared meanwhile (``allocate batch`` fills its staging folder account by account, then moves it
     into place here)."""
     try:

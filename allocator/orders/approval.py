@@ -27,7 +27,7 @@ from allocator.files.atomic import write_file_atomically
 from allocator.files.json_text import json_bytes
 from allocator.files.manifest import MANIFEST_FILE, Manifest, read_manifest
 from allocator.files.reading import MIB, read_text
-from allocator.orders.trade_sheet import TradeSheet, read_trade_sheet
+from allocator.orders.trade_sheet import TradeSheet, read_trade_sheet, trades_csv
 
 APPROVAL_FILE = "approval.json"
 TRADE_LISTS = ("trades.csv", "trades.json")  # the files a trade list is read from, in this order
@@ -69,8 +69,6 @@ class Approvals:
 
 def trade_list_digest(sheet: TradeSheet) -> str:
     """The SHA-256 (hex) of the trade list's CSV form, the bytes of the run's ``trades.csv``."""
-    from allocator.orders.export import trades_csv
-
     return hashlib.sha256(trades_csv(sheet)).hexdigest()
 
 

@@ -5,7 +5,8 @@
   Exchange, Currency, TimeInForce, OrderType, LmtPrice, Account``. IB has no at-the-close time in force, so CLS
   orders are written as ``MOC`` / ``LOC`` with ``DAY``; OPG orders as ``MKT`` / ``LMT`` with ``OPG``.
 - ``json`` (``trades.json``): the trade list with each trade's order, as described by the JSON Schema shipped in
-  ``allocator/schemas/trades.schema.json``. Numbers are strings so no digit is lost to floating point.
+  ``allocator/schemas/trades.schema.json`` (``derived_from``: the original run of a list given new order IDs).
+  Numbers are strings so no digit is lost to floating point.
 - ``fix`` (``orders.fix``): one FIX 4.4 NewOrderSingle per line, complete with the standard header (SenderCompID,
   TargetCompID from ``orders:``, MsgSeqNum from 1, SendingTime) and trailer; see ``allocator.orders.fix_message``.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,7 @@ from allocator.files.cells import csv_bytes, quantity_text, safe_text
 from allocator.files.manifest import Manifest
 from allocator.orders.fix_message import PIPE, SOH, FixFormatError, encode, new_order_single_body, utc_timestamp
 from allocator.orders.ids import Order, build_orders
-from allocator.orders.trade_sheet import (
-    TRADE_COLUMNS,
-    TradeRow,
-    TradeSheet,
-    manifest_beside,
-    read_trade_sheet,
-)
+from allocator.orders.trade_sheet import TradeSheet, manifest_beside, read_trade_sheet, trade_record, trades_csv
 
 FILE_NAMES = {OutputFormat.CSV: "trades.csv", OutputFormat.JSON: "trades.json", OutputFormat.FIX: "orders.fix",
               OutputFormat.BASKET: "basket.csv"}
@@ -47,25 +43,6 @@ IB_TIME_IN_FORCE = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC", TimeInForce.
 
 def _text(value: Decimal) -> str:
     return format(value, "f")
-
-
-def _record(row: TradeRow) -> dict[str, str]:
-    return {"symbol": row.symbol, "side": row.side, "quantity": quantity_text(row.quantity),
-            "price": _text(row.price), "notional": _text(row.notional),
-            "current_quantity": quantity_text(row.current_quantity),
-            "target_quantity": quantity_text(row.target_quantity), "current_weight": _text(row.current_weight),
-            "target_weight": _text(row.target_weight), "estimated_cost": _text(row.estimated_cost),
-            **({} if row.break_even_alpha is None else {"break_even_alpha": _text(row.break_even_alpha)}),
-            "reason": row.reason}
-
-
-def trades_csv(sheet: TradeSheet) -> bytes:
-    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
-    rows = []
-    for row in sheet.rows:
-        record = _record(row)
-        rows.append([safe_text(record[c]) if c in ("symbol", "reason") else record.get(c, "") for c in TRADE_COLUMNS])
-    return csv_bytes(TRADE_COLUMNS, rows)
 
 
 def _ib_order_type(order: Order) -> str:
@@ -94,11 +71,13 @@ def _order_json(order: Order) -> dict[str, Any]:
 def trades_json(sheet: TradeSheet, orders: Sequence[Order]) -> bytes:
     """``trades.json``: the trade list, each trade with its order (schema ``allocate.trades/1``)."""
     document: dict[str, Any] = {"schema": SCHEMA_NAME, "run_id": sheet.run_id, "as_of": sheet.as_of.isoformat()}
+    if sheet.derived_from is not None:
+        document["derived_from"] = sheet.derived_from
     if sheet.cash_before is not None:
         document["cash_before"] = _text(sheet.cash_before)
     if sheet.cash_after is not None:
         document["cash_after"] = _text(sheet.cash_after)
-    document["trades"] = [{**_record(row), "order": _order_json(order)}
+    document["trades"] = [{**trade_record(row), "order": _order_json(order)}
                           for row, order in zip(sheet.rows, orders, strict=True)]
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -155,13 +134,24 @@ def order_settings(config_path: Path | None, manifest: Manifest | None) -> Order
                           "give the config with -c/--config", details=problems) from None
 
 
+@dataclass(frozen=True)
+class Exported:
+    """An exported trade list: the bytes, and the sheet they were made from (its run id and ``derived_from``)."""
+
+    data: bytes
+    sheet: TradeSheet
+
+
 def export_trades(trades_path: Path, trade_format: OutputFormat, config_path: Path | None = None,
-                  manifest_path: Path | None = None, delimiter: FixDelimiter | None = None) -> bytes:
+                  manifest_path: Path | None = None, delimiter: FixDelimiter | None = None,
+                  new_ids: bool = False) -> Exported:
     """Convert an existing trade list (``trades.csv`` or ``trades.json``) to ``trade_format``.
 
     The run id and as-of date come from a JSON trade list itself, else from the run's manifest (beside the file
-    or ``manifest_path``); the order settings from ``config_path``, else the manifest's resolved config.
+    or ``manifest_path``); the order settings from ``config_path``, else the manifest's resolved config. A list
+    the manifest does not record is refused, or with ``new_ids`` given new order IDs
+    (``allocator.orders.provenance``).
     """
     manifest = manifest_beside(trades_path, manifest_path)
-    sheet = read_trade_sheet(trades_path, manifest)
-    return render(sheet, trade_format, order_settings(config_path, manifest), delimiter)
+    sheet = read_trade_sheet(trades_path, manifest, new_ids)
+    return Exported(render(sheet, trade_format, order_settings(config_path, manifest), delimiter), sheet)

@@ -97,6 +97,7 @@ class OrderBatch:
     run_id: str
     settings: OrdersConfig
     source: Path
+    derived_from: str | None = None  # the original run of a list given new order IDs (export --new-ids)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def load_batch(trades_path: Path, config_path: Path | None = None, manifest_path
     if settings.require_approval:
         check_approved(trades_path, manifest, sheet)
     orders = build_orders(sheet.requests(), sheet.run_id, sheet.as_of, settings)
-    return OrderBatch(orders=orders, run_id=sheet.run_id, settings=settings, source=trades_path)
+    return OrderBatch(orders=orders, run_id=sheet.run_id, settings=settings, source=trades_path,
+                      derived_from=sheet.derived_from)
 
 
 def _read_fix_orders(path: Path) -> tuple[Order, ...]:

@@ -6,12 +6,17 @@ shares, money in the account currency, weights as fractions of NAV), so a sheet 
 
 A sheet carries the run's identity: ``run_id`` (see ``allocator.orders.ids``) and the as-of date. ``trades.json``
 holds both; ``trades.csv`` does not, so they come from the run's ``manifest.json`` (beside the trade list unless
-another is named). This module imports nothing heavy: ``export`` and ``send`` start instantly.
+another is named). A list read back keeps the run's id only when the manifest records it
+(``allocator.orders.provenance``): an edited list is refused, or given new order IDs when asked. ``trades_csv`` is
+the CSV form of a sheet (the bytes of ``trades.csv``), by which a list is recognized whatever its file's format.
+This module imports nothing heavy: ``export`` and ``send`` start instantly.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import re
@@ -22,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import DataError
-from allocator.files.cells import unquote
+from allocator.files.cells import csv_bytes, quantity_text, safe_text, unquote
 from allocator.files.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.files.reading import MIB, read_text, sha256_of
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
+from allocator.orders.provenance import Carried, trade_list_identity, unidentified
 from allocator.terms import BUY, SELL, Side
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "price", "notional", "current_quantity", "target_quantity",
@@ -58,13 +64,15 @@ class TradeRow:
 
 @dataclass(frozen=True)
 class TradeSheet:
-    """A run's trades with its identity (``run_id``, ``as_of``); cash is known when the run or a JSON file gave it."""
+    """A run's trades with its identity (``run_id``, ``as_of``); cash is known when the run or a JSON file gave it.
+    ``derived_from`` is the original run id of a list given new order IDs (``allocator.orders.provenance``)."""
 
     run_id: str
     as_of: date
     rows: tuple[TradeRow, ...]
     cash_before: Decimal | None = None
     cash_after: Decimal | None = None
+    derived_from: str | None = None
 
     def requests(self) -> tuple[OrderRequest, ...]:
         return tuple(OrderRequest(symbol=r.symbol, side=r.side, quantity=r.quantity, last_price=r.price)
@@ -86,28 +94,47 @@ def manifest_beside(trades_path: Path, manifest_path: Path | None) -> Manifest |
     return read_manifest(candidate) if candidate.is_file() else None
 
 
-def read_trade_sheet(path: Path, manifest: Manifest | None) -> TradeSheet:
-    """Read ``trades.csv`` or ``trades.json`` (by content: JSON starts with ``{``)."""
+def read_trade_sheet(path: Path, manifest: Manifest | None, new_ids: bool = False) -> TradeSheet:
+    """Read ``trades.csv`` or ``trades.json`` (by content: JSON starts with ``{``) under the run id its orders may
+    take: the run's own for a list the run's manifest records, else refused (``DataError``), or with ``new_ids`` a
+    derived one (see ``allocator.orders.provenance``)."""
     text = read_text(path, MAX_TRADE_FILE_BYTES, "trade list", too_large_fix="check that this is a trade list")
-    _check_unedited(path, manifest)
+    file_sha256 = sha256_of(path)
+    carried = None
     if text.lstrip().startswith("{"):
-        return _sheet_from_json(path, text, manifest)
-    if manifest is None:
-        raise DataError(str(path), "a CSV trade list does not carry its run id and as-of date",
-                        "keep the run's manifest.json beside it, or name it with --manifest")
-    return _sheet_from_csv(path, text, manifest)
+        sheet, carried = _sheet_from_json(path, text, manifest)
+    elif manifest is None:
+        raise unidentified(str(path))
+    else:
+        sheet = _sheet_from_csv(path, text, manifest)
+    csv_sha256 = hashlib.sha256(trades_csv(sheet)).hexdigest()
+    identity = trade_list_identity(str(path), file_sha256, csv_sha256, sheet.as_of, carried, manifest, new_ids)
+    return dataclasses.replace(sheet, run_id=identity.run_id, derived_from=identity.derived_from)
 
 
-def _check_unedited(path: Path, manifest: Manifest | None) -> None:
-    """Refuse a trade list that the run's manifest records under its name with another SHA-256: orders built from
-    an edited list would go out under the run's own order IDs."""
-    if manifest is None or path.name not in manifest.outputs:
-        return
-    if sha256_of(path) != manifest.outputs[path.name]:
-        source = manifest.path or "the run's manifest"
-        raise DataError(str(path), f"edited after the run: its SHA-256 differs from the one {source} records "
-                        "(orders would go out under the run's own order IDs)",
-                        "export the trade list the run wrote, or rerun allocate run for a new list")
+def _decimal_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def trade_record(row: TradeRow) -> dict[str, str]:
+    """A trade as text keyed by ``TRADE_COLUMNS`` (``break_even_alpha`` left out when unknown)."""
+    return {"symbol": row.symbol, "side": row.side, "quantity": quantity_text(row.quantity),
+            "price": _decimal_text(row.price), "notional": _decimal_text(row.notional),
+            "current_quantity": quantity_text(row.current_quantity),
+            "target_quantity": quantity_text(row.target_quantity),
+            "current_weight": _decimal_text(row.current_weight), "target_weight": _decimal_text(row.target_weight),
+            "estimated_cost": _decimal_text(row.estimated_cost),
+            **({} if row.break_even_alpha is None else {"break_even_alpha": _decimal_text(row.break_even_alpha)}),
+            "reason": row.reason}
+
+
+def trades_csv(sheet: TradeSheet) -> bytes:
+    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
+    rows = []
+    for row in sheet.rows:
+        record = trade_record(row)
+        rows.append([safe_text(record[c]) if c in ("symbol", "reason") else record.get(c, "") for c in TRADE_COLUMNS])
+    return csv_bytes(TRADE_COLUMNS, rows)
 
 
 def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:
@@ -124,7 +151,7 @@ def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:
     return TradeSheet(run_id=manifest.run_id, as_of=manifest.as_of, rows=rows)
 
 
-def _sheet_from_json(path: Path, text: str, manifest: Manifest | None) -> TradeSheet:
+def _sheet_from_json(path: Path, text: str, manifest: Manifest | None) -> tuple[TradeSheet, Carried]:
     where = str(path)
     try:
         data = json.loads(text)
@@ -138,6 +165,9 @@ def _sheet_from_json(path: Path, text: str, manifest: Manifest | None) -> TradeS
         raise DataError(f"{where}: run_id", "missing or not a SHA-256 hex digest",
                         "give a trades.json written by allocate, or its run's manifest with --manifest")
     as_of = as_of_date(data.get("as_of"), f"{where}: as_of")
+    derived_from = data.get("derived_from")
+    if derived_from is not None and (not isinstance(derived_from, str) or not RUN_ID_PATTERN.fullmatch(derived_from)):
+        raise DataError(f"{where}: derived_from", "not a SHA-256 hex digest", "give a trades.json written by allocate")
     rows = []
     for i, record in enumerate(data["trades"]):
         if not isinstance(record, dict):
@@ -145,7 +175,8 @@ def _sheet_from_json(path: Path, text: str, manifest: Manifest | None) -> TradeS
         rows.append(_row({c: record.get(c) for c in TRADE_COLUMNS}, f"{where}: trades[{i}]"))
     _unique(tuple(rows), where)
     cash = [_optional_decimal(data.get(k), f"{where}: {k}") for k in ("cash_before", "cash_after")]
-    return TradeSheet(run_id=run_id, as_of=as_of, rows=tuple(rows), cash_before=cash[0], cash_after=cash[1])
+    sheet = TradeSheet(run_id=run_id, as_of=as_of, rows=tuple(rows), cash_before=cash[0], cash_after=cash[1])
+    return sheet, Carried(run_id=run_id, as_of=as_of, derived_from=derived_from)
 
 
 def _row(record: dict[str, Any], where: str) -> TradeRow:

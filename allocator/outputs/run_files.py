@@ -8,7 +8,6 @@ Data files hold no timestamps and fixed-precision numbers, so the same inputs gi
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 from allocator.config.schema import SIGNALS
 from allocator.files.cells import csv_bytes, fixed, fixed_column, safe_text
 from allocator.files.json_text import json_bytes
-from allocator.files.manifest import MANIFEST_FILE
+from allocator.files.manifest import MANIFEST_FILE, output_digests
 from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
 from allocator.outputs.summary import RunSummary, summary_json
@@ -89,6 +88,6 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     files.update(trade_files(trade_sheet(result), [OutputFormat(f) for f in formats], result.config.orders))
     files["summary.json"] = summary_json(result, summary)
     record = dataclasses.replace(manifest_of(result, command),
-                                 outputs={name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
+                                 outputs=output_digests(files))
     files[MANIFEST_FILE] = json_bytes(record.to_json_dict())
     return files

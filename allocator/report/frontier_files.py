@@ -17,6 +17,7 @@ from typing import Any
 
 from allocator.files.cells import csv_bytes, fixed
 from allocator.files.json_text import json_bytes
+from allocator.files.manifest import MANIFEST_FILE, output_digests
 from allocator.outputs.manifest import versions
 from allocator.pipeline import Prepared
 from allocator.report.folder import OutputFolder, number, optional_number
@@ -43,11 +44,12 @@ def frontier_files(frontier: Frontier, prepared: Prepared, command: dict[str, An
     """The output folder's files, name -> bytes (the chart needs matplotlib, loaded here)."""
     from allocator.report.charts import frontier_figure, png_bytes
 
+    files = {FRONTIER_CSV: frontier_csv(frontier), FRONTIER_JSON: json_bytes(frontier_facts(frontier)),
+             "frontier.png": png_bytes(frontier_figure(frontier))}
     manifest = {"command": command, "as_of": frontier.as_of,
                 "config_chain": [str(p) for p in prepared.loaded.chain], "inputs": prepared.inputs,
-                "versions": versions()}
-    return {FRONTIER_CSV: frontier_csv(frontier), FRONTIER_JSON: json_bytes(frontier_facts(frontier)),
-            "frontier.png": png_bytes(frontier_figure(frontier)), "manifest.json": json_bytes(manifest)}
+                "versions": versions(), "outputs": output_digests(files)}
+    return {**files, MANIFEST_FILE: json_bytes(manifest)}
 
 
 def read_frontier(folder: OutputFolder) -> Frontier:

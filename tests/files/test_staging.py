@@ -133,10 +133,11 @@ def test_staging_folders_of_a_live_run_are_left_alone(tmp_path: Path) -> None:
 
 def test_force_swaps_the_folder_and_without_it_nothing_is_touched(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    write_atomically(out, {"manifest.json": b"one", "extra.txt": b"x"})
+    one = b'{"outputs": {"extra.txt": "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"}}'
+    write_atomically(out, {"manifest.json": one, "extra.txt": b"x"})
     with pytest.raises(OutputError, match="the output folder already exists; pass --force"):
         write_atomically(out, {"manifest.json": b"two"})
-    assert (out / "manifest.json").read_bytes() == b"one"
+    assert (out / "manifest.json").read_bytes() == one
     write_atomically(out, {"manifest.json": b"two"}, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert (out / "manifest.json").read_bytes() == b"two"
@@ -147,7 +148,8 @@ def test_force_never_replaces_a_folder_that_is_not_a_previous_output(tmp_path: P
     home = tmp_path / "home"
     home.mkdir()
     (home / "thesis.tex").write_text("years of work")
-    with pytest.raises(OutputError, match="not a previous run's output; it is not replaced even with --force"):
+    with pytest.raises(OutputError, match=r"holds files that are not outputs of allocate: thesis.tex; --force "
+                                          "replaces only a folder of allocate's own outputs, and nothing was touched"):
         write_atomically(home, FILES, force=True)
     assert (home / "thesis.tex").read_text() == "years of work"
     assert _visible(tmp_path) == ["home"] and staging_folders(home) == []
@@ -180,7 +182,7 @@ def test_without_renameat2_the_portable_path_gives_the_same_result(tmp_path: Pat
     monkeypatch.setattr(staging, "renameat2", lambda *_: False)
     out = tmp_path / "out"
     if force:
-        write_atomically(out, {"manifest.json": b"old", "old.txt": b""})
+        write_atomically(out, {"manifest.json": b'{"outputs": {"old.txt": ""}}', "old.txt": b""})
     write_atomically(out, FILES, force=force)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == FILES
     assert _visible(tmp_path) == ["out"] and staging_folders(out) == []

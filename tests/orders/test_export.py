@@ -274,19 +274,20 @@ def test_export_errors(run_dir: Path, tmp_path: Path) -> None:
     edited.write_text((run_dir / "trades.csv").read_text().replace(",SELL,", ",SHORT,", 1))
     result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
     assert result.exit_code == 4
-    assert f"{edited}: edited after the run: its SHA-256 differs from the one" in result.stderr
-    renamed = edited.parent / "my_trades.csv"  # not a file the manifest records: read, and its rows checked
+    assert f"{edited}: row 2: side: expected BUY or SELL, got 'SHORT'" in result.stderr
+    renamed = edited.parent / "my_trades.csv"  # under any name: read, and its rows checked
     edited.rename(renamed)
     result = CliRunner().invoke(main, ["export", str(renamed), "--format", "fix"])
     assert result.exit_code == 4 and f"{renamed}: row 2: side: expected BUY or SELL, got 'SHORT'" in result.stderr
     for change in (lambda t: t.replace(",SELL,", ",BUY,", 1),            # a side flipped
                    lambda t: t.replace(",152,", ",15200,", 1),             # a quantity x100
-                   lambda t: t + t.splitlines()[1] + "\n"):               # a row added
-        edited.write_text(change((run_dir / "trades.csv").read_text()))
-        result = CliRunner().invoke(main, ["export", str(edited), "--format", "fix"])
-        assert result.exit_code == 4 and "edited after the run" in result.stderr
+                   lambda t: t + t.splitlines()[1].replace("SPY,", "ZZZ,", 1) + "\n"):  # a row added
+        for name in ("trades.csv", "trades (2).csv"):  # whatever the file is called
+            (edited.parent / name).write_text(change((run_dir / "trades.csv").read_text()))
+            result = CliRunner().invoke(main, ["export", str(edited.parent / name), "--format", "fix"])
+            assert result.exit_code == 4 and "edited after the run, or not its trade list" in result.stderr
     lines = (run_dir / "trades.csv").read_text().splitlines()
-    renamed.write_text("\n".join([*lines, lines[1]]) + "\n")
+    renamed.write_text("\n".join([*lines, lines[1]]) + "\n")  # its rows are checked first
     result = CliRunner().invoke(main, ["export", str(renamed), "--format", "fix"])
     assert result.exit_code == 4 and "symbol SPY appears twice" in result.stderr
 
@@ -323,3 +324,101 @@ def test_export_and_send_start_without_the_heavy_libraries(run_dir: Path, tmp_pa
                                str(tmp_path / "light.fix")) & heavy
     assert not _modules_loaded("--help") & {"quickfix"}
     assert not _modules_loaded("send", "--help") & heavy
+
+
+def test_only_a_trade_list_its_manifest_records_keeps_the_runs_order_ids(run_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "r1"
+    shutil.copytree(run_dir, run)
+    manifest = read_manifest(run / "manifest.json")
+    own_id = f"11=AL{manifest.run_id[:12]}-SPY"
+    original = (run / "trades.csv").read_text()
+    sold = next(r["quantity"] for r in read_csv(run / "trades.csv") if r["symbol"] == "SPY")
+    edited = original.replace(f"SPY,SELL,{sold},", f"SPY,BUY,{sold}00,", 1)
+    assert edited != original
+    refusal = ("edited after the run, or not its trade list: no SHA-256 of it is among the outputs {manifest} "
+               "records (its orders would go out under the run's order IDs); use the trade list the run wrote, "
+               "rerun allocate run for a new list, or export it under new order IDs with allocate export --new-ids")
+    beside = run / "trades (2).csv"  # an edited copy saved beside the manifest
+    beside.write_text(edited)
+    result = CliRunner().invoke(main, ["export", str(beside), "--format", "fix", "--fix-delimiter", "pipe"])
+    assert result.exit_code == 4 and result.stdout == ""
+    assert result.stderr == f"Error: {beside}: {refusal.format(manifest=run / 'manifest.json')}\n"
+    elsewhere = tmp_path / "k2.csv"  # the same edit elsewhere, with the manifest named
+    elsewhere.write_text(edited)
+    result = CliRunner().invoke(main, ["export", str(elsewhere), "--manifest", str(run / "manifest.json"),
+                                       "--format", "fix"])
+    assert result.exit_code == 4
+    assert result.stderr == f"Error: {elsewhere}: {refusal.format(manifest=run / 'manifest.json')}\n"
+
+    moved = tmp_path / "moved" / "trades.json"  # a trades.json moved away from its manifest, then edited
+    moved.parent.mkdir()
+    document = json.loads((run / "trades.json").read_text())
+    spy = next(t for t in document["trades"] if t["symbol"] == "SPY")
+    spy["quantity"], spy["side"] = spy["quantity"] + "00", "BUY"
+    moved.write_text(json.dumps(document, indent=2))
+    result = CliRunner().invoke(main, ["export", str(moved), "--format", "fix"])
+    assert result.exit_code == 4
+    assert result.stderr == (f"Error: {moved}: carries a run id, but no manifest.json of its run is beside it to "
+                             "check that the run wrote this list (its orders would go out under that run's order "
+                             "IDs); keep the run's manifest.json beside it, or name it with --manifest; or export it "
+                             "under new order IDs with allocate export --new-ids\n")
+    result = CliRunner().invoke(main, ["export", str(moved), "--manifest", str(run / "manifest.json"), "--format",
+                                       "fix"])
+    assert result.exit_code == 4 and "edited after the run, or not its trade list" in result.stderr
+    shutil.copy(run / "trades.json", moved)  # unedited, and its manifest named: the run's own IDs
+    result = invoke("export", moved, "--manifest", run / "manifest.json", "--format", "fix", "--fix-delimiter", "pipe")
+    assert result.exit_code == 0 and own_id in result.stdout
+
+    other = tmp_path / "other.json"  # a manifest of another run does not vouch for this one's list
+    other_manifest = json.loads((run / "manifest.json").read_text())
+    other_manifest["run_id"] = "0" * 64
+    (tmp_path / "other_manifest.json").write_text(json.dumps(other_manifest))
+    shutil.copy(run / "trades.json", other)
+    result = CliRunner().invoke(main, ["export", str(other), "--manifest", str(tmp_path / "other_manifest.json"),
+                                       "--format", "fix"])
+    assert result.exit_code == 4
+    assert (f"carries run id {manifest.run_id[:12]}, but {tmp_path / 'other_manifest.json'} is the manifest of run "
+            "000000000000") in result.stderr
+
+
+def test_new_ids_export_an_edited_list_under_ids_that_are_not_the_runs(run_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "r1"
+    shutil.copytree(run_dir, run)
+    manifest = read_manifest(run / "manifest.json")
+    sold = next(r["quantity"] for r in read_csv(run / "trades.csv") if r["symbol"] == "SPY")
+    edited = run / "trades (2).csv"
+    edited.write_text((run / "trades.csv").read_text().replace(f"SPY,SELL,{sold},", f"SPY,BUY,{sold}00,", 1))
+    fix = invoke("export", edited, "--format", "fix", "--fix-delimiter", "pipe", "--new-ids")
+    assert fix.exit_code == 0
+    fields = [field_map(decode(line, PIPE)) for line in fix_lines(fix.stdout_bytes)]
+    spy = next(f for f in fields if f[55] == "SPY")
+    assert spy[38] == f"{sold}00" and spy[54] == "1"
+    assert not any(f[11].startswith(f"AL{manifest.run_id[:12]}") for f in fields)  # none of the run's IDs
+    derived = spy[11].removeprefix("AL").split("-")[0]
+    assert fix.stderr == (f"Warning: {edited}: not a trade list run {manifest.run_id[:12]} wrote; its orders carry "
+                          f"new order IDs (run id {derived}), not that run's\n")
+    again = invoke("export", edited, "--format", "fix", "--fix-delimiter", "pipe", "--new-ids")
+    assert again.stdout_bytes == fix.stdout_bytes  # the same edited list, the same new IDs
+
+    as_json = tmp_path / "new.json"  # the JSON says so, and is read back under its own new IDs
+    assert invoke("export", edited, "--format", "json", "--new-ids", "-o", as_json).exit_code == 0
+    document = json.loads(as_json.read_text())
+    assert document["derived_from"] == manifest.run_id and document["run_id"].startswith(derived)
+    assert not list(schema_validator().iter_errors(document))
+    back = invoke("export", as_json, "--format", "fix", "--fix-delimiter", "pipe", "--manifest",
+                  run / "manifest.json")
+    assert back.exit_code == 0 and back.stdout_bytes == fix.stdout_bytes
+    document["trades"][0]["quantity"] = "1"  # edited again: its trades no longer give its run id
+    as_json.write_text(json.dumps(document))
+    result = CliRunner().invoke(main, ["export", str(as_json), "--format", "fix"])
+    assert result.exit_code == 4
+    assert (f"Error: {as_json}: edited after it was given new order IDs: its run id {derived} is not the one its "
+            "trades give") in result.stderr
+
+    pristine = invoke("export", run / "trades.csv", "--format", "fix", "--new-ids")  # the run's own list: its IDs
+    assert pristine.exit_code == 0 and pristine.stdout_bytes == (run / "orders.fix").read_bytes()
+    assert pristine.stderr == ""
+    exported = tmp_path / "exported.json"  # a JSON exported from the run's trades.csv gives the run's orders
+    assert invoke("export", run / "trades.csv", "--format", "json", "-o", exported).exit_code == 0
+    shutil.copy(exported, run / "exported.json")
+    assert invoke("export", run / "exported.json", "--format", "fix").stdout_bytes == (run / "orders.fix").read_bytes()

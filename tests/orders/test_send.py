@@ -327,16 +327,17 @@ def test_an_edited_trade_list_is_refused_after_it_was_sent(run_dir: Path, trades
     path.write_text(original.replace(f"SPY,SELL,{sold},", f"SPY,SELL,{sold - 3},"))
     result = send(run_dir, broker)
     assert result.returncode == 4
-    assert "edited after the run: its SHA-256 differs" in result.stderr  # refused before the journal is opened
-    # under another name the manifest records no hash for it; the journal still refuses new terms for a sent order
+    assert "edited after the run, or not its trade list" in result.stderr  # refused before the journal is opened
+    # under another name too: the manifest records no SHA-256 of it, whatever it is called
     path.write_text(original)
     renamed = run_dir / "edited.csv"
     renamed.write_text(original.replace(f"SPY,SELL,{sold},", f"SPY,SELL,{sold - 3},"))
     result = subprocess.run(send_command(run_dir, broker, trades_file=renamed.name), capture_output=True, text=True,
                             timeout=120, cwd=ROOT, check=False)
     assert result.returncode == 4
-    assert (f"was sent before with different terms (quantity {sold} -> {sold - 3}); a sent trade list must not be "
-            "edited") in result.stderr
+    assert result.stderr.startswith(f"Error: {renamed}: edited after the run, or not its trade list: no SHA-256 of "
+                                    f"it is among the outputs {run_dir / 'manifest.json'} records (its orders would "
+                                    "go out under the run's order IDs)")
     assert sum(broker.arrivals().values()) == len(trades)
 
 

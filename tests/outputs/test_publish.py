@@ -70,3 +70,77 @@ def test_from_manifest_with_force_refuses_a_folder_that_holds_a_recorded_input(t
     assert result.exit_code == 2, result.output
     assert "holds this run's input" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "nothing was touched"
+
+
+def _journal_in(folder: Path) -> Path:
+    """An order journal in ``folder`` holding one order, as ``send`` leaves it (configs/base.yaml puts it in out/)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from allocator.config.schema import OrdersConfig
+    from allocator.orders.ids import OrderRequest, build_orders
+    from allocator.orders.journal import Journal
+
+    path = folder / "orders.sqlite"
+    order = build_orders([OrderRequest("SPY", "SELL", Decimal(152), Decimal("694.17"))], "a" * 64,
+                         date(2026, 1, 16), OrdersConfig(account="U1"))[0]
+    with Journal(path) as journal:
+        journal.record_pending(order, "a" * 64)
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "from-manifest"])
+def test_force_refuses_a_folder_holding_an_order_journal_or_a_user_file(command: str, tmp_path: Path,
+                                                                       cli: Callable[..., Result]) -> None:
+    out = tmp_path / "out"
+    recorded = tmp_path / "recorded"
+    assert cli("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", recorded, "-q").exit_code == 0
+    args = {"run": ["run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-q"],
+            "compare": ["compare", EXAMPLE_HOLDINGS, BASE_CONFIG, "-q"],
+            "from-manifest": ["run", "--from-manifest", recorded / "manifest.json", "-q"]}[command]
+    assert cli(*args, "-o", out).exit_code == 0
+    journal = _journal_in(out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = cli(*args, "-o", out, "--force")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: {out}: holds files that are not outputs of allocate: orders.sqlite, "
+                             "orders.sqlite.lock (orders.sqlite: an order journal, without which orders could be "
+                             "sent twice); --force replaces only a folder of allocate's own outputs, and nothing was "
+                             "touched; move those files out of the folder, or choose another folder\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "nothing was touched"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    for path in out.glob(f"{journal.name}*"):
+        path.unlink()
+    (out / "notes.txt").write_text("why we hold SPY")
+    (out / "report.html").write_text("<html></html>")  # what report/approve/send write there is theirs to replace
+    (out / "approval.json").write_text("{}")
+    result = cli(*args, "-o", out, "--force")
+    assert result.exit_code == 2
+    assert f"Error: {out}: holds files that are not outputs of allocate: notes.txt; --force" in result.stderr
+    (out / "notes.txt").unlink()
+    assert cli(*args, "-o", out, "--force").exit_code == 0
+    assert not (out / "approval.json").exists() and not (out / "report.html").exists()
+
+
+def test_every_output_folder_records_its_files(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    """--force tells allocate's files from others by the manifest's outputs: run, compare (robust/ too) and frontier
+    record every file they write but the manifest itself."""
+    import json
+
+    from allocator.orders.approval import APPROVAL_FILE
+    from allocator.orders.export import FILE_NAMES
+    from allocator.outputs.publish import TOOL_FILES
+    from allocator.report.folder import PAGE_FILE
+
+    assert {APPROVAL_FILE, PAGE_FILE, "manifest.json", "diagnosis.json", "executions.csv",
+            *FILE_NAMES.values()} == TOOL_FILES
+    compare = tmp_path / "compare"
+    assert cli("compare", EXAMPLE_HOLDINGS, BASE_CONFIG, "--robust", "-o", compare, "-q").exit_code == 0
+    frontier = tmp_path / "frontier"
+    assert cli("frontier", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "--points", "3", "-o", frontier, "-q").exit_code == 0
+    for folder in (compare, frontier):
+        written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        recorded = json.loads((folder / "manifest.json").read_text())["outputs"]
+        assert sorted([*recorded, "manifest.json"]) == written
+    assert "robust/trades.csv" in json.loads((compare / "manifest.json").read_text())["outputs"]
