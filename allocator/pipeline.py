@@ -37,7 +37,13 @@ from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
 from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
 from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
-from allocator.inputs.universe import build_universe, excluded_references, model_universe, universe_symbols
+from allocator.inputs.universe import (
+    benchmark_gaps,
+    build_universe,
+    excluded_references,
+    model_universe,
+    universe_symbols,
+)
 from allocator.model.expected_returns import expected_returns, given_returns, with_views
 from allocator.model.factor_models import given_factor_model
 from allocator.model.risk_estimation import estimate
@@ -253,6 +259,7 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
     if excluded:
         symbols = tuple(s for s in symbols if s not in excluded)
         references = excluded_references(cfg, fundamentals, excluded, config_path)
+    references.extend(benchmark_gaps(cfg, fundamentals, symbols))
     closes = prices.iloc[:prices.index.searchsorted(window.as_of, side="right")]  # a view, not a copy
     reference = model_universe(cfg, fundamentals, symbols, config_path, str(cfg.data.fundamentals), tuple(excluded))
     daily = window.daily_returns()
@@ -316,7 +323,7 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
                             "fill the price history, or set universe.outside_holdings: hold")
         if kept_out:
             warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
-        warnings.extend(model.reference_warnings)
+    warnings.extend(model.reference_warnings)
     universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last["close"], config_path,
                               str(cfg.data.fundamentals), model.excluded,
                               model=model.universe)

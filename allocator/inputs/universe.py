@@ -72,6 +72,19 @@ def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Se
     return warnings
 
 
+def benchmark_gaps(config: Config, fundamentals: pd.DataFrame, symbols: tuple[str, ...]) -> list[str]:
+    """A warning naming the universe's symbols whose ``benchmark_weight`` cell is empty while others are filled:
+    read as 0 (their benchmark weight becomes cash), which is right only if the benchmark does not hold them."""
+    if config.benchmark.weights is not None or "benchmark_weight" not in fundamentals.columns:
+        return []
+    column = pd.to_numeric(fundamentals.loc[list(symbols), "benchmark_weight"], errors="coerce")
+    empty = [str(s) for s, v in column.items() if pd.isna(v)]
+    if not empty or len(empty) == len(symbols):
+        return []
+    return [f"benchmark_weight is empty for {', '.join(empty)}: read as 0 (not in the benchmark); give 0 where "
+            "that is meant, or the weight"]
+
+
 def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFrame, config_path: str,
                fundamentals_path: str) -> np.ndarray:
     if config.benchmark.weights is not None:

@@ -22,6 +22,8 @@ of ``s``; ``conviction = spread(sum_k c_k * m_k * z_k) / scale_ref`` is reported
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 
@@ -70,9 +72,28 @@ def peer_groups(fundamentals: pd.DataFrame, symbols: tuple[str, ...], equity: np
         raise ConfigError("returns.peer_group", f"no column {', '.join(map(repr, absent))} in the fundamentals file",
                           f"add the column, or use one of {', '.join(sorted(map(str, fundamentals.columns)))} "
                           "or none")
-    info = fundamentals.loc[list(symbols), list(columns)].astype(str)
+    info = fundamentals.loc[list(symbols), list(columns)].fillna("").astype(str)
     labels = np.array(["/".join(row) for row in info.itertuples(index=False, name=None)], dtype=object)
     return {str(label): equity & (labels == label) for label in sorted(set(labels[equity]))}
+
+
+def lonely_hint(fundamentals: pd.DataFrame, symbols: tuple[str, ...], equity: np.ndarray,
+                columns: tuple[str, ...], symbol: str) -> str:
+    """Why ``symbol`` may be alone in its peer group: an empty peer column, or a value close to one other assets
+    use (``usa`` beside ``us``), as ``: region 'usa', did you mean 'us'?``; empty when nothing looks wrong."""
+    hints = []
+    for column in columns:
+        value: object = fundamentals.loc[symbol, column]
+        text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+        others = {str(v).strip() for s, v, e in zip(symbols, fundamentals.loc[list(symbols), column], equity,
+                                                     strict=True) if e and s != symbol and not pd.isna(v)}
+        if not text:
+            hints.append(f"{column} empty")
+        elif text not in others:
+            close = difflib.get_close_matches(text, sorted(others), n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{column} {text!r}, did you mean {close[0]!r}?")
+    return ": " + "; ".join(hints) if hints else ""
 
 
 def raw_signals(fundamentals: pd.DataFrame, symbols: tuple[str, ...]) -> dict[str, FloatArray]:
@@ -207,9 +228,12 @@ def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_cl
             warnings.append(f"signal {k}: no data for {', '.join(missing)}; scored 0")
         elif missing and weights[k] != 0:
             warnings.append(f"signal {k}: no equity asset has the data it needs; it scores 0 everywhere")
-    lonely = [label for label, members in groups.items() if members.sum() == 1]
+    lonely = [(label, symbols[int(np.argmax(members))]) for label, members in groups.items() if members.sum() == 1]
     if lonely and returns_config.peer_group_columns:
-        warnings.append(f"peer groups with one member score 0 on every signal: {', '.join(lonely)}")
+        columns = returns_config.peer_group_columns
+        named = [f"{label} ({symbol}{lonely_hint(fundamentals, symbols, equity, columns, symbol)})"
+                 for label, symbol in lonely]
+        warnings.append(f"peer groups with one member score 0 on every signal: {', '.join(named)}")
     regime, multipliers = macro_multipliers(returns_config.macro)
     reference = sum((weights[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
     combined = sum((weights[k] * multipliers[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
