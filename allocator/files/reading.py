@@ -63,14 +63,40 @@ def check_file(path: Path, max_bytes: int, what: str, error: type[AllocatorError
 
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding of text starting with ``head``: by its byte-order mark, or, without one, by
+    where its zero bytes fall (ASCII text in UTF-16 little-endian is ``s\\0y\\0m\\0``); None for a byte-wide
+    encoding (UTF-8, Windows-1252)."""
+    if head.startswith(UTF32_BOMS):
+        return "utf-32"
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    sample = head[:4096 - 4096 % 4]
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+    def zeros(start: int, step: int) -> float:
+        lane = sample[start::step]
+        return lane.count(0) / max(len(lane), 1)
+    if zeros(1, 4) > 0.9 and zeros(2, 4) > 0.9 and zeros(3, 4) > 0.9:
+        return "utf-32-le"
+    if zeros(0, 4) > 0.9 and zeros(1, 4) > 0.9 and zeros(2, 4) > 0.9:
+        return "utf-32-be"
+    if zeros(1, 2) > 0.9:
+        return "utf-16-le"
+    if zeros(0, 2) > 0.9:
+        return "utf-16-be"
+    return None
 
 
 def text_encoding(path: Path) -> str:
-    """The encoding to read a text file with: UTF-16 when it starts with a UTF-16 byte-order mark, else UTF-8
-    (a UTF-8 byte-order mark dropped); a caller that fails on UTF-8 may retry with ``cp1252``."""
+    """The encoding to read a text file with: UTF-16 or UTF-32 (``wide_encoding``), else UTF-8 (a UTF-8
+    byte-order mark dropped); a caller that fails on UTF-8 may retry with ``cp1252``."""
     with path.open("rb") as handle:
-        head = handle.read(4)
-    return "utf-16" if head.startswith(UTF16_BOMS) else "utf-8-sig"
+        head = handle.read(4096)
+    return wide_encoding(head) or "utf-8-sig"
 
 
 def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorError] = DataError,
@@ -87,11 +113,12 @@ def read_text(path: Path, max_bytes: int, what: str, *, error: type[AllocatorErr
     for magic, kind in BINARY_FORMATS:
         if raw.startswith(magic):
             raise error(where, f"{what} is {kind}, not {expected} text", f"export or save it as {expected}")
-    if raw.startswith(UTF16_BOMS):  # what Excel's "Unicode text" and some brokers' exports save
+    wide = wide_encoding(raw[:4096])
+    if wide:  # what Excel's "Unicode text" and some brokers' exports save
         try:
-            return raw.decode("utf-16")
+            return raw.decode(wide).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
-            raise error(where, f"{what} has a UTF-16 byte-order mark but is not UTF-16 text (byte {exc.start})",
+            raise error(where, f"{what} looks like {wide.upper()} text but is not (byte {exc.start})",
                         f"export it as {expected} in UTF-8") from None
     try:
         return raw.decode("utf-8-sig")

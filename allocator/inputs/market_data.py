@@ -21,7 +21,7 @@ import pandas as pd
 from allocator.config.schema import FundamentalsColumns
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
-from allocator.files.reading import FileLimits, check_file, csv_separator, text_encoding
+from allocator.files.reading import SEPARATOR_NAMES, FileLimits, check_file, csv_separator, text_encoding
 from allocator.inputs.column_map import mapped_columns
 from allocator.inputs.price_files import (
     LARGEST_CLOSE,
@@ -90,9 +90,17 @@ def read_csv_table(path: Path, limits: FileLimits, what: str) -> pd.DataFrame:
 
 
 def _separator(path: Path, encoding: str) -> str:
-    """The column separator of the CSV file at ``path`` (``csv_separator`` on its first 64 KiB)."""
+    """The column separator of the CSV file at ``path`` (``csv_separator`` on its first 64 KiB); a header written
+    with another separator than the rows is refused (it would read as one column)."""
     with path.open(encoding=encoding, newline="", errors="replace") as handle:
-        return csv_separator(handle.read(1 << 16))
+        head = handle.read(1 << 16)
+    separator = csv_separator(head)
+    header = head.lstrip("\ufeff").split("\n", 1)[0]
+    other = [sep for sep in SEPARATOR_NAMES if sep != separator and sep in header]
+    if separator not in header and other:
+        raise DataError(f"{path}: row 1", f"the header is separated by {SEPARATOR_NAMES[other[0]]} but the rows by "
+                        f"{SEPARATOR_NAMES[separator]}", "use one separator throughout the file")
+    return separator
 
 
 def _pandas_table(path: Path, encoding: str, separator: str, limits: FileLimits, what: str) -> pd.DataFrame:
