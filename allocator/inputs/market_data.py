@@ -40,6 +40,7 @@ FUNDAMENTAL_NUMBERS = ("market_cap", "forward_pe", "benchmark_weight")
 # optional: read only when present (a signal without its column is off; allocator.model.signals says so)
 OPTIONAL_NUMBERS = ("eps_growth", "revenue_growth", "roe", "gross_profitability", "debt_to_equity")
 FUNDAMENTAL_REQUIRED = ("market_cap", "forward_pe", "sector")
+MIN_PE = 0.1  # no fund trades at a tenth of a year's earnings
 
 
 @dataclass(frozen=True)
@@ -472,10 +473,10 @@ def price_window(
             names = [kept[i] for i in np.flatnonzero(flat)]
             raise DataError(f"{source}: {', '.join(names)}", "constant prices over the window (zero variance)",
                             "check the price feed; a fund whose price never moves cannot be modelled")
-    for symbol, day, ratio in implausible_moves(filled):
-        raise DataError(f"{source}: {symbol}", f"the close on {day} is {ratio:.3g} times the day before: not a "
-                        "price a fund moves by in a day (a bad print, a placeholder, a decimal point lost?)",
-                        "correct the close in the price file")
+    for symbol, day, close, before in implausible_moves(filled):
+        raise DataError(f"{source}: {symbol}", f"the close on {day} is {close:.6g} against {before:.6g} the day "
+                        "before: not a move a fund makes in a day (a bad print, a placeholder, a decimal point "
+                        "lost?)", "correct the close in the price file")
     for move in split_like_moves(filled):
         what = (f"the close on {move.day} is {move.ratio:.3f} times the day before, as an unadjusted {move.label} "
                 "split would make it")
@@ -546,9 +547,10 @@ class SplitLike:
     ambiguous: bool
 
 
-# An a-for-b split turns a close into b/a of it; the reverse b-for-a into a/b. Whole splits are checked within 3%;
-# 3-for-2 and 4-for-3 within 1% (no fund in 33 years of 50 real ETFs moved -25% or more, or +23%, in a day);
-# 5-for-4 (-20%) only named.
+# An a-for-b split turns a close into b/a of it; the reverse b-for-a into a/b; each is checked within 3% (the day's
+# own move comes on top). No fund in 33 years of 50 real ETFs moved -25% or more, or +23%, in a day, so 3-for-2 and
+# 4-for-3 are refused like whole splits; three real days of -20% and +23% look like a 5-for-4 or its reverse, which
+# is only named.
 SPLITS = ((*((k, 1) for k in (2, 3, 4, 5, 8, 10, 15, 20, 25, 50)), (3, 2), (4, 3)))
 AMBIGUOUS_SPLITS = ((5, 4),)
 IMPLAUSIBLE_MOVE = 60.0  # a close this many times, or this fraction of, the day before is not a price
@@ -566,9 +568,8 @@ def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[Spli
     for row, column in zip(*np.nonzero(np.isfinite(ratio) & ((ratio < 0.815) | (ratio > 1.22))), strict=True):
         r = float(ratio[row, column])
         for (a, b), ambiguous in [*((split, False) for split in SPLITS), *((s, True) for s in AMBIGUOUS_SPLITS)]:
-            allowed = tolerance if b == 1 else 0.01
             forward, reverse = b / a, a / b
-            if abs(r / forward - 1) <= allowed or abs(r / reverse - 1) <= allowed:
+            if abs(r / forward - 1) <= tolerance or abs(r / reverse - 1) <= tolerance:
                 label = f"{a}-for-{b}" if r < 1 else f"{b}-for-{a}"
                 found.append(SplitLike(str(closes.columns[column]), str(closes.index[row + 1].date()), r, label,
                                        ambiguous))
@@ -576,9 +577,9 @@ def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[Spli
     return found
 
 
-def implausible_moves(closes: pd.DataFrame) -> list[tuple[str, str, float]]:
+def implausible_moves(closes: pd.DataFrame) -> list[tuple[str, str, float, float]]:
     """One-day moves beyond ``IMPLAUSIBLE_MOVE`` times either way (a close of 0.0001 or 1e14 among closes near
-    100): (symbol, date, ratio)."""
+    100): (symbol, date, close, the close the day before)."""
     values = closes.to_numpy(dtype=np.float64)
     if len(values) < 2:
         return []
@@ -586,7 +587,7 @@ def implausible_moves(closes: pd.DataFrame) -> list[tuple[str, str, float]]:
         ratio = values[1:] / values[:-1]
     bad = np.isfinite(values[1:]) & np.isfinite(values[:-1]) & (
         (ratio > IMPLAUSIBLE_MOVE) | (ratio < 1 / IMPLAUSIBLE_MOVE) | ~np.isfinite(ratio))
-    return [(str(closes.columns[c]), str(closes.index[r + 1].date()), float(ratio[r, c]))
+    return [(str(closes.columns[c]), str(closes.index[r + 1].date()), float(values[r + 1, c]), float(values[r, c]))
             for r, c in zip(*np.nonzero(bad), strict=True)]
 
 
@@ -647,6 +648,12 @@ def fundamentals_table(frame: pd.DataFrame, path: Path, unique: bool = True) -> 
             position = int(np.flatnonzero(bad)[0])
             raise DataError(f"{path}: row {position + 2}: {column}", f"{values[position]:g} is out of range",
                             "market caps must be positive and benchmark weights not negative")
+    pe = out["forward_pe"].to_numpy()
+    tiny = np.isfinite(pe) & (np.abs(pe) < MIN_PE) & (pe != 0)
+    if tiny.any():  # 1e-300 (an 'unset' value, a unit slip) would blow the value signal up to 1e300
+        position = int(np.flatnonzero(tiny)[0])
+        raise DataError(f"{path}: row {position + 2}: forward_pe", f"{pe[position]:g} is not a price-to-earnings "
+                        f"ratio (below {MIN_PE:g} in size)", "give the P/E, or leave the cell empty for no data")
     out["sector"] = frame["sector"].astype(str).str.strip().str.lower().replace("", "unknown").to_numpy()
     asset_class = (frame["asset_class"].astype(str).str.strip().str.lower() if "asset_class" in frame.columns
                    else pd.Series(["equity"] * len(frame)))

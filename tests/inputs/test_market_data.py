@@ -110,13 +110,15 @@ def test_an_unadjusted_split_is_refused_or_named(factor: float, words: str, tmp_
 
 def test_real_closes_have_no_split_like_move(shared_data: Path) -> None:
     """33 years of 50 ETFs' adjusted closes, crashes of 2008 and 2020 included: nothing would be refused as a
-    split or as an implausible move; only two real -20% days look like a 5-for-4 split, and they are only named."""
+    split or as an implausible move; three real days of -20% and +23% look like a 5-for-4 split or its reverse, and
+    they are only named."""
     from allocator.inputs.market_data import implausible_moves, split_like_moves
 
     closes = pd.read_csv(shared_data / "etf_prices_adjclose.csv", index_col=0, parse_dates=True)
     found = split_like_moves(closes)
     assert all(move.ambiguous for move in found)
-    assert {(move.symbol, move.day) for move in found} == {("VNQ", "2008-12-01"), ("XLE", "2020-03-09")}
+    assert {(move.symbol, move.day) for move in found} == {("VNQ", "2008-12-01"), ("XLE", "2020-03-09"),
+                                                          ("EEM", "2008-10-13")}
     assert implausible_moves(closes) == []
 
 
@@ -141,7 +143,7 @@ def test_fractional_splits_and_implausible_moves(factor: float, label: str | Non
     day = prices["date"].iloc[-50]
     if label is None:
         assert result.exit_code == 4 and f"IWM: the close on {day} is" in result.stderr
-        assert "not a price a fund moves by in a day" in result.stderr
+        assert "not a move a fund makes in a day" in result.stderr
     elif refused:
         assert result.exit_code == 4, result.output
         assert f"as an unadjusted {label} split would make it" in result.stderr
