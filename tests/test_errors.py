@@ -220,4 +220,5 @@ def test_warnings_are_printed_when_the_run_fails_too(cli: Cli, example_copy: Pat
     assert result.exit_code == 5
     lines = result.stderr.splitlines()
     assert lines[0].startswith("Error: ")
-    assert "Warning: peer groups with one member score 0 on every signal: developed/broad, emerging/broad" in lines
+    assert ("Warning: peer groups with one member score 0 on every signal: developed/broad (EFA), emerging/broad "
+            "(EEM)") in lines
