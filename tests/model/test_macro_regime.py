@@ -3,11 +3,16 @@ the last print, only rows up to the date, and the config's values where the seri
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from allocator.config.schema import MacroConfig, RatePath
+from allocator.files.reading import FileLimits
+from allocator.inputs.macro_series import read_macro_series
 from allocator.model.macro_regime import macro_as_of, rate_path_of
 
 SESSIONS = pd.bdate_range("2024-01-01", periods=200)
@@ -51,3 +56,20 @@ def test_without_three_months_of_rates_the_config_path_stands_and_is_named() -> 
     assert macro.inflation_mom == 0.001 and "no inflation print" in warnings[0]
     stale = SERIES.iloc[:60]
     assert "the last short rate is of" in macro_as_of(stale, SESSIONS[:150], MACRO)[1][0]
+
+
+def test_the_13_week_bill_gives_the_known_episodes_month_by_month(shared_data: Path) -> None:
+    """Real ^IRX yields 2006-2026 at each month's last ETF session: the 2008 cuts, the 2022 hikes, the long hold
+    at zero; the counts are those docs/backtest.md reports."""
+    macro = MacroConfig(source="series", series=shared_data / "rates_irx_tnx.csv",
+                        rate_column="IRX_13w_tbill_yield_pct")
+    series = read_macro_series(macro, FileLimits.from_megabytes(200, 10_000_000))
+    sessions = pd.DatetimeIndex(pd.read_csv(shared_data / "etf_prices_adjclose.csv", usecols=["Date"],
+                                            parse_dates=["Date"])["Date"])
+    month_ends = sessions.to_series().groupby(sessions.to_period("M")).max().loc["2006-01":]
+    paths = {end.strftime("%Y-%m"): macro_as_of(series, sessions[sessions <= end], macro)[0].rate_path
+             for end in month_ends}
+    assert len(paths) == 247 and Counter(p.value for p in paths.values()) == {"hold": 170, "tightening": 41,
+                                                                              "easing": 36}
+    assert paths["2008-12"] is RatePath.EASING and paths["2020-03"] is RatePath.EASING
+    assert paths["2022-06"] is RatePath.TIGHTENING and paths["2015-06"] is RatePath.HOLD
