@@ -24,6 +24,7 @@ from allocator.config.loader import LoadedConfig, load_config
 from allocator.config.schema import (
     Config,
     GapPolicy,
+    MacroSource,
     Objective,
     OutsidePolicy,
     RiskFormulation,
@@ -35,6 +36,7 @@ from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageEr
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
+from allocator.inputs.macro_series import read_macro_series
 from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
 from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
 from allocator.inputs.universe import (
@@ -46,6 +48,7 @@ from allocator.inputs.universe import (
 )
 from allocator.model.expected_returns import expected_returns, given_returns, with_views
 from allocator.model.factor_models import given_factor_model
+from allocator.model.macro_regime import macro_as_of
 from allocator.model.risk_estimation import estimate
 from allocator.model.risk_models import dense_form, given_covariance
 from allocator.model.rsi import RsiLimits, RsiReading, latest_rsi, rsi_limits
@@ -145,6 +148,8 @@ def input_files(config: Config) -> dict[str, Path]:
     files = {"data.prices": config.data.prices, "data.fundamentals": config.data.fundamentals}
     if config.returns.mu_file is not None:
         files["returns.mu_file"] = config.returns.mu_file
+    if config.returns.macro.source is MacroSource.SERIES and config.returns.macro.series is not None:
+        files["returns.macro.series"] = config.returns.macro.series
     if config.risk.covariance_file is not None:
         files["risk.covariance_file"] = config.risk.covariance_file
     factors = config.risk.factor_model
@@ -218,9 +223,13 @@ def prepare_model(
     prices: pd.DataFrame | None = None,
     fundamentals: pd.DataFrame | None = None,
     record_inputs: bool = True,
+    macro_series: pd.DataFrame | None = None,
 ) -> MarketModel:
     """Read the config's data files and compute everything that does not depend on an account: the price window,
-    the risk model, the signal scores, the expected returns and the RSI history."""
+    the risk model, the signal scores, the expected returns and the RSI history.
+
+    ``macro_series`` is the series of ``returns.macro.series`` already read (``backtest`` reads it once); with
+    ``returns.macro.source: series`` it is read from the file when not given."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
     config_path = str(loaded.path)
@@ -245,14 +254,17 @@ def prepare_model(
     if as_of_date is not None and window.as_of < as_of_date:
         window_warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
                                f"the run uses the closes of {window.as_of.date()}")
+    if cfg.returns.macro.source is MacroSource.SERIES and macro_series is None:
+        macro_series = read_macro_series(cfg.returns.macro, file_limits)
     with explained_by(window_warnings):  # an exclusion for gaps often explains what fails after it
         return _model_after_window(loaded, prices, fundamentals, symbols, window, tuple(excluded), window_warnings,
-                                   file_limits, record_inputs)
+                                   file_limits, record_inputs, macro_series)
 
 
 def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals: pd.DataFrame,
                         symbols: tuple[str, ...], window: PriceWindow, excluded: tuple[str, ...],
-                        window_warnings: list[str], file_limits: FileLimits, record_inputs: bool) -> MarketModel:
+                        window_warnings: list[str], file_limits: FileLimits, record_inputs: bool,
+                        macro_series: pd.DataFrame | None = None) -> MarketModel:
     cfg = loaded.config
     config_path = str(loaded.path)
     references: list[str] = []
@@ -267,16 +279,21 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
     risk, warnings = given_risk(cfg, symbols, file_limits)
     if risk is None:
         risk = estimate_risk(cfg, daily, symbols, reference, market_cap, config_path)
-    scores = signal_scores(fundamentals, symbols, reference.asset_class, cfg.returns)
+    returns_config = cfg.returns
+    if macro_series is not None and returns_config.macro.source is MacroSource.SERIES:
+        macro, macro_warnings = macro_as_of(macro_series, pd.DatetimeIndex(closes.index), returns_config.macro)
+        returns_config = returns_config.model_copy(update={"macro": macro})
+        warnings.extend(macro_warnings)
+    scores = signal_scores(fundamentals, symbols, reference.asset_class, returns_config, closes)
     if cfg.returns.mu_file is not None:
         mu, mu_warnings = read_expected_returns(cfg.returns.mu_file, symbols, file_limits)
         warnings.extend(mu_warnings)
         returns = given_returns(mu, symbols, f"returns.mu_file ({cfg.returns.mu_file.name})")
     else:
         warnings.extend(scores.warnings)
-        returns = expected_returns(cfg.returns, risk, reference.benchmark_weight, scores, daily,
+        returns = expected_returns(returns_config, risk, reference.benchmark_weight, scores, daily,
                                    reference.asset_class)
-        returns = with_views(cfg.returns, returns, risk, reference)
+        returns = with_views(returns_config, returns, risk, reference)
     return MarketModel(
         loaded=loaded, window=window, symbols=symbols, excluded=tuple(excluded), closes=closes,
         last=last_closes(closes), fundamentals=fundamentals, universe=reference, risk=risk, scores=scores,
@@ -364,6 +381,7 @@ def prepare(
     fundamentals: pd.DataFrame | None = None,
     mode: TradingMode | None = None,
     raise_value: Decimal | None = None,
+    macro_series: pd.DataFrame | None = None,
 ) -> Prepared:
     """Read every input, validate it, and compute signals, expected returns, risk, RSI and the limits:
     ``prepare_model`` then ``prepare_account``.
@@ -372,7 +390,8 @@ def prepare(
     ``holdings_path`` may be ``Holdings`` already held (``backtest`` passes the simulated account at each
     rebalance): then no input file is hashed and ``Prepared.inputs`` is empty (the caller records its inputs).
     ``cash`` is a deposit (``--cash``); ``mode`` and ``raise_value`` override ``trading.mode`` and
-    ``trading.raise_value`` (``--mode``, ``--raise``).
+    ``trading.raise_value`` (``--mode``, ``--raise``); ``macro_series`` is the macro series already read (the
+    backtest passes the rows known on the date).
     """
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
     cfg = loaded.config
@@ -382,7 +401,7 @@ def prepare(
         Path(holdings_path), cfg.data.holdings_columns, file_limits, cfg.trading.fractional_shares,
         cfg.data.cash_symbols, cfg.data.holdings_account)
     holdings = _holdings_with_cash(account, cash)
-    model = prepare_model(loaded, as_of, prices, fundamentals, record_inputs=not given)
+    model = prepare_model(loaded, as_of, prices, fundamentals, record_inputs=not given, macro_series=macro_series)
     if isinstance(holdings_path, Holdings):
         holdings_input: dict[str, dict[str, str]] = {}
     else:

@@ -2,7 +2,8 @@
 
 ``MarketHistory`` holds the whole price history, the fundamentals history and the cash rate series once, and hands
 each rebalance its view as of a date: closes up to that date (``prices_until``), each symbol's last fundamentals
-row dated at or before it (``fundamentals_at``), the last short rate published by then (``cash_rate_on``). A
+row dated at or before it (``fundamentals_at``), the last short rate published by then (``cash_rate_on``), and
+with ``returns.macro.source: series`` the macro series' rows dated on or before it (``macro_until``). A
 fundamentals snapshot (no date column) would show every date what was known only when it was taken, so it is
 refused unless ``backtest.static_fundamentals: true``; the look-ahead is then named in every output
 (``LOOK_AHEAD_STATIC``).
@@ -17,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.loader import LoadedConfig
-from allocator.config.schema import CashRateConfig, RateUnit
+from allocator.config.schema import CashRateConfig, MacroSource, RateUnit
 from allocator.errors import ConfigError, DataError
 from allocator.files.reading import FileLimits
 from allocator.inputs.fundamentals_history import FundamentalsHistory, read_fundamentals_history
+from allocator.inputs.macro_series import read_macro_series
 from allocator.inputs.market_data import DATE_NAMES, numeric_column, parse_dates, read_csv_table, read_prices
 
 LOOK_AHEAD_STATIC = "look-ahead: static fundamentals"
@@ -29,12 +31,14 @@ RATE_DAYS = 252  # sessions a year: cash earns rate / 252 a session
 
 @dataclass(frozen=True)
 class MarketHistory:
-    """Every input of a backtest, read once: daily closes (one column a symbol), fundamentals by date, and the
-    annualized short rate (decimal) by date, or None when cash earns nothing."""
+    """Every input of a backtest, read once: daily closes (one column a symbol), fundamentals by date, the
+    annualized short rate (decimal) by date, or None when cash earns nothing, and the macro series
+    (``allocator.inputs.macro_series``), or None when the regime is the config's."""
 
     prices: pd.DataFrame
     fundamentals: FundamentalsHistory
     cash_rate: pd.Series | None = None
+    macro: pd.DataFrame | None = None
 
     @property
     def look_ahead(self) -> tuple[str, ...]:
@@ -49,6 +53,12 @@ class MarketHistory:
     def fundamentals_at(self, day: pd.Timestamp) -> pd.DataFrame:
         """Each symbol's last fundamentals row dated on or before ``day``."""
         return self.fundamentals.as_of(day)
+
+    def macro_until(self, day: pd.Timestamp) -> pd.DataFrame | None:
+        """The macro series' rows dated on or before ``day`` (None without a series)."""
+        if self.macro is None:
+            return None
+        return self.macro.iloc[:int(self.macro.index.searchsorted(day, side="right"))]
 
     def cash_rate_on(self, day: pd.Timestamp) -> float:
         """The annualized short rate (decimal) last published on or before ``day``; 0.0 without a series or
@@ -103,4 +113,7 @@ def read_market_history(loaded: LoadedConfig) -> MarketHistory:
                         "give a history of date, symbol, fields..., or set backtest.static_fundamentals: true to "
                         "accept the look-ahead (named in every output)")
     rate = read_cash_rate(cfg.backtest.cash_rate, limits) if cfg.backtest.cash_rate is not None else None
-    return MarketHistory(prices=read_prices(cfg.data.prices, limits), fundamentals=fundamentals, cash_rate=rate)
+    macro = (read_macro_series(cfg.returns.macro, limits) if cfg.returns.macro.source is MacroSource.SERIES
+             else None)
+    return MarketHistory(prices=read_prices(cfg.data.prices, limits), fundamentals=fundamentals, cash_rate=rate,
+                         macro=macro)

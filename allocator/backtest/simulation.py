@@ -127,7 +127,8 @@ def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, star
             state.holding, state.cash = {a: str(q) for a, q in holding.items()}, str(cash)
             try:
                 decision = decide(strategy, _holdings(state, day), day,
-                                  MarketView(market.prices_until(sessions[s]), market.fundamentals_at(sessions[s])),
+                                  MarketView(market.prices_until(sessions[s]), market.fundamentals_at(sessions[s]),
+                                             market.macro_until(sessions[s])),
                                   cache)
             except (InfeasibleError, SolverError) as exc:
                 state.failures += 1

@@ -111,10 +111,12 @@ def named_strategies(loaded: LoadedConfig) -> list[Strategy]:
 
 @dataclass(frozen=True)
 class MarketView:
-    """The inputs known on one date: the closes up to it and each symbol's latest fundamentals."""
+    """The inputs known on one date: the closes up to it, each symbol's latest fundamentals and the macro series'
+    rows up to it (None when the regime is the config's)."""
 
     prices: pd.DataFrame
     fundamentals: pd.DataFrame
+    macro: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ def decide(strategy: Strategy, holdings: Holdings, as_of: str, market: MarketVie
     loaded = strategy.loaded
     if not holdings.positions:
         loaded = _variant(loaded, first_investment_config(loaded.config))
-    prepared = prepare(holdings, loaded, as_of=as_of, prices=market.prices, fundamentals=market.fundamentals)
+    prepared = prepare(holdings, loaded, as_of=as_of, prices=market.prices, fundamentals=market.fundamentals,
+                       macro_series=market.macro)
     if strategy.kind in PIPELINE:
         result = run(holdings, loaded, cache=cache, relax=loaded.config.backtest.relax, prepared=prepared)
         return Decision(trades=result.trades, prepared=prepared, relaxations=result.relaxations)

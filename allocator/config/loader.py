@@ -23,6 +23,7 @@ from allocator.errors import ConfigError
 from allocator.files.reading import read_text
 
 PATH_KEYS = (("data", "prices"), ("data", "fundamentals"), ("orders", "journal"), ("returns", "mu_file"),
+             ("returns", "macro", "series"),
              ("risk", "covariance_file"), ("risk", "factor_model", "loadings"),
              ("risk", "factor_model", "factor_covariance"), ("risk", "factor_model", "specific_variance"),
              ("backtest", "cash_rate", "file"))

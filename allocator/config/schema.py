@@ -25,7 +25,9 @@ Weight = Annotated[float, Field(ge=-1.0, le=1.0)]
 ActiveWeight = Annotated[float, Field(ge=-1.0, le=1.0)]
 Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(canonical_symbol)]
 
-SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")
+SIGNALS = ("size", "value", "growth", "margin_expansion", "quality")  # from the fundamentals
+PRICE_SIGNALS = ("momentum", "low_volatility", "reversal")  # from the closes up to the as-of date
+ALL_SIGNALS = SIGNALS + PRICE_SIGNALS
 
 
 def numbers_only(annotation: Any) -> bool:
@@ -147,6 +149,11 @@ class RatePath(StrEnum):
     EASING = "easing"
     HOLD = "hold"
     TIGHTENING = "tightening"
+
+
+class MacroSource(StrEnum):
+    CONFIG = "config"
+    SERIES = "series"
 
 
 class GrowthRegime(StrEnum):
@@ -351,6 +358,12 @@ class SignalWeights(StrictModel):
                                     description="weight of the margin-expansion z-score: eps_growth - revenue_growth")
     quality: float = Field(0.0, ge=-5, le=5, description="weight of the quality z-score: roe, gross_profitability and "
                                                          "-debt_to_equity, when the fundamentals have them")
+    momentum: float = Field(0.0, ge=-5, le=5, description="weight of the momentum z-score: the return from 252 to 21 "
+                            "sessions before the as-of date (12-1 months)")
+    low_volatility: float = Field(0.0, ge=-5, le=5, description="weight of the low-volatility z-score: minus the "
+                                  "annualized volatility of the last 252 daily returns")
+    reversal: float = Field(0.0, ge=-5, le=5, description="weight of the long-term reversal z-score: minus the return "
+                            "from 1260 to 252 sessions before the as-of date (5 years, skipping the last)")
 
 
 class SignalMultipliers(StrictModel):
@@ -361,6 +374,9 @@ class SignalMultipliers(StrictModel):
     growth: float = Field(1.0, ge=-5, le=5, description="multiplier of the growth signal")
     margin_expansion: float = Field(1.0, ge=-5, le=5, description="multiplier of the margin-expansion signal")
     quality: float = Field(1.0, ge=-5, le=5, description="multiplier of the quality signal")
+    momentum: float = Field(1.0, ge=-5, le=5, description="multiplier of the momentum signal")
+    low_volatility: float = Field(1.0, ge=-5, le=5, description="multiplier of the low-volatility signal")
+    reversal: float = Field(1.0, ge=-5, le=5, description="multiplier of the reversal signal")
 
 
 _REGIME_DEFAULTS: dict[str, dict[str, float]] = {
@@ -421,8 +437,19 @@ class GrowthMultipliers(StrictModel):
 
 
 class MacroConfig(StrictModel):
-    """The macro view that selects the signal multipliers."""
+    """The macro view that selects the signal multipliers: stated here (``source: config``) or derived on each date
+    from a series of short rates and inflation prints (``source: series``; docs/method.md, "Macro from series")."""
 
+    source: MacroSource = Field(MacroSource.CONFIG, description="config: rate_path and inflation_mom as given; "
+                                "series: both derived point in time from the series file")
+    series: Path | None = Field(None, description="with source: series, CSV of date, short rate (percent, 4.5 = "
+                                "4.5%) and optionally inflation_mom (monthly, fraction); path relative to the config")
+    rate_column: str = Field("short_rate", min_length=1, description="header of the series' short-rate column "
+                             "(percent), e.g. a 13-week T-bill yield")
+    inflation_column: str = Field("inflation_mom", min_length=1, description="header of the series' monthly "
+                                  "inflation column (fraction); without it inflation_mom is used")
+    rate_threshold: float = Field(0.25, gt=0.0, le=10.0, description="percentage points: a 63-session change of the "
+                                  "short rate below -threshold is easing, above +threshold tightening, else hold")
     rate_path: RatePath = Field(RatePath.EASING, description="the central bank's path")
     inflation_mom: float = Field(0.0012, ge=-0.05, le=0.05, description="monthly inflation nowcast, fraction")
     inflation_ceiling: float = Field(0.003, ge=-0.05, le=0.05, description="monthly inflation ceiling")
@@ -430,6 +457,16 @@ class MacroConfig(StrictModel):
     regime_multipliers: RegimeMultipliers = Field(RegimeMultipliers(), description="m_k by rate and inflation regime")
     growth_multipliers: GrowthMultipliers = Field(
         GrowthMultipliers(), description="factors on the regime multipliers, by growth regime")
+
+    @model_validator(mode="after")
+    def _series_with_source(self) -> Self:
+        if self.source is MacroSource.SERIES and self.series is None:
+            raise ValueError("source is series but no series file is given; set series: FILE (a CSV of date, "
+                             "short_rate and optionally inflation_mom)")
+        if self.source is MacroSource.CONFIG and self.series is not None:
+            raise ValueError("a series file is given but source is config, which does not read it; set source: "
+                             "series, or drop series")
+        return self
 
 
 class ReturnsMethod(StrEnum):

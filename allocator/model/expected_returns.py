@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from allocator.config.schema import SIGNALS, AlphaRisk, PriorKind, ReturnsConfig, ReturnsMethod
+from allocator.config.schema import ALL_SIGNALS, AlphaRisk, PriorKind, ReturnsConfig, ReturnsMethod
 from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores, Universe
 from allocator.model.risk_models import TRADING_DAYS
 
@@ -63,7 +63,7 @@ def signal_contributions(scores: Scores, volatility: FloatArray, information_coe
                          equity: np.ndarray) -> dict[str, FloatArray]:
     """Each signal's part of alpha before neutralization, annualized; they sum to ``IC * vol * composite``."""
     parts: dict[str, FloatArray] = {}
-    for k in SIGNALS:
+    for k in ALL_SIGNALS:
         if scores.composite_scale <= 0:
             parts[k] = np.zeros(len(volatility))
             continue
@@ -106,7 +106,7 @@ def expected_returns(
         parts = {k: benchmark_neutral(v, beta, benchmark_weight) if config.benchmark_neutral else v
                  for k, v in raw.items()}
     else:
-        parts = {k: np.zeros(len(prior)) for k in SIGNALS}
+        parts = {k: np.zeros(len(prior)) for k in ALL_SIGNALS}
     mu = prior + sum(parts.values(), np.zeros(len(prior)))
     return ReturnModel(symbols=risk.symbols, prior=prior, contributions=parts, mu=mu, alpha_volatility=scale,
                        beta=beta)
@@ -128,5 +128,5 @@ def with_views(config: ReturnsConfig, returns: ReturnModel, risk: RiskModel, uni
 def given_returns(mu: FloatArray, symbols: tuple[str, ...], source: str) -> ReturnModel:
     """Expected returns the user gave (annualized excess returns), used as given: held as the prior, with no
     signal tilt and no views, so the attribution still adds up (``mu = prior``)."""
-    return ReturnModel(symbols=symbols, prior=mu, contributions={k: np.zeros(len(mu)) for k in SIGNALS}, mu=mu,
+    return ReturnModel(symbols=symbols, prior=mu, contributions={k: np.zeros(len(mu)) for k in ALL_SIGNALS}, mu=mu,
                        source=source)

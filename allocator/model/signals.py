@@ -7,13 +7,15 @@ Raw signals (``docs/method.md``, "Signals"), per asset:
 - ``margin_expansion = eps_growth - revenue_growth``: earnings outgrowing sales;
 - ``quality``: the mean of the standardized ``roe``, ``gross_profitability`` and ``-debt_to_equity`` an asset has
   (no score when the fundamentals carry none of the three).
+- ``momentum``, ``low_volatility``, ``reversal``: from the closes up to the as-of date (``price_signals``); an asset
+  whose history is too short has no score.
 
 Each is standardized within **peer groups** of the equity assets (``returns.peer_group``: fundamentals columns whose
 values form the groups, e.g. ``[region, style]``; ``none`` puts every equity asset in one group): z-scored (mean 0,
 population standard deviation 1), then winsorized at ``+/- limit``. A peer group whose funds all sit in one size
 bucket (the large-cap sector funds) is not scored on size. Assets without data score 0 (and are named in a
 warning); non-equity assets score 0. With ``returns.orthogonalize`` the z-scores are orthogonalized in the order of
-``SIGNALS`` (Gram-Schmidt over the equity assets, each residual rescaled to unit spread).
+``ALL_SIGNALS`` (Gram-Schmidt over the equity assets, each residual rescaled to unit spread).
 
 The composite keeps its conviction: ``s = sum_k c_k * m_k * z_k / scale_ref`` with ``scale_ref`` the spread of
 ``sum_k c_k * z_k`` (every multiplier at 1). A regime that weakens or cancels the signals therefore lowers the spread
@@ -27,9 +29,18 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from allocator.config.schema import SIGNALS, GrowthRegime, MacroConfig, RatePath, ReturnsConfig
+from allocator.config.schema import (
+    ALL_SIGNALS,
+    PRICE_SIGNALS,
+    SIGNALS,
+    GrowthRegime,
+    MacroConfig,
+    RatePath,
+    ReturnsConfig,
+)
 from allocator.domain import FloatArray, Scores
 from allocator.errors import ConfigError
+from allocator.model.price_signals import SESSIONS_NEEDED, price_signals
 
 QUALITY_PARTS = (("roe", 1.0), ("gross_profitability", 1.0), ("debt_to_equity", -1.0))
 
@@ -132,11 +143,11 @@ def quality_raw(fundamentals: pd.DataFrame, symbols: tuple[str, ...], groups: tu
 
 
 def orthogonalized(z: dict[str, FloatArray], equity: np.ndarray) -> dict[str, FloatArray]:
-    """Gram-Schmidt over the equity assets in the order of ``SIGNALS``: each score less its projection on the earlier
-    ones, rescaled to unit spread (a score the earlier ones explain entirely becomes 0)."""
+    """Gram-Schmidt over the equity assets in the order of ``ALL_SIGNALS``: each score less its projection on the
+    earlier ones, rescaled to unit spread (a score the earlier ones explain entirely becomes 0)."""
     basis: list[FloatArray] = []
     out: dict[str, FloatArray] = {}
-    for k in SIGNALS:
+    for k in ALL_SIGNALS:
         v = np.where(equity, z[k], 0.0)
         for u in basis:
             v = v - (v @ u) * u
@@ -180,7 +191,7 @@ def macro_multipliers(macro: MacroConfig) -> tuple[str, dict[str, float]]:
     growth = getattr(macro.growth_multipliers, GrowthRegime(macro.growth).value)
     label = regime if macro.growth in (GrowthRegime.STEADY, GrowthRegime.EXPANDING) else (
         f"{regime}+{macro.growth.value}")
-    return label, {k: float(getattr(base, k)) * float(getattr(growth, k)) for k in SIGNALS}
+    return label, {k: float(getattr(base, k)) * float(getattr(growth, k)) for k in ALL_SIGNALS}
 
 
 def _spread(values: FloatArray, equity: np.ndarray) -> float:
@@ -201,17 +212,46 @@ def signals_without_columns(fundamentals: pd.DataFrame) -> dict[str, tuple[str, 
     return found
 
 
+def reported_signals(weights: dict[str, float]) -> tuple[str, ...]:
+    """The signals the outputs list: every fundamental signal, and the price signals that carry a weight (so a run
+    that does not use them writes what it wrote before they existed)."""
+    return SIGNALS + tuple(k for k in PRICE_SIGNALS if weights.get(k, 0.0) != 0)
+
+
+def price_history_warnings(raw: dict[str, FloatArray], symbols: tuple[str, ...], equity: np.ndarray,
+                           weights: dict[str, float]) -> list[str]:
+    """The weighted price signals some equity assets cannot be scored on for want of history, naming them."""
+    warnings = []
+    for k in PRICE_SIGNALS:
+        short = [symbols[i] for i in np.flatnonzero(equity & ~np.isfinite(raw[k]))]
+        if not short or weights[k] == 0:
+            continue
+        needed = SESSIONS_NEEDED[k]
+        if len(short) < int(equity.sum()):
+            warnings.append(f"signal {k}: price history too short for {', '.join(short)} (it needs {needed} "
+                            "sessions of closes up to the as-of date); scored 0")
+        else:
+            warnings.append(f"signal {k}: no equity asset has {needed} sessions of closes up to the as-of date; "
+                            "it scores 0 everywhere")
+    return warnings
+
+
 def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_class: tuple[str, ...],
-                  returns_config: ReturnsConfig) -> Scores:
-    """Winsorized peer z-scores of each signal and the composite at its reference scale, over the equity assets."""
+                  returns_config: ReturnsConfig, closes: pd.DataFrame | None = None) -> Scores:
+    """Winsorized peer z-scores of each signal and the composite at its reference scale, over the equity assets.
+
+    ``closes`` (one column a symbol, rows up to the as-of date) feed the price signals; without them those score
+    0."""
     equity = np.array([c == "equity" for c in asset_class])
     groups = peer_groups(fundamentals, symbols, equity, returns_config.peer_group_columns)
     masks = tuple(groups.values())
     limit = returns_config.winsorize_at
     raw = raw_signals(fundamentals, symbols)
     raw["quality"] = quality_raw(fundamentals, symbols, masks, limit)
+    raw.update(price_signals(closes, symbols) if closes is not None else
+               {k: np.full(len(symbols), np.nan) for k in PRICE_SIGNALS})
     weights = returns_config.signal_weights.model_dump()
-    z = {k: peer_zscore(raw[k], masks, limit) for k in SIGNALS}
+    z = {k: peer_zscore(raw[k], masks, limit) for k in ALL_SIGNALS}
     z["size"] = np.where(_one_size_bucket(fundamentals, symbols, masks), 0.0, z["size"])
     if returns_config.orthogonalize:
         z = orthogonalized(z, equity)
@@ -228,6 +268,7 @@ def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_cl
             warnings.append(f"signal {k}: no data for {', '.join(missing)}; scored 0")
         elif missing and weights[k] != 0:
             warnings.append(f"signal {k}: no equity asset has the data it needs; it scores 0 everywhere")
+    warnings.extend(price_history_warnings(raw, symbols, equity, weights))
     lonely = [(label, symbols[int(np.argmax(members))]) for label, members in groups.items() if members.sum() == 1]
     if lonely and returns_config.peer_group_columns:
         columns = returns_config.peer_group_columns
@@ -235,8 +276,8 @@ def signal_scores(fundamentals: pd.DataFrame, symbols: tuple[str, ...], asset_cl
                  for label, symbol in lonely]
         warnings.append(f"peer groups with one member score 0 on every signal: {', '.join(named)}")
     regime, multipliers = macro_multipliers(returns_config.macro)
-    reference = sum((weights[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
-    combined = sum((weights[k] * multipliers[k] * z[k] for k in SIGNALS), np.zeros(len(symbols)))
+    reference = sum((weights[k] * z[k] for k in ALL_SIGNALS), np.zeros(len(symbols)))
+    combined = sum((weights[k] * multipliers[k] * z[k] for k in ALL_SIGNALS), np.zeros(len(symbols)))
     scale = _spread(reference, equity)
     if scale > 0:
         composite = np.where(equity, (combined - combined[equity].mean()) / scale, 0.0)

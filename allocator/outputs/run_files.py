@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from allocator.config.schema import SIGNALS
 from allocator.files.cells import csv_bytes, fixed, fixed_column, safe_text
 from allocator.files.json_text import json_bytes
 from allocator.files.manifest import MANIFEST_FILE, output_digests
+from allocator.model.signals import reported_signals
 from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
 from allocator.outputs.summary import RunSummary, summary_json
@@ -35,14 +35,15 @@ def weights_csv(result: RunResult) -> bytes:
     achieved = result.trades.achieved_weight
     vol = result.risk.volatility
     contributions = risk_contributions(result.risk, alloc.weight)
+    signals = reported_signals(result.scores.signal_weights)
     header = ["symbol", "sector", "size_bucket", "asset_class", "current_weight", "benchmark_weight",
               "target_weight", "achieved_weight", "active_weight", "rsi", "prior",
-              *[f"alpha_{k}" for k in SIGNALS], "views", "expected_return", "volatility", "risk_contribution",
+              *[f"alpha_{k}" for k in signals], "views", "expected_return", "volatility", "risk_contribution",
               "beta", "alpha_volatility"]
     beta = returns.beta if returns.beta is not None else np.full(u.size, np.nan)
     alpha_vol = returns.alpha_volatility if returns.alpha_volatility is not None else vol
     numbers = [u.weight, u.benchmark_weight, alloc.weight, achieved, alloc.weight - u.benchmark_weight, None,
-               returns.prior, *[returns.contributions[k] for k in SIGNALS], returns.views_part, returns.mu, vol,
+               returns.prior, *[returns.contributions[k] for k in signals], returns.views_part, returns.mu, vol,
                contributions, beta, alpha_vol]  # None: the RSI, with 4 decimals
     columns = [[safe_text(s) for s in u.symbols], [safe_text(s) for s in u.sector], list(u.size_bucket),
                [safe_text(s) for s in u.asset_class],

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from allocator.config.schema import SIGNALS
 from allocator.files.json_text import json_bytes
+from allocator.model.signals import reported_signals
 from allocator.optimize.constraints import gross_turnover, turnover
 from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
@@ -250,15 +250,17 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     signal scores (``summary`` is computed here when not given)."""
     summary = summary if summary is not None else summarize(result)
     returns, symbols = result.returns, result.universe.symbols
+    signals = reported_signals(result.scores.signal_weights)
     attribution = {
         symbol: {"prior": float(returns.prior[i]),
-                 **{k: float(returns.contributions[k][i]) for k in SIGNALS},
+                 **{k: float(returns.contributions[k][i]) for k in signals},
                  "views": float(returns.views_part[i]),
                  "expected_return": float(returns.mu[i])}
         for i, symbol in enumerate(symbols)}
-    scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in SIGNALS}
+    scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in signals}
     views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
               "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
-    return json_bytes({**summary.to_json_dict(), "signal_multipliers": result.scores.multipliers,
+    multipliers = {k: result.scores.multipliers[k] for k in signals}
+    return json_bytes({**summary.to_json_dict(), "signal_multipliers": multipliers,
                        "conviction": result.scores.conviction, "views": views,
                        "attribution": attribution, "scores": scores})

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from allocator.config.schema import SIGNALS
+from allocator.config.schema import ALL_SIGNALS
 from allocator.domain import ReturnModel, RsiRule, Scores, Universe
 from allocator.terms import BUY, SELL
 
@@ -35,7 +35,7 @@ def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, sc
     alpha = returns.alpha[i]
     if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
         parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
-                 for k in SIGNALS} if scores.composite_scale > 0 else {}
+                 for k in ALL_SIGNALS} if scores.composite_scale > 0 else {}
         top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
                      key=lambda kv: -abs(kv[1]))[:3]
         if top:

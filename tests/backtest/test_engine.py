@@ -57,15 +57,20 @@ def test_a_snapshot_is_refused_without_static_fundamentals(example_copy: Path) -
 @pytest.mark.slow
 def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_to_t_identical(
         example_copy: Path) -> None:
-    """Prices, fundamentals and rates after t are changed; every decision made up to t, and every value up to t,
-    are the same bytes."""
+    """Prices, fundamentals, rates and the macro series after t are changed; every decision made up to t (price
+    signals and the regime from the series included), and every value up to t, are the same bytes."""
     _fundamentals_history(example_copy, "2025-12-20")
     rates = pd.DataFrame({"date": pd.bdate_range("2025-01-01", "2026-02-01").strftime("%Y-%m-%d"), "rate": 4.0})
     rates.to_csv(example_copy / "examples" / "rates.csv", index=False)
+    macro = pd.DataFrame({"date": pd.bdate_range("2022-01-03", "2026-02-01").strftime("%Y-%m-%d"),
+                          "short_rate": 4.0, "inflation_mom": 0.001})
+    macro.to_csv(example_copy / "examples" / "macro.csv", index=False)
     config = write_config(example_copy, SHORT.format(
         static="false", fill="next_close", strategies="config, hrp",
         extra=", cash_rate: {file: ../examples/rates.csv, column: rate}")
-        + "data: {fundamentals: ../examples/fundamentals_history.csv}\n", "backtest.yaml")
+        + "data: {fundamentals: ../examples/fundamentals_history.csv}\n"
+        + "returns: {signal_weights: {momentum: 0.3, low_volatility: 0.2},\n"
+        + "          macro: {source: series, series: ../examples/macro.csv}}\n", "backtest.yaml")
     request = BacktestRequest(config=config, start=START, end=END, holdings=example_copy / "examples" / "holdings.csv")
     resolved = resolve(request)
     original = _states(resolved)
@@ -75,11 +80,13 @@ def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_t
     frame = pd.read_csv(prices)
     after = pd.to_datetime(frame["date"]) > t
     frame.loc[after, frame.columns[1:]] = frame.loc[after, frame.columns[1:]] * np.linspace(
-        0.7, 1.3, len(frame.columns) - 1)
+        0.85, 1.15, len(frame.columns) - 1)  # a day's move beyond 0.815 or 1.22 could read as an unadjusted split
     frame.to_csv(prices, index=False, float_format="%.4f")
     _fundamentals_history(example_copy, "2025-12-16")  # the later rows now dated just after t
     rates.loc[pd.to_datetime(rates["date"]) > t, "rate"] = 9.0
     rates.to_csv(example_copy / "examples" / "rates.csv", index=False)
+    macro.loc[pd.to_datetime(macro["date"]) > t, ["short_rate", "inflation_mom"]] = [9.0, 0.01]  # hawkish
+    macro.to_csv(example_copy / "examples" / "macro.csv", index=False)
     perturbed = _states(resolve(request))
     for before, later in zip(original, perturbed, strict=True):
         day = t.strftime("%Y-%m-%d")
@@ -88,6 +95,7 @@ def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_t
         assert before.nav[:through] == later.nav[:through]
         assert [r for r in before.rules if r[0] <= day] == [r for r in later.rules if r[0] <= day]
         assert [r for r in before.signals if r[0] <= day] == [r for r in later.signals if r[0] <= day]
+        assert {r[1] for r in before.signals} >= {"momentum", "low_volatility"} or before.name != "config"
         assert any(r[0] > day for r in before.trades), "decisions after t exist and may differ"
     assert original[0].trades != perturbed[0].trades, "the perturbation after t did change later decisions"
 
