@@ -6,8 +6,8 @@ if any, is in every title."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,10 +38,15 @@ def _percent(value: float, _: object = None) -> str:
 
 def equity_figure(values: pd.DataFrame, look_ahead: tuple[str, ...]) -> Figure:
     """Each strategy's value (one column each), scaled to 1 at the start, on a log scale."""
+    from matplotlib.ticker import FuncFormatter
+
     figure, axes = _figure("Value of 1 invested (log scale)", look_ahead)
     for name in values.columns:
         axes.plot(values.index, values[name] / values[name].iloc[0], label=name, linewidth=1.2)
     axes.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:.3g}")  # 1.03, not 1.03 x 10^0
+    axes.yaxis.set_major_formatter(plain)
+    axes.yaxis.set_minor_formatter(plain)
     axes.legend(loc="upper left", fontsize=8)
     return figure
 
@@ -68,7 +73,7 @@ def drawdown_png(values: pd.DataFrame, look_ahead: tuple[str, ...]) -> bytes:
     return chart_png(drawdown_figure(values, look_ahead))
 
 
-def weights_over_time(rows: Iterable[tuple[str, str, float]]) -> pd.DataFrame:
+def weights_over_time(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     """Weights (fractions of NAV) from ``(date, symbol, weight)`` rows: one row a rebalance's fill date, one column
     a symbol (cash last), zero where a symbol was not held."""
     weights = pd.DataFrame(list(rows), columns=["date", "symbol", "weight"]).pivot(
