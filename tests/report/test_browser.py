@@ -1,6 +1,7 @@
-"""The example's run, comparison, frontier and backtest pages in headless Chromium (Debian's ``chromium``, driven by Playwright's
-Python package; ``make browser`` installs it): no console error, no network request, every section present, the
-numbers shown equal to the files', the tables sort, and a screenshot of each page kept under the test's tmp path."""
+"""The example's run, comparison, frontier and backtest pages in headless Chromium (Debian's ``chromium``, driven by
+Playwright's Python package; ``make browser`` installs it): no console error, no network request, every section
+present, the numbers shown equal to the files', the tables sort, and a screenshot of each page kept under the test's
+tmp path."""
 
 from __future__ import annotations
 
