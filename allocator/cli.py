@@ -523,10 +523,13 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
 @click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
               help="Repeat the backtest recorded in this manifest.json (inputs verified by SHA-256) and say whether "
                    "every output file is byte-identical.")
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write report.html (equity curves, drawdowns, weights over time, metrics with bootstrap "
+                   "intervals, risk measures, rules) into the output folder, with the other files.")
 @reports_errors
 def backtest(config_path: Path | None, start: str | None, end: str | None, every: str | None,
              holdings: Path | None, initial_cash: Decimal | None, out_dir: Path | None, force: bool, quiet: bool,
-             from_manifest: Path | None) -> None:
+             from_manifest: Path | None, with_report: bool) -> None:
     """Walk the pipeline of `run` forward through history, date by date, on what was known each date, beside its
     ablations (no tilt, no RSI rules, no regime), the benchmark (held, rebalanced) and riskfolio-lib's HRP and
     ERC; write metrics, daily returns, weights, trades, rules and charts.
@@ -536,10 +539,13 @@ def backtest(config_path: Path | None, start: str | None, end: str | None, every
       allocate backtest -c configs/backtest.yaml --start 2024-01-01 -o out/backtest
       allocate backtest -c configs/backtest.yaml --every quarterly --holdings examples/holdings.csv -o out/bt
       allocate backtest --from-manifest out/backtest/manifest.json -o out/backtest-again
+      allocate backtest -c configs/backtest.yaml -o out/backtest --report
     """
     from allocator.backtest.request import BacktestRequest
     from allocator.backtest.session import run_backtest_command
 
+    if with_report and out_dir is None:
+        raise click.UsageError("--report writes report.html into the output folder; give it with -o")
     replay = None
     if from_manifest is not None:
         from allocator.backtest.manifest import read_backtest_replay
@@ -560,7 +566,8 @@ def backtest(config_path: Path | None, start: str | None, end: str | None, every
                                   initial_cash=initial_cash)
     show = not quiet and sys.stderr.isatty()
     outcome = run_backtest_command(request, out_dir, force, show_progress=show, replay=replay,
-                                   manifest_path=from_manifest)
+                                   manifest_path=from_manifest,
+                                   extra_files=_report_page(str(out_dir)) if with_report else None)
     if outcome.written is not None:
         click.echo(f"wrote {outcome.written}", err=True)
     if outcome.reproduction:
@@ -569,6 +576,17 @@ def backtest(config_path: Path | None, start: str | None, end: str | None, every
         outcome.print(sys.stdout)
     for line in outcome.look_ahead:
         click.echo(f"Warning: {line}: the fundamentals of one date stand for every date", err=True)
+
+
+def _report_page(where: str) -> Callable[[dict[str, bytes]], dict[str, bytes]]:
+    """The report page of an output folder's files, as one more file (``--report``)."""
+    def page(files: dict[str, bytes]) -> dict[str, bytes]:
+        from allocator.report.build import report_html
+        from allocator.report.folder import PAGE_FILE, OutputFolder
+
+        return {PAGE_FILE: report_html(OutputFolder(where, files))}
+
+    return page
 
 
 @main.command()
@@ -634,19 +652,22 @@ def _warn_derived(trades: Path, run_id: str, derived_from: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @reports_errors
 def report(out_dir: Path, out_path: Path | None, with_frontier: bool, force: bool) -> None:
-    """Write the report page of OUT_DIR, the output folder of `run`, `compare` or `frontier`: one self-contained
-    HTML file (no network; charts inline) to read, print and approve.
+    """Write the report page of OUT_DIR, the output folder of `run`, `compare`, `frontier` or `backtest`: one
+    self-contained HTML file (no network; charts inline) to read, print and approve.
 
     A run's page: headline, the trade list's SHA-256 and its approval, weights (chart and sortable table),
     exposures, risk contributions, return attribution, views, RSI rules, binding limits in the config's words,
     trades with reasons and costs, the efficient frontier, warnings and the manifest's digest. A comparison's page:
-    metrics, weights and trades by scenario and every portfolio under every view.
+    metrics, weights and trades by scenario and every portfolio under every view. A backtest's page: metrics with
+    bootstrap intervals against the benchmark, CVaR and CDaR, equity curves, drawdowns, weights over time, RSI hit
+    rates and signal ICs, trades.
 
     \b
     Examples:
       allocate report out/
       allocate report out/compare -o committee.html --force
       allocate report out/ --no-frontier
+      allocate report out/backtest
     """
     from allocator.files.atomic import write_file_atomically
     from allocator.report.build import kind_of, replayed_frontier, report_html

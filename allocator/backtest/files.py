@@ -25,7 +25,6 @@ from allocator.backtest.engine import BacktestResult
 from allocator.backtest.metrics import BENCHMARKS, StrategyMetrics, strategy_metrics
 from allocator.backtest.rules import HORIZONS, SignalIc, TrimOutcome, hit_rate, ic_summary, signal_ics, trim_outcomes
 from allocator.files.json_text import json_bytes
-from allocator.terms import CASH_SYMBOL
 
 
 @dataclass(frozen=True)
@@ -120,12 +119,8 @@ def backtest_files(result: BacktestResult, report: BacktestReport, span: dict[st
     files["equity.png"] = charts.equity_png(values, look)
     files["drawdowns.png"] = charts.drawdown_png(values, look)
     first = result.states[0]
-    weights = pd.DataFrame([row for row in first.weights], columns=["date", "symbol", "weight"]).pivot(
-        index="date", columns="symbol", values="weight").fillna(0.0)
+    weights = charts.weights_over_time(first.weights)
     if len(weights):
-        ordered = [c for c in weights.columns if c != CASH_SYMBOL] + [CASH_SYMBOL]
-        weights = weights[ordered]
-        weights.index = pd.DatetimeIndex(weights.index)
         files["weights.png"] = charts.weights_png(weights, first.name, look)
     return files
 

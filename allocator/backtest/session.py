@@ -2,13 +2,15 @@
 journal), measure, write atomically, and say whether a repeat reproduced the recorded bytes.
 
 The journal lives beside the output folder (``journal``) and is removed once the folder is published; without
-``-o`` nothing is journaled. The progress bar (rich, on stderr, with an ETA) counts rebalances decided over every
-strategy.
+``-o`` nothing is journaled. ``allocate backtest --report`` adds the report page to the folder's files before they
+are published, in the same atomic step. The progress bar (rich, on stderr, with an ETA) counts rebalances decided
+over every strategy.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -74,8 +76,11 @@ def _progress_bar(total: int, names: list[str]) -> tuple[Report, object]:
 
 
 def run_backtest_command(request: BacktestRequest, out_dir: Path | None, force: bool, show_progress: bool = False,
-                         replay: BacktestReplay | None = None, manifest_path: Path | None = None) -> BacktestOutcome:
-    """Run the backtest ``request`` and, with ``out_dir``, publish its folder (see the module docstring)."""
+                         replay: BacktestReplay | None = None, manifest_path: Path | None = None,
+                         extra_files: Callable[[dict[str, bytes]], dict[str, bytes]] | None = None) -> BacktestOutcome:
+    """Run the backtest ``request`` and, with ``out_dir``, publish its folder (see the module docstring);
+    ``extra_files`` makes more files from the folder's (``backtest --report``: its page), published with them in
+    the same step and not listed in the manifest."""
     if out_dir is not None and out_dir.exists() and not force:
         raise OutputError(str(out_dir), "the output folder already exists",
                           "pass --force to replace it, or choose another folder")
@@ -110,8 +115,10 @@ def run_backtest_command(request: BacktestRequest, out_dir: Path | None, force: 
     written = None
     if out_dir is not None:
         paths = [entry["path"] for entry in resolved.inputs.values()]
-        written = write_atomically(out_dir, {**files, MANIFEST_FILE: json_bytes(manifest.to_json_dict())},
-                                   force=force, inputs=paths)
+        published = {**files, MANIFEST_FILE: json_bytes(manifest.to_json_dict())}
+        if extra_files is not None:
+            published.update(extra_files(published))
+        written = write_atomically(out_dir, published, force=force, inputs=paths)
         if folder is not None:
             journal.clear(folder)
     reproduction = ""

@@ -1,11 +1,11 @@
 """Which page an output folder gets, and the page as HTML: ``report_html``.
 
 Each kind of folder is a ``PageKind``: a test on the folder's files and a page builder. The built-in kinds are
-``compare`` (``compare.json``), ``run`` (``summary.json``) and ``frontier`` (``frontier.csv``). Another command's
-folder plugs in with ``register``: the backtest's page (``allocate backtest``, built on another branch) is a
-``PageKind("backtest", lambda folder: folder.has("backtest.json"), backtest_page)`` whose builder returns a
-``Page`` of its own sections (equity curves, drawdowns, weights over time, metrics with intervals, risk measures)
-made of the same blocks (``allocator.report.page``), and nothing else here changes.
+``compare`` (``compare.json``), ``run`` (``summary.json``), ``frontier`` (``frontier.csv``) and ``backtest``
+(``metrics.json`` and ``returns.csv``, ``allocator.report.backtest_page``: equity curves, drawdowns, weights over
+time, metrics with bootstrap intervals, risk measures, rules). Another command's folder plugs in with ``register``:
+a ``PageKind`` whose builder returns a ``Page`` of its own sections made of the same blocks
+(``allocator.report.page``), and nothing else here changes.
 
 A run's page shows the efficient frontier when it is known: from ``frontier.csv`` in the folder, from the caller
 (``allocate run --report`` computes it on the run's compiled problem), or recomputed from the run's manifest
@@ -61,8 +61,15 @@ def _frontier(folder: OutputFolder, frontier: Frontier | None, note: str) -> Pag
     return frontier_page(folder)
 
 
+def _backtest(folder: OutputFolder, frontier: Frontier | None, note: str) -> Page:
+    from allocator.report.backtest_page import backtest_page
+
+    return backtest_page(folder)
+
+
 KINDS: list[PageKind] = [
     PageKind("compare", lambda folder: folder.has("compare.json"), _compare),
+    PageKind("backtest", lambda folder: folder.has("metrics.json") and folder.has("returns.csv"), _backtest),
     PageKind("run", lambda folder: folder.has("summary.json") and folder.has("weights.csv"), _run),
     PageKind("frontier", lambda folder: folder.has("frontier.csv") and not folder.has("summary.json"), _frontier),
 ]
@@ -79,7 +86,7 @@ def kind_of(folder: OutputFolder) -> PageKind:
         if kind.detect(folder):
             return kind
     raise DataError(folder.where, f"not an output folder of {', '.join(k.name for k in KINDS)} (no summary.json, "
-                    "compare.json or frontier.csv)", FIX)
+                    "compare.json, frontier.csv or metrics.json)", FIX)
 
 
 def report_page(folder: OutputFolder, frontier: Frontier | None = None, note: str = "") -> Page:

@@ -3,7 +3,8 @@
 The folder is a mapping of file names to bytes, so a page can be built from a folder on disk (``read_folder``)
 or from the files a command is about to write (``allocate run --report`` renders the page before the folder is
 published, and writes it with the others in one step). Kinds: ``run`` (``summary.json``), ``compare``
-(``compare.json``), ``frontier`` (``frontier.csv``); another kind plugs in with ``allocator.report.build.register``.
+(``compare.json``), ``frontier`` (``frontier.csv``), ``backtest`` (``metrics.json`` and ``returns.csv``); another
+kind plugs in with ``allocator.report.build.register``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from allocator.files.reading import MIB
 
 MAX_FILE_BYTES = 64 * MIB  # larger files are not read into a page (a run's largest is its trade list)
 PAGE_FILE = "report.html"
-FIX = "give the output folder of allocate run, compare or frontier, as written"
+FIX = "give the output folder of allocate run, compare, frontier or backtest, as written"
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,14 @@ class OutputFolder:
         return data
 
     def rows(self, name: str) -> list[dict[str, str]]:
-        """The CSV file ``name`` as records (text cells, a leading ``'`` of spreadsheet-safe text removed)."""
+        """The CSV file ``name`` as records (text cells, a leading ``'`` of spreadsheet-safe text removed); the
+        comment lines a backtest's CSV files start with (``# look-ahead: ...``) are skipped."""
         try:
             text = self._bytes(name).decode("utf-8")
         except UnicodeDecodeError:
             raise DataError(f"{self.where}/{name}", "not UTF-8 text", FIX) from None
+        while text.startswith("# "):
+            text = text.partition("\n")[2]
         return [{k: _unquote(v) for k, v in row.items() if k is not None}
                 for row in csv.DictReader(io.StringIO(text, newline=""))]
 

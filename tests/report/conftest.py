@@ -1,5 +1,5 @@
 """Output folders of the example with their report pages, built once a session: the run (with the frontier), the
-scenario pack's comparison and the frontier."""
+scenario pack's comparison, the frontier and a short backtest."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, SCENARIOS
+from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS, ROOT, SCENARIOS
+from tests.helpers import write_config
+
+# Three strategies over ten weeks of the example's prices, rebalanced every 15 sessions (4 rebalances)
+BACKTEST = """extends: base.yaml
+risk: {lookback_days: 60}
+backtest: {static_fundamentals: true, every: 15, strategies: [config, no_rsi, benchmark_hold], workers: 1,
+           bootstrap_samples: 100}
+"""
 
 
 def _allocate(*args: str | Path) -> None:
@@ -31,3 +39,16 @@ def report_folders(tmp_path_factory: pytest.TempPathFactory, example_run: Path) 
     _allocate("frontier", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "-o", root / "frontier", "-q")
     _allocate("report", root / "frontier")
     return {"run": run, "compare": root / "compare", "frontier": root / "frontier"}
+
+
+@pytest.fixture(scope="session")
+def backtest_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short backtest of the example account (``BACKTEST``, from 2025-11-03) written with ``--report``."""
+    root = tmp_path_factory.mktemp("report-backtest")
+    for name in ("examples", "configs"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("*.py", "__pycache__",
+                                                                               "calibration.json"))
+    config = write_config(root, BACKTEST, "backtest.yaml")
+    _allocate("backtest", "-c", config, "--start", "2025-11-03", "--holdings", root / "examples" / "holdings.csv",
+              "-o", root / "backtest", "-q", "--report")
+    return root / "backtest"

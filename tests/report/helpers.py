@@ -13,7 +13,7 @@ NUMBER = re.compile(r"^-?[\d,]*\.?\d+%?$")
 
 def file_value(folder: Path, source: str) -> float:
     """The number a cell's ``data-source`` (``summary.json#target.volatility``, ``weights.csv#SPY.rsi``,
-    ``frontier.csv#3.net_return``) names, read from the file itself."""
+    ``frontier.csv#3.net_return``, ``metrics.json#strategies.config.cvar_95``) names, read from the file itself."""
     name, path = source.split("#", 1)
     if name.endswith(".json"):
         found: Any = json.loads((folder / name).read_text())
@@ -22,7 +22,7 @@ def file_value(folder: Path, source: str) -> float:
         return float(found)
     key, column = path.split(".", 1)
     with (folder / name).open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("# ")))  # a backtest's look-ahead
     row = rows[int(key)] if key.isdigit() else next(r for r in rows if r["symbol"] == key)
     return float(row[column])
 

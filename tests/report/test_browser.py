@@ -1,6 +1,7 @@
-"""The example's run, comparison and frontier pages in headless Chromium (Debian's ``chromium``, driven by Playwright's
-Python package; ``make browser`` installs it): no console error, no network request, every section present, the
-numbers shown equal to the files', the tables sort, and a screenshot of each page kept under the test's tmp path."""
+"""The example's run, comparison, frontier and backtest pages in headless Chromium (Debian's ``chromium``, driven by
+Playwright's Python package; ``make browser`` installs it): no console error, no network request, every section
+present, the numbers shown equal to the files', the tables sort, and a screenshot of each page kept under the test's
+tmp path."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ SECTIONS = {
             "frontier", "warnings", "manifest"],
     "compare": ["headline", "metrics", "weights", "trades", "views", "rules", "manifest"],
     "frontier": ["headline", "frontier", "manifest"],
+    "backtest": ["headline", "metrics", "differences", "risk", "equity", "drawdowns", "weights", "rules", "trades",
+                 "warnings", "manifest"],
 }
-LEAST_NUMBERS = {"run": 400, "compare": 200, "frontier": 200}  # cells checked against the files, at least
+LEAST_NUMBERS = {"run": 400, "compare": 200, "frontier": 200, "backtest": 100}  # cells checked against the files
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -62,10 +65,19 @@ def _open(browser: Any, page_file: Path) -> tuple[Any, list[str], list[str]]:
     return page, errors, requests
 
 
-@pytest.mark.parametrize("kind", ["run", "compare", "frontier"])
+def _folder(kind: str, request: pytest.FixtureRequest) -> Path:
+    """The folder of ``kind``: the backtest's is built only when a test asks for it."""
+    if kind == "backtest":
+        folder: Path = request.getfixturevalue("backtest_folder")
+        return folder
+    folders: dict[str, Path] = request.getfixturevalue("report_folders")
+    return folders[kind]
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "frontier", "backtest"])
 def test_the_page_loads_offline_with_every_section_and_the_files_numbers(
-        kind: str, browser: Any, report_folders: dict[str, Path], tmp_path: Path) -> None:
-    folder = report_folders[kind]
+        kind: str, browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    folder = _folder(kind, request)
     page_file = folder / "report.html"
     assert page_file.stat().st_size < 2 * 1024 * 1024, "under 2 MB"
     page, errors, requests = _open(browser, page_file)
@@ -105,11 +117,11 @@ def test_a_sortable_table_sorts_by_the_clicked_column(browser: Any, report_folde
     page.close()
 
 
-@pytest.mark.parametrize("kind", ["run", "compare"])
-def test_the_printed_page_fits_a4_and_letter(kind: str, browser: Any, report_folders: dict[str, Path],
+@pytest.mark.parametrize("kind", ["run", "compare", "backtest"])
+def test_the_printed_page_fits_a4_and_letter(kind: str, browser: Any, request: pytest.FixtureRequest,
                                              tmp_path: Path) -> None:
     """The print stylesheet: charts scale to the page's width, nothing is wider than A4 or Letter."""
-    page, errors, _ = _open(browser, report_folders[kind] / "report.html")
+    page, errors, _ = _open(browser, _folder(kind, request) / "report.html")
     page.emulate_media(media="print")
     for paper, width_mm in (("A4", 210.0), ("Letter", 215.9)):
         printable = (width_mm - 24.0) / 25.4 * 96.0  # CSS pixels inside the 12 mm margins

@@ -95,19 +95,19 @@ def test_report_errors_name_the_folder_and_keep_an_existing_file(tmp_path: Path,
 
 
 def test_another_kind_of_folder_plugs_in_with_register() -> None:
-    """How the backtest's page will plug in: a test on the folder's files and a builder of sections."""
-    def backtest_page(folder: OutputFolder, *_: object) -> Page:
-        return Page("backtest", "Backtest", "", (Section("equity", "Equity curves", (Text(("...",)),)),))
+    """How another command's page plugs in: a test on the folder's files and a builder of sections."""
+    def sweep_page(folder: OutputFolder, *_: object) -> Page:
+        return Page("sweep", "Sweep", "", (Section("curves", "Curves", (Text(("...",)),)),))
 
     from allocator.report import build
 
     kinds = list(build.KINDS)
     try:
-        register(PageKind("backtest", lambda folder: folder.has("backtest.json"), backtest_page))
-        folder = OutputFolder("memory", {"backtest.json": b"{}"})
-        assert kind_of(folder).name == "backtest"
-        assert b'<section id="equity"' in report_html(folder)
+        register(PageKind("sweep", lambda folder: folder.has("sweep.json"), sweep_page))
+        folder = OutputFolder("memory", {"sweep.json": b"{}"})
+        assert kind_of(folder).name == "sweep"
+        assert b'<section id="curves"' in report_html(folder)
     finally:
         build.KINDS[:] = kinds
     with pytest.raises(DataError, match="not an output folder"):
-        kind_of(OutputFolder("memory", {"backtest.json": b"{}"}))
+        kind_of(OutputFolder("memory", {"sweep.json": b"{}"}))
