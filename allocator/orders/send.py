@@ -34,7 +34,7 @@ from pathlib import Path
 from allocator.config.schema import OrdersConfig
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import quantity_text, safe_text
-from allocator.files.reading import read_text
+from allocator.files.reading import read_text, sha256_of
 from allocator.orders.approval import check_approved
 from allocator.orders.fix_message import (
     PIPE,
@@ -139,6 +139,10 @@ def load_batch(trades_path: Path, config_path: Path | None = None, manifest_path
         with trades_path.open("rb") as handle:
             head = handle.read(16)
         if head.startswith(b"8=FIX"):
+            if manifest is None or sha256_of(trades_path) not in set(manifest.outputs.values()):
+                raise DataError(str(trades_path), "an orders.fix file that no run's manifest records (edited, moved, "
+                                "or written by export elsewhere): its orders cannot be checked against the run",
+                                "send the run's trade list (trades.csv) instead: send builds the same orders from it")
             if settings.require_approval:
                 check_approved(trades_path, manifest, None)
             return OrderBatch(orders=_read_fix_orders(trades_path), run_id="", settings=settings, source=trades_path)

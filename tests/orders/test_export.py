@@ -422,3 +422,30 @@ def test_new_ids_export_an_edited_list_under_ids_that_are_not_the_runs(run_dir: 
     assert invoke("export", run / "trades.csv", "--format", "json", "-o", exported).exit_code == 0
     shutil.copy(exported, run / "exported.json")
     assert invoke("export", run / "exported.json", "--format", "fix").stdout_bytes == (run / "orders.fix").read_bytes()
+
+
+def test_send_takes_an_orders_fix_only_as_the_run_recorded_it(run_dir: Path, tmp_path: Path) -> None:
+    """An orders.fix is sent only when its manifest records it byte for byte: an edited one (a quantity x100 with
+    its length and checksum recomputed) or one moved away from its manifest is refused before any session opens."""
+    from allocator.errors import DataError
+    from allocator.orders.fix_message import encode
+    from allocator.orders.send import load_batch
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    assert load_batch(folder / "orders.fix").orders  # as the run wrote it
+    lines = (folder / "orders.fix").read_bytes().decode().splitlines()
+    fields = decode(lines[0])
+    kind = str(dict(fields)[35])
+    header = [(t, v) for t, v in fields if t in (49, 56, 34, 52)]
+    body = [(t, str(int(v) * 100) if t == 38 else v) for t, v in fields if t not in (8, 9, 10, 35, 49, 56, 34, 52)]
+    lines[0] = encode(kind, header, body)
+    assert decode(lines[0])  # a well-formed message: length and checksum recomputed
+    (folder / "orders.fix").write_bytes(("\n".join(lines) + "\n").encode())
+    with pytest.raises(DataError, match="an orders.fix file that no run's manifest records"):
+        load_batch(folder / "orders.fix")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(run_dir / "orders.fix", alone / "orders.fix")
+    with pytest.raises(DataError, match="send the run's trade list"):
+        load_batch(alone / "orders.fix")
