@@ -442,7 +442,7 @@ def test_send_takes_an_orders_fix_only_as_the_run_recorded_it(run_dir: Path, tmp
     lines[0] = encode(kind, header, body)
     assert decode(lines[0])  # a well-formed message: length and checksum recomputed
     (folder / "orders.fix").write_bytes(("\n".join(lines) + "\n").encode())
-    with pytest.raises(DataError, match="an orders.fix file that no run's manifest records"):
+    with pytest.raises(DataError, match=r"an orders\.fix file that no run.s manifest records"):
         load_batch(folder / "orders.fix")
     alone = tmp_path / "alone"
     alone.mkdir()
