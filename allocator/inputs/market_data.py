@@ -480,7 +480,11 @@ def price_window(
     for move in split_like_moves(filled):
         what = (f"the close on {move.day} is {move.ratio:.3f} times the day before, as an unadjusted {move.label} "
                 "split would make it")
-        if move.ambiguous:
+        if not move.label:  # beyond any real fund's day, but no split's ratio: a split with a real move on top?
+            warnings.append(f"{move.symbol}: the close on {move.day} is {move.ratio:.3f} times the day before, a "
+                            "move beyond any real fund's day (a split with the day's move on top?); check it "
+                            "(split-adjusted closes are needed)")
+        elif move.ambiguous:
             warnings.append(f"{move.symbol}: {what}, or a real move of that size; check it (split-adjusted closes "
                             "are needed)")
         elif refuse_splits:
@@ -536,9 +540,9 @@ def last_closes(prices: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class SplitLike:
-    """A one-day move of ``ratio`` (close over the close before) that an unadjusted ``label`` split would make.
-    ``ambiguous``: a real move of that size has happened to funds (XLE fell 20% on 2020-03-09), so it is named,
-    never refused."""
+    """A one-day move of ``ratio`` (close over the close before) that an unadjusted ``label`` split would make, or
+    (``label`` empty) an extreme move that no split explains. ``ambiguous``: it may be real (XLE fell 20% on
+    2020-03-09), so it is named, never refused."""
 
     symbol: str
     day: str
@@ -553,6 +557,7 @@ class SplitLike:
 # is only named.
 SPLITS = ((*((k, 1) for k in (2, 3, 4, 5, 8, 10, 15, 20, 25, 50)), (3, 2), (4, 3)))
 AMBIGUOUS_SPLITS = ((5, 4),)
+EXTREME_MOVE = (0.75, 1.30)  # real funds' worst and best days were 0.80 and 1.23 times the day before (33 years)
 IMPLAUSIBLE_MOVE = 60.0  # a close this many times, or this fraction of, the day before is not a price
 
 
@@ -567,13 +572,16 @@ def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[Spli
         ratio = values[1:] / values[:-1]
     for row, column in zip(*np.nonzero(np.isfinite(ratio) & ((ratio < 0.815) | (ratio > 1.22))), strict=True):
         r = float(ratio[row, column])
+        symbol, day = str(closes.columns[column]), str(closes.index[row + 1].date())
         for (a, b), ambiguous in [*((split, False) for split in SPLITS), *((s, True) for s in AMBIGUOUS_SPLITS)]:
             forward, reverse = b / a, a / b
             if abs(r / forward - 1) <= tolerance or abs(r / reverse - 1) <= tolerance:
                 label = f"{a}-for-{b}" if r < 1 else f"{b}-for-{a}"
-                found.append(SplitLike(str(closes.columns[column]), str(closes.index[row + 1].date()), r, label,
-                                       ambiguous))
+                found.append(SplitLike(symbol, day, r, label, ambiguous))
                 break
+        else:
+            if r < EXTREME_MOVE[0] or r > EXTREME_MOVE[1]:  # no split's ratio, yet beyond any real fund's day
+                found.append(SplitLike(symbol, day, r, "", True))
     return found
 
 

@@ -124,6 +124,7 @@ def test_real_closes_have_no_split_like_move(shared_data: Path) -> None:
 
 @pytest.mark.parametrize(("factor", "label", "refused"), [(2 / 3, "3-for-2", True), (0.75, "4-for-3", True),
                                                           (1.5, "2-for-3", True), (0.8, "5-for-4", False),
+                                                          (0.6, "", False), (0.475, "", False),
                                                           (1e-6, None, True), (1e12, None, True)])
 def test_fractional_splits_and_implausible_moves(factor: float, label: str | None, refused: bool,
                                                  tmp_path: Path) -> None:
@@ -144,6 +145,10 @@ def test_fractional_splits_and_implausible_moves(factor: float, label: str | Non
     if label is None:
         assert result.exit_code == 4 and f"IWM: the close on {day} is" in result.stderr
         assert "not a move a fund makes in a day" in result.stderr
+    elif not label:  # no split's ratio (a -40% day, a 2-for-1 split with a -5% day on top): named, never silent
+        assert result.exit_code == 0, result.output
+        assert f"Warning: IWM: the close on {day} is" in result.stderr
+        assert "a move beyond any real fund's day (a split with the day's move on top?)" in result.stderr
     elif refused:
         assert result.exit_code == 4, result.output
         assert f"as an unadjusted {label} split would make it" in result.stderr
