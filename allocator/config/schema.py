@@ -73,7 +73,7 @@ def _not_a_number(value: Any) -> str | None:
         return (f"got the boolean {str(value).lower()}, which is not a value of this key; give a number or a word "
                 "(quote it if it is meant as text)")
     if isinstance(value, str):
-        if re.fullmatch(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?", value.strip()):
+        if re.fullmatch(r"[-+]?(\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?)([eE][-+]?[0-9]+)?", value.strip()):
             return f"got the text {value!r} where a number goes; write the number without quotes"
         return f"got the text {value!r} where a number goes; give a plain decimal number (0.05, 5, 1e6)"
     return None

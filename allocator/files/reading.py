@@ -156,6 +156,17 @@ def csv_separator(text: str, scan_lines: int = 50) -> str:
     return tied[0]
 
 
+def mixed_separator(text: str, separator: str, scan_lines: int = 50) -> str | None:
+    """The separator of ``text``'s header when it is not ``separator`` (the rows'): the first of its first lines
+    that holds any separator (quoted cells ignored) is taken for the header. None when they agree."""
+    for line in text[:1 << 16].lstrip("\ufeff").splitlines()[:scan_lines]:
+        bare = _QUOTED.sub("", line)
+        present = [sep for sep in SEPARATOR_NAMES if sep in bare]
+        if present:
+            return None if separator in present else present[0]
+    return None
+
+
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()

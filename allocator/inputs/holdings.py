@@ -26,7 +26,7 @@ from allocator.config.schema import HoldingsColumns
 from allocator.domain import Holdings, Position
 from allocator.errors import DataError
 from allocator.files.cells import FORMULA_PREFIXES, canonical_symbol, is_ticker, parse_number
-from allocator.files.reading import SEPARATOR_NAMES, FileLimits, csv_separator, read_text
+from allocator.files.reading import SEPARATOR_NAMES, FileLimits, csv_separator, mixed_separator, read_text
 from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
 from allocator.terms import CASH_SYMBOL
@@ -93,6 +93,10 @@ def _table(text: str, where: str, column_map: HoldingsColumns | None, limits: Fi
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
     separator = csv_separator(text)
+    other = mixed_separator(text, separator)
+    if other:
+        raise DataError(where, f"the header is separated by {SEPARATOR_NAMES[other]} but the rows by "
+                        f"{SEPARATOR_NAMES[separator]}", "use one separator throughout the file")
     rows = _rows(text, where, limits.max_rows, separator)
     if is_activity_statement(rows):
         table = activity_statement_table(rows, where)

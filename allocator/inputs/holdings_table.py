@@ -146,6 +146,7 @@ SIDE_LIKE_HEADERS = SIDE_HEADERS | {"type", "order", "order action", "transactio
 SIDE_WORDS = frozenset({"buy", "sell", "sell short", "short sell", "buy to cover", "buy to open", "buy to close",
                         "sell to open", "sell to close", "bot", "sld", "bought", "sold", "purchase", "sale"})
 SIDE_LETTERS = frozenset({"b", "s"})
+LONG_SHORT_HEADERS = frozenset({"long short", "long or short", "l s", "position side", "long short indicator"})
 OWN_TRADE_COLUMNS = ({"target quantity", "current quantity"}, {"symbol", "quantity", "target quantity"},
                      {"symbol", "notional", "target weight"})
 
@@ -167,6 +168,12 @@ def refuse_other_files(rows: Sequence[tuple[int, list[str]]], where: str) -> Non
                 raise DataError(f"{where}: row {line}", f"this is {what}", fix)
         if any(columns <= names for columns in OWN_TRADE_COLUMNS):  # a trade list with columns renamed or deleted
             raise DataError(f"{where}: row {line}", f"this is {NOT_HOLDINGS[0][1]}", NOT_HOLDINGS[0][2])
+        shorts = [i for i, cell in enumerate(row) if norm(cell) in LONG_SHORT_HEADERS]
+        for below_line, below in rows[index + 1:index + 1 + MAX_HEADER_SCAN]:
+            if any(i < len(below) and norm(below[i]) in ("short", "s") for i in shorts):
+                raise DataError(f"{where}: row {below_line}: {row[shorts[0]].strip()}", "a short position (the "
+                                "quantity column would read it as long), in an account allocate keeps long only",
+                                "close or remove short positions before rebalancing")
         sides = [(i, norm(cell) in SIDE_HEADERS) for i, cell in enumerate(row) if norm(cell) in SIDE_LIKE_HEADERS]
         for _, below in rows[index + 1:index + 1 + MAX_HEADER_SCAN]:
             if any(i < len(below) and (norm(below[i]) in SIDE_WORDS or (strict and norm(below[i]) in SIDE_LETTERS))

@@ -21,7 +21,14 @@ import pandas as pd
 from allocator.config.schema import FundamentalsColumns
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker
-from allocator.files.reading import SEPARATOR_NAMES, FileLimits, check_file, csv_separator, text_encoding
+from allocator.files.reading import (
+    SEPARATOR_NAMES,
+    FileLimits,
+    check_file,
+    csv_separator,
+    mixed_separator,
+    text_encoding,
+)
 from allocator.inputs.column_map import mapped_columns
 from allocator.inputs.price_files import (
     LARGEST_CLOSE,
@@ -96,10 +103,9 @@ def _separator(path: Path, encoding: str) -> str:
     with path.open(encoding=encoding, newline="", errors="replace") as handle:
         head = handle.read(1 << 16)
     separator = csv_separator(head)
-    header = head.lstrip("\ufeff").split("\n", 1)[0]
-    other = [sep for sep in SEPARATOR_NAMES if sep != separator and sep in header]
-    if separator not in header and other:
-        raise DataError(f"{path}: row 1", f"the header is separated by {SEPARATOR_NAMES[other[0]]} but the rows by "
+    other = mixed_separator(head, separator)
+    if other:
+        raise DataError(f"{path}: row 1", f"the header is separated by {SEPARATOR_NAMES[other]} but the rows by "
                         f"{SEPARATOR_NAMES[separator]}", "use one separator throughout the file")
     return separator
 

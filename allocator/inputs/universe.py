@@ -50,6 +50,8 @@ def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Se
     needed = [(f"returns.views[{i}].{side}", symbol) for i, view in enumerate(config.returns.views)
               if view.by is ViewBy.SYMBOL for side in ("long", "short") for symbol in getattr(view, side)]
     needed += [(f"rsi.groups[{i}].proxy", group.proxy) for i, group in enumerate(config.rsi.groups)]
+    needed += [(f"constraints.groups[{i}].symbols", symbol) for i, group in enumerate(config.constraints.groups)
+               for symbol in (group.symbols or ())]
     for key, symbol in needed:
         if canonical_symbol(symbol) in out:
             raise ConfigError(f"{config_path}: {key}", f"{canonical_symbol(symbol)} is excluded for gaps in its "

@@ -18,11 +18,14 @@ from allocator.errors import OutputError
 from allocator.files.manifest import MANIFEST_FILE, MAX_MANIFEST_BYTES
 
 # The files a command may write into an output folder beside those its manifest lists: the manifest itself, run's
-# diagnosis.json (limits that cannot hold; no manifest then), report.html (run --report, report), approval.json
-# (approve), executions.csv (send) and the trade formats of export -o (trades.csv, trades.json, orders.fix,
-# basket.csv).
-TOOL_FILES = frozenset({MANIFEST_FILE, "diagnosis.json", "report.html", "approval.json", "executions.csv",
-                        "trades.csv", "trades.json", "orders.fix", "basket.csv"})
+# diagnosis.json (limits that cannot hold; no manifest then), report.html (run --report, report) and the trade
+# formats of export -o (trades.csv, trades.json, orders.fix, basket.csv). approval.json (approve) and
+# executions.csv (send) are records, kept: a folder holding one is not replaced.
+TOOL_FILES = frozenset({MANIFEST_FILE, "diagnosis.json", "report.html", "trades.csv", "trades.json", "orders.fix",
+                        "basket.csv"})
+# Records of what happened to a run's orders: never deleted by --force, whoever wrote them.
+RECORDS = {"executions.csv": "the broker's execution record of orders sent", "approval.json": "who approved which "
+           "trade list"}
 SQLITE_HEADER = b"SQLite format 3\x00"
 SHOWN = 10  # foreign files named in the message, at most
 
@@ -64,8 +67,9 @@ def check_replaceable(folder: Path) -> None:
         return
     shown = ", ".join(foreign[:SHOWN]) + (f" and {len(foreign) - SHOWN} more" if len(foreign) > SHOWN else "")
     journals = [name for name in foreign if _is_sqlite(folder / name)]
-    note = (f" ({', '.join(journals)}: an order journal, without which orders could be sent twice)"
-            if journals else "")
+    notes = [f"{name}: an order journal, without which orders could be sent twice" for name in journals]
+    notes += [f"{name}: {RECORDS[name]}" for name in foreign if name in RECORDS]
+    note = f" ({'; '.join(notes)})" if notes else ""
     raise OutputError(str(folder), f"holds files that are not outputs of allocate: {shown}{note}; --force replaces "
                       "only a folder of allocate's own outputs, and nothing was touched",
                       "move those files out of the folder, or choose another folder")

@@ -113,14 +113,19 @@ def test_force_refuses_a_folder_holding_an_order_journal_or_a_user_file(command:
     for path in out.glob(f"{journal.name}*"):
         path.unlink()
     (out / "notes.txt").write_text("why we hold SPY")
-    (out / "report.html").write_text("<html></html>")  # what report/approve/send write there is theirs to replace
-    (out / "approval.json").write_text("{}")
+    (out / "report.html").write_text("<html></html>")  # report's page is regenerated: it may be replaced
     result = cli(*args, "-o", out, "--force")
     assert result.exit_code == 2
     assert f"Error: {out}: holds files that are not outputs of allocate: notes.txt; --force" in result.stderr
     (out / "notes.txt").unlink()
+    for record in ("executions.csv", "approval.json"):  # records of what happened to the orders: kept
+        (out / record).write_text("kept")
+        result = cli(*args, "-o", out, "--force")
+        assert result.exit_code == 2 and f"holds files that are not outputs of allocate: {record} ({record}: " in (
+            result.stderr)
+        (out / record).unlink()
     assert cli(*args, "-o", out, "--force").exit_code == 0
-    assert not (out / "approval.json").exists() and not (out / "report.html").exists()
+    assert not (out / "report.html").exists()
 
 
 def test_every_output_folder_records_its_files(tmp_path: Path, cli: Callable[..., Result]) -> None:
@@ -133,8 +138,8 @@ def test_every_output_folder_records_its_files(tmp_path: Path, cli: Callable[...
     from allocator.outputs.publish import TOOL_FILES
     from allocator.report.folder import PAGE_FILE
 
-    assert {APPROVAL_FILE, PAGE_FILE, "manifest.json", "diagnosis.json", "executions.csv",
-            *FILE_NAMES.values()} == TOOL_FILES
+    assert {PAGE_FILE, "manifest.json", "diagnosis.json", *FILE_NAMES.values()} == TOOL_FILES
+    assert APPROVAL_FILE not in TOOL_FILES and "executions.csv" not in TOOL_FILES  # records: never replaced
     compare = tmp_path / "compare"
     assert cli("compare", EXAMPLE_HOLDINGS, BASE_CONFIG, "--robust", "-o", compare, "-q").exit_code == 0
     frontier = tmp_path / "frontier"
