@@ -93,15 +93,18 @@ def _table(text: str, where: str, column_map: HoldingsColumns | None, limits: Fi
     if not text.strip():
         raise DataError(where, "the holdings file is empty", "give a header row and one row per position")
     separator = csv_separator(text)
-    other = mixed_separator(text, separator)
-    if other:
-        raise DataError(where, f"the header is separated by {SEPARATOR_NAMES[other]} but the rows by "
-                        f"{SEPARATOR_NAMES[separator]}", "use one separator throughout the file")
     rows = _rows(text, where, limits.max_rows, separator)
     if is_activity_statement(rows):
         table = activity_statement_table(rows, where)
     else:
-        table = positions_table(rows, column_map or HoldingsColumns(), where)
+        try:
+            table = positions_table(rows, column_map or HoldingsColumns(), where)
+        except DataError:  # no header found: a header written with another separator than its rows says why
+            other = mixed_separator(text, separator)
+            if other:
+                raise DataError(where, f"the header is separated by {SEPARATOR_NAMES[other]} but the rows by "
+                                f"{SEPARATOR_NAMES[separator]}", "use one separator throughout the file") from None
+            raise
     if len(table.records) > limits.max_rows:
         raise DataError(where, f"more than {limits.max_rows:,} rows", "raise data.max_rows if the file is genuine")
     return table, _Reader(where, dict(table.columns), separator)
