@@ -24,15 +24,16 @@ then extracts the quadratic objective without the dense (variables x parameters)
 otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
 The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and ``2
-kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``, so the
-problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few hundred
-assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and warm-start the
-solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel allows that only
-when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to remove anyway),
-OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS), each attempt
-recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve goes through
-one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another, e.g. a failing
-solver in a test).
+kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound; the risk model too up to
+``RISK_PARAMETER_CELLS`` loadings) is a ``cp.Parameter``, so the problem satisfies DPP and is canonicalized once per
+number of assets and factors and set of limit families (once per risk model beyond that size; a conic problem beyond
+a few hundred assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and
+warm-start the solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel
+allows that only when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to
+remove anyway), OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS),
+each attempt recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve
+goes through one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another,
+e.g. a failing solver in a test).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def risk_as_parameters(risk: RiskModel) -> bool:
     """Whether a problem over ``risk`` holds it as parameters (at most ``RISK_PARAMETER_CELLS`` loadings) rather
     than as constants."""
     n, k = risk.loadings.shape
-    return n * k <= RISK_PARAMETER_CELLS
+    return bool(n * k <= RISK_PARAMETER_CELLS)
 
 
 def structure_key(risk: RiskModel, limits: Limits) -> str:
