@@ -41,7 +41,7 @@ def wilder_rsi(closes: FloatArray, period: int = 14) -> FloatArray:
     values = closes[:, None] if one_dim else closes
     out = np.full(values.shape, np.nan)
     if values.shape[0] > period:
-        out[period:] = np.array(list(_wilder_rows(values, period)))
+        out[period:] = np.vstack(list(_wilder_blocks(values, period)))
     return out[:, 0] if one_dim else out
 
 
@@ -56,33 +56,42 @@ class RsiReading:
 
 def latest_rsi(closes: FloatArray, period: int, overbought: float, release: float) -> RsiReading:
     """``wilder_rsi`` on the last row of ``closes`` (rows are days, one column an asset) and the overbought state
-    of ``overbought_with_release``, in one pass over the days that keeps one row of state: memory grows with the
-    assets, not with assets times days."""
+    of ``overbought_with_release``, in one pass over the days that keeps a block of ``BLOCK_DAYS`` rows: memory
+    grows with the assets, not with assets times days."""
     values = np.ascontiguousarray(closes, dtype=np.float64)
     values = values[:, None] if values.ndim == 1 else values
     last = np.full(values.shape[1], np.nan)
     hot = np.zeros(values.shape[1], dtype=bool)
     if values.shape[0] <= period:
         return RsiReading(rsi=last, overbought=hot)
-    floor = min(release, overbought)
-    with np.errstate(invalid="ignore"):
-        for last in _wilder_rows(values, period):
-            hot = (last >= overbought) | (hot & (last >= floor))  # a NaN releases, as a low RSI does
+    for block in _wilder_blocks(values, period):
+        # the state so far as a first row: an overbought asset reads +inf (hot), any other NaN (released)
+        carried = np.where(hot, np.inf, np.nan)
+        hot = overbought_with_release(np.vstack([carried, block]), overbought, release)
+        last = block[-1]
     return RsiReading(rsi=last, overbought=hot)
 
 
-def _wilder_rows(values: FloatArray, period: int) -> Iterator[FloatArray]:
-    """Wilder's RSI of every column (rows of ``values`` are days) for each day from row ``period`` on: one row of
-    averages is carried from day to day."""
+BLOCK_DAYS = 128  # RSI rows computed together: the smoothing is a loop over days, the rest one array operation
+
+
+def _wilder_blocks(values: FloatArray, period: int) -> Iterator[FloatArray]:
+    """Wilder's RSI of every column (rows of ``values`` are days) for each day from row ``period`` on, in blocks
+    of at most ``BLOCK_DAYS`` rows: one row of averages (gains and losses side by side) is carried from day to
+    day, ``avg = (avg_prev * (period - 1) + move) / period`` in that order of operations."""
+    n = values.shape[1]
     change = np.diff(values[: period + 1], axis=0)
-    avg_gain = np.clip(change, 0.0, None).mean(axis=0)
-    avg_loss = np.clip(-change, 0.0, None).mean(axis=0)
-    yield _rsi_from(avg_gain, avg_loss)
-    for i in range(period + 1, values.shape[0]):
-        change = values[i] - values[i - 1]
-        avg_gain = (avg_gain * (period - 1) + np.clip(change, 0.0, None)) / period
-        avg_loss = (avg_loss * (period - 1) + np.clip(-change, 0.0, None)) / period
-        yield _rsi_from(avg_gain, avg_loss)
+    average = np.concatenate([np.clip(change, 0.0, None).mean(axis=0), np.clip(-change, 0.0, None).mean(axis=0)])
+    yield _rsi_from(average[None, :n], average[None, n:])
+    for start in range(period + 1, values.shape[0], BLOCK_DAYS):
+        stop = min(start + BLOCK_DAYS, values.shape[0])
+        change = values[start:stop] - values[start - 1:stop - 1]
+        averages = np.concatenate([np.clip(change, 0.0, None), np.clip(-change, 0.0, None)], axis=1)
+        for row in averages:  # each row holds the day's moves and becomes the day's averages, in place
+            np.add(average * (period - 1), row, out=row)
+            np.divide(row, period, out=row)
+            average = row
+        yield _rsi_from(averages[:, :n], averages[:, n:])
 
 
 def _rsi_from(avg_gain: FloatArray, avg_loss: FloatArray) -> FloatArray:

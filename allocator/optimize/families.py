@@ -50,7 +50,9 @@ class Model(Protocol):
 
     ``w`` (n risky weights), ``c`` (cash weight), ``traded`` (>= |w - w0| per asset) and ``y`` (factor
     exposures, in the objective's scaled units) are CVXPY variables; ``scale`` is the factor the objective's
-    variance is multiplied by, ``specific`` the scaled specific volatilities.
+    variance is multiplied by and ``specific`` the scaled specific volatilities (the current risk model's values);
+    ``root_scale`` is what rows hold of ``sqrt(scale)`` (a parameter or a constant); ``has_specific`` says whether
+    there is specific risk, and then ``z`` is the variable of the scaled specific exposures ``specific * w``.
     """
 
     w: Any
@@ -59,11 +61,15 @@ class Model(Protocol):
     y: Any
     scale: float
     specific: FloatArray
+    z: Any
+    root_scale: Any
+    has_specific: bool
     elastic: bool
     params: dict[str, Any]
 
-    def parameter(self, name: str, size: int | None = None, nonneg: bool = False) -> Any:
-        """A new CVXPY parameter (a vector of ``size``, or a scalar), kept in ``params[name]``."""
+    def parameter(self, name: str, size: int | tuple[int, ...] | None = None, nonneg: bool = False) -> Any:
+        """A new CVXPY parameter (a vector of ``size``, a matrix of that shape, or a scalar), kept in
+        ``params[name]``."""
         ...
 
     def slack(self, side: str) -> Any:
@@ -624,14 +630,18 @@ class TrackingErrorLimit(Family):
 
         te = model.parameter("tracking_error_max", nonneg=True)
         active_terms = [model.y - model.homogenize(model.params["Bb"])]
-        if np.any(model.specific > 0):
-            active_terms.append(cp.multiply(model.specific, model.w - model.homogenize(model.params["b"])))
-        # the slack is in volatility units; the norm is in the objective's scaled units
-        slack = float(np.sqrt(model.scale)) * model.slack("tracking_error")
-        return {"tracking_error": cp.norm(cp.hstack(active_terms), 2) <= model.homogenize(te) + slack}
+        if model.has_specific:  # specific volatility times (w - b): z less its product with b, one parameter (DPP)
+            specific_b = model.parameter("specific_benchmark", len(limits.symbols))
+            active_terms.append(model.z - model.homogenize(specific_b))
+        limit = model.homogenize(te)
+        if model.elastic:  # the slack is in volatility units; the norm is in the objective's scaled units
+            limit = limit + model.root_scale * model.slack("tracking_error")
+        return {"tracking_error": cp.norm(cp.hstack(active_terms), 2) <= limit}
 
     def fill(self, model: Model, limits: Limits) -> None:
         model.params["tracking_error_max"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(model.scale)
+        if model.has_specific:
+            model.params["specific_benchmark"].value = model.specific * limits.benchmark
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(tracking_error(risk, weight, limits.benchmark) - float(limits.tracking_error_max or 0.0), 0.0)

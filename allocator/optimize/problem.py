@@ -1,10 +1,10 @@
 """Build (once) and solve the mean-variance problem (docs/method.md, "The optimization problem").
 
 Variables: ``w`` (target weights of the risky assets, fractions of NAV), ``c`` (cash weight), ``traded``
-(``>= |w - w0|``, the weight each asset trades) and ``y = R'B'w`` (factor exposures). With
-``Sigma = B F B' + diag(d)`` and ``F = R R'``:
+(``>= |w - w0|``, the weight each asset trades), ``y = R'B'w`` (factor exposures) and ``z = sqrt(d) * w``
+(specific exposures, when there is specific risk). With ``Sigma = B F B' + diag(d)`` and ``F = R R'``:
 
-    maximize    gain - impact - (gamma/2) (||y||^2 + ||sqrt(d) * w||^2),   gain = mu'w - (kappa / H)'traded
+    maximize    gain - impact - (gamma/2) (||y||^2 + ||z||^2),   gain = mu'w - (kappa / H)'traded
     subject to  sum(w) + c = budget,  cash_min <= c <= cash_max
                 per-asset bounds (position, active, RSI, the trading mode's no sells / no buys), group bounds,
                 sqrt((w-b)' Sigma (w-b)) <= tracking_error_max,
@@ -24,15 +24,16 @@ then extracts the quadratic objective without the dense (variables x parameters)
 otherwise, which at 3,000 assets cost 0.4 s and a 2 GB allocation per compile.
 
 The objective is divided by gamma/2 so that ``gamma`` enters only through the parameters ``2 mu / gamma`` and ``2
-kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound) is a ``cp.Parameter``, so the
-problem satisfies DPP and is canonicalized once per universe and risk model (a conic problem beyond a few hundred
-assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and warm-start the
-solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel allows that only
-when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to remove anyway),
-OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS), each attempt
-recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve goes through
-one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another, e.g. a failing
-solver in a test).
+kappa / gamma``. Everything a run or scenario changes (mu, costs, w0, b, every bound; the risk model too up to
+``RISK_PARAMETER_CELLS`` loadings) is a ``cp.Parameter``, so the problem satisfies DPP and is canonicalized once per
+number of assets and factors and set of limit families (once per risk model beyond that size; a conic problem beyond
+a few hundred assets excepted: ``keeps_parameters``); later solves only refill parameters (``ProblemCache``) and
+warm-start the solver where it can: Clarabel keeps its solver object and takes the new data in place (Clarabel
+allows that only when its presolve removed nothing, so presolve is off; with finite bounds it would have nothing to
+remove anyway), OSQP starts from the previous solution. Solvers are tried in order (Clarabel, then OSQP, then SCS),
+each attempt recorded, and a solution is accepted only after every constraint is recomputed with numpy. Every solve
+goes through one seam, a ``SolveFn`` (``cvxpy_solve`` by default, ``ProblemCache(solve=...)`` to inject another,
+e.g. a failing solver in a test).
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
 RETRY_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "presolve_enable": False},
 }
+# up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
+# every date of a backtest (and every risk model of a comparison) on the same assets; beyond it the risk model is
+# compiled in as constants: its parameters would push a conic problem past ``DPP_CONE_CELLS``, and each new risk
+# model is then canonicalized afresh (the problem is cached by the risk model's values)
+RISK_PARAMETER_CELLS = 2_500
 # above this many (variables + 1) x (parameters + 1) cells a conic problem is canonicalized without DPP
 # (``keeps_parameters``): about 80 MB of CVXPY workspace, reached near 550 assets with a tracking-error limit; from
 # there one canonicalization per solve (0.08 s at 800 assets) costs less than the DPP compile (0.32 s, 170 MB)
@@ -102,21 +108,38 @@ class Allocation:
     objective_name: str = Objective.UTILITY.value  # which objective ``objective`` is the value of (``objectives``)
 
 
+def risk_as_parameters(risk: RiskModel) -> bool:
+    """Whether a problem over ``risk`` holds it as parameters (at most ``RISK_PARAMETER_CELLS`` loadings) rather
+    than as constants."""
+    n, k = risk.loadings.shape
+    return bool(n * k <= RISK_PARAMETER_CELLS)
+
+
 def structure_key(risk: RiskModel, limits: Limits) -> str:
-    """A key that is equal for problems that one compiled CVXPY problem can serve."""
+    """A key that is equal for problems that one compiled CVXPY problem can serve: the number of assets and factors,
+    whether there is specific risk, the constraint families and their shapes, market impact; and the risk model's
+    values where it is compiled in as constants (``risk_as_parameters``)."""
     digest = hashlib.sha1()
-    for array in (risk.loadings, risk.factor_sqrt, risk.specific_variance):
-        digest.update(np.ascontiguousarray(array).tobytes())
+    n, k = risk.loadings.shape
+    digest.update(f"{n}x{k}".encode())
+    if risk_as_parameters(risk):
+        digest.update(b"specific" if np.any(risk.specific_variance > 0) else b"no specific")
+    else:
+        for array in (risk.loadings, risk.factor_sqrt, risk.specific_variance):
+            digest.update(np.ascontiguousarray(array).tobytes())
     for family in families_of(limits):
         digest.update(type(family).__qualname__.encode())
         digest.update(family.structure(limits))
-    digest.update(repr(limits.symbols).encode())
     digest.update(b"impact" if limits.impact is not None else b"")
     return digest.hexdigest()
 
 
 class CompiledProblem:
-    """The parameterized problem for one universe, risk model and set of constraint families.
+    """The parameterized problem for one number of assets and factors and one set of constraint families.
+
+    The risk model enters scaled (``set_risk``): as the parameters ``exposure`` (n-by-k), ``specific`` (n) and
+    ``root_scale`` where ``risk_as_parameters`` says so, so a new risk model only refills them; else as constants,
+    and the problem serves that risk model only.
 
     With ``elastic`` each side of each family (``families.Side``) gets a non-negative slack (one per asset or group
     where the family is per asset or group) and two objectives share the constraints: ``phase_one`` minimizes the
@@ -155,20 +178,30 @@ class CompiledProblem:
                              for f, v in self.slacks.items()}
             self.slack_cap = {f: cp.Parameter(v.shape, nonneg=True, name=f"cap_{f}") for f, v in self.slacks.items()}
 
-        # scale the objective so an average asset's variance is 1: solver tolerances then mean the same thing
-        # for any universe (the optimum is unchanged; mu, costs and the tracking-error limit are scaled alike)
-        self.scale = float(n / max(np.sum(risk.volatility**2), 1e-300))
-        exposure = risk.exposure * np.sqrt(self.scale)
-        self.specific: FloatArray = np.sqrt(risk.specific_variance * self.scale)
+        self.risk_parameters = risk_as_parameters(risk)
+        self.has_specific = bool(np.any(risk.specific_variance > 0))
+        if self.risk_parameters:
+            self.parameter("exposure", (n, k))
+            self.parameter("specific", n, nonneg=True)
+            self.parameter("root_scale", nonneg=True)
+        self.set_risk(risk)
+        # what the rows hold: the parameters, or this risk model's scaled values as constants
+        exposure = p["exposure"] if self.risk_parameters else self.exposure
+        specific = p["specific"] if self.risk_parameters else self.specific
+        self.root_scale: Any = p["root_scale"] if self.risk_parameters else float(np.sqrt(self.scale))
         w, c = self.w, self.c
         risk_terms = [cp.sum_squares(self.y)]
-        if np.any(self.specific > 0):
-            risk_terms.append(cp.sum_squares(cp.multiply(self.specific, w)))
+        rows: dict[str, Any] = {"exposure": self.y == exposure.T @ w}
+        # ``z = sqrt(d) * w`` (scaled), a variable of its own so that the objective holds no parameter
+        self.z: Any = cp.Variable(n, name="z") if self.has_specific else None
+        if self.has_specific:
+            risk_terms.append(cp.sum_squares(self.z))
+            rows["specific_exposure"] = self.z == cp.multiply(specific, w)
         trade = self.traded  # at least |w - w0|; exactly that wherever costs or the turnover limit bite
         w0 = self.homogenize(p["w0"])
         cons: dict[str, Any] = {
             "budget": cp.sum(w) + c == self.homogenize(p["budget"]),
-            "exposure": self.y == exposure.T @ w,
+            **rows,
             # homogenized, the net excess return is normalized to 1 and ``gain`` is fixed
             "gain": self.gain == p["mu"] @ w - p["kappa"] @ trade,
             "bought": trade >= w - w0,
@@ -202,13 +235,28 @@ class CompiledProblem:
         else:
             self.problem = cp.Problem(cp.Maximize(utility), list(cons.values()))
         self.solves = 0
-        self.exposure = exposure
 
-    def parameter(self, name: str, size: int | None = None, nonneg: bool = False) -> Any:
-        """A new parameter (a vector of ``size``, or a scalar), kept in ``params[name]`` (``families.Model``)."""
+    def set_risk(self, risk: RiskModel) -> None:
+        """Take ``risk`` (of the problem's shape) scaled so an average asset's variance is 1: solver tolerances then
+        mean the same thing for any universe (the optimum is unchanged; ``set_values`` scales mu, the costs and the
+        tracking-error limit alike). ``scale`` is that factor, ``exposure`` and ``specific`` the scaled factor
+        exposures (n-by-k) and specific volatilities; held as parameters they are refilled, as constants they must
+        be this problem's own risk model (``structure_key`` keeps them so)."""
+        n = risk.loadings.shape[0]
+        self.scale = float(n / max(np.sum(risk.volatility**2), 1e-300))
+        self.exposure: FloatArray = risk.exposure * np.sqrt(self.scale)
+        self.specific: FloatArray = np.sqrt(risk.specific_variance * self.scale)
+        if self.risk_parameters:
+            self.params["exposure"].value = self.exposure
+            self.params["specific"].value = self.specific
+            self.params["root_scale"].value = float(np.sqrt(self.scale))
+
+    def parameter(self, name: str, size: int | tuple[int, ...] | None = None, nonneg: bool = False) -> Any:
+        """A new parameter (a vector of ``size``, a matrix of that shape, or a scalar), kept in ``params[name]``
+        (``families.Model``)."""
         if name in self.params:
             raise ValueError(f"parameter {name!r} already exists")
-        shape: tuple[int, ...] = () if size is None else (size,)
+        shape: tuple[int, ...] = () if size is None else size if isinstance(size, tuple) else (size,)
         self.params[name] = cp.Parameter(shape, nonneg=nonneg, name=name)
         return self.params[name]
 
@@ -341,12 +389,14 @@ class ProblemCache:
 
     def get(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False
             ) -> tuple[CompiledProblem, bool]:
-        """The compiled problem for this structure and whether it was reused (built and kept when new);
-        ``homogeneous`` asks for the max-Sharpe problem (``objectives``)."""
+        """The compiled problem for this structure, holding ``risk``, and whether it was reused (built and kept when
+        new); ``homogeneous`` asks for the max-Sharpe problem (``objectives``)."""
         key = structure_key(risk, limits) + (":elastic" if elastic else "") + (":homogeneous" if homogeneous else "")
         if key in self._items:
             self.hits += 1
-            return self._items[key], True
+            found = self._items[key]
+            found.set_risk(risk)
+            return found, True
         self.misses += 1
         if len(self._items) >= self.max_size:
             self._items.pop(next(iter(self._items)))
