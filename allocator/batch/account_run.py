@@ -12,12 +12,15 @@ the other accounts.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allocator.batch.accounts import AccountHoldings, AccountSpec
+from allocator.batch.accounts import AccountHoldings, AccountSpec, folder_name
 from allocator.batch.bands import DriftBand
 from allocator.batch.blocks import Leg
 from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
@@ -57,12 +60,15 @@ class AccountTask:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Settings of every account of a batch: the restricted-symbol policy, the trade file formats and the command
-    recorded in each account's manifest."""
+    """Settings of every account of a batch: the restricted-symbol policy, the trade file formats, the command
+    recorded in each account's manifest, and the folder the accounts' files are written to where they are
+    rebalanced (``output``: the batch's work folder, when the workers share the driver's filesystem; None: the
+    files travel back with the outcomes and the driver writes them)."""
 
     restricted: RestrictedPolicy = RestrictedPolicy.HOLD
     formats: tuple[str, ...] = ("csv",)
     command: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,27 @@ def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
 
 
 def rebalance_chunk(model: BatchModel, tasks: list[AccountTask], options: RunOptions) -> list[AccountOutcome]:
-    """Rebalance ``tasks`` on ``model`` in this process (the engine's unit of work)."""
-    return [rebalance_account(model, task, options, STATE) for task in tasks]
+    """Rebalance ``tasks`` on ``model`` in this process (the engine's unit of work). With ``options.output`` each
+    account's files are written there and its outcome comes back without them."""
+    outcomes = [rebalance_account(model, task, options, STATE) for task in tasks]
+    if options.output is None:
+        return outcomes
+    write_account_files(Path(options.output), outcomes)
+    return [dataclasses.replace(o, files={}) if o.files else o for o in outcomes]
+
+
+def write_account_files(output: Path, outcomes: Sequence[AccountOutcome]) -> None:
+    """Each outcome's files into ``output/accounts/<account>/``, the folder replaced whole (a chunk run again after
+    a kill writes the same bytes again)."""
+    for outcome in outcomes:
+        if not outcome.files:
+            continue
+        folder = output / "accounts" / folder_name(outcome.account)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name, data in outcome.files.items():
+            (folder / name).write_bytes(data)
 
 
 def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState

@@ -11,6 +11,10 @@ account. Results come back as chunks finish, in any order; the batch's files do 
   A worker that dies has its chunks run again elsewhere by the scheduler; the driver takes each chunk's result
   once.
 
+Where the workers share the driver's files (``shared_files``: in this process and on a LocalCluster) they write
+their accounts' files into the batch's work folder themselves and send back only the outcomes, so the driver neither
+receives nor writes the files; on a cluster at an address the files come back with the outcomes.
+
 Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
 """
 
@@ -34,10 +38,12 @@ Work = Sequence[tuple[str, list[AccountTask]]]  # (model name, accounts of that 
 
 
 class Engine(Protocol):
-    """Runs chunks of accounts and yields each chunk's outcomes as it finishes."""
+    """Runs chunks of accounts and yields each chunk's outcomes as it finishes. ``shared_files``: the workers see
+    the driver's files, so they write their accounts' files into the work folder themselves."""
 
     workers: int
     description: str
+    shared_files: bool
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
         ...
@@ -51,6 +57,7 @@ class InProcess:
 
     workers = 1
     description = "in process"
+    shared_files = True
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
         for name, tasks in work:
@@ -78,12 +85,14 @@ class DaskEngine:
                 raise UsageError("--scheduler", f"cannot connect to the Dask scheduler at {scheduler} ({exc})",
                                  "check the address (tcp://HOST:PORT) and that the scheduler is running") from None
             self.description = f"Dask cluster at {scheduler}"
+            self.shared_files = False  # workers may be on other machines
         else:
             count = workers or os.cpu_count() or 1
             self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self.description = f"local Dask cluster of {count} processes"
+            self.shared_files = True
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:

@@ -5,7 +5,8 @@
 3. Open the journal of this batch (its key is the SHA-256 of every input and setting) in the work folder
    ``.<OUT>.batch-<key>`` beside the output; accounts it records are done.
 4. Rebalance the others on the engine (``allocator.batch.engine``), chunk by chunk; each chunk's account files are
-   written to the work folder, then the chunk is recorded in the journal.
+   written to the work folder (by the worker itself when it shares this machine's files, a LocalCluster or this
+   process; by the driver from the chunk's result on a cluster), then the chunk is recorded in the journal.
 5. Aggregate the block orders, write ``batch.csv``, the block files and the manifest, and move the work folder's
    output into place in one rename (``files.staging.move_into_place``): the output appears complete or not at all.
 
@@ -31,6 +32,7 @@ from allocator.batch.account_run import (
     BatchModel,
     RunOptions,
     Status,
+    write_account_files,
 )
 from allocator.batch.accounts import (
     AccountHoldings,
@@ -133,7 +135,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
         done = journal.finished()
         resumed = len(done)
         early = [o for o in plan.early if o.account not in done]
-        _write_accounts(staging, early)
+        write_account_files(staging, early)
         journal.record(early)
         done.update({o.account: o for o in early})
         todo = {name: [t for t in tasks if t.holdings.account not in done] for name, tasks in plan.tasks.items()}
@@ -146,12 +148,13 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
             on_start(len(plan.order), resumed, description)
         if progress is not None and early:
             progress(early)
-        options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command())
+        options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command(),
+                             output=str(staging) if runner is not None and runner.shared_files else None)
         try:
             if runner is not None:
                 for outcomes in runner.run(plan.models, chunked(todo, runner.workers), options):
                     fresh = [o for o in outcomes if o.account not in done]
-                    _write_accounts(staging, fresh)
+                    write_account_files(staging, fresh)
                     journal.record(fresh)
                     done.update({o.account: o for o in fresh})
                     if progress is not None:
@@ -175,20 +178,6 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     shutil.rmtree(work, ignore_errors=True)
     return BatchResult(outcomes=outcomes, blocks=blocks, written=target, resumed=resumed,
                        rebalanced=count, engine=description, seconds=time.perf_counter() - started)
-
-
-def _write_accounts(staging: Path, outcomes: Sequence[AccountOutcome]) -> None:
-    """Each outcome's files into ``accounts/<account>/`` (replaced whole: a chunk redone after a kill writes the
-    same bytes again)."""
-    for outcome in outcomes:
-        if not outcome.files:
-            continue
-        folder = staging / "accounts" / folder_name(outcome.account)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        for name, data in outcome.files.items():
-            (folder / name).write_bytes(data)
 
 
 def plan_batch(request: BatchRequest) -> Plan:
