@@ -13,7 +13,8 @@ account. Results come back as chunks finish, in any order; the batch's files do 
 
 Where the workers share the driver's files (``shared_files``: in this process and on a LocalCluster) they write
 their accounts' files into the batch's work folder themselves and send back only the outcomes, so the driver neither
-receives nor writes the files; on a cluster at an address the files come back with the outcomes.
+receives nor writes the files; on a cluster at an address the files come back with the outcomes. A chunk's accounts
+and its outcomes travel pickled once as bytes (``account_run.rebalance_packed``), not through Dask's own pickler.
 
 Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
 """
@@ -23,11 +24,19 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions, rebalance_chunk
+from allocator.batch.account_run import (
+    AccountOutcome,
+    AccountTask,
+    BatchModel,
+    RunOptions,
+    rebalance_chunk,
+    rebalance_packed,
+)
 from allocator.errors import UsageError
 
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
@@ -99,11 +108,13 @@ class DaskEngine:
         from distributed import as_completed
 
         scattered = {name: self.client.scatter(model, broadcast=True, hash=False) for name, model in models.items()}
-        futures = [self.client.submit(rebalance_chunk, scattered[name], tasks, options, pure=False)
+        futures = [self.client.submit(rebalance_packed, scattered[name],
+                                      pickle.dumps(tasks, protocol=pickle.HIGHEST_PROTOCOL), options, pure=False)
                    for name, tasks in work]
         try:
             for future in as_completed(futures):
-                yield future.result()
+                outcomes: list[AccountOutcome] = pickle.loads(future.result())
+                yield outcomes
         finally:
             for future in futures:
                 future.cancel()

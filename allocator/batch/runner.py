@@ -278,9 +278,10 @@ def _inputs(request: BatchRequest, book: Sequence[AccountHoldings], models: dict
 
 def read_book(path: Path, config: LoadedConfig, table: Path | None) -> list[AccountHoldings]:
     """The book's accounts: a folder (one account per file, named after the file, the accounts table excluded) or
-    one file of several accounts (split by its account column with ``config``'s ``data`` settings)."""
+    one file of several accounts (split by its account column with ``config``'s ``data`` settings). The accounts'
+    positions are read into numbers where each account is rebalanced, not here."""
     from allocator.files.reading import FileLimits, read_text
-    from allocator.inputs.holdings import split_accounts
+    from allocator.inputs.holdings import account_rows
 
     cfg = config.config
     limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
@@ -294,9 +295,7 @@ def read_book(path: Path, config: LoadedConfig, table: Path | None) -> list[Acco
         if path.is_dir():
             found.append(AccountHoldings(account=file.stem, source=source, sha256=digest, text=text))
             continue
-        for account, read in split_accounts(text, source, cfg.data.holdings_columns, limits,
-                                            cfg.trading.fractional_shares, cfg.data.cash_symbols).items():
-            holdings, error = (None, read) if isinstance(read, DataError) else (read, None)
-            found.append(AccountHoldings(account=account or file.stem, source=source, sha256=digest,
-                                         holdings=holdings, error=error))
+        for account, rows in account_rows(text, source, cfg.data.holdings_columns, limits,
+                                          cfg.trading.fractional_shares, cfg.data.cash_symbols).items():
+            found.append(AccountHoldings(account=account or file.stem, source=source, sha256=digest, rows=rows))
     return found

@@ -149,3 +149,26 @@ def test_a_killed_batch_resumes_without_redoing_or_duplicating_an_account(tmp_pa
     assert (result.resumed, result.rebalanced) == (2, 2)
     assert batch_files(tmp_path / "out") == batch_files(example_batch)
     assert not list(tmp_path.glob(".out.batch-*"))  # the work folder and its journal are gone
+
+
+def test_a_book_in_one_file_is_read_account_by_account_where_each_is_rebalanced(example_batch: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The accounts of one file are split on the driver and read where they are rebalanced: the same files as the
+    book in a folder, and a bad row fails its own account only, named by file, row and field."""
+    lines = ["account,symbol,quantity"]
+    for file in sorted(BOOK.glob("*.csv")):
+        lines += [f"{file.stem},{row}" for row in file.read_text().splitlines()[1:]]
+    lines += ["ACC-005,SPY,-5", "ACC-005,CASH,100"]
+    book = tmp_path / "book.csv"
+    book.write_text("\n".join(lines) + "\n")
+    result = run_batch(BatchRequest(book=book, out_dir=tmp_path / "out", config=BASE_CONFIG, accounts_table=TABLE,
+                                    workers=0))
+    statuses = {o.account: (o.status.value, o.reason) for o in result.outcomes}
+    assert statuses["ACC-005"] == ("error", f"{book.absolute()}: row {len(lines) - 1}: quantity: negative quantity "
+                                   "-5 for SPY in a long-only account; short positions are not supported; check "
+                                   "the export")
+    assert [statuses[f"ACC-00{i}"][0] for i in range(1, 5)] == ["traded"] * 4
+    for account in ("ACC-001", "ACC-002", "ACC-003", "ACC-004"):
+        for name in ("weights.csv", "trades.csv", "summary.json"):
+            assert (tmp_path / "out" / "accounts" / account / name).read_bytes() == \
+                (example_batch / "accounts" / account / name).read_bytes()
