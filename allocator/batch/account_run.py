@@ -1,10 +1,11 @@
 """Rebalance one account of a batch on its model: the work a worker does, account by account.
 
-``rebalance_chunk`` is what the engine sends to a worker: a model (estimated once, broadcast) and a list of
-accounts. Each account is mapped onto the model (``pipeline.prepare_account``) with its overrides, solved on the
-worker's compiled problem for that model and universe (``WorkerState``: one ``ProblemCache`` per model per worker
-process, so only the parameters change from one account to the next), checked against its drift band, rounded to
-whole lots and reconciled (``pipeline.run``), and rendered to the four files of ``allocate run``. A failure is the
+``allocator.batch.chunk`` runs a chunk of accounts on a model (estimated once, broadcast) through
+``rebalance_account``, account by account. Each account is mapped onto the model (``pipeline.prepare_account``)
+with its overrides, solved on the worker's compiled problem for that model and universe (``WorkerState``: one
+``ProblemCache`` per model per worker process, so only the parameters change from one account to the next), checked
+against its drift band, rounded to whole lots and reconciled (``pipeline.run``), and rendered to the four files of
+``allocate run``. A failure is the
 account's own outcome (``infeasible`` with the diagnosis of ``run``, or ``error`` with the message): it never stops
 the other accounts.
 """
@@ -12,16 +13,12 @@ the other accounts.
 from __future__ import annotations
 
 import dataclasses
-import pickle
-import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from allocator.batch.accounts import AccountHoldings, AccountSpec, folder_name
+from allocator.batch.accounts import AccountHoldings, AccountSpec
 from allocator.batch.bands import DriftBand
 from allocator.batch.blocks import Leg
 from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
@@ -61,15 +58,16 @@ class AccountTask:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Settings of every account of a batch: the restricted-symbol policy, the trade file formats, the command
-    recorded in each account's manifest, and the folder the accounts' files are written to where they are
-    rebalanced (``output``: the batch's work folder, when the workers share the driver's filesystem; None: the
-    files travel back with the outcomes and the driver writes them)."""
+    """Settings of every account of a batch: the restricted-symbol policy, the trade file formats and the command
+    recorded in each account's manifest; ``work``, the batch's work folder when the workers share the driver's
+    files (``allocator.batch.chunk``: each chunk's files and journal rows are written there where it runs), and
+    ``batch_key``, the journal's key."""
 
     restricted: RestrictedPolicy = RestrictedPolicy.HOLD
     formats: tuple[str, ...] = ("csv",)
     command: dict[str, Any] = field(default_factory=dict)
-    output: str | None = None
+    work: str | None = None
+    batch_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,40 +145,6 @@ def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
                             "set trading.fractional_shares: true in the model to allow it")
         update["trading"] = cfg.trading.model_copy(update={"lot_size": spec.lot_size})
     return dataclasses.replace(loaded, config=cfg.model_copy(update=update))
-
-
-def rebalance_chunk(model: BatchModel, tasks: list[AccountTask], options: RunOptions) -> list[AccountOutcome]:
-    """Rebalance ``tasks`` on ``model`` in this process (the engine's unit of work). With ``options.output`` each
-    account's files are written there and its outcome comes back without them."""
-    outcomes = [rebalance_account(model, task, options, STATE) for task in tasks]
-    if options.output is None:
-        return outcomes
-    write_account_files(Path(options.output), outcomes)
-    return [dataclasses.replace(o, files={}) if o.files else o for o in outcomes]
-
-
-def rebalance_packed(model: BatchModel, tasks: bytes, options: RunOptions) -> bytes:
-    """``rebalance_chunk`` with the accounts and the outcomes as pickled bytes: what the Dask engine sends.
-
-    Dask pickles a task's arguments with a pickler that asks a Python hook about every object; for a chunk of
-    accounts (each position's numbers are ``Decimal``s) that cost 20 times plain ``pickle`` on the driver and on
-    the workers alike. One bytes object is passed through as it is."""
-    outcomes = rebalance_chunk(model, pickle.loads(tasks), options)
-    return pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def write_account_files(output: Path, outcomes: Sequence[AccountOutcome]) -> None:
-    """Each outcome's files into ``output/accounts/<account>/``, the folder replaced whole (a chunk run again after
-    a kill writes the same bytes again)."""
-    for outcome in outcomes:
-        if not outcome.files:
-            continue
-        folder = output / "accounts" / folder_name(outcome.account)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        for name, data in outcome.files.items():
-            (folder / name).write_bytes(data)
 
 
 def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState

@@ -1,6 +1,6 @@
 """Where a batch's accounts are rebalanced: in this process, or on dask.distributed workers.
 
-The work is a list of chunks, each a few accounts of one model (``account_run.rebalance_chunk``). Every model is
+The work is a list of chunks, each a few accounts of one model (``chunk.rebalance_chunk``). Every model is
 estimated once, on the driver, and broadcast to the workers (``Client.scatter(..., broadcast=True)``); each worker
 process keeps one compiled problem per model and universe (``account_run.WorkerState``) and re-solves it for each
 account. Results come back as chunks finish, in any order; the batch's files do not depend on that order.
@@ -12,9 +12,9 @@ account. Results come back as chunks finish, in any order; the batch's files do 
   once.
 
 Where the workers share the driver's files (``shared_files``: in this process and on a LocalCluster) they write
-their accounts' files into the batch's work folder themselves and send back only the outcomes, so the driver neither
-receives nor writes the files; on a cluster at an address the files come back with the outcomes. A chunk's accounts
-and its outcomes travel pickled once as bytes (``account_run.rebalance_packed``), not through Dask's own pickler.
+their accounts' files and journal rows into the batch's work folder themselves and send back only the outcomes
+(``allocator.batch.chunk``); on a cluster at an address the files come back with the outcomes. A chunk's accounts
+and its outcomes travel pickled once as bytes (``chunk.rebalance_packed``), not through Dask's own pickler.
 
 Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
 """
@@ -29,14 +29,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from allocator.batch.account_run import (
-    AccountOutcome,
-    AccountTask,
-    BatchModel,
-    RunOptions,
-    rebalance_chunk,
-    rebalance_packed,
-)
+from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions
+from allocator.batch.chunk import rebalance_chunk, rebalance_packed
 from allocator.errors import UsageError
 
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler

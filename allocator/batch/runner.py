@@ -5,8 +5,8 @@
 3. Open the journal of this batch (its key is the SHA-256 of every input and setting) in the work folder
    ``.<OUT>.batch-<key>`` beside the output; accounts it records are done.
 4. Rebalance the others on the engine (``allocator.batch.engine``), chunk by chunk; each chunk's account files are
-   written to the work folder (by the worker itself when it shares this machine's files, a LocalCluster or this
-   process; by the driver from the chunk's result on a cluster), then the chunk is recorded in the journal.
+   written to the work folder, then the chunk is recorded in the journal: by the worker itself when it shares this
+   machine's files (a LocalCluster, or this process), by the driver from the chunk's result on a cluster.
 5. Aggregate the block orders, write ``batch.csv``, the block files and the manifest, and move the work folder's
    output into place in one rename (``files.staging.move_into_place``): the output appears complete or not at all.
 
@@ -32,7 +32,6 @@ from allocator.batch.account_run import (
     BatchModel,
     RunOptions,
     Status,
-    write_account_files,
 )
 from allocator.batch.accounts import (
     AccountHoldings,
@@ -118,6 +117,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     ``on_start(total, resumed, engine)`` is called once the journal is read, ``progress(outcomes)`` after each
     chunk; ``engine`` replaces the engine ``request`` asks for (tests)."""
     from allocator.batch.batch_files import batch_files, batch_manifest
+    from allocator.batch.chunk import JOURNAL, OUTPUT, write_account_files
     from allocator.batch.engine import chunked, engine_for
     from allocator.batch.journal import Journal
     from allocator.files.staging import clean_stale, move_into_place, replacing_existing, write_files
@@ -128,9 +128,9 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     replacing_existing(target, request.force, check_replaceable)
     plan = plan_batch(request)
     work = target.parent / f".{target.name}.batch-{plan.key[:16]}"
-    staging = work / "output"
+    staging = work / OUTPUT
     (staging / "accounts").mkdir(parents=True, exist_ok=True)
-    journal = Journal(work / "journal.sqlite", plan.key)
+    journal = Journal(work / JOURNAL, plan.key)
     try:
         done = journal.finished()
         resumed = len(done)
@@ -148,14 +148,16 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
             on_start(len(plan.order), resumed, description)
         if progress is not None and early:
             progress(early)
+        shared = runner is not None and runner.shared_files  # the workers write the files and journal rows
         options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command(),
-                             output=str(staging) if runner is not None and runner.shared_files else None)
+                             work=str(work) if shared else None, batch_key=plan.key)
         try:
             if runner is not None:
                 for outcomes in runner.run(plan.models, chunked(todo, runner.workers), options):
                     fresh = [o for o in outcomes if o.account not in done]
-                    write_account_files(staging, fresh)
-                    journal.record(fresh)
+                    if not shared:
+                        write_account_files(staging, fresh)
+                        journal.record(fresh)
                     done.update({o.account: o for o in fresh})
                     if progress is not None:
                         progress(fresh)
