@@ -5,8 +5,7 @@ the batch's work folder, in the same transaction for a whole chunk of accounts (
 chunk when it shares the driver's files, several of them writing in turn; else by the driver). A batch run again
 with the same inputs (``batch_key``) takes the recorded accounts as done (their outcome read back, their files
 already in the work folder) and rebalances only the others, so no account is redone and none appears twice. The
-file lives in
-the work folder and is removed with it once the output is published.
+file lives in the work folder and is removed with it once the output is published.
 """
 
 from __future__ import annotations
