@@ -36,6 +36,9 @@ from allocator.errors import UsageError
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
 MAX_CHUNK = 50  # accounts per task: enough to amortize a task's overhead, few enough to balance the workers
 CHUNKS_PER_WORKER = 4
+# Dask's statistical profiler samples every worker's stack 100 times a second for the dashboard: 5% of an account's
+# CPU time on a worker. The cluster the batch starts itself has it off; a cluster at an address keeps its settings.
+PROFILER = "distributed.worker.profile.enabled"
 
 Work = Sequence[tuple[str, list[AccountTask]]]  # (model name, accounts of that model) per chunk
 
@@ -90,9 +93,12 @@ class DaskEngine:
             self.description = f"Dask cluster at {scheduler}"
             self.shared_files = False  # workers may be on other machines
         else:
+            import dask
+
             count = workers or os.cpu_count() or 1
-            self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
+            with dask.config.set({PROFILER: False}):  # read by each worker process as it starts
+                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self.description = f"local Dask cluster of {count} processes"
             self.shared_files = True
