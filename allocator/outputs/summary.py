@@ -250,13 +250,12 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     signal scores (``summary`` is computed here when not given)."""
     summary = summary if summary is not None else summarize(result)
     returns, symbols = result.returns, result.universe.symbols
-    attribution = {
-        symbol: {"prior": float(returns.prior[i]),
-                 **{k: float(returns.contributions[k][i]) for k in SIGNALS},
-                 "views": float(returns.views_part[i]),
-                 "expected_return": float(returns.mu[i])}
-        for i, symbol in enumerate(symbols)}
-    scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in SIGNALS}
+    parts = {"prior": returns.prior, **{k: returns.contributions[k] for k in SIGNALS}, "views": returns.views_part,
+             "expected_return": returns.mu}
+    rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in parts.values()]).tolist()  # one pass to floats
+    attribution = {symbol: dict(zip(parts, row, strict=True)) for symbol, row in zip(symbols, rows, strict=True)}
+    scores = {k: dict(zip(symbols, np.asarray(result.scores.z[k], dtype=np.float64).tolist(), strict=True))
+              for k in SIGNALS}
     views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
               "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
     return json_bytes({**summary.to_json_dict(), "signal_multipliers": result.scores.multipliers,
