@@ -171,25 +171,6 @@ def account_rows(
     return found
 
 
-def split_accounts(
-    text: str,
-    where: str,
-    column_map: HoldingsColumns | None = None,
-    limits: FileLimits | None = None,
-    allow_fractional: bool = True,
-    cash_symbols: Iterable[str] = (),
-) -> dict[str, Holdings | DataError]:
-    """Every account of a file of several, read (``account_rows``): account -> its ``Holdings``, or the
-    ``DataError`` that refuses that account alone."""
-    found: dict[str, Holdings | DataError] = {}
-    for name, rows in account_rows(text, where, column_map, limits, allow_fractional, cash_symbols).items():
-        try:
-            found[name] = rows.holdings()
-        except DataError as exc:
-            found[name] = exc
-    return found
-
-
 class _Reader:
     """Turns one record's cells into numbers, naming the file, row and column on error."""
 
