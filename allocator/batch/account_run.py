@@ -1,10 +1,11 @@
 """Rebalance one account of a batch on its model: the work a worker does, account by account.
 
-``rebalance_chunk`` is what the engine sends to a worker: a model (estimated once, broadcast) and a list of
-accounts. Each account is mapped onto the model (``pipeline.prepare_account``) with its overrides, solved on the
-worker's compiled problem for that model and universe (``WorkerState``: one ``ProblemCache`` per model per worker
-process, so only the parameters change from one account to the next), checked against its drift band, rounded to
-whole lots and reconciled (``pipeline.run``), and rendered to the four files of ``allocate run``. A failure is the
+``allocator.batch.chunk`` runs a chunk of accounts on a model (estimated once, broadcast) through
+``rebalance_account``, account by account. Each account is mapped onto the model (``pipeline.prepare_account``)
+with its overrides, solved on the worker's compiled problem for that model and universe (``WorkerState``: one
+``ProblemCache`` per model per worker process, so only the parameters change from one account to the next), checked
+against its drift band, rounded to whole lots and reconciled (``pipeline.run``), and rendered to the four files of
+``allocate run``. A failure is the
 account's own outcome (``infeasible`` with the diagnosis of ``run``, or ``error`` with the message): it never stops
 the other accounts.
 """
@@ -58,11 +59,15 @@ class AccountTask:
 @dataclass(frozen=True)
 class RunOptions:
     """Settings of every account of a batch: the restricted-symbol policy, the trade file formats and the command
-    recorded in each account's manifest."""
+    recorded in each account's manifest; ``work``, the batch's work folder when the workers share the driver's
+    files (``allocator.batch.chunk``: each chunk's files and journal rows are written there where it runs), and
+    ``batch_key``, the journal's key."""
 
     restricted: RestrictedPolicy = RestrictedPolicy.HOLD
     formats: tuple[str, ...] = ("csv",)
     command: dict[str, Any] = field(default_factory=dict)
+    work: str | None = None
+    batch_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,11 +147,6 @@ def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
     return dataclasses.replace(loaded, config=cfg.model_copy(update=update))
 
 
-def rebalance_chunk(model: BatchModel, tasks: list[AccountTask], options: RunOptions) -> list[AccountOutcome]:
-    """Rebalance ``tasks`` on ``model`` in this process (the engine's unit of work)."""
-    return [rebalance_account(model, task, options, STATE) for task in tasks]
-
-
 def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState
                       ) -> AccountOutcome:
     """One account's outcome; every failure is caught and reported as the account's own."""
@@ -175,9 +175,9 @@ def _rebalance(model: BatchModel, task: AccountTask, options: RunOptions, state:
     loaded = state.config(model, spec)
     cfg = (loaded or market.loaded).config
     holdings = source.holdings
-    if source.error is not None:
-        raise source.error
-    if holdings is None:
+    if source.rows is not None:
+        holdings = source.rows.holdings()
+    elif holdings is None:
         from allocator.files.reading import FileLimits
         from allocator.inputs.holdings import holdings_from_text
 

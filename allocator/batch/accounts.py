@@ -27,6 +27,7 @@ from allocator.domain import Holdings
 from allocator.errors import DataError
 from allocator.files.cells import canonical_symbol, is_ticker, parse_number
 from allocator.files.reading import FileLimits, read_text
+from allocator.inputs.holdings import AccountRows
 
 TABLE_COLUMNS = ("account", "model", "cash_target", "restricted", "lot_size", "mode", "band")
 HOLDINGS_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -48,16 +49,16 @@ class AccountSpec:
 
 @dataclass(frozen=True)
 class AccountHoldings:
-    """One account of the book: either the text of its own file (read where the account is rebalanced) or its
-    holdings already split from a file of several accounts (or the error that refused them). ``source`` is the
-    file (absolute) and ``sha256`` its digest; ``inputs`` the manifest's entries for the holdings."""
+    """One account of the book: the text of its own file, or its rows split from a file of several accounts (both
+    read where the account is rebalanced), or its holdings already read. ``source`` is the file (absolute) and
+    ``sha256`` its digest; ``inputs`` the manifest's entries for the holdings."""
 
     account: str
     source: str
     sha256: str
     text: str | None = None
+    rows: AccountRows | None = None
     holdings: Holdings | None = None
-    error: DataError | None = None
 
     @property
     def inputs(self) -> dict[str, dict[str, str]]:

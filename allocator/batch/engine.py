@@ -1,6 +1,6 @@
 """Where a batch's accounts are rebalanced: in this process, or on dask.distributed workers.
 
-The work is a list of chunks, each a few accounts of one model (``account_run.rebalance_chunk``). Every model is
+The work is a list of chunks, each a few accounts of one model (``chunk.rebalance_chunk``). Every model is
 estimated once, on the driver, and broadcast to the workers (``Client.scatter(..., broadcast=True)``); each worker
 process keeps one compiled problem per model and universe (``account_run.WorkerState``) and re-solves it for each
 account. Results come back as chunks finish, in any order; the batch's files do not depend on that order.
@@ -11,6 +11,11 @@ account. Results come back as chunks finish, in any order; the batch's files do 
   A worker that dies has its chunks run again elsewhere by the scheduler; the driver takes each chunk's result
   once.
 
+Where the workers share the driver's files (``shared_files``: in this process and on a LocalCluster) they write
+their accounts' files and journal rows into the batch's work folder themselves and send back only the outcomes
+(``allocator.batch.chunk``); on a cluster at an address the files come back with the outcomes. A chunk's accounts
+and its outcomes travel pickled once as bytes (``chunk.rebalance_packed``), not through Dask's own pickler.
+
 Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
 """
 
@@ -19,25 +24,32 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
-from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions, rebalance_chunk
+from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions
+from allocator.batch.chunk import rebalance_chunk, rebalance_packed
 from allocator.errors import UsageError
 
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
 MAX_CHUNK = 50  # accounts per task: enough to amortize a task's overhead, few enough to balance the workers
 CHUNKS_PER_WORKER = 4
+# Dask's statistical profiler samples every worker's stack 100 times a second for the dashboard: 5% of an account's
+# CPU time on a worker. The cluster the batch starts itself has it off; a cluster at an address keeps its settings.
+PROFILER = "distributed.worker.profile.enabled"
 
 Work = Sequence[tuple[str, list[AccountTask]]]  # (model name, accounts of that model) per chunk
 
 
 class Engine(Protocol):
-    """Runs chunks of accounts and yields each chunk's outcomes as it finishes."""
+    """Runs chunks of accounts and yields each chunk's outcomes as it finishes. ``shared_files``: the workers see
+    the driver's files, so they write their accounts' files into the work folder themselves."""
 
     workers: int
     description: str
+    shared_files: bool
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
         ...
@@ -51,6 +63,7 @@ class InProcess:
 
     workers = 1
     description = "in process"
+    shared_files = True
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
         for name, tasks in work:
@@ -78,23 +91,30 @@ class DaskEngine:
                 raise UsageError("--scheduler", f"cannot connect to the Dask scheduler at {scheduler} ({exc})",
                                  "check the address (tcp://HOST:PORT) and that the scheduler is running") from None
             self.description = f"Dask cluster at {scheduler}"
+            self.shared_files = False  # workers may be on other machines
         else:
+            import dask
+
             count = workers or os.cpu_count() or 1
-            self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", silence_logs=logging.ERROR)
+            with dask.config.set({PROFILER: False}):  # read by each worker process as it starts
+                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self.description = f"local Dask cluster of {count} processes"
+            self.shared_files = True
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
         from distributed import as_completed
 
         scattered = {name: self.client.scatter(model, broadcast=True, hash=False) for name, model in models.items()}
-        futures = [self.client.submit(rebalance_chunk, scattered[name], tasks, options, pure=False)
+        futures = [self.client.submit(rebalance_packed, scattered[name],
+                                      pickle.dumps(tasks, protocol=pickle.HIGHEST_PROTOCOL), options, pure=False)
                    for name, tasks in work]
         try:
             for future in as_completed(futures):
-                yield future.result()
+                outcomes: list[AccountOutcome] = pickle.loads(future.result())
+                yield outcomes
         finally:
             for future in futures:
                 future.cancel()

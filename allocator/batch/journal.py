@@ -1,10 +1,11 @@
 """The batch journal: a SQLite file recording each finished account, so a killed batch resumes where it stopped.
 
 One row per (batch, account), the account as key: an account is recorded once, after its files are written to
-the batch's work folder, in the same transaction for a whole chunk of accounts. A batch run again with the same
-inputs (``batch_key``) takes the recorded accounts as done (their outcome read back, their files already in the
-work folder) and rebalances only the others, so no account is redone and none appears twice. The file lives in
-the work folder and is removed with it once the output is published.
+the batch's work folder, in the same transaction for a whole chunk of accounts (by the worker that rebalanced the
+chunk when it shares the driver's files, several of them writing in turn; else by the driver). A batch run again
+with the same inputs (``batch_key``) takes the recorded accounts as done (their outcome read back, their files
+already in the work folder) and rebalances only the others, so no account is redone and none appears twice. The
+file lives in the work folder and is removed with it once the output is published.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from allocator.batch.account_run import AccountOutcome
 from allocator.errors import OutputError
 
+BUSY_SECONDS = 120.0  # how long a writer waits for another's transaction (workers record their chunks concurrently)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     batch_key TEXT NOT NULL,
@@ -35,7 +37,7 @@ class Journal:
         self.path = path
         self.batch_key = batch_key
         try:
-            self.connection = sqlite3.connect(path, isolation_level=None)
+            self.connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_SECONDS)
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
             self.connection.execute(SCHEMA)

@@ -5,7 +5,8 @@
 3. Open the journal of this batch (its key is the SHA-256 of every input and setting) in the work folder
    ``.<OUT>.batch-<key>`` beside the output; accounts it records are done.
 4. Rebalance the others on the engine (``allocator.batch.engine``), chunk by chunk; each chunk's account files are
-   written to the work folder, then the chunk is recorded in the journal.
+   written to the work folder, then the chunk is recorded in the journal: by the worker itself when it shares this
+   machine's files (a LocalCluster, or this process), by the driver from the chunk's result on a cluster.
 5. Aggregate the block orders, write ``batch.csv``, the block files and the manifest, and move the work folder's
    output into place in one rename (``files.staging.move_into_place``): the output appears complete or not at all.
 
@@ -116,6 +117,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     ``on_start(total, resumed, engine)`` is called once the journal is read, ``progress(outcomes)`` after each
     chunk; ``engine`` replaces the engine ``request`` asks for (tests)."""
     from allocator.batch.batch_files import batch_files, batch_manifest
+    from allocator.batch.chunk import JOURNAL, OUTPUT, write_account_files
     from allocator.batch.engine import chunked, engine_for
     from allocator.batch.journal import Journal
     from allocator.files.staging import clean_stale, move_into_place, replacing_existing, write_files
@@ -126,14 +128,14 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     replacing_existing(target, request.force, check_replaceable)
     plan = plan_batch(request)
     work = target.parent / f".{target.name}.batch-{plan.key[:16]}"
-    staging = work / "output"
+    staging = work / OUTPUT
     (staging / "accounts").mkdir(parents=True, exist_ok=True)
-    journal = Journal(work / "journal.sqlite", plan.key)
+    journal = Journal(work / JOURNAL, plan.key)
     try:
         done = journal.finished()
         resumed = len(done)
         early = [o for o in plan.early if o.account not in done]
-        _write_accounts(staging, early)
+        write_account_files(staging, early)
         journal.record(early)
         done.update({o.account: o for o in early})
         todo = {name: [t for t in tasks if t.holdings.account not in done] for name, tasks in plan.tasks.items()}
@@ -146,13 +148,16 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
             on_start(len(plan.order), resumed, description)
         if progress is not None and early:
             progress(early)
-        options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command())
+        shared = runner is not None and runner.shared_files  # the workers write the files and journal rows
+        options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command(),
+                             work=str(work) if shared else None, batch_key=plan.key)
         try:
             if runner is not None:
                 for outcomes in runner.run(plan.models, chunked(todo, runner.workers), options):
                     fresh = [o for o in outcomes if o.account not in done]
-                    _write_accounts(staging, fresh)
-                    journal.record(fresh)
+                    if not shared:
+                        write_account_files(staging, fresh)
+                        journal.record(fresh)
                     done.update({o.account: o for o in fresh})
                     if progress is not None:
                         progress(fresh)
@@ -175,20 +180,6 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     shutil.rmtree(work, ignore_errors=True)
     return BatchResult(outcomes=outcomes, blocks=blocks, written=target, resumed=resumed,
                        rebalanced=count, engine=description, seconds=time.perf_counter() - started)
-
-
-def _write_accounts(staging: Path, outcomes: Sequence[AccountOutcome]) -> None:
-    """Each outcome's files into ``accounts/<account>/`` (replaced whole: a chunk redone after a kill writes the
-    same bytes again)."""
-    for outcome in outcomes:
-        if not outcome.files:
-            continue
-        folder = staging / "accounts" / folder_name(outcome.account)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        for name, data in outcome.files.items():
-            (folder / name).write_bytes(data)
 
 
 def plan_batch(request: BatchRequest) -> Plan:
@@ -289,9 +280,10 @@ def _inputs(request: BatchRequest, book: Sequence[AccountHoldings], models: dict
 
 def read_book(path: Path, config: LoadedConfig, table: Path | None) -> list[AccountHoldings]:
     """The book's accounts: a folder (one account per file, named after the file, the accounts table excluded) or
-    one file of several accounts (split by its account column with ``config``'s ``data`` settings)."""
+    one file of several accounts (split by its account column with ``config``'s ``data`` settings). The accounts'
+    positions are read into numbers where each account is rebalanced, not here."""
     from allocator.files.reading import FileLimits, read_text
-    from allocator.inputs.holdings import split_accounts
+    from allocator.inputs.holdings import account_rows
 
     cfg = config.config
     limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
@@ -305,9 +297,7 @@ def read_book(path: Path, config: LoadedConfig, table: Path | None) -> list[Acco
         if path.is_dir():
             found.append(AccountHoldings(account=file.stem, source=source, sha256=digest, text=text))
             continue
-        for account, read in split_accounts(text, source, cfg.data.holdings_columns, limits,
-                                            cfg.trading.fractional_shares, cfg.data.cash_symbols).items():
-            holdings, error = (None, read) if isinstance(read, DataError) else (read, None)
-            found.append(AccountHoldings(account=account or file.stem, source=source, sha256=digest,
-                                         holdings=holdings, error=error))
+        for account, rows in account_rows(text, source, cfg.data.holdings_columns, limits,
+                                          cfg.trading.fractional_shares, cfg.data.cash_symbols).items():
+            found.append(AccountHoldings(account=account or file.stem, source=source, sha256=digest, rows=rows))
     return found

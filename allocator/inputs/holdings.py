@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -124,27 +125,42 @@ def holdings_from_text(
     return _holdings(table, reader, allow_fractional, {s.upper() for s in cash_symbols} | SWEEP_FUNDS, account)
 
 
-def split_accounts(
+@dataclass(frozen=True)
+class AccountRows:
+    """One account's rows of a file of several accounts (its own rows and the rows without an account), split
+    but not yet read into numbers: ``holdings()`` reads them as ``read_holdings(..., account=name)`` would.
+
+    ``allocate batch`` splits its book on the driver and reads each account's rows where the account is
+    rebalanced, so the reading is spread over the workers."""
+
+    account: str | None
+    table: Table
+    reader: _Reader
+    allow_fractional: bool
+    cash_symbols: frozenset[str]
+
+    def holdings(self) -> Holdings:
+        """The account's ``Holdings``; ``DataError`` naming the file, row and field for a bad row."""
+        return _holdings(self.table, self.reader, self.allow_fractional, set(self.cash_symbols), self.account)
+
+
+def account_rows(
     text: str,
     where: str,
     column_map: HoldingsColumns | None = None,
     limits: FileLimits | None = None,
     allow_fractional: bool = True,
     cash_symbols: Iterable[str] = (),
-) -> dict[str, Holdings | DataError]:
-    """Every account of a file of several (an ``account`` column, any layout ``read_holdings`` takes), read once:
-    account -> its ``Holdings`` as ``read_holdings(..., account=name)`` reads them (rows without an account belong
-    to every account), or the ``DataError`` that refuses that account alone. A file without an account column is
-    one account, named ``""``."""
+) -> dict[str, AccountRows]:
+    """Every account of a file of several (an ``account`` column, any layout ``read_holdings`` takes), by name, as
+    rows to read (``AccountRows``); rows without an account belong to every account. A file without an account
+    column is one account, named ``""``; ``DataError`` for a file that is no positions table at all."""
     limits = limits or FileLimits()
     table, reader = _table(text, where, column_map, limits)
-    cash = {s.upper() for s in cash_symbols} | SWEEP_FUNDS
+    cash = frozenset({s.upper() for s in cash_symbols} | SWEEP_FUNDS)
     if table.account is not None or "account" not in table.columns:
         name = table.account.strip() if table.account is not None else ""
-        try:
-            return {name: _holdings(table, reader, allow_fractional, cash, None)}
-        except DataError as exc:
-            return {name: exc}
+        return {name: AccountRows(None, table, reader, allow_fractional, cash)}
     groups: dict[str, list[Record]] = {}
     shared: list[Record] = []
     for record in table.records:
@@ -153,15 +169,12 @@ def split_accounts(
             groups.setdefault(name.upper(), []).append(record)
         else:
             shared.append(record)
-    found: dict[str, Holdings | DataError] = {}
+    found: dict[str, AccountRows] = {}
     for records in groups.values():
         name = records[0].cells.get("account", "").strip()
         own = Table(records=tuple(sorted([*records, *shared], key=lambda r: r.line)), columns=table.columns,
                     skipped=table.skipped, layout=table.layout, notes=table.notes)
-        try:
-            found[name] = _holdings(own, reader, allow_fractional, cash, name)
-        except DataError as exc:
-            found[name] = exc
+        found[name] = AccountRows(name, own, reader, allow_fractional, cash)
     return found
 
 

@@ -251,13 +251,12 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     summary = summary if summary is not None else summarize(result)
     returns, symbols = result.returns, result.universe.symbols
     signals = reported_signals(result.scores.signal_weights)
-    attribution = {
-        symbol: {"prior": float(returns.prior[i]),
-                 **{k: float(returns.contributions[k][i]) for k in signals},
-                 "views": float(returns.views_part[i]),
-                 "expected_return": float(returns.mu[i])}
-        for i, symbol in enumerate(symbols)}
-    scores = {k: dict(zip(symbols, map(float, result.scores.z[k]), strict=True)) for k in signals}
+    parts = {"prior": returns.prior, **{k: returns.contributions[k] for k in signals}, "views": returns.views_part,
+             "expected_return": returns.mu}
+    rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in parts.values()]).tolist()  # one pass to floats
+    attribution = {symbol: dict(zip(parts, row, strict=True)) for symbol, row in zip(symbols, rows, strict=True)}
+    scores = {k: dict(zip(symbols, np.asarray(result.scores.z[k], dtype=np.float64).tolist(), strict=True))
+              for k in signals}
     views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
               "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
     multipliers = {k: result.scores.multipliers[k] for k in signals}

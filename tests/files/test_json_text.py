@@ -1,0 +1,56 @@
+"""``json_bytes`` writes exactly the bytes of the standard library's indented encoder on rounded data."""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.files.json_text import json_bytes, rounded
+
+
+def reference(data: Any) -> bytes:
+    """The definition ``json_bytes`` must match."""
+    return (json.dumps(rounded(data), indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                    st.floats(min_value=-1e-9, max_value=1e-9), st.text(), st.sampled_from(["é", "\u2028", "\"\\\n"]))
+keys = st.one_of(st.text(), st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5),
+                                                      st.lists(inner, max_size=5).map(tuple),
+                                                      st.dictionaries(keys, inner, max_size=5)), max_leaves=40)
+
+
+@settings(max_examples=300)
+@given(values)
+def test_the_bytes_are_the_standard_library_s(data: Any) -> None:
+    assert json_bytes(data) == reference(data)
+
+
+def test_subclasses_numpy_floats_and_special_numbers_are_written_as_json_dumps_writes_them() -> None:
+    data = {"side": Side.BUY, "level": Level.HIGH, "x": np.float64(0.1234567890123), "tiny": -1e-12,
+            "small": 1.5e-05, "big": 1e22, "nan": math.nan, "inf": -math.inf, "nested": {"empty": {}, "list": [[]]},
+            3: (1, 2.5), None: "é\u2028"}
+    assert json_bytes(data) == reference(data)
+    assert json_bytes(data).decode().splitlines()[4] == '  "tiny": 0.0,'
+
+
+@pytest.mark.parametrize("value", [{1, 2}, np.int64(3), np.bool_(True), object()])
+def test_a_value_json_cannot_hold_is_a_type_error(value: object) -> None:
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        json_bytes({"a": [value]})
