@@ -119,13 +119,24 @@ def trade_files(sheet: TradeSheet, formats: Iterable[OutputFormat], settings: Or
 
 
 def order_settings(config_path: Path | None, manifest: Manifest | None) -> OrdersConfig:
-    """The ``orders:`` settings: from ``config_path`` when given, else the run's manifest, else the defaults."""
-    if config_path is not None:
-        from allocator.config.loader import load_config
+    """The ``orders:`` settings: from ``config_path`` when given, else the run's manifest, else the defaults.
 
-        return load_config(config_path).config.orders
+    ``require_approval`` is the stricter of the two: a run recorded as needing approval keeps needing it whatever
+    config is given with ``-c``."""
+    recorded = _recorded_settings(manifest)
+    if config_path is None:
+        return recorded or OrdersConfig()
+    from allocator.config.loader import load_config
+
+    given = load_config(config_path).config.orders
+    if recorded is not None and recorded.require_approval and not given.require_approval:
+        return given.model_copy(update={"require_approval": True})
+    return given
+
+
+def _recorded_settings(manifest: Manifest | None) -> OrdersConfig | None:
     if manifest is None or manifest.orders is None:
-        return OrdersConfig()
+        return None
     try:
         return OrdersConfig.model_validate(manifest.orders)
     except ValidationError as exc:

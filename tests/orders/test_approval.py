@@ -150,3 +150,18 @@ def test_send_refuses_what_was_not_approved_and_sends_the_approved_list_once(
     assert approved.returncode == 0, approved.stderr
     assert sorted(broker.arrivals().values()) == [1] * len(trades)
     assert {row["status"] for row in read_csv(gated_run / "executions.csv")} == {"FILLED"}
+
+
+def test_a_config_given_with_c_cannot_lift_the_runs_approval_requirement(gated_run: Path, example_copy: Path) -> None:
+    """A run recorded under ``orders.require_approval: true`` keeps needing approval when ``send`` or ``export`` is
+    given another config with ``-c`` (the independent review sent an unapproved list that way)."""
+    from allocator.orders.export import order_settings
+
+    manifest = read_manifest(gated_run / "manifest.json")
+    lenient = example_copy / "configs" / "base.yaml"
+    assert order_settings(lenient, manifest).require_approval
+    assert not order_settings(lenient, None).require_approval  # no run recorded: the config given decides
+    from allocator.orders.send import load_batch
+
+    with pytest.raises(OrderError, match="this trade list is not approved"):
+        load_batch(gated_run / "trades.csv", lenient)
