@@ -1,22 +1,34 @@
 """The ``allocate`` command (and ``python -m allocator``): the command line, with Ctrl-C and SIGTERM reported.
 
-Both signals are turned into ``Stopped`` before anything else is imported, so a stop at any moment (even while the
-libraries load, in the first tenth of a second) ends with one ``Error:`` line and exit 130 or 143, never a
-traceback; a run stopped mid-way removes its staging folder on the way out.
+Both signals are handled from this module's first statement, before anything else is imported: a stop at any moment
+(even while the libraries load, in the first tenth of a second) ends with one ``Error:`` line and exit 130 or 143,
+never a traceback; a run stopped mid-way removes its staging folder on the way out. Before this module runs, Python
+itself is starting (its ``site`` import, ``runpy`` finding the module): a stop then is Python's to report.
 """
-
-from __future__ import annotations
 
 import signal
 import sys
+from types import FrameType
 
-from allocator.errors import Stopped, stop_on_signal
+
+def _stopped_while_loading(signum: int, _frame: FrameType | None) -> None:
+    sys.stderr.write(f"Error: stopped by {signal.Signals(signum).name}; nothing was written\n")
+    raise SystemExit(128 + signum)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_KEPT = {signum: signal.getsignal(signum) is signal.SIG_IGN for signum in _SIGNALS}  # nohup, a background job
+for _signum in _SIGNALS:
+    if not _KEPT[_signum]:
+        signal.signal(_signum, _stopped_while_loading)
+
+from allocator.errors import Stopped, stop_on_signal  # noqa: E402 - after the handlers, on purpose
 
 
 def main() -> None:
     """Run the ``allocate`` command line."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(signum) is not signal.SIG_IGN:  # an ignored signal (nohup, a background job) stays so
+    for signum in _SIGNALS:
+        if not _KEPT[signum]:  # an ignored signal stays ignored
             signal.signal(signum, stop_on_signal)
     try:
         from allocator.cli import main as command_line

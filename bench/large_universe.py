@@ -96,7 +96,7 @@ def write_universe(folder: str | Path, assets: int, *, tracking_error: bool = Fa
     fundamentals.to_csv(folder / "fundamentals.csv", index=False)
     holdings.to_csv(folder / "holdings.csv", index=False)
     config = yaml.safe_load((ROOT / "configs" / "base.yaml").read_text())
-    config["data"].update(prices=price_file.name, fundamentals="fundamentals.csv")
+    config["data"].update(prices=price_file.name, fundamentals="fundamentals.csv", on_split="warn")  # fat tails
     config["orders"]["journal"] = "orders.sqlite"
     config["risk"]["model"] = "pca"
     if not tracking_error:

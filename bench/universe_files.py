@@ -87,7 +87,8 @@ def _write_configs(case: Case, folder: Path) -> None:
     small = [s for s, b in zip(case.problem.symbols, case.size_bucket, strict=True) if b == "small"]
     for name, tracking_error in CONFIGS.items():
         config = copy.deepcopy(settings)
-        config["data"].update(prices="prices.csv", fundamentals="fundamentals.csv")
+        # the synthetic returns have fat tails: a -25% day would be refused as an unadjusted 4-for-3 split
+        config["data"].update(prices="prices.csv", fundamentals="fundamentals.csv", on_split="warn")
         config["risk"].update(model="pca", factors=FACTORS)
         for group in (config.get("rsi") or {}).get("groups") or []:
             group["proxy"] = small[0]
