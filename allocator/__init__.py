@@ -6,11 +6,12 @@ solved). This module imports nothing heavy: the pipeline loads when first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # typing is not imported: the command starts from here, so this module stays minimal
 if TYPE_CHECKING:
+    from typing import Any
+
     from allocator.pipeline import prepare, run
 
 __all__ = ["__version__", "prepare", "run"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def python_starting(stderr: str) -> bool:
     if "Fatal Python error: init_import_site" in stderr:
         return True
     frames = [line for line in stderr.splitlines() if line.strip().startswith('File "')]
-    starting = ('File "<frozen ', f'File "{Path(allocator.__file__)}"')  # runpy, and the package's own __init__
+    # runpy, the package's own __init__ and what it imports from the standard library: the program has not started
+    starting = ('File "<frozen ', f'File "{Path(allocator.__file__)}"', f'File "{sysconfig.get_paths()["stdlib"]}')
     return bool(frames) and all(line.strip().startswith(starting) for line in frames) and (
         "KeyboardInterrupt" in stderr)
 
