@@ -60,12 +60,18 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.OSQP: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200_000, "polish": True},
     SolverName.SCS: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
-# Clarabel's 1e-12 tolerances are met on nearly every problem; on a few ill-conditioned ones it stops at
-# "optimal_inaccurate", and one more solve at 1e-10 (same compiled problem, warm) is accurate where a switch to
-# another solver would canonicalize the problem again.
-RETRY_OPTIONS: dict[SolverName, dict[str, Any]] = {
-    SolverName.CLARABEL: {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "presolve_enable": False},
+# Clarabel's 1e-12 tolerances are met on nearly every small problem; on a few ill-conditioned ones it stops at
+# "optimal_inaccurate", and one more solve at looser tolerances (same canonicalized problem) is accurate where a switch
+# to another solver would canonicalize the problem again: 1e-10, then 1e-9 (the 20,000-asset tracking-error problem
+# needs it; still below SCS's and OSQP's 1e-9 residuals, the next solvers tried). Problems of more
+# than ``LARGE_VARIABLES`` variables start at 1e-10: with a tracking-error cone at 2,000 to 20,000 assets the 1e-12
+# solve is inaccurate as often as not, and each failed rung costs a whole solve (20,000 assets: 5 s per rung, and
+# SCS took 200 s after the 1e-10 rung failed too, before the 1e-9 rung existed).
+RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
+    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, "presolve_enable": False}
+                               for tol in (1e-10, 1e-9)),
 }
+LARGE_VARIABLES = 1_000
 # up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
 # every date of a backtest (and every risk model of a comparison) on the same assets; beyond it the risk model is
 # compiled in as constants: its parameters would push a conic problem past ``DPP_CONE_CELLS``, and each new risk
@@ -343,9 +349,10 @@ def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> Solve
     or without its parameters as ``keeps_parameters`` says."""
     seconds, iterations = 0.0, 0
     ignore_dpp = not keeps_parameters(problem)
-    for options in (SOLVER_OPTIONS[solver], RETRY_OPTIONS.get(solver)):
-        if options is None:
-            break
+    ladder = (SOLVER_OPTIONS[solver], *RETRY_OPTIONS.get(solver, ()))
+    if len(ladder) > 1 and sum(v.size for v in problem.variables()) > LARGE_VARIABLES:
+        ladder = ladder[1:]
+    for options in ladder:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
             problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, ignore_dpp=ignore_dpp,

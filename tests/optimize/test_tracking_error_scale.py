@@ -121,3 +121,23 @@ def test_the_example_optimum_without_dpp_is_the_dpp_optimum(monkeypatch: pytest.
         assert keeps_parameters(compiled.problem) is (cells > 0)
     np.testing.assert_allclose(found[1].weight, found[0].weight, rtol=0, atol=1e-8)
     assert abs(found[1].objective - found[0].objective) <= 1e-9
+
+
+
+def test_the_benchmarks_2000_asset_tracking_error_problem_is_solved_by_clarabel_alone() -> None:
+    """Large conic problems start at Clarabel's 1e-10 rung and retry at 1e-9 on the same canonicalized problem. On
+    the benchmark's fat-tailed 2,000-asset case (``bench/synthetic.py``) with a 2% tracking-error limit, the solve
+    used to start at 1e-12, stop "optimal_inaccurate" at 1e-12 and at 1e-10, and fall through to SCS: 3.8 s
+    against 0.2 s, for the same optimum."""
+    from bench.synthetic import allocate_limits, synthetic_case
+
+    n = 2000
+    case = synthetic_case(n, days=60)
+    rng = np.random.default_rng([7, n])
+    risk = RiskModel(case.symbols, rng.standard_normal((n, 15)) * 0.1, np.eye(15), rng.uniform(0.01, 0.09, n), None,
+                     "factor")
+    limits = replace(allocate_limits(case), tracking_error_max=0.02)
+    allocation = solve_allocation(limits, case.mu, risk, case.gamma, SOLVER, ProblemCache())
+    assert [(a.solver, a.status, a.accepted) for a in allocation.attempts] == [("clarabel", "optimal", True)]
+    assert allocation.objective == pytest.approx(0.0961992434, rel=1e-8)  # SCS's optimum, found before the fix
+    assert tracking_error(risk, allocation.weight, limits.benchmark) <= 0.02 + 1e-7
