@@ -7,6 +7,11 @@ multi-line header, a cell that is not a decimal number or empty, ``nan`` or ``in
 ``data.max_rows``. The careful reader then reads the file again as text and names the offending file, row and
 column; so the fast path changes how long a good file takes, never what a bad file is told.
 
+A wide file (the date first, then one column of closes per symbol) is parsed a block of rows at a time into one
+preallocated float64 array (``WidePriceTable``): pyarrow's columnar reader keeps a small buffer per column and
+block, which for 20,000 columns cost three times the closes' own size in memory (and kept it); each block here is
+rewritten as one column of cells and parsed in one piece, so the peak is the closes plus a block.
+
 A Parquet file (``.parquet``) holds typed columns: dates as a date or timestamp column (a time zone's local
 date is kept) or as text, closes as numbers (a null or NaN is no close) or as text read like a CSV cell. Rows in
 its messages are numbered as in the CSV file it would be written as (the header is row 1).
@@ -18,7 +23,7 @@ import csv
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,6 +34,7 @@ from allocator.files.reading import FileLimits, check_file
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BLOCK_BYTES = 32 << 20  # parsed a block at a time: larger blocks cost memory, smaller ones time (20,000 columns)
+WIDE_BLOCK_BYTES = 4 << 20  # rows of a wide file parsed together: about 30 rows of 20,000 closes
 LARGEST_CLOSE = float(LARGEST)  # a cell beyond this is a placeholder (1.797e308, a feed's 'unset'), not a number
 
 
@@ -147,8 +153,100 @@ def _header(path: Path) -> list[str] | None:
     return header
 
 
+class WidePriceTable:
+    """A wide price file read as its dates (text) and one float64 array of closes, columns by symbol."""
+
+    def __init__(self, columns: tuple[str, ...], dates: list[str], closes: np.ndarray) -> None:
+        self._columns = columns
+        self._dates = dates
+        self._closes: np.ndarray | None = closes  # symbols x rows: each symbol's closes contiguous
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._columns
+
+    @property
+    def rows(self) -> int:
+        return len(self._dates)
+
+    def column(self, name: str) -> pd.Series:
+        if name != self._columns[0]:
+            raise KeyError(name)
+        return pd.Series(self._dates, dtype=object)
+
+    def numbers(self, names: list[str]) -> np.ndarray | None:
+        if self._closes is None or list(names) != list(self._columns[1:]):
+            raise DataError("price file", "the closes were read once", "read the file again")
+        closes, self._closes = self._closes, None  # handed over, not copied: the caller owns them
+        return closes.T
+
+    def release(self) -> None:
+        self._closes = None
+
+
+def _wide_rows(handle: BinaryIO, rows: int, symbols: int) -> tuple[list[str], np.ndarray] | None:
+    """The dates and closes (symbols x rows) of the data rows of a wide file (``handle`` after the header), or
+    None when a row is not plain: another cell count, a quote, a carriage return inside the row (pyarrow would end
+    the row there), a blank line, a cell pyarrow does not read as a
+    number, ``nan`` spelled out, a close beyond ``LARGEST_CLOSE``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read_options = pcsv.ReadOptions(column_names=["close"], block_size=4 * WIDE_BLOCK_BYTES, use_threads=False)
+    parse_options = pcsv.ParseOptions(ignore_empty_lines=False, quote_char=False, newlines_in_values=False)
+    convert_options = pcsv.ConvertOptions(column_types={"close": pa.float64()}, null_values=[""],
+                                          strings_can_be_null=False)
+    closes = np.empty((symbols, rows))
+    dates: list[str] = []
+    while len(dates) < rows:
+        cells: list[bytes] = []
+        for line in handle.readlines(WIDE_BLOCK_BYTES):
+            date, comma, rest = line.rstrip(b"\r\n").partition(b",")
+            if not comma or rest.count(b",") != symbols - 1 or b'"' in line or b"\r" in rest:
+                return None
+            dates.append(date.decode("utf-8"))
+            cells.append(rest)
+        if not cells or len(dates) > rows:
+            return None
+        block = b"\n".join(cells).replace(b",", b"\n") + b"\n"  # one cell a line
+        del cells
+        try:
+            column = pcsv.read_csv(pa.py_buffer(block), read_options=read_options, parse_options=parse_options,
+                                   convert_options=convert_options, memory_pool=pa.system_memory_pool()).column(0)
+        except (pa.ArrowInvalid, OSError):
+            return None
+        del block
+        values = column.to_numpy().reshape(-1, symbols)  # NaN where a cell is empty
+        if np.count_nonzero(values != values) != column.null_count or not plain_closes(values):
+            return None  # a cell spelled nan (the careful reader tells which are missing), or a placeholder
+        closes[:, len(dates) - len(values):len(dates)] = values.T
+    return dates, closes
+
+
+def wide_price_table(path: Path, header: list[str], limits: FileLimits) -> WidePriceTable | None:
+    """A plain UTF-8 wide price file (``header``: the date, then the symbols) read a block of rows at a time into
+    one array, or None when the file needs the careful reader."""
+    with path.open("rb") as handle:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
+        handle.seek(-1, 2)
+        rows += handle.read(1) != b"\n"  # a last row without its newline
+        handle.seek(0)
+        handle.readline()
+        rows -= 1  # the header
+        if rows <= 0 or rows > limits.max_rows:
+            return None
+        try:
+            read = _wide_rows(handle, rows, len(header) - 1)
+        except UnicodeDecodeError:
+            return None
+    if read is None:
+        return None
+    dates, closes = read
+    return WidePriceTable(tuple(name.strip() for name in header), dates, closes)
+
+
 def csv_price_table(path: Path, limits: FileLimits, text_columns: Callable[[list[str]], set[str]]
-                    ) -> ArrowPriceTable | None:
+                    ) -> ArrowPriceTable | WidePriceTable | None:
     """A plain UTF-8 price CSV read in C, the columns that ``text_columns`` picks from the header (trimmed) as text
     and every other as float64; None when the file needs the careful reader. The caller has checked its size."""
     import pyarrow as pa
@@ -162,6 +260,8 @@ def csv_price_table(path: Path, limits: FileLimits, text_columns: Callable[[list
         return None
     names = [name.strip() for name in header]
     text = text_columns(names)
+    if text == {names[0]} and len(names) > 1:  # the date first, then closes: the wide reader
+        return wide_price_table(path, header, limits)
     try:
         table = pcsv.read_csv(
             path,

@@ -13,6 +13,7 @@ import pytest
 
 from allocator.errors import DataError
 from allocator.files.reading import FileLimits
+from allocator.inputs import price_files
 from allocator.inputs.market_data import read_prices, read_prices_as_text
 from allocator.inputs.price_files import csv_price_table
 from tests.conftest import ROOT
@@ -119,12 +120,58 @@ def test_the_fast_reader_refuses_what_it_cannot_vouch_for(tmp_path: Path) -> Non
     path.write_text("date,A\n2024-01-02,1\n2024-01-03\n")
     assert not _takes_the_fast_path(path)
     path.write_text("date,A\n2024-01-02,1\n2024-01-03,-nan\n")
-    table = csv_price_table(path, FileLimits(), lambda names: {"date"})
-    assert table is not None
-    with pytest.raises(DataError):
-        table.numbers(["A"])
+    assert csv_price_table(path, FileLimits(), lambda names: {"date"}) is None  # a wide file: refused while read
     with pytest.raises(DataError, match=r"row 3: A: not a number: '-nan'"):
         read_prices(path)
+    path.write_text("date,symbol,close\n2024-01-02,A,1\n2024-01-03,A,-nan\n")
+    table = csv_price_table(path, FileLimits(), lambda names: {"date", "symbol"})
+    assert table is not None  # a long file: read by pyarrow, refused when its closes are taken
+    with pytest.raises(DataError):
+        table.numbers(["close"])
+    with pytest.raises(DataError, match=r"row 3: close: not a number: '-nan'"):
+        read_prices(path)
+
+
+@pytest.mark.parametrize("body", [
+    "2024-01-02,1,2\n2024-01-03,3\n",          # a row one cell short
+    "2024-01-02,1,2\n2024-01-03,3,4,5\n",      # a row one cell long
+    "2024-01-02,1,2\n\n2024-01-03,3,4\n",      # a blank line (its row number would be lost)
+    '2024-01-02,"1",2\n2024-01-03,3,4\n',      # a quoted cell
+    "2024-01-02,1,2\n2024-01-03,nan,4\n",      # nan spelled out
+    "2024-01-02,1,2\n2024-01-03,1e400,4\n",    # beyond float64
+    "2024-01-02,1,2\n2024-01-03,1.797e308,4\n",  # a placeholder
+    "2024-01-02,1,2\n2024-01-03,x,4\n",        # text
+    "2024-01-02,1,2\n2024-01-03,3,4\r\n2024-01-04,1\r,2\n",  # a carriage return inside a row
+])
+def test_the_wide_reader_leaves_any_irregular_row_to_the_careful_reader(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text("date,A,B\n" + body, newline="")
+    assert csv_price_table(path, FileLimits(), lambda names: {"date"}) is None
+
+
+@pytest.mark.parametrize("body", ["2024-01-02,1,\n2024-01-03,,4\n2024-01-04,5,6",  # empty cells, no last newline
+                                  "2024-01-02,1,2\r\n2024-01-03,3,4\r\n"])     # Windows line ends
+def test_the_wide_reader_gives_the_careful_readers_frame(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes(("\ufeffdate,A,B\n" + body).encode())
+    assert csv_price_table(path, FileLimits(), lambda names: {"date"}) is not None
+    pd.testing.assert_frame_equal(read_prices(path), read_prices_as_text(path), check_exact=True)
+
+
+def test_the_wide_reader_reads_across_its_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows parsed a few at a time land in their own columns of the one array: blocks of about 2 rows here."""
+    monkeypatch.setattr(price_files, "WIDE_BLOCK_BYTES", 40)
+    rng = np.random.default_rng(5)
+    closes = np.round(rng.uniform(1, 100, (23, 7)), 4)
+    closes[rng.random(closes.shape) < 0.1] = np.nan
+    dates = pd.bdate_range("2024-01-01", periods=23).strftime("%Y-%m-%d")
+    frame = pd.DataFrame(closes, index=pd.Index(dates, name="date"), columns=[f"S{i}" for i in range(7)])
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path)
+    assert isinstance(csv_price_table(path, FileLimits(), lambda names: {"date"}), price_files.WidePriceTable)
+    found = read_prices(path)
+    np.testing.assert_array_equal(found.to_numpy(), closes)
+    pd.testing.assert_frame_equal(found, read_prices_as_text(path), check_exact=True)
 
 
 # Parquet
