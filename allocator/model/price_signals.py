@@ -42,6 +42,9 @@ def period_return(closes: FloatArray, start: int, end: int) -> FloatArray:
     return result
 
 
+BLOCK_SYMBOLS = 1_000  # symbols whose closes are filled and scored together (memory: a block, not the universe)
+
+
 def trailing_volatility(closes: FloatArray, days: int) -> FloatArray:
     """The annualized volatility (population standard deviation times sqrt(252)) of the last ``days`` daily
     returns per column; NaN where a close of the span is missing or the history is shorter."""
@@ -58,9 +61,11 @@ def trailing_volatility(closes: FloatArray, days: int) -> FloatArray:
 def price_signals(closes: pd.DataFrame, symbols: tuple[str, ...]) -> dict[str, FloatArray]:
     """The raw ``momentum``, ``low_volatility`` and ``reversal`` of each symbol from ``closes`` (one column a
     symbol, rows up to and including the as-of date), NaN where the history is too short."""
-    tail = closes.iloc[-(REVERSAL_FROM + 1):].reindex(columns=list(symbols))
-    values = tail.ffill().to_numpy(dtype=np.float64)
-    found = {"momentum": period_return(values, MOMENTUM_FROM, MOMENTUM_TO),
-             "low_volatility": -trailing_volatility(values, VOLATILITY_DAYS),
-             "reversal": -period_return(values, REVERSAL_FROM, REVERSAL_TO)}
-    return {k: found[k] for k in PRICE_SIGNALS}
+    tail = closes.iloc[-(REVERSAL_FROM + 1):]
+    parts: dict[str, list[FloatArray]] = {k: [] for k in PRICE_SIGNALS}
+    for start in range(0, max(len(symbols), 1), BLOCK_SYMBOLS):  # every step is per column: a block at a time
+        values = tail.reindex(columns=list(symbols[start:start + BLOCK_SYMBOLS])).ffill().to_numpy(dtype=np.float64)
+        parts["momentum"].append(period_return(values, MOMENTUM_FROM, MOMENTUM_TO))
+        parts["low_volatility"].append(-trailing_volatility(values, VOLATILITY_DAYS))
+        parts["reversal"].append(-period_return(values, REVERSAL_FROM, REVERSAL_TO))
+    return {k: np.concatenate(parts[k]) for k in PRICE_SIGNALS}

@@ -58,7 +58,7 @@ def latest_rsi(closes: FloatArray, period: int, overbought: float, release: floa
     """``wilder_rsi`` on the last row of ``closes`` (rows are days, one column an asset) and the overbought state
     of ``overbought_with_release``, in one pass over the days that keeps a block of ``BLOCK_DAYS`` rows: memory
     grows with the assets, not with assets times days."""
-    values = np.ascontiguousarray(closes, dtype=np.float64)
+    values = np.asarray(closes, dtype=np.float64)  # either memory order: a copy would double the peak
     values = values[:, None] if values.ndim == 1 else values
     last = np.full(values.shape[1], np.nan)
     hot = np.zeros(values.shape[1], dtype=bool)
@@ -73,6 +73,7 @@ def latest_rsi(closes: FloatArray, period: int, overbought: float, release: floa
 
 
 BLOCK_DAYS = 128  # RSI rows computed together: the smoothing is a loop over days, the rest one array operation
+BLOCK_CELLS = 250_000  # ... and fewer rows for a wide universe, so a block stays near 2 MB an array (25 rows at 10,000)
 
 
 def _wilder_blocks(values: FloatArray, period: int) -> Iterator[FloatArray]:
@@ -83,8 +84,9 @@ def _wilder_blocks(values: FloatArray, period: int) -> Iterator[FloatArray]:
     change = np.diff(values[: period + 1], axis=0)
     average = np.concatenate([np.clip(change, 0.0, None).mean(axis=0), np.clip(-change, 0.0, None).mean(axis=0)])
     yield _rsi_from(average[None, :n], average[None, n:])
-    for start in range(period + 1, values.shape[0], BLOCK_DAYS):
-        stop = min(start + BLOCK_DAYS, values.shape[0])
+    rows = max(8, min(BLOCK_DAYS, BLOCK_CELLS // max(n, 1)))
+    for start in range(period + 1, values.shape[0], rows):
+        stop = min(start + rows, values.shape[0])
         change = values[start:stop] - values[start - 1:stop - 1]
         averages = np.concatenate([np.clip(change, 0.0, None), np.clip(-change, 0.0, None)], axis=1)
         for row in averages:  # each row holds the day's moves and becomes the day's averages, in place

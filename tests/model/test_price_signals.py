@@ -33,6 +33,23 @@ def test_each_signal_equals_its_pandas_recomputation() -> None:
     assert found["low_volatility"][0] > found["low_volatility"][3], "the calmest asset scores highest"
 
 
+def test_symbols_scored_a_block_at_a_time_score_as_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of symbols (``BLOCK_SYMBOLS``, for memory) change no value beyond the last bit (numpy's sum along the
+    days may group differently by width), in the order asked, a gap filled as before; a symbol without closes scores
+    NaN."""
+    from allocator.model import price_signals as module
+
+    closes = _closes(1400)
+    closes.iloc[700:705, 1] = np.nan
+    order = ("DDD", "AAA", "ZZZ", "CCC", "BBB")
+    whole = price_signals(closes, order)
+    monkeypatch.setattr(module, "BLOCK_SYMBOLS", 2)
+    blocked = price_signals(closes, order)
+    for k in whole:
+        np.testing.assert_allclose(blocked[k], whole[k], rtol=1e-15, atol=0)
+        assert np.isnan(whole[k][2]) and np.isfinite(np.delete(whole[k], 2)).all()
+
+
 @pytest.mark.parametrize("signal", ["momentum", "low_volatility", "reversal"])
 def test_a_history_one_session_short_has_no_value(signal: str) -> None:
     needed = SESSIONS_NEEDED[signal]

@@ -51,6 +51,21 @@ def test_latest_rsi_is_the_last_row_of_the_series_and_its_hysteresis(overbought:
     assert np.isnan(short.rsi).all() and not short.overbought.any()
 
 
+def test_latest_rsi_is_the_same_in_small_blocks_and_either_memory_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide universe is read a few days a block (``BLOCK_CELLS``) and a price frame's closes come column-major:
+    neither changes a bit of the reading."""
+    from allocator.model import rsi
+
+    rng = np.random.default_rng(11)
+    closes = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.02, size=(260, 50)), axis=0))
+    whole = latest_rsi(closes, 14, 70.0, 65.0)
+    monkeypatch.setattr(rsi, "BLOCK_CELLS", 50 * 9)  # 9 days a block
+    blocked = latest_rsi(np.asfortranarray(closes), 14, 70.0, 65.0)
+    np.testing.assert_array_equal(blocked.rsi, whole.rsi)
+    np.testing.assert_array_equal(blocked.overbought, whole.overbought)
+    assert 0 < whole.overbought.sum() < 50
+
+
 def test_hysteresis_on_a_constructed_price_series() -> None:
     rally = list(100.0 * np.cumprod(np.r_[1.0, np.tile([1.02, 0.995], 10)]))  # RSI well above 70
     closes = np.array([*rally, rally[-1] * 0.97])  # one down day of 3%: RSI falls to 66
