@@ -62,14 +62,20 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
 }
 # Clarabel's 1e-12 tolerances are met on nearly every small problem; on a few ill-conditioned ones it stops at
 # "optimal_inaccurate", and one more solve at looser tolerances (same canonicalized problem) is accurate where a switch
-# to another solver would canonicalize the problem again: 1e-10, then 1e-9 (the 20,000-asset tracking-error problem
-# needs it; still below SCS's and OSQP's 1e-9 residuals, the next solvers tried). Problems of more
-# than ``LARGE_VARIABLES`` variables start at 1e-10: with a tracking-error cone at 2,000 to 20,000 assets the 1e-12
-# solve is inaccurate as often as not, and each failed rung costs a whole solve (20,000 assets: 5 s per rung, and
-# SCS took 200 s after the 1e-10 rung failed too, before the 1e-9 rung existed).
+# to another solver would canonicalize the problem again: 1e-10, then 1e-9 (still below SCS's and OSQP's 1e-9
+# residuals, the next solvers tried). A problem of more than ``LARGE_VARIABLES`` variables starts at 1e-9 and ends at
+# Clarabel's own default, 1e-8: with a tracking-error cone at 2,000 to 20,000 assets the 1e-12 and 1e-10 solves are
+# inaccurate as often as not, each failed rung costs a whole solve (10,000 assets: 3.3 s at 1e-10 for nothing, then
+# 2.7 s at 1e-9 in 31 iterations, against 30 at 1e-8), and SCS took 200 s at 20,000 assets once they had all failed.
+# Weights within 1e-9 are far finer than a whole share of any fund in a 20,000-asset book.
+CLARABEL_RUNG = {"presolve_enable": False}
 RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
-    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, "presolve_enable": False}
+    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
                                for tol in (1e-10, 1e-9)),
+}
+LARGE_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
+    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
+                               for tol in (1e-9, 1e-8)),
 }
 LARGE_VARIABLES = 1_000
 # up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
@@ -350,8 +356,8 @@ def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> Solve
     seconds, iterations = 0.0, 0
     ignore_dpp = not keeps_parameters(problem)
     ladder = (SOLVER_OPTIONS[solver], *RETRY_OPTIONS.get(solver, ()))
-    if len(ladder) > 1 and sum(v.size for v in problem.variables()) > LARGE_VARIABLES:
-        ladder = ladder[1:]
+    if solver in LARGE_OPTIONS and sum(v.size for v in problem.variables()) > LARGE_VARIABLES:
+        ladder = LARGE_OPTIONS[solver]
     for options in ladder:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead

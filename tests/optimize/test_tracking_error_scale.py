@@ -125,7 +125,7 @@ def test_the_example_optimum_without_dpp_is_the_dpp_optimum(monkeypatch: pytest.
 
 
 def test_the_benchmarks_2000_asset_tracking_error_problem_is_solved_by_clarabel_alone() -> None:
-    """Large conic problems start at Clarabel's 1e-10 rung and retry at 1e-9 on the same canonicalized problem. On
+    """Large problems start at Clarabel's 1e-9 rung and retry at 1e-8 on the same canonicalized problem. On
     the benchmark's fat-tailed 2,000-asset case (``bench/synthetic.py``) with a 2% tracking-error limit, the solve
     used to start at 1e-12, stop "optimal_inaccurate" at 1e-12 and at 1e-10, and fall through to SCS: 3.8 s
     against 0.2 s, for the same optimum."""
