@@ -246,6 +246,13 @@ class CompiledProblem:
             self.phase_one = cp.Problem(cp.Minimize(weighted), list(cons.values()))
         else:
             self.problem = cp.Problem(cp.Maximize(utility), list(cons.values()))
+            if not keeps_parameters(self.problem):
+                # canonicalized with constants at each solve: mu and kappa may sit in the objective, and the row
+                # ``gain`` (there to keep parameters out of a DPP objective) would only put a dense row in every KKT
+                # factorization (10,000 assets with a tracking-error limit: 65 ms an iteration with it, 45 without)
+                del cons["gain"]
+                net = p["mu"] @ w - p["kappa"] @ trade
+                self.problem = cp.Problem(cp.Maximize(net - self.impact - self.utility_risk), list(cons.values()))
         self.solves = 0
 
     def set_risk(self, risk: RiskModel) -> None:

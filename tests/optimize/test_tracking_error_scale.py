@@ -92,16 +92,19 @@ def test_small_problems_keep_dpp_and_large_conic_ones_do_not() -> None:
 
 @pytest.mark.parametrize("n", [40, 700])
 def test_the_optimum_without_dpp_is_the_dpp_optimum(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same problem canonicalized with its parameters (DPP) and with their values as constants: the same
-    weights to 1e-8 and the same objective to 1e-9, with the tracking-error limit binding."""
+    """The same problem canonicalized with its parameters (DPP) and with their values as constants (and then
+    without the row ``gain``): the same weights to 1e-8 and the same objective to 1e-9, with the tracking-error limit
+    binding. At 700 assets (over ``LARGE_VARIABLES``) Clarabel stops at 1e-9, and two formulations' weights then
+    agree to about 1e-7."""
     risk, mu, limits = factor_case(n, seed=n)
     found = {}
     for cells in (10**15, 0):
         monkeypatch.setattr(problem, "DPP_CONE_CELLS", cells)
         found[cells] = solve_allocation(limits, mu, risk, 2.5, SOLVER, ProblemCache())
+        assert ("gain" in CompiledProblem(risk, limits).constraints) is bool(cells), "no dense row without DPP"
     dpp, constants = found[10**15], found[0]
     assert tracking_error(risk, dpp.weight, limits.benchmark) == pytest.approx(0.002, abs=1e-7)
-    np.testing.assert_allclose(constants.weight, dpp.weight, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(constants.weight, dpp.weight, rtol=0, atol=1e-8 if n < 300 else 1e-7)
     assert abs(constants.objective - dpp.objective) <= 1e-9
 
 
