@@ -75,8 +75,9 @@ def hrp_weights(daily_returns: FloatArray, symbols: tuple[str, ...]) -> FloatArr
 
 
 def erc_weights(daily_returns: FloatArray, symbols: tuple[str, ...]) -> FloatArray:
-    """Equal risk contribution (``Portfolio.rp_optimization``, variance, sample covariance, riskfolio's solvers: Clarabel first) on
-    ``daily_returns`` (one column for each of ``symbols``): weights summing to 1, in the order of ``symbols``."""
+    """Equal risk contribution (``Portfolio.rp_optimization``, variance, sample covariance, riskfolio's solvers
+    with Clarabel first) on ``daily_returns`` (one column for each of ``symbols``): weights summing to 1, in the
+    order of ``symbols``."""
     import riskfolio as rp
 
     portfolio = rp.Portfolio(returns=_returns_frame(daily_returns))
