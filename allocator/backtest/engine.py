@@ -3,8 +3,9 @@
 ``run_backtest`` loads the inputs once (``point_in_time``), builds the calendar (``schedule``) and the strategies
 (``strategies``), and walks each through ``simulation.simulate``: with ``backtest.workers`` above 1 in a
 ``concurrent.futures.ProcessPoolExecutor`` (each strategy in its own task, so ``allocate batch``'s executor can
-take the same tasks), else in this process. Workers report each rebalance decided through a queue, for the
-progress bar. With a journal folder (``journal``), each strategy resumes from its last finished rebalance.
+take the same tasks; handed out longest first, ``strategies.longest_first``), else in this process. Workers
+report each rebalance decided through a queue, for the progress bar. With a journal folder (``journal``), each
+strategy resumes from its last finished rebalance.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from allocator.backtest.journal import StrategyState
 from allocator.backtest.point_in_time import MarketHistory
 from allocator.backtest.schedule import Schedule
 from allocator.backtest.simulation import Account, simulate
-from allocator.backtest.strategies import Strategy
+from allocator.backtest.strategies import Strategy, longest_first
 
 Report = Callable[[str, int], None]  # (strategy, rebalances decided so far)
 
@@ -82,17 +83,17 @@ def _in_workers(strategies: list[Strategy], market: MarketHistory, schedule: Sch
     progress = context.Queue()
     with ProcessPoolExecutor(max_workers=min(workers, len(strategies)), mp_context=context,
                              initializer=_worker_init, initargs=(progress,)) as pool:
-        futures: list[Future[StrategyState]] = [
-            pool.submit(_simulate_task, s, market, schedule, start, folder)
-            for s, start in zip(strategies, starts, strict=True)]
-        while not all(f.done() for f in futures):
+        futures: dict[int, Future[StrategyState]] = {
+            i: pool.submit(_simulate_task, strategies[i], market, schedule, starts[i], folder)
+            for i in longest_first(strategies)}
+        while not all(f.done() for f in futures.values()):
             try:
                 name, decided = progress.get(timeout=0.2)
             except queue.Empty:
                 continue
             if report is not None:
                 report(name, decided)
-        states = [f.result() for f in futures]  # raises the first strategy's error, as it was raised
+        states = [futures[i].result() for i in range(len(strategies))]  # raises the first strategy's error
     while report is not None:
         try:
             name, decided = progress.get_nowait()

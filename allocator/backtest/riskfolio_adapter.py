@@ -4,6 +4,11 @@ riskfolio-lib takes over 3 s to import, prints its warnings and returns ``None``
 module is the only one that imports it, on first use (``allocate --help`` and ``allocate run`` never load it), and
 turns each failure into a typed error: ``None`` or non-finite weights raise ``SolverError`` with what riskfolio
 printed or warned. Returns are daily simple returns (decimals), one column an asset.
+
+riskfolio is handed frames labelled by position (0 to n-1), float64 and backed by the caller's array, and the
+weights are mapped back to the symbols by position: its hierarchical risk parity selects sub-frames by label
+thousands of times a date (``_recursive_bisection``, ``_naive_risk``), and with pandas' Arrow-backed string labels
+each selection builds string indexes, a third of HRP's time. The numbers riskfolio computes are the same.
 """
 
 from __future__ import annotations
@@ -42,8 +47,14 @@ def _quietly(call: Callable[[], Any], what: str) -> Any:
     return result
 
 
-def _weights(frame: Any, symbols: tuple[str, ...], what: str) -> FloatArray:
-    values = np.asarray(pd.DataFrame(frame).reindex(list(symbols)).iloc[:, 0], dtype=np.float64)
+def _returns_frame(daily_returns: FloatArray) -> pd.DataFrame:
+    """``daily_returns`` as riskfolio's returns frame: float64, columns labelled 0 to n-1."""
+    return pd.DataFrame(np.asarray(daily_returns, dtype=np.float64))
+
+
+def _weights(frame: Any, count: int, what: str) -> FloatArray:
+    """riskfolio's weights frame (one column, rows labelled 0 to ``count`` - 1) as weights summing to 1."""
+    values = np.asarray(pd.DataFrame(frame).reindex(range(count)).iloc[:, 0], dtype=np.float64)
     if not np.all(np.isfinite(values)) or values.sum() <= 0:
         raise SolverError("riskfolio-lib", f"{what} gave weights that are not finite and positive",
                           "check the window's returns")
@@ -53,26 +64,26 @@ def _weights(frame: Any, symbols: tuple[str, ...], what: str) -> FloatArray:
 
 def hrp_weights(daily_returns: FloatArray, symbols: tuple[str, ...]) -> FloatArray:
     """Hierarchical risk parity (``HCPortfolio``, model HRP, Pearson codependence, variance, single linkage) on
-    ``daily_returns`` (rows are days): weights summing to 1."""
+    ``daily_returns`` (rows are days, one column for each of ``symbols``): weights summing to 1, in the order of
+    ``symbols``."""
     import riskfolio as rp
 
-    returns = pd.DataFrame(daily_returns, columns=list(symbols))
-    portfolio = rp.HCPortfolio(returns=returns)
+    portfolio = rp.HCPortfolio(returns=_returns_frame(daily_returns))
     frame = _quietly(lambda: portfolio.optimization(model="HRP", codependence="pearson", rm="MV", rf=0,
                                                     linkage="single", leaf_order=True), "HRP")
-    return _weights(frame, symbols, "HRP")
+    return _weights(frame, len(symbols), "HRP")
 
 
 def erc_weights(daily_returns: FloatArray, symbols: tuple[str, ...]) -> FloatArray:
-    """Equal risk contribution (``Portfolio.rp_optimization``, variance, sample covariance) on
-    ``daily_returns``: weights summing to 1."""
+    """Equal risk contribution (``Portfolio.rp_optimization``, variance, sample covariance, riskfolio's solvers
+    with Clarabel first) on ``daily_returns`` (one column for each of ``symbols``): weights summing to 1, in the
+    order of ``symbols``."""
     import riskfolio as rp
 
-    returns = pd.DataFrame(daily_returns, columns=list(symbols))
-    portfolio = rp.Portfolio(returns=returns)
+    portfolio = rp.Portfolio(returns=_returns_frame(daily_returns))
     portfolio.assets_stats(method_mu="hist", method_cov="hist")
     frame = _quietly(lambda: portfolio.rp_optimization(model="Classic", rm="MV", rf=0, b=None, hist=True), "ERC")
-    return _weights(frame, symbols, "ERC")
+    return _weights(frame, len(symbols), "ERC")
 
 
 def cvar(daily_returns: FloatArray, alpha: float = CONFIDENCE) -> float:

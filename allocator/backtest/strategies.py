@@ -109,6 +109,21 @@ def named_strategies(loaded: LoadedConfig) -> list[Strategy]:
     return found
 
 
+# The kinds by the work each does over a backtest, most first (CPU seconds of each alone, monthly 2006-2026 on 20
+# ETFs: docs/backtest.md, "Speed"): riskfolio-lib's HRP (a recursive bisection on frames, each date) and ERC (a
+# CVXPY problem built and canonicalized each date); the pipeline (one compiled problem re-solved); weights only
+# (``None``: ``FixedWeights``); one decision.
+WORK_ORDER: tuple[StrategyName | None, ...] = (
+    StrategyName.HRP, StrategyName.ERC, StrategyName.CONFIG, StrategyName.NO_REGIME, StrategyName.NO_TILT,
+    StrategyName.NO_RSI, StrategyName.BENCHMARK_REBALANCED, None, StrategyName.BENCHMARK_HOLD)
+
+
+def longest_first(strategies: list[Strategy]) -> list[int]:
+    """The positions of ``strategies`` in the order to hand them to worker processes: the most work first
+    (``WORK_ORDER``), so that no long strategy starts last while the other workers sit idle."""
+    return sorted(range(len(strategies)), key=lambda i: WORK_ORDER.index(strategies[i].kind))
+
+
 @dataclass(frozen=True)
 class MarketView:
     """The inputs known on one date: the closes up to it, each symbol's latest fundamentals and the macro series'

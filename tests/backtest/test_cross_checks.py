@@ -1,5 +1,6 @@
 """The backtest against peers: cvxportfolio's MarketSimulator on the same data and policy, riskfolio-lib's CVaR and
-CDaR against a numpy formula, and the seeded bootstrap."""
+CDaR against a numpy formula, the adapter's HRP and ERC against riskfolio-lib called as its documentation shows,
+and the seeded bootstrap."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from allocator.backtest.bootstrap import confidence_interval
 from allocator.backtest.engine import run_backtest
 from allocator.backtest.metrics import max_drawdown
 from allocator.backtest.request import BacktestRequest, ResolvedBacktest, resolve
-from allocator.backtest.riskfolio_adapter import cdar, cvar
+from allocator.backtest.riskfolio_adapter import cdar, cvar, erc_weights, hrp_weights
 from allocator.backtest.strategies import fixed_weights
+from tests.conftest import ROOT
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
 CONFIG = """data: {{prices: prices.csv, fundamentals: fundamentals.csv}}
@@ -131,6 +133,32 @@ def test_riskfolio_cvar_and_cdar_match_a_numpy_formula() -> None:
     drawdowns = 1.0 - value / np.maximum.accumulate(value)
     assert cdar(returns) == pytest.approx(np.sort(drawdowns[1:])[::-1][:tail].mean(), rel=1e-9)
     assert max_drawdown(returns) == pytest.approx(drawdowns.max(), rel=1e-12)
+
+
+@pytest.mark.slow  # riskfolio-lib takes over 3 s to import
+def test_hrp_and_erc_are_riskfolio_called_on_symbol_labelled_returns() -> None:
+    """The adapter hands riskfolio frames labelled by position (fast); the weights are the very numbers riskfolio
+    gives on the documented call (returns labelled by symbol, ``assets_stats`` then ``rp_optimization``), and ERC's
+    risk contributions w_i (Sigma w)_i / w'Sigma w are equal (to Clarabel's tolerance in riskfolio's problem)."""
+    import riskfolio as rp
+
+    closes = pd.read_csv(ROOT / "examples" / "prices.csv", index_col="date").iloc[-757:]
+    frame = closes.pct_change().iloc[1:]
+    returns, symbols = frame.to_numpy(), list(frame.columns)
+    order = symbols[::-1]  # not alphabetical: the adapter maps riskfolio's weights back by position
+    hrp = rp.HCPortfolio(returns=frame[order]).optimization(model="HRP", codependence="pearson", rm="MV", rf=0,
+                                                            linkage="single", leaf_order=True)
+    plain = rp.Portfolio(returns=frame[order])
+    plain.assets_stats(method_mu="hist", method_cov="hist")
+    erc = plain.rp_optimization(model="Classic", rm="MV", rf=0, b=None, hist=True)
+    reordered = list(reversed(range(len(symbols))))
+    ours_hrp = hrp_weights(returns[:, reordered], tuple(order))
+    ours_erc = erc_weights(returns[:, reordered], tuple(order))
+    np.testing.assert_allclose(ours_hrp, hrp["weights"].reindex(order).to_numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(ours_erc, erc["weights"].reindex(order).to_numpy(), rtol=0, atol=1e-15)
+    sigma = np.cov(returns[:, reordered], rowvar=False)
+    contributions = ours_erc * (sigma @ ours_erc) / (ours_erc @ sigma @ ours_erc)
+    assert np.abs(contributions - 1.0 / len(symbols)).max() < 1e-5
 
 
 def test_the_bootstrap_is_seeded_and_covers_the_mean() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,8 @@ from allocator.backtest import journal
 from allocator.backtest.engine import run_backtest
 from allocator.backtest.request import BacktestRequest, ResolvedBacktest, resolve
 from allocator.backtest.simulation import simulate
+from allocator.backtest.strategies import longest_first, named_strategies
+from allocator.config.schema import StrategyName
 from allocator.errors import DataError
 from allocator.pipeline import run
 from allocator.trading.rounding import money
@@ -163,3 +166,22 @@ def test_a_killed_backtest_resumes_from_its_last_finished_rebalance(example_copy
     for name in (*journal.RECORDS, "holding", "cash", "decided", "failures"):
         assert getattr(resumed, name) == getattr(whole, name), name
     shutil.rmtree(folder)
+
+
+def test_worker_processes_take_the_longest_strategy_first_and_give_states_in_the_strategies_order(
+        example_copy: Path) -> None:
+    """Handed out by their work (riskfolio's baselines, then the pipeline, then weights only); the states come back
+    in the order of ``backtest.strategies``, the same as in one process."""
+    resolved = _resolved(example_copy, strategies="benchmark_hold, config, benchmark_rebalanced")
+    strategies = list(resolved.strategies)
+    assert longest_first(strategies) == [1, 2, 0]
+    config = resolved.loaded.config
+    all_kinds = config.backtest.model_copy(update={"strategies": list(StrategyName)})
+    every = config.model_copy(update={"backtest": all_kinds})
+    named = named_strategies(dataclasses.replace(resolved.loaded, config=every))
+    assert [named[i].name for i in longest_first(named)] == [
+        "hrp", "erc", "config", "no_regime", "no_tilt", "no_rsi", "benchmark_rebalanced", "benchmark_hold"]
+    serial = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=1).states
+    parallel = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=2).states
+    assert [s.name for s in parallel] == ["benchmark_hold", "config", "benchmark_rebalanced"]
+    assert [(s.nav, s.trades, s.decisions) for s in parallel] == [(s.nav, s.trades, s.decisions) for s in serial]
