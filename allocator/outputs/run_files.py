@@ -19,6 +19,7 @@ from allocator.files.manifest import MANIFEST_FILE, output_digests
 from allocator.model.signals import reported_signals
 from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
+from allocator.outputs.model_parts import resolved_config
 from allocator.outputs.summary import RunSummary, summary_json
 from allocator.outputs.trade_rows import trade_sheet
 from allocator.pipeline import RunResult
@@ -90,5 +91,7 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     files["summary.json"] = summary_json(result, summary)
     record = dataclasses.replace(manifest_of(result, command),
                                  outputs=output_digests(files))
-    files[MANIFEST_FILE] = json_bytes(record.to_json_dict())
+    data = record.to_json_dict()
+    data["resolved_config"] = resolved_config(result.prepared.loaded)[1]  # written once per model and config
+    files[MANIFEST_FILE] = json_bytes(data)
     return files

@@ -54,3 +54,20 @@ def test_subclasses_numpy_floats_and_special_numbers_are_written_as_json_dumps_w
 def test_a_value_json_cannot_hold_is_a_type_error(value: object) -> None:
     with pytest.raises(TypeError, match="is not JSON serializable"):
         json_bytes({"a": [value]})
+
+
+@settings(max_examples=100)
+@given(values, values)
+def test_a_part_written_once_gives_the_bytes_of_the_value_in_its_place(part: Any, other: Any) -> None:
+    from allocator.files.json_text import json_part
+
+    data = {"a": other, "part": part, "nested": {"deeper": [part]}}
+    placed = {"a": other, "part": json_part(part, 1), "nested": {"deeper": [json_part(part, 3)]}}
+    assert json_bytes(placed) == json_bytes(data) == reference(data)
+
+
+def test_a_part_placed_at_another_depth_is_refused() -> None:
+    from allocator.files.json_text import json_part
+
+    with pytest.raises(ValueError, match="depth 2 placed at depth 1"):
+        json_bytes({"part": json_part({"x": 1.0}, 2)})
