@@ -31,5 +31,7 @@ def test_the_resolved_config_is_kept_per_loaded_config() -> None:
     data, text = resolved_config(loaded)
     assert data == loaded.resolved() and json.loads("{\"c\": " + text.text + "}")["c"] == json.loads(
         json.dumps(data))
-    other = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"name": "other"}))
-    assert resolved_config(other)[0]["name"] == "other" and resolved_config(loaded)[0] is data
+    risk = loaded.config.risk.model_copy(update={"risk_aversion": 7.5})
+    other = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"risk": risk}))
+    assert resolved_config(other)[0]["risk"]["risk_aversion"] == 7.5
+    assert resolved_config(loaded)[0] is data
