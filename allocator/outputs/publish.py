@@ -46,13 +46,15 @@ def recorded_outputs(folder: Path) -> frozenset[str]:
 
 def foreign_files(folder: Path) -> list[str]:
     """The files in ``folder`` (relative, subfolders included) that allocate did not write there: neither listed in
-    its manifest's ``outputs``, nor in those of the manifest of their own subfolder (a run's files inside a batch's
-    ``accounts/<account>/``), nor one of ``TOOL_FILES``. Empty for a folder ``--force`` may replace."""
+    its manifest's ``outputs``, nor (when it has such a manifest) in those of the manifest of their own subfolder (a
+    run's files inside a batch's ``accounts/<account>/``), nor one of ``TOOL_FILES``. Empty for a folder ``--force``
+    may replace: a folder holding earlier runs' folders and no manifest of its own is not one."""
     recorded = recorded_outputs(folder)
     found = []
     try:
         for root, folders, names in os.walk(folder):
-            here = recorded_outputs(Path(root)) if Path(root) != folder else frozenset()
+            # a subfolder's own manifest counts inside an output of allocate only (a batch's accounts)
+            here = recorded_outputs(Path(root)) if recorded and Path(root) != folder else frozenset()
             for name in [*names, *(f for f in folders if (Path(root) / f).is_symlink())]:
                 relative = (Path(root) / name).relative_to(folder).as_posix()
                 if relative not in recorded and name not in here and name not in TOOL_FILES:
