@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import re
 import time
 from dataclasses import dataclass, field
@@ -216,6 +217,12 @@ class MarketModel:
     def config(self) -> Config:
         return self.loaded.config
 
+    @functools.cached_property
+    def symbol_closes(self) -> FloatArray:
+        """The last close of each of ``symbols``, in their order (read once, not once per account)."""
+        closes: FloatArray = self.last["close"].reindex(list(self.symbols)).to_numpy(dtype=np.float64)
+        return closes
+
 
 def prepare_model(
     config: str | Path | LoadedConfig,
@@ -343,11 +350,11 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
     warnings.extend(model.reference_warnings)
     universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last["close"], config_path,
                               str(cfg.data.fundamentals), model.excluded,
-                              model=model.universe)
+                              model=model.universe, closes=model.symbol_closes)
     if universe.outside_symbols:
         verb = "sold" if universe.outside_sold else "held fixed"
         warnings.append(f"holdings outside the universe, {verb}: {', '.join(universe.outside_symbols)}")
-    warnings.extend(price_warnings(holdings, pd.DatetimeIndex(model.closes.index), model.last, universe))
+    warnings.extend(price_warnings(holdings, model.closes.index, model.last, universe))
     warnings.extend(model.model_warnings)
     risk = model.risk
     rsi = rsi_limits(cfg.rsi, symbols, model.rsi.rsi, universe.weight, hot=model.rsi.overbought,
@@ -429,14 +436,16 @@ STALE_SESSIONS = 5  # a close older than this many sessions is named before anyt
 PRICE_GAP = 0.10  # a holdings price this far (relative) from the last close is named: NAV and trades use it
 
 
-def price_warnings(holdings: Holdings, dates: pd.DatetimeIndex, last: pd.DataFrame, universe: Universe
-                   ) -> list[str]:
+def price_warnings(holdings: Holdings, dates: pd.Index, last: pd.DataFrame, universe: Universe) -> list[str]:
     """Prices that do not mean what they seem: a holdings ``price`` far from the last close (it sets NAV and the
     trades), and a holding outside the universe priced from a close many sessions old.
 
     ``dates`` are those of the price history up to the as-of date and ``last`` its ``last_closes``."""
     found: list[str] = []
     priced = [p for p in holdings.positions if p.price is not None and p.symbol in last.index]
+    if not priced and not universe.outside_symbols:  # most accounts of a batch: nothing to look up
+        return found
+    dates = pd.DatetimeIndex(dates)
     close = last["close"].reindex([p.symbol for p in priced]).to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.array([p.price for p in priced], dtype=np.float64) / close - 1.0

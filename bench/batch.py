@@ -9,17 +9,29 @@ on the other jobs, so the CPU seconds of the driver and of every worker process 
 too: ``worker_cpu_per_account`` and ``driver_cpu_per_account`` are what the accounts cost whatever the load.
 
     python bench/batch.py --accounts 2000
+
+``--book N`` instead runs the seeded book of N accounts over the three models end to end through the command
+(``allocate batch holdings.csv --accounts accounts.csv``, a LocalCluster of one process per core) and prints the
+accounts by status, the wall and CPU seconds (the command and its worker processes), the load average, and the
+desk's check of the output against the book (``bench/book_check.py``):
+
+    python bench/batch.py --book 10000
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.batch_book import write_book
+from bench.book_check import check_book
 
 
 def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
@@ -76,10 +88,43 @@ def warm_resolve(book: Path) -> tuple[float, float]:
     return statistics.median(times[1:]), statistics.median(cpu[1:])
 
 
+def run_book(accounts: int) -> None:
+    """The seeded book of ``accounts`` through ``allocate batch`` in a child process, timed and checked."""
+    with tempfile.TemporaryDirectory() as folder:
+        book = write_book(Path(folder) / "book", accounts)
+        out = Path(folder) / "out"
+        command = [sys.executable, "-m", "allocator", "batch", str(book / "holdings.csv"), "--accounts",
+                   str(book / "accounts.csv"), "-o", str(out), "-q"]
+        load = os.getloadavg()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        finished = subprocess.run(command, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and its workers, once reaped
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        found = check_book(book, out)
+    print(f"allocate batch: {accounts:,} accounts, exit {finished.returncode}, {wall:.1f} s wall "
+          f"({60.0 * accounts / wall:,.0f} accounts per minute), {cpu:.1f} s CPU ({1000.0 * cpu / accounts:.1f} ms "
+          f"per account); load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"check: {found.summary()}")
+    for failure in found.failures[:20]:
+        print(f"  {failure}")
+    expected = 5 if found.statuses["infeasible"] else 0  # an infeasible account's exit code, after the others
+    if found.failures or found.statuses["error"] or finished.returncode != expected:
+        print(finished.stderr[-2000:])
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--book", type=int, help="run the seeded book of this many accounts through the command "
+                        "and check its output instead")
     args = parser.parse_args()
+    if args.book:
+        run_book(args.book)
+        return
     from allocator.optimize.cvxpy_import import import_cvxpy
 
     import_cvxpy()

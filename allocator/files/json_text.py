@@ -7,10 +7,15 @@ encoder only writes compact JSON), which made ``summary.json`` and ``manifest.js
 in ``allocate batch``; this writer is about twice as fast (the rounding pass, now folded in, cost as much as the
 encoding) and is checked against the standard library's bytes
 (``tests/files/test_json_text.py``).
+
+``json_part`` writes a value once as ``JsonText`` for the place it will take in a file (its nesting depth); placed
+in the data given to ``json_bytes`` it is copied as is. ``allocate batch`` writes the parts that are the same for
+every account of a model (the resolved config, each asset's return attribution, the signal scores) once per model.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from json.encoder import encode_basestring  # the C function when the accelerator is present
 from typing import Any
 
@@ -29,6 +34,22 @@ def rounded(value: Any, digits: int = DIGITS) -> Any:
     if isinstance(value, list | tuple):
         return [rounded(v, digits) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """A value already written as JSON (``json_part``) for a place at ``depth`` levels of nesting."""
+
+    text: str
+    depth: int
+
+
+def json_part(value: Any, depth: int) -> JsonText:
+    """``value`` written as ``json_bytes`` writes it as an item of a dict or list nested ``depth`` levels deep
+    (1: a value of the file's top-level dict)."""
+    parts: list[str] = []
+    _write(value, "\n" + INDENT * depth, parts)
+    return JsonText("".join(parts), depth)
 
 
 def json_bytes(data: Any) -> bytes:
@@ -98,7 +119,12 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
 
 def _scalar_text(value: Any, newline: str) -> str:
     """The text of a value that is not a plain dict, list, tuple, float or str: None, booleans, integers and
-    subclasses (``StrEnum``, ``numpy.float64``, a dict subclass) as ``json.dumps`` writes them."""
+    subclasses (``StrEnum``, ``numpy.float64``, a dict subclass) as ``json.dumps`` writes them, and ``JsonText``
+    as it was written (``ValueError`` at another depth than it was written for)."""
+    if type(value) is JsonText:
+        if len(newline) != 1 + len(INDENT) * value.depth:
+            raise ValueError(f"JSON written for depth {value.depth} placed at depth {(len(newline) - 1) // 2}")
+        return value.text
     if isinstance(value, str):
         return encode_basestring(value)
     if isinstance(value, float):

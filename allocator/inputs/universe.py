@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.config.schema import Config, OutsidePolicy, ViewBy
-from allocator.domain import Holdings, Universe
+from allocator.domain import FloatArray, Holdings, Universe
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import canonical_symbol
 
@@ -119,16 +119,17 @@ def build_universe(
     fundamentals_path: str,
     excluded: tuple[str, ...] = (),
     model: Universe | None = None,
+    closes: FloatArray | None = None,
 ) -> Universe:
     """Combine holdings, fundamentals and last closes into the ``Universe`` the optimizer works on.
 
-    ``model`` is the ``model_universe`` of these arguments when the caller has it already (``allocate batch`` maps
-    many accounts onto one)."""
+    ``model`` is the ``model_universe`` of these arguments and ``closes`` the last closes of ``symbols`` (from
+    ``last_close``) when the caller has them already (``allocate batch`` maps many accounts onto one)."""
     held = {p.symbol: p for p in holdings.positions}
     index = {s: i for i, s in enumerate(symbols)}
     n = len(symbols)
     quantity = np.zeros(n)
-    price = last_close.reindex(list(symbols)).to_numpy(dtype=np.float64).copy()
+    price = (last_close.reindex(list(symbols)).to_numpy(dtype=np.float64) if closes is None else closes).copy()
     lot = np.full(n, float(config.trading.lot_size))
     for symbol, position in held.items():
         if symbol in index:

@@ -215,14 +215,13 @@ class AssetBounds(Family):
     def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                       tolerance: float) -> list[tuple[str, int | None]]:
         lower, upper = self.bounds(limits)
-        found: list[tuple[str, int | None]] = []
-        for i in range(len(limits.symbols)):
-            if np.isfinite(upper[i]) and weight[i] >= upper[i] - tolerance:
-                found.append((f"{self.name}_max", i))
-            elif np.isfinite(lower[i]) and weight[i] <= lower[i] + tolerance and not (
-                    self.skip_zero_floor and lower[i] == 0.0):
-                found.append((f"{self.name}_min", i))
-        return found
+        weight = np.asarray(weight, dtype=np.float64)
+        at_max = np.isfinite(upper) & (weight >= upper - tolerance)
+        at_min = ~at_max & np.isfinite(lower) & (weight <= lower + tolerance)
+        if self.skip_zero_floor:
+            at_min &= lower != 0.0
+        top, bottom = f"{self.name}_max", f"{self.name}_min"
+        return [(top if at_max[i] else bottom, i) for i in np.flatnonzero(at_max | at_min).tolist()]
 
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:

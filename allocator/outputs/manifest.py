@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from allocator.files.manifest import InputFile, Manifest
 from allocator.orders.ids import run_fingerprint
+from allocator.outputs.model_parts import resolved_config
 
 if TYPE_CHECKING:
     from allocator.pipeline import RunResult
@@ -59,7 +60,7 @@ def manifest_of(result: RunResult, command: dict[str, Any]) -> Manifest:
         as_of=result.as_of,
         run_id=run_id(result),
         config_chain=tuple(str(x) for x in p.loaded.chain),
-        resolved_config=p.loaded.resolved(),
+        resolved_config=resolved_config(p.loaded)[0],
         inputs={name: InputFile(path=entry["path"], sha256=entry["sha256"]) for name, entry in p.inputs.items()},
         versions=versions(),
         solver={"status": alloc.status, "solver": alloc.solver, "attempts": [a.__dict__ for a in alloc.attempts],

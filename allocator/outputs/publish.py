@@ -2,9 +2,10 @@
 
 The folder is written under a temporary name beside the target and renamed into place (``allocator.files.staging``):
 a failed or interrupted run leaves no partial output. ``--force`` replaces an existing folder only when every file in
-it is an output of allocate (``foreign_files``): a file its ``manifest.json`` lists in ``outputs``, or one that a
-command writes beside them (``TOOL_FILES``). Anything else (an order journal, a copied input, a user's notes, a
-mistyped ``-o ~``) makes it refuse, naming the files, before anything is touched.
+it is an output of allocate (``foreign_files``): a file its ``manifest.json`` lists in ``outputs`` (or the manifest
+of the file's own subfolder does: a batch's accounts), or one that a command writes beside them (``TOOL_FILES``).
+Anything else (an order journal, a copied input, a user's notes, a mistyped ``-o ~``) makes it refuse, naming the
+files, before anything is touched.
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ def recorded_outputs(folder: Path) -> frozenset[str]:
 
 def foreign_files(folder: Path) -> list[str]:
     """The files in ``folder`` (relative, subfolders included) that allocate did not write there: neither listed in
-    its manifest's ``outputs`` nor one of ``TOOL_FILES``. Empty for a folder ``--force`` may replace."""
+    its manifest's ``outputs``, nor (when it has such a manifest) in those of the manifest of their own subfolder (a
+    run's files inside a batch's ``accounts/<account>/``), nor one of ``TOOL_FILES``. Empty for a folder ``--force``
+    may replace: a folder holding earlier runs' folders and no manifest of its own is not one."""
     recorded = recorded_outputs(folder)
     found = []
     try:
         for root, folders, names in os.walk(folder):
+            # a subfolder's own manifest counts inside an output of allocate only (a batch's accounts)
+            here = recorded_outputs(Path(root)) if recorded and Path(root) != folder else frozenset()
             for name in [*names, *(f for f in folders if (Path(root) / f).is_symlink())]:
                 relative = (Path(root) / name).relative_to(folder).as_posix()
-                if relative not in recorded and name not in TOOL_FILES:
+                if relative not in recorded and name not in here and name not in TOOL_FILES:
                     found.append(relative)
     except OSError as exc:
         return [f"(unreadable: {exc.strerror})"]

@@ -11,14 +11,13 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from allocator.files.cells import csv_bytes, fixed, fixed_column, safe_text
 from allocator.files.json_text import json_bytes
 from allocator.files.manifest import MANIFEST_FILE, output_digests
 from allocator.model.signals import reported_signals
 from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
+from allocator.outputs.model_parts import float_list, model_weight_columns, resolved_config
 from allocator.outputs.summary import RunSummary, summary_json
 from allocator.outputs.trade_rows import trade_sheet
 from allocator.pipeline import RunResult
@@ -30,26 +29,18 @@ def weights_csv(result: RunResult) -> bytes:
     """One row per asset, per holding outside the universe (sector and asset class ``outside_universe``) and for
     CASH: current, benchmark, target and achieved weights, with the return attribution of modelled assets."""
     u = result.universe
-    returns = result.returns
     alloc = result.allocation
     achieved = result.trades.achieved_weight
-    vol = result.risk.volatility
     contributions = risk_contributions(result.risk, alloc.weight)
-    signals = reported_signals(result.scores.signal_weights)
+    signals = tuple(reported_signals(result.scores.signal_weights))
+    model = model_weight_columns(u, result.returns, result.risk, result.rsi.rsi, signals)
     header = ["symbol", "sector", "size_bucket", "asset_class", "current_weight", "benchmark_weight",
               "target_weight", "achieved_weight", "active_weight", "rsi", "prior",
               *[f"alpha_{k}" for k in signals], "views", "expected_return", "volatility", "risk_contribution",
               "beta", "alpha_volatility"]
-    beta = returns.beta if returns.beta is not None else np.full(u.size, np.nan)
-    alpha_vol = returns.alpha_volatility if returns.alpha_volatility is not None else vol
-    numbers = [u.weight, u.benchmark_weight, alloc.weight, achieved, alloc.weight - u.benchmark_weight, None,
-               returns.prior, *[returns.contributions[k] for k in signals], returns.views_part, returns.mu, vol,
-               contributions, beta, alpha_vol]  # None: the RSI, with 4 decimals
-    columns = [[safe_text(s) for s in u.symbols], [safe_text(s) for s in u.sector], list(u.size_bucket),
-               [safe_text(s) for s in u.asset_class],
-               *(fixed_column(_floats(result.rsi.rsi), 4) if values is None else fixed_column(_floats(values))
-                 for values in numbers)]
-    columns[-2] = [text if finite else "" for text, finite in zip(columns[-2], np.isfinite(beta), strict=True)]
+    account = {"current_weight": u.weight, "target_weight": alloc.weight, "achieved_weight": achieved,
+               "active_weight": alloc.weight - u.benchmark_weight, "risk_contribution": contributions}
+    columns = [model[name] if name in model else fixed_column(float_list(account[name])) for name in header]
     rows: list[Sequence[str]] = list(zip(*columns, strict=True))
     if u.outside_symbols:  # held fixed or sold whole; not modelled, but part of NAV
         empty = [""] * (len(header) - 9)
@@ -69,12 +60,6 @@ def weights_csv(result: RunResult) -> bytes:
     return csv_bytes(header, rows)
 
 
-def _floats(values: Any) -> list[float]:
-    """A column of numbers as Python floats, for ``fixed_column``."""
-    floats: list[float] = np.asarray(values, dtype=np.float64).tolist()
-    return floats
-
-
 def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Sequence[str] = "csv",
               summary: RunSummary | None = None) -> dict[str, bytes]:
     """The output folder's files, name -> bytes; one trade file per format (csv, json, fix, basket).
@@ -90,5 +75,7 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     files["summary.json"] = summary_json(result, summary)
     record = dataclasses.replace(manifest_of(result, command),
                                  outputs=output_digests(files))
-    files[MANIFEST_FILE] = json_bytes(record.to_json_dict())
+    data = record.to_json_dict()
+    data["resolved_config"] = resolved_config(result.prepared.loaded)[1]  # written once per model and config
+    files[MANIFEST_FILE] = json_bytes(data)
     return files

@@ -18,6 +18,7 @@ from allocator.model.signals import reported_signals
 from allocator.optimize.constraints import gross_turnover, turnover
 from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
+from allocator.outputs.model_parts import model_summary_parts
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
 
@@ -249,14 +250,9 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     """``summary.json``: the run's summary, then the signal multipliers, each asset's return attribution and the
     signal scores (``summary`` is computed here when not given)."""
     summary = summary if summary is not None else summarize(result)
-    returns, symbols = result.returns, result.universe.symbols
+    returns = result.returns
     signals = reported_signals(result.scores.signal_weights)
-    parts = {"prior": returns.prior, **{k: returns.contributions[k] for k in signals}, "views": returns.views_part,
-             "expected_return": returns.mu}
-    rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in parts.values()]).tolist()  # one pass to floats
-    attribution = {symbol: dict(zip(parts, row, strict=True)) for symbol, row in zip(symbols, rows, strict=True)}
-    scores = {k: dict(zip(symbols, np.asarray(result.scores.z[k], dtype=np.float64).tolist(), strict=True))
-              for k in signals}
+    attribution, scores = model_summary_parts(returns, result.scores, result.universe.symbols)
     views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
               "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
     multipliers = {k: result.scores.multipliers[k] for k in signals}

@@ -180,3 +180,20 @@ def test_a_book_in_one_file_is_read_account_by_account_where_each_is_rebalanced(
         for name in ("weights.csv", "trades.csv", "summary.json"):
             assert (tmp_path / "out" / "accounts" / account / name).read_bytes() == \
                 (example_batch / "accounts" / account / name).read_bytes()
+
+
+def test_force_replaces_a_batch_output_but_not_a_file_a_user_left_in_an_account_folder(
+        example_batch: Path, tmp_path: Path, cli: Callable[..., Result]) -> None:
+    """The accounts' files are listed by their own manifests: ``--force`` takes them as allocate's outputs (a batch
+    run again on its own output), and still refuses a file of the user's among them."""
+    out = tmp_path / "out"
+    shutil.copytree(example_batch, out)
+    args = ("batch", BOOK, "-c", BASE_CONFIG, "--accounts", TABLE, "-o", out, "--workers", "0", "-q")
+    (out / "accounts" / "ACC-002" / "notes.txt").write_text("call the client")
+    refused = cli(*args, "--force")
+    assert refused.exit_code != 0 and "accounts/ACC-002/notes.txt" in refused.stderr
+    assert (out / "accounts" / "ACC-002" / "notes.txt").exists()
+    (out / "accounts" / "ACC-002" / "notes.txt").unlink()
+    result = cli(*args, "--force")
+    assert result.exit_code == 0, result.stderr
+    assert batch_files(out) == batch_files(example_batch)

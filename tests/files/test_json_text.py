@@ -30,10 +30,18 @@ class Level(IntEnum):
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
                     st.floats(min_value=-1e-9, max_value=1e-9), st.text(), st.sampled_from(["é", "\u2028", "\"\\\n"]))
+
+
+def distinct_key_texts(data: dict[Any, Any]) -> bool:
+    """Keys JSON writes as different names (``None`` and ``"None"`` are one name in a file, two keys in a dict)."""
+    return len({str(k) for k in data}) == len(data)
+
+
 keys = st.one_of(st.text(), st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5),
                                                       st.lists(inner, max_size=5).map(tuple),
-                                                      st.dictionaries(keys, inner, max_size=5)), max_leaves=40)
+                                                      st.dictionaries(keys, inner, max_size=5).filter(
+                                                          distinct_key_texts)), max_leaves=40)
 
 
 @settings(max_examples=300)
@@ -54,3 +62,20 @@ def test_subclasses_numpy_floats_and_special_numbers_are_written_as_json_dumps_w
 def test_a_value_json_cannot_hold_is_a_type_error(value: object) -> None:
     with pytest.raises(TypeError, match="is not JSON serializable"):
         json_bytes({"a": [value]})
+
+
+@settings(max_examples=100)
+@given(values, values)
+def test_a_part_written_once_gives_the_bytes_of_the_value_in_its_place(part: Any, other: Any) -> None:
+    from allocator.files.json_text import json_part
+
+    data = {"a": other, "part": part, "nested": {"deeper": [part]}}
+    placed = {"a": other, "part": json_part(part, 1), "nested": {"deeper": [json_part(part, 3)]}}
+    assert json_bytes(placed) == json_bytes(data) == reference(data)
+
+
+def test_a_part_placed_at_another_depth_is_refused() -> None:
+    from allocator.files.json_text import json_part
+
+    with pytest.raises(ValueError, match="depth 2 placed at depth 1"):
+        json_bytes({"part": json_part({"x": 1.0}, 2)})

@@ -149,3 +149,13 @@ def test_every_output_folder_records_its_files(tmp_path: Path, cli: Callable[...
         recorded = json.loads((folder / "manifest.json").read_text())["outputs"]
         assert sorted([*recorded, "manifest.json"]) == written
     assert "robust/trades.csv" in json.loads((compare / "manifest.json").read_text())["outputs"]
+
+
+def test_a_folder_of_earlier_runs_is_not_an_output_force_may_replace(example_run: Path, tmp_path: Path) -> None:
+    """A run's manifest counts for its own folder; a folder of run folders without a manifest of its own (a
+    mistyped ``-o``) is refused whole."""
+    from allocator.outputs.publish import foreign_files
+
+    shutil.copytree(example_run, tmp_path / "runs" / "monday")
+    assert "monday/weights.csv" in foreign_files(tmp_path / "runs")
+    assert foreign_files(tmp_path / "runs" / "monday") == []
