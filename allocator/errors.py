@@ -10,6 +10,7 @@ import signal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 
 class AllocatorError(Exception):
@@ -29,11 +30,24 @@ class AllocatorError(Exception):
         self.warnings: list[str] = []  # what the run had found before it failed (printed with the error)
         super().__init__(self.message())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with every field, so that an error raised in a worker process (a backtest's strategies, a
+        batch's accounts) reaches the parent whole, with its exit code; ``Exception`` would call ``__init__`` with
+        the message alone."""
+        return (_restored, (type(self), self.args, dict(self.__dict__)))
+
     def message(self) -> str:
         head = f"{self.where}: {self.what}" if self.where else self.what
         if self.fix:
             head += f"; {self.fix}"
         return "\n".join([head, *(f"  - {line}" for line in self.details)])
+
+
+def _restored(cls: type[AllocatorError], args: tuple[Any, ...], state: dict[str, Any]) -> AllocatorError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 @contextmanager

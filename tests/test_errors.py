@@ -222,3 +222,21 @@ def test_warnings_are_printed_when_the_run_fails_too(cli: Cli, example_copy: Pat
     assert lines[0].startswith("Error: ")
     assert ("Warning: peer groups with one member score 0 on every signal: developed/broad (EFA), emerging/broad "
             "(EEM)") in lines
+
+
+@pytest.mark.parametrize("error", [
+    DataError("prices.csv: row 3: SPY", "close -1 is not positive", "prices must be positive", ["a detail"]),
+    InfeasibleError("constraints", "the limits conflict", "relax one", ["turnover"], {"conflicts": ["turnover"]}),
+    ConfigError("constraints.max_weight", "must be at most 1"),
+    UsageError("--start", "not a date"),
+])
+def test_errors_cross_process_boundaries_whole(error: AllocatorError) -> None:
+    """Pickled (a backtest's or a batch's worker process hands its error to the command) with every field, the
+    warnings found before it and its exit code."""
+    import pickle
+
+    error.warnings = ["an asset was excluded for gaps"]
+    found = pickle.loads(pickle.dumps(error))
+    assert type(found) is type(error) and found.exit_code == error.exit_code
+    assert str(found) == str(error) and found.message() == error.message()
+    assert found.__dict__ == error.__dict__

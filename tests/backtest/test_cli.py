@@ -26,6 +26,20 @@ def test_a_snapshot_without_static_fundamentals_exits_4_naming_the_look_ahead(
     assert "look-ahead" in result.stderr and "backtest.static_fundamentals: true" in result.stderr
 
 
+def test_an_error_in_a_worker_process_keeps_its_exit_code_and_message(
+        example_copy: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
+    """Two worker processes: the first rebalance has too few closes. The worker's DataError reaches the command
+    whole (it used to be lost in unpickling, and the pool broke with exit 1); nothing is written."""
+    config = write_config(example_copy, QUICK.replace("workers: 1", "workers: 2"), "backtest.yaml")
+    out = tmp_path / "bt"
+    result = cli("backtest", "-c", config, "--start", "2010-01-04", "--end", "2023-01-31", "--initial-cash",
+                 "100000", "-o", out)
+    assert result.exit_code == 4, result.stderr
+    assert "fewer than the 61 needed" in result.stderr and "rebalance of 2022-07-01" in result.stderr
+    assert "BrokenProcessPool" not in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("options", "message"), [
     (("--every", "daily"), "--every: not a calendar: 'daily'"),
     (("--start", "12/01/2025"), "--start: not a date: '12/01/2025'"),
