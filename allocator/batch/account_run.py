@@ -103,7 +103,9 @@ class AccountOutcome:
 
 class WorkerState:
     """What a worker process keeps between accounts: one ``ProblemCache`` per model (so each model and universe
-    is compiled once per process) and the per-account configs already derived (cash floor and lot size)."""
+    is compiled once per process; each account's solve sets up its own solver, ``fresh_cvxpy_solve``, so that an
+    account's files do not depend on which accounts its worker solved before) and the per-account configs already
+    derived (cash floor and lot size)."""
 
     def __init__(self) -> None:
         self.caches: dict[str, ProblemCache] = {}
@@ -111,9 +113,9 @@ class WorkerState:
 
     def cache(self, model: BatchModel) -> ProblemCache:
         if model.key not in self.caches:
-            from allocator.optimize.problem import ProblemCache
+            from allocator.optimize.problem import ProblemCache, fresh_cvxpy_solve
 
-            self.caches[model.key] = ProblemCache()
+            self.caches[model.key] = ProblemCache(solve=fresh_cvxpy_solve)
         return self.caches[model.key]
 
     def config(self, model: BatchModel, spec: AccountSpec) -> LoadedConfig | None:

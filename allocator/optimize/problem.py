@@ -357,9 +357,10 @@ def keeps_parameters(problem: cp.Problem) -> bool:
     return bool((variables + 1) * (parameters + 1) <= DPP_CONE_CELLS)
 
 
-def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool, warm: bool = True) -> SolveReport:
     """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``), canonicalized with
-    or without its parameters as ``keeps_parameters`` says."""
+    or without its parameters as ``keeps_parameters`` says. ``warm``: Clarabel takes the new data into the solver
+    of the previous solve (OSQP starts from its solution); otherwise each solve sets up a solver of its own."""
     seconds, iterations = 0.0, 0
     ignore_dpp = not keeps_parameters(problem)
     ladder = (SOLVER_OPTIONS[solver], *RETRY_OPTIONS.get(solver, ()))
@@ -368,7 +369,7 @@ def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> Solve
     for options in ladder:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an inaccurate status is recorded in the attempt instead
-            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=True, ignore_dpp=ignore_dpp,
+            problem.solve(solver=CVXPY_NAMES[solver], verbose=verbose, warm_start=warm, ignore_dpp=ignore_dpp,
                           **options)
         stats = problem.solver_stats
         seconds += float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
@@ -376,6 +377,14 @@ def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> Solve
         if problem.status != cp.OPTIMAL_INACCURATE:
             break
     return SolveReport(str(problem.status), seconds, iterations or None)
+
+
+def fresh_cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+    """``cvxpy_solve`` with a solver set up for this solve alone (CVXPY's canonicalization is still reused): the
+    result depends on this problem's data only, not on what the process solved before. A warm Clarabel solver
+    updated with new data can stop at a slightly different point (1e-10 in a weight) than a new one, so a batch
+    whose accounts reach its worker processes in any order would not write the same bytes as one process."""
+    return cvxpy_solve(problem, solver, verbose, warm=False)
 
 
 def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool, solve: SolveFn

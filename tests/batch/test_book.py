@@ -62,3 +62,27 @@ def test_the_check_finds_an_output_that_does_not_reconcile(book_batch: tuple[Pat
     assert edit(text) != text
     (copy / file).write_text(edit(text))
     assert any(f.startswith(failure) for f in check_book(book, copy).failures)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_write_the_bytes_of_one_process(tmp_path: Path) -> None:
+    """60 accounts of the book on a LocalCluster of two processes and in this process: every account's files are
+    the same bytes. Each account's solve sets up its own solver: a warm one, updated from whichever account the
+    worker had solved before, ended A000033's target weights differently in the 10th decimal."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+
+    book = write_book(tmp_path / "book", 60)
+    outs = {}
+    for workers in ("2", "0"):
+        outs[workers] = tmp_path / f"out{workers}"
+        result = CliRunner().invoke(main, ["batch", str(book / "holdings.csv"), "--accounts",
+                                           str(book / "accounts.csv"), "-o", str(outs[workers]), "--workers",
+                                           workers, "-q"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+    files = sorted(p.relative_to(outs["0"]) for p in (outs["0"] / "accounts").rglob("*")
+                   if p.is_file() and p.name != "manifest.json")
+    assert len(files) > 100
+    different = [str(f) for f in files if (outs["2"] / f).read_bytes() != (outs["0"] / f).read_bytes()]
+    assert different == []
