@@ -25,6 +25,7 @@ from allocator import __version__
 from allocator.errors import AllocatorError, Stopped, stop_on_signal
 
 if TYPE_CHECKING:
+    from allocator.batch.account_run import AccountOutcome
     from allocator.config.loader import LoadedConfig
     from allocator.optimize.problem import ProblemCache
     from allocator.outputs.replay import Replay
@@ -498,12 +499,26 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
                    f"{result.rebalanced} rebalanced ({result.engine}), {result.resumed} from the journal, "
                    f"{result.seconds:.1f} s")
     for outcome in result.failed:
-        click.echo(f"Error: account {outcome.account} ({outcome.status.value}): "
-                   f"{outcome.reason.splitlines()[0] if outcome.reason else 'failed'}", err=True)
+        click.echo("\n".join(_failure_lines(outcome, result.written)), err=True)
     if result.exit_code:
         click.echo(f"Error: {len(result.failed)} of {len(result.outcomes)} accounts failed (see batch.csv); "
                    f"exit {result.exit_code} is the first failure's", err=True)
         sys.exit(result.exit_code)
+
+
+def _failure_lines(outcome: AccountOutcome, out: Path, shown: int = 3) -> list[str]:
+    """A failed account's error for stderr: its message and the first ``shown`` keys or limits it names below, then
+    where the rest are (``batch.csv``, and the account's ``diagnosis.json`` when infeasible)."""
+    head, *details = outcome.reason.splitlines() or ["failed"]
+    lines = [f"Error: account {outcome.account} ({outcome.status.value}): {head}", *details[:shown]]
+    if len(details) > shown:
+        where = str(out / "batch.csv")
+        if outcome.status.value == "infeasible":
+            from allocator.batch.accounts import folder_name
+
+            where += f" and {out / 'accounts' / folder_name(outcome.account) / 'diagnosis.json'}"
+        lines.append(f"  and {len(details) - shown} more; see {where}")
+    return lines
 
 
 @main.command()

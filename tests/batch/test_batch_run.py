@@ -239,3 +239,25 @@ def test_an_account_in_raise_mode_on_a_model_without_raise_value_names_the_row(t
             f"{BASE_CONFIG} sets no trading.raise_value") in result.stderr
     statuses = {r["account"]: r["status"] for r in read_csv(tmp_path / "out" / "batch.csv")}
     assert statuses == {"ACC-001": "traded", "ACC-004": "error"}
+
+
+def test_the_keys_and_limits_named_below_follow_the_failed_accounts_on_stderr(tmp_path: Path,
+                                                                               cli: Callable[..., Result]) -> None:
+    book, table = raise_book(tmp_path, "ACC-001,bad.yaml,,,,,\nACC-004,tight.yaml,,,,,\n")
+    (tmp_path / "bad.yaml").write_text(f"extends: {BASE_CONFIG}\ntrading:\n  lot_size: -1\n  cost_bps: -2\n")
+    (tmp_path / "tight.yaml").write_text(f"extends: {BASE_CONFIG}\nconstraints:\n  max_weight: 0.02\n"
+                                         "  cash_max: 0.05\n  turnover_max: 0.01\n")
+    out = tmp_path / "out"
+    result = cli("batch", book, "-c", BASE_CONFIG, "--accounts", table, "-o", out, "--workers", "0", "-q")
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    config = lines.index(f"Error: account ACC-001 (error): {tmp_path / 'bad.yaml'}: invalid configuration "
+                         "(2 problems); fix the keys listed below")
+    assert lines[config + 1].startswith("  - trading.") and lines[config + 2].startswith("  - trading.")
+    infeasible = next(i for i, line in enumerate(lines) if line.startswith("Error: account ACC-004 (infeasible)"))
+    assert "relax the limits named below" in lines[infeasible]
+    named = lines[infeasible + 1:infeasible + 4]
+    assert all(line.startswith("  - ") for line in named), named
+    assert lines[infeasible + 4] == (f"  and {len(read_csv(out / 'batch.csv')[1]['reason'].split(' | ')) - 4} "
+                                     f"more; see {out / 'batch.csv'} and {out / 'accounts' / 'ACC-004'}"
+                                     "/diagnosis.json")
