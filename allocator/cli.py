@@ -41,11 +41,13 @@ def _fail(message: str, code: int) -> None:
 
 
 def reports_errors(command: F) -> F:
-    """Turn library errors into ``Error: ...`` and their exit codes; anything else into exit 1."""
+    """Turn library errors into ``Error: ...`` and their exit codes; anything else into exit 1. The command also
+    takes ``--debug`` after its name (hidden; the same as ``allocate --debug COMMAND``)."""
 
     @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
+    def wrapper(*args: Any, debug_after_command: bool = False, **kwargs: Any) -> Any:
+        context = click.get_current_context()
+        debug = debug_after_command or bool(context.find_root().params.get("debug"))
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
@@ -64,11 +66,13 @@ def reports_errors(command: F) -> F:
         except Exception as exc:  # the last line of defence: never a bare traceback
             if debug:
                 traceback.print_exc()
-            _fail(f"unexpected {type(exc).__name__}: {exc}; rerun with --debug for the traceback and please "
-                  "report it", 1)
+            _fail(f"unexpected {type(exc).__name__}: {exc}; rerun as allocate --debug {context.info_name} ... "
+                  "for the traceback and please report it", 1)
         return None
 
-    return wrapper  # type: ignore[return-value]
+    option = click.option("--debug", "debug_after_command", is_flag=True, hidden=True,
+                          help="Show the full traceback on errors (as allocate --debug COMMAND).")
+    return option(wrapper)  # type: ignore[return-value]
 
 
 def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal | None:
