@@ -25,6 +25,7 @@ from allocator import __version__
 from allocator.errors import AllocatorError, Stopped, stop_on_signal
 
 if TYPE_CHECKING:
+    from allocator.batch.account_run import AccountOutcome
     from allocator.config.loader import LoadedConfig
     from allocator.optimize.problem import ProblemCache
     from allocator.outputs.replay import Replay
@@ -40,11 +41,13 @@ def _fail(message: str, code: int) -> None:
 
 
 def reports_errors(command: F) -> F:
-    """Turn library errors into ``Error: ...`` and their exit codes; anything else into exit 1."""
+    """Turn library errors into ``Error: ...`` and their exit codes; anything else into exit 1. The command also
+    takes ``--debug`` after its name (hidden; the same as ``allocate --debug COMMAND``)."""
 
     @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
+    def wrapper(*args: Any, debug_after_command: bool = False, **kwargs: Any) -> Any:
+        context = click.get_current_context()
+        debug = debug_after_command or bool(context.find_root().params.get("debug"))
         try:
             return command(*args, **kwargs)
         except AllocatorError as exc:
@@ -63,11 +66,13 @@ def reports_errors(command: F) -> F:
         except Exception as exc:  # the last line of defence: never a bare traceback
             if debug:
                 traceback.print_exc()
-            _fail(f"unexpected {type(exc).__name__}: {exc}; rerun with --debug for the traceback and please "
-                  "report it", 1)
+            _fail(f"unexpected {type(exc).__name__}: {exc}; rerun as allocate --debug {context.info_name} ... "
+                  "for the traceback and please report it", 1)
         return None
 
-    return wrapper  # type: ignore[return-value]
+    option = click.option("--debug", "debug_after_command", is_flag=True, hidden=True,
+                          help="Show the full traceback on errors (as allocate --debug COMMAND).")
+    return option(wrapper)  # type: ignore[return-value]
 
 
 def _cash(_: click.Context, __: click.Parameter, value: str | None) -> Decimal | None:
@@ -498,12 +503,26 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
                    f"{result.rebalanced} rebalanced ({result.engine}), {result.resumed} from the journal, "
                    f"{result.seconds:.1f} s")
     for outcome in result.failed:
-        click.echo(f"Error: account {outcome.account} ({outcome.status.value}): "
-                   f"{outcome.reason.splitlines()[0] if outcome.reason else 'failed'}", err=True)
+        click.echo("\n".join(_failure_lines(outcome, result.written)), err=True)
     if result.exit_code:
         click.echo(f"Error: {len(result.failed)} of {len(result.outcomes)} accounts failed (see batch.csv); "
                    f"exit {result.exit_code} is the first failure's", err=True)
         sys.exit(result.exit_code)
+
+
+def _failure_lines(outcome: AccountOutcome, out: Path, shown: int = 3) -> list[str]:
+    """A failed account's error for stderr: its message and the first ``shown`` keys or limits it names below, then
+    where the rest are (``batch.csv``, and the account's ``diagnosis.json`` when infeasible)."""
+    head, *details = outcome.reason.splitlines() or ["failed"]
+    lines = [f"Error: account {outcome.account} ({outcome.status.value}): {head}", *details[:shown]]
+    if len(details) > shown:
+        where = str(out / "batch.csv")
+        if outcome.status.value == "infeasible":
+            from allocator.batch.accounts import folder_name
+
+            where += f" and {out / 'accounts' / folder_name(outcome.account) / 'diagnosis.json'}"
+        lines.append(f"  and {len(details) - shown} more; see {where}")
+    return lines
 
 
 @main.command()

@@ -265,7 +265,7 @@ with `-h` or `--help`; `allocate --debug COMMAND ...` shows the traceback of an 
 | code | meaning |
 |---|---|
 | 0 | success |
-| 1 | unexpected error (a bug: rerun with `--debug` and report it) |
+| 1 | unexpected error (a bug: rerun as `allocate --debug COMMAND ...` and report it) |
 | 2 | usage: a missing or wrong argument or option |
 | 3 | configuration: invalid YAML, unknown key, value out of range, `extends` cycle |
 | 4 | input data: holdings, prices, fundamentals, trade lists, manifests |

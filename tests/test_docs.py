@@ -120,6 +120,18 @@ def test_cli_reference_matches_help(path: tuple[str, ...]) -> None:
     assert section.group(1) == result.output.rstrip("\n"), f"docs/cli.md is stale for {title}"
 
 
+def test_the_help_examples_name_shipped_files() -> None:
+    """Every ``configs/...`` and ``examples/...`` path in the help's examples is in the repository."""
+    named = set()
+    for path in COMMANDS:
+        text = CliRunner().invoke(main, [*path, "--help"], terminal_width=WIDTH, catch_exceptions=False).output
+        for line in text.splitlines():
+            if line.strip().startswith("allocate "):
+                named |= set(re.findall(r"\b(?:configs|examples)/[\w./*-]+", line))
+    assert named >= {"configs/base.yaml", "configs/backtest.yaml"}
+    assert [p for p in sorted(named) if not any(ROOT.glob(p))] == []
+
+
 def test_cli_page_is_generated_from_the_commands() -> None:
     committed = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert committed == _generator().cli_md(), "docs/cli.md is stale: run python docs/generate.py"

@@ -160,7 +160,12 @@ def test_unexpected_error_is_one_line_and_exit_1(cli: Cli, example_copy: Path,
 
     monkeypatch.setattr(allocator.pipeline, "run", broken)
     result = cli("run", example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml")
-    _error(result, 1, "unexpected RuntimeError: boom; rerun with --debug")
+    _error(result, 1, "unexpected RuntimeError: boom; rerun as allocate --debug run ... for the traceback")
+    # the hint's form and --debug after the command both give the traceback
+    for debug in (["--debug", "run"], ["run", "--debug"]):
+        again = cli(*debug, example_copy / "examples/holdings.csv", "-c", example_copy / "configs/base.yaml")
+        assert again.exit_code == 1
+        assert "Traceback" in again.stderr and "RuntimeError: boom" in again.stderr
 
 
 def test_every_command_has_help(cli: Cli) -> None:

@@ -23,7 +23,8 @@ from allocator.batch.bands import DriftBand
 from allocator.batch.blocks import Leg
 from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
 from allocator.config.loader import LoadedConfig
-from allocator.errors import AllocatorError, DataError, InfeasibleError
+from allocator.config.schema import Config, TradingMode
+from allocator.errors import AllocatorError, ConfigError, DataError, InfeasibleError
 from allocator.pipeline import MarketModel, prepare_account
 
 if TYPE_CHECKING:
@@ -149,6 +150,23 @@ def account_config(loaded: LoadedConfig, spec: AccountSpec) -> LoadedConfig:
     return dataclasses.replace(loaded, config=cfg.model_copy(update=update))
 
 
+def check_mode(config: Config, spec: AccountSpec, model_path: str) -> None:
+    """``ConfigError`` unless the account's mode (its row's, else the model's ``trading.mode``) and the model's
+    ``trading.raise_value`` agree: raise mode needs an amount to raise, and an amount to raise needs raise mode."""
+    mode = spec.mode or config.trading.mode
+    raised = config.trading.raise_value > 0
+    if mode is TradingMode.RAISE and not raised:
+        where = f"{spec.row}: mode" if spec.mode is not None else f"{model_path}: trading.mode"
+        raise ConfigError(where, f"account {spec.account} is in mode raise but its model {model_path} sets no "
+                          "trading.raise_value", "set trading.raise_value (cash to raise, account currency) in the "
+                          "model, or give the account another mode")
+    if raised and mode is not TradingMode.RAISE:
+        row = f" ({spec.row})" if spec.row else ""
+        raise ConfigError(f"{model_path}: trading.raise_value", f"account {spec.account}{row} trades in mode "
+                          f"{mode.value}, but the model sets cash to raise", "give the account mode raise in the "
+                          "accounts table (or trading.mode: raise in the model), or remove trading.raise_value")
+
+
 def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions, state: WorkerState
                       ) -> AccountOutcome:
     """One account's outcome; every failure is caught and reported as the account's own."""
@@ -176,6 +194,7 @@ def _rebalance(model: BatchModel, task: AccountTask, options: RunOptions, state:
     market, spec, source = model.market, task.spec, task.holdings
     loaded = state.config(model, spec)
     cfg = (loaded or market.loaded).config
+    check_mode(cfg, spec, str(market.loaded.path))
     holdings = source.holdings
     if source.rows is not None:
         holdings = source.rows.holdings()

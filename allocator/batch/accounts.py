@@ -45,6 +45,7 @@ class AccountSpec:
     lot_size: float | None = None
     mode: TradingMode | None = None
     band: DriftBand | None = None
+    row: str = ""  # where the row is, "accounts.csv: row 3", for messages; empty for an account the table omits
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _spec(cells: dict[str, str], where: str, folder: Path) -> AccountSpec:
     return AccountSpec(account=cells["account"], model=(folder / model).absolute() if model else None,
                        cash_target=cash, restricted=restricted, lot_size=lot,
                        mode=TradingMode(mode) if mode else None,
-                       band=parse_band(band, f"{where}: band") if band else None)
+                       band=parse_band(band, f"{where}: band") if band else None, row=where)
 
 
 def _number(cells: dict[str, str], column: str, where: str) -> float | None:

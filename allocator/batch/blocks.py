@@ -17,6 +17,7 @@ account its own order.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -133,7 +134,14 @@ def block_trade_records(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 
 def allocate_fill(filled: Decimal, orders: Sequence[tuple[str, Decimal, Decimal]]) -> dict[str, Decimal]:
     """Split ``filled`` shares of a block over its ``orders`` (account, quantity ordered, lot), pro rata in whole
-    lots with the remainder rule of the module docstring. Raises ``UsageError`` for a fill outside [0, ordered]."""
+    lots with the remainder rule of the module docstring. Raises ``UsageError`` for a fill outside [0, ordered] or
+    an account with more than one order."""
+    counts = Counter(account for account, _, _ in orders)
+    twice = sorted(a for a, n in counts.items() if n > 1)
+    if twice:
+        raise UsageError("fill", f"account {twice[0]!r} has {counts[twice[0]]} orders in the block"
+                         + (f" (and {len(twice) - 1} more accounts)" if len(twice) > 1 else ""),
+                         "give each account one order (add up its quantities)")
     total = sum((q for _, q, _ in orders), Decimal(0))
     if filled < 0 or filled > total:
         raise UsageError("fill", f"{filled} shares filled of a block of {total}", "give a fill between 0 and the "

@@ -814,7 +814,8 @@ class TradingConfig(StrictModel):
     mode: TradingMode = Field(TradingMode.REBALANCE, description="rebalance (buy and sell), invest (buys only: "
                               "spend cash down to its floor) or raise (sells only: raise raise_value); --mode wins")
     raise_value: float = Field(0.0, ge=0.0, description="cash to raise in raise mode, account currency: cash after "
-                               "trading at least cash before + this; --raise wins")
+                               "trading at least cash before + this; --raise wins; needs the account to trade in raise "
+                               "mode (trading.mode, --mode or the accounts table's mode)")
     horizon_years: float = Field(1.0, gt=0.0, le=100.0, description="holding horizon, years: one-time costs are "
                                  "spread over it against annualized returns (objective: mu'w - cost / horizon)")
     spread_bps_by_symbol: dict[Symbol, Annotated[float, Field(ge=0.0, le=10_000.0)]] = Field(
@@ -830,8 +831,6 @@ class TradingConfig(StrictModel):
     def _whole_lots(self) -> Self:
         if not self.fractional_shares and self.lot_size != int(self.lot_size):
             raise ValueError(f"lot_size {self.lot_size} is fractional; set fractional_shares: true to allow it")
-        if self.raise_value > 0 and self.mode is not TradingMode.RAISE:
-            raise ValueError(f"raise_value {self.raise_value:g} is set but mode is {self.mode.value}; set mode: raise")
         return self
 
 

@@ -73,3 +73,17 @@ def test_a_backtest_is_written_and_repeats_from_its_manifest_byte_for_byte(
     assert again.exit_code == 0, again.stderr
     assert "reproduced: every output file is byte-identical" in again.stderr
     assert not list(tmp_path.glob(".*backtest-journal*")), "the journal is removed once the output is published"
+
+
+@pytest.mark.slow
+def test_the_shipped_backtest_config_runs_on_the_example_data(example_copy: Path, cli: Callable[..., Result],
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "bt"
+    result = cli("backtest", "-c", example_copy / "configs" / "backtest.yaml", "--start", "2025-10-01", "--end",
+                 "2026-01-16", "--initial-cash", "250000", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    assert metrics[0] == "# look-ahead: static fundamentals"
+    strategies = [line.split(",")[0] for line in metrics[2:]]
+    assert strategies == ["config", "no_tilt", "no_rsi", "no_regime", "benchmark_hold", "benchmark_rebalanced",
+                          "hrp", "erc"]

@@ -197,3 +197,67 @@ def test_force_replaces_a_batch_output_but_not_a_file_a_user_left_in_an_account_
     result = cli(*args, "--force")
     assert result.exit_code == 0, result.stderr
     assert batch_files(out) == batch_files(example_batch)
+
+
+def raise_book(tmp_path: Path, rows: str) -> tuple[Path, Path]:
+    """Two example accounts, a model with ``trading.raise_value: 60000`` (mode left at rebalance) and an accounts
+    table with ``rows`` after its header."""
+    book = tmp_path / "book"
+    book.mkdir()
+    for account in ("ACC-001", "ACC-004"):
+        shutil.copy(BOOK / f"{account}.csv", book)
+    (tmp_path / "raise.yaml").write_text(f"extends: {BASE_CONFIG}\ntrading:\n  raise_value: 60000\n")
+    table = tmp_path / "accounts.csv"
+    table.write_text("account,model,cash_target,restricted,lot_size,mode,band\n" + rows)
+    return book, table
+
+
+def test_an_account_in_raise_mode_raises_the_cash_of_its_model(tmp_path: Path) -> None:
+    book, table = raise_book(tmp_path, "ACC-001,raise.yaml,,,,raise,\nACC-004,raise.yaml,,,,,\n")
+    result = run_batch(BatchRequest(book=book, out_dir=tmp_path / "out", config=BASE_CONFIG, accounts_table=table,
+                                    workers=0))
+    outcomes = {o.account: o for o in result.outcomes}
+    assert outcomes["ACC-001"].status.value == "traded", outcomes["ACC-001"].reason
+    assert {leg.side for leg in outcomes["ACC-001"].legs} == {"SELL"}
+    cash = json.loads((tmp_path / "out" / "accounts" / "ACC-001" / "summary.json").read_text())["trades"]
+    assert cash["cash_after_value"] - cash["cash_before_value"] >= 60000
+    # the model's raise_value with the account left in the model's mode (rebalance): that account's error only
+    assert outcomes["ACC-004"].status.value == "error"
+    assert outcomes["ACC-004"].exit_code == 3
+    assert outcomes["ACC-004"].reason.startswith(
+        f"{tmp_path / 'raise.yaml'}: trading.raise_value: account ACC-004 ({table}: row 3) trades in mode rebalance, "
+        "but the model sets cash to raise; give the account mode raise in the accounts table")
+
+
+def test_an_account_in_raise_mode_on_a_model_without_raise_value_names_the_row(tmp_path: Path,
+                                                                              cli: Callable[..., Result]) -> None:
+    book, table = raise_book(tmp_path, "ACC-001,raise.yaml,,,,raise,\nACC-004,,,,,raise,\n")
+    result = cli("batch", book, "-c", BASE_CONFIG, "--accounts", table, "-o", tmp_path / "out", "--workers", "0",
+                 "-q")
+    assert result.exit_code == 3
+    assert (f"Error: account ACC-004 (error): {table}: row 3: mode: account ACC-004 is in mode raise but its model "
+            f"{BASE_CONFIG} sets no trading.raise_value") in result.stderr
+    statuses = {r["account"]: r["status"] for r in read_csv(tmp_path / "out" / "batch.csv")}
+    assert statuses == {"ACC-001": "traded", "ACC-004": "error"}
+
+
+def test_the_keys_and_limits_named_below_follow_the_failed_accounts_on_stderr(tmp_path: Path,
+                                                                               cli: Callable[..., Result]) -> None:
+    book, table = raise_book(tmp_path, "ACC-001,bad.yaml,,,,,\nACC-004,tight.yaml,,,,,\n")
+    (tmp_path / "bad.yaml").write_text(f"extends: {BASE_CONFIG}\ntrading:\n  lot_size: -1\n  cost_bps: -2\n")
+    (tmp_path / "tight.yaml").write_text(f"extends: {BASE_CONFIG}\nconstraints:\n  max_weight: 0.02\n"
+                                         "  cash_max: 0.05\n  turnover_max: 0.01\n")
+    out = tmp_path / "out"
+    result = cli("batch", book, "-c", BASE_CONFIG, "--accounts", table, "-o", out, "--workers", "0", "-q")
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    config = lines.index(f"Error: account ACC-001 (error): {tmp_path / 'bad.yaml'}: invalid configuration "
+                         "(2 problems); fix the keys listed below")
+    assert lines[config + 1].startswith("  - trading.") and lines[config + 2].startswith("  - trading.")
+    infeasible = next(i for i, line in enumerate(lines) if line.startswith("Error: account ACC-004 (infeasible)"))
+    assert "relax the limits named below" in lines[infeasible]
+    named = lines[infeasible + 1:infeasible + 4]
+    assert all(line.startswith("  - ") for line in named), named
+    assert lines[infeasible + 4] == (f"  and {len(read_csv(out / 'batch.csv')[1]['reason'].split(' | ')) - 4} "
+                                     f"more; see {out / 'batch.csv'} and {out / 'accounts' / 'ACC-004'}"
+                                     "/diagnosis.json")

@@ -44,6 +44,13 @@ def test_a_complete_fill_gives_each_account_its_order_and_a_fill_beyond_the_bloc
         allocate_fill(Decimal(308), orders)
 
 
+def test_an_account_named_twice_in_a_fill_is_refused() -> None:
+    orders = [("A", Decimal(30), Decimal(1)), ("B", Decimal(20), Decimal(1)), ("A", Decimal(10), Decimal(1))]
+    with pytest.raises(UsageError, match=r"fill: account 'A' has 2 orders in the block; give each account one "
+                                         r"order \(add up its quantities\)"):
+        allocate_fill(Decimal(45), orders)
+
+
 @given(st.lists(st.tuples(st.integers(1, 40), st.sampled_from([1, 5, 10, 100])), min_size=1, max_size=12),
        st.floats(0.0, 1.0))
 def test_allocations_of_any_fill_sum_to_the_fill_and_never_exceed_an_order(orders: list[tuple[int, int]],
