@@ -26,6 +26,8 @@ from allocator.config.schema import BacktestConfig, RebalanceEvery
 from allocator.errors import UsageError
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
+from allocator.inputs.lookback import MIN_RETURNS
+from allocator.inputs.universe import universe_symbols
 from allocator.pipeline import input_record
 from allocator.trading.rounding import to_decimal
 
@@ -87,6 +89,23 @@ def _every(text: str | None) -> RebalanceEvery | int | None:
                          "give weekly, monthly, quarterly or a number of sessions") from None
 
 
+def first_day_with_history(market: MarketHistory, loaded: LoadedConfig) -> date | None:
+    """The default ``backtest.start``: the first session on which every symbol of the universe has the closes a
+    run needs (``risk.lookback_days`` daily returns, at least 30 with ``all``, and the RSI period), counted from the
+    latest first close among them; None when the file never has that many (the first rebalance then says so)."""
+    cfg = loaded.config
+    prices = market.prices
+    symbols = universe_symbols(cfg, market.fundamentals_at(prices.index[-1]), str(loaded.path),
+                               str(cfg.data.fundamentals))
+    lookback = cfg.risk.lookback_days if isinstance(cfg.risk.lookback_days, int) else MIN_RETURNS
+    needed = max(lookback + 1, cfg.rsi.period + 1)
+    valid = prices.loc[:, [s for s in symbols if s in prices.columns]].notna().to_numpy()
+    if valid.size == 0 or not valid.any(axis=0).all():
+        return None  # a symbol without any close: the first rebalance names it
+    row = int(valid.argmax(axis=0).max()) + needed - 1
+    return prices.index[row].date() if row < len(prices) else None
+
+
 def resolve(request: BacktestRequest) -> ResolvedBacktest:
     """Load the config, apply the options, read the inputs once (see the module docstring)."""
     if request.holdings is not None and request.initial_cash is not None:
@@ -103,6 +122,10 @@ def resolve(request: BacktestRequest) -> ResolvedBacktest:
     loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"backtest": settings}))
     cfg = loaded.config
     market = read_market_history(loaded)
+    if settings.start is None:
+        settings = settings.model_copy(update={"start": first_day_with_history(market, loaded)})
+        loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"backtest": settings}))
+        cfg = loaded.config
     schedule = rebalance_schedule(pd.DatetimeIndex(market.prices.index), settings.start, settings.end,
                                   settings.every, settings.fill)
     if request.holdings is not None:

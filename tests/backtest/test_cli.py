@@ -87,3 +87,25 @@ def test_the_shipped_backtest_config_runs_on_the_example_data(example_copy: Path
     strategies = [line.split(",")[0] for line in metrics[2:]]
     assert strategies == ["config", "no_tilt", "no_rsi", "no_regime", "benchmark_hold", "benchmark_rebalanced",
                           "hrp", "erc"]
+
+
+@pytest.mark.parametrize(("lookback", "needed"), [("60", 61), ("all", 31), ("756", 757)])
+def test_without_a_start_the_backtest_starts_on_the_first_day_with_enough_history(
+        example_copy: Path, lookback: str, needed: int) -> None:
+    """The default ``backtest.start`` is the first session with ``lookback_days`` returns (30 with ``all``) for
+    every fund of the universe; it was the first session of the file, whose first rebalance then failed (exit 4,
+    "21 daily closes, fewer than the 253 needed")."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from allocator.backtest.request import BacktestRequest, resolve
+
+    config = write_config(example_copy, QUICK.replace("lookback_days: 60", f"lookback_days: {lookback}"),
+                          "backtest.yaml")
+    resolved = resolve(BacktestRequest(config=Path(config), initial_cash=Decimal(100000)))
+    prices = pd.read_csv(example_copy / "examples" / "prices.csv", index_col="date", parse_dates=True)
+    latest_first = int(prices.notna().to_numpy().argmax(axis=0).max())
+    assert resolved.settings.start == prices.index[latest_first + needed - 1].date()
+    first_decision = resolved.schedule.sessions[resolved.schedule.decisions[0]]
+    assert len(prices.loc[:first_decision]) - latest_first >= needed
