@@ -4,10 +4,7 @@
 start method, spawn: each worker imports what its tasks need) and a client on it, with the scheduler's web server
 on a free port (``:0``: no clash with another cluster on 8787; no dashboard, which needs bokeh, not a dependency),
 Dask's logs silenced below errors and Dask's statistical profiler off (it samples every worker's stack 100 times a
-second for the dashboard: 5% of a worker's CPU time). ``one_task_per_worker`` holds queued tasks on the scheduler
-until a worker is free, in the order of their priority, instead of handing each worker a second task ahead (Dask's
-default ``worker-saturation`` of 1.1): for a few long tasks, so that none waits behind a long one while another
-worker sits idle.
+second for the dashboard: 5% of a worker's CPU time).
 
 Dask is an optional dependency (``pip install allocate[batch]``), imported on ``LocalDask(...)`` only:
 ``ImportError`` when it is missing, each command deciding what to do then.
@@ -20,21 +17,17 @@ from types import TracebackType
 from typing import Any
 
 PROFILER = "distributed.worker.profile.enabled"
-SATURATION = "distributed.scheduler.worker-saturation"
 
 
 class LocalDask:
     """A ``LocalCluster`` of ``workers`` single-threaded processes and its ``client`` (see the module docstring);
     ``close()`` (or leaving a ``with`` block) stops both."""
 
-    def __init__(self, workers: int, one_task_per_worker: bool = False) -> None:
+    def __init__(self, workers: int) -> None:
         import dask
         from distributed import Client, LocalCluster
 
-        settings: dict[str, Any] = {PROFILER: False}  # read by each worker process as it starts
-        if one_task_per_worker:
-            settings[SATURATION] = 1.0  # read by the scheduler, which runs in this process
-        with dask.config.set(settings):
+        with dask.config.set({PROFILER: False}):  # read by each worker process as it starts
             self.cluster: Any = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=":0", silence_logs=logging.ERROR)
         try:

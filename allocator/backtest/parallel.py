@@ -2,9 +2,10 @@
 in a process pool when Dask is not installed.
 
 ``in_workers`` starts the cluster (``allocator.cluster.LocalDask``, one single-threaded process per worker asked,
-no more than the strategies) and submits each strategy as one task, highest priority to the longest
-(``strategies.longest_first``); the scheduler hands a worker its next task only when it is free, so no long strategy
-waits behind another while a worker sits idle. The market history is sent to each worker once. Workers report
+no more than the strategies) and hands out the strategies as tasks, longest first (``strategies.longest_first``),
+one per worker at a time: the next is submitted when a task ends, to the worker it freed, so that no long
+strategy waits behind another while a worker sits idle (all submitted at once, Dask placed them on the workers
+ahead and a worker could sit idle for seconds). The market history is sent to each worker once. Workers report
 their progress (strategy, rebalances decided) through a ``distributed.Queue``: at most every ``PROGRESS_SECONDS``
 and once at the end of each strategy, so the progress bar costs no more than a few messages a second. An error in a
 worker reaches the caller as itself (``AllocatorError`` pickles with every field), the first in the strategies'
@@ -16,6 +17,7 @@ Without Dask (``pip install allocate[batch]`` adds it) the same tasks run in a `
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import time
@@ -33,7 +35,7 @@ from allocator.backtest.strategies import Strategy, longest_first
 
 Report = Callable[[str, int], None]  # (strategy, rebalances decided so far)
 PROGRESS_SECONDS = 0.2  # a worker on Dask reports its progress at most this often (and at its strategy's end)
-WAIT_SECONDS = 0.2  # the driver looks at its tasks at least this often while it waits for progress
+WAIT_SECONDS = 0.2  # the driver shows the progress received at least this often
 
 
 def in_workers(strategies: list[Strategy], market: MarketHistory, schedule: Schedule, starts: list[StrategyState],
@@ -44,11 +46,11 @@ def in_workers(strategies: list[Strategy], market: MarketHistory, schedule: Sche
 
     count = min(workers, len(strategies))
     try:
-        cluster = LocalDask(count, one_task_per_worker=True)
+        cluster = LocalDask(count)
     except ImportError:
         return in_process_pool(strategies, market, schedule, starts, count, folder, report)
     with cluster:
-        return on_dask(cluster.client, strategies, market, schedule, starts, folder, report)
+        return on_dask(cluster.client, count, strategies, market, schedule, starts, folder, report)
 
 
 def _simulate_on_dask(strategy: Strategy, market: MarketHistory, schedule: Schedule, start: StrategyState,
@@ -71,35 +73,42 @@ def _simulate_on_dask(strategy: Strategy, market: MarketHistory, schedule: Sched
     return state
 
 
-def on_dask(client: Any, strategies: list[Strategy], market: MarketHistory, schedule: Schedule,
+def on_dask(client: Any, workers: int, strategies: list[Strategy], market: MarketHistory, schedule: Schedule,
             starts: list[StrategyState], folder: Path | None, report: Report | None) -> list[StrategyState]:
-    """``in_workers`` on the Dask cluster of ``client``."""
-    from distributed import Queue
+    """``in_workers`` on the Dask cluster of ``client``, ``workers`` tasks at a time."""
+    from distributed import Queue, wait
 
     progress = Queue(f"backtest-progress-{uuid.uuid4().hex}", client=client) if report is not None else None
     shared = client.scatter(market, broadcast=True, hash=False)
-    order = longest_first(strategies)
-    futures = {i: client.submit(_simulate_on_dask, strategies[i], shared, schedule, starts[i], folder,
-                                progress.name if progress is not None else None,
-                                key=f"backtest-{strategies[i].name}-{uuid.uuid4().hex}",
-                                priority=len(order) - rank, pure=False)
-               for rank, i in enumerate(order)}
-    try:
-        while not all(f.done() for f in futures.values()):
-            if progress is None or report is None:
-                time.sleep(WAIT_SECONDS)
-                continue
-            try:
-                name, decided = progress.get(timeout=WAIT_SECONDS)
-            except TimeoutError:
-                continue
-            report(name, decided)
+    waiting = longest_first(strategies)
+    running: dict[Any, int] = {}
+    finished: dict[int, Any] = {}
+
+    def submit_next() -> None:
+        i = waiting.pop(0)
+        running[client.submit(_simulate_on_dask, strategies[i], shared, schedule, starts[i], folder,
+                              progress.name if progress is not None else None, pure=False)] = i
+
+    def show_progress() -> None:
         if progress is not None and report is not None:
             for name, decided in progress.get(batch=True):
                 report(name, decided)
-        return [futures[i].result() for i in range(len(strategies))]  # raises the first strategy's error
+
+    try:
+        while waiting and len(running) < workers:
+            submit_next()
+        while running:
+            with contextlib.suppress(TimeoutError):
+                wait(list(running), timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED")
+            show_progress()
+            for future in [f for f in running if f.done()]:
+                finished[running.pop(future)] = future
+                if waiting:
+                    submit_next()
+        show_progress()
+        return [finished[i].result() for i in range(len(strategies))]  # raises the first strategy's error
     finally:
-        for future in futures.values():
+        for future in running:
             future.cancel()
 
 

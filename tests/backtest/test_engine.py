@@ -211,9 +211,9 @@ def test_the_strategies_run_on_the_local_dask_cluster_and_report_their_progress_
     started = []
     real_cluster = cluster.LocalDask
 
-    def recording(workers: int, one_task_per_worker: bool = False) -> cluster.LocalDask:
-        started.append((workers, one_task_per_worker))
-        return real_cluster(workers, one_task_per_worker)
+    def recording(workers: int) -> cluster.LocalDask:
+        started.append(workers)
+        return real_cluster(workers)
 
     def no_pool(*args: object) -> None:
         raise AssertionError("the process pool is for when Dask is missing")
@@ -223,7 +223,7 @@ def test_the_strategies_run_on_the_local_dask_cluster_and_report_their_progress_
     seen, report = _recorder()
     states = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=2,
                           report=report).states
-    assert started == [(2, True)]
+    assert started == [2]
     decisions = len(resolved.schedule.decisions)
     assert seen == dict.fromkeys(("benchmark_hold", "config", "benchmark_rebalanced"), decisions)
     assert [s.decided for s in states] == [decisions] * 3
@@ -251,3 +251,21 @@ def test_without_dask_the_strategies_run_in_a_process_pool_with_the_same_results
     assert pooled == [2]  # no more processes than strategies
     assert seen == dict.fromkeys(("benchmark_hold", "config"), len(resolved.schedule.decisions))
     assert [(s.nav, s.trades, s.decisions) for s in states] == [(s.nav, s.trades, s.decisions) for s in serial]
+
+
+def test_on_dask_a_worker_gets_its_next_strategy_only_when_it_is_free(example_copy: Path) -> None:
+    """Three strategies on two workers: the third is handed out once one of the first two has ended, to the worker
+    that ran it (submitted all at once, Dask placed them on the workers ahead, and a free worker could wait)."""
+    from distributed import get_task_stream
+
+    resolved = _resolved(example_copy, strategies="benchmark_hold, config, benchmark_rebalanced")
+    strategies = list(resolved.strategies)
+    starts = [resolved.account.state(s.name) for s in strategies]
+    with cluster.LocalDask(2) as local, get_task_stream(local.client) as stream:
+        states = parallel.on_dask(local.client, 2, strategies, resolved.market, resolved.schedule, starts, None, None)
+    assert [s.name for s in states] == ["benchmark_hold", "config", "benchmark_rebalanced"]
+    spans = sorted((part["start"], part["stop"], task["worker"]) for task in stream.data
+                   for part in task["startstops"] if part["action"] == "compute")
+    assert len(spans) == 3
+    first_free = min(spans[:2], key=lambda span: span[1])
+    assert spans[2][0] >= first_free[1] and spans[2][2] == first_free[2]
