@@ -3,7 +3,7 @@
 - ``schedule``: the rebalance calendar and fill dates; ``point_in_time``: each date's view of the inputs;
 - ``strategies``: the config, its ablations, the benchmark and riskfolio-lib baselines, and what each decides;
 - ``ledger``: fills, cash interest and valuation in exact decimals; ``simulation``: one strategy through the
-  calendar; ``journal``: resumption; ``engine``: every strategy, in worker processes;
+  calendar; ``journal``: resumption; ``engine``: every strategy; ``parallel``: in worker processes (Dask);
 - ``metrics``, ``rules`` and ``bootstrap``: performance, the RSI trims' hit rate and the signals' IC, confidence
   intervals; ``riskfolio_adapter``: riskfolio-lib behind one door;
 - ``files``, ``charts`` and ``manifest``: the output folder, its PNG charts and its repeatable record.

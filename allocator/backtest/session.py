@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from allocator.backtest import journal
-from allocator.backtest.engine import BacktestResult, Report, run_backtest
+from allocator.backtest.engine import BacktestResult, run_backtest
 from allocator.backtest.files import BacktestReport, backtest_files, backtest_report
 from allocator.backtest.manifest import BacktestReplay, backtest_manifest, differing_files
+from allocator.backtest.parallel import Report
 from allocator.backtest.request import BacktestRequest, resolve
 from allocator.errors import OutputError
 from allocator.files.json_text import json_bytes

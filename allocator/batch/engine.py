@@ -6,22 +6,22 @@ process keeps one compiled problem per model and universe (``account_run.WorkerS
 account. Results come back as chunks finish, in any order; the batch's files do not depend on that order.
 
 - ``InProcess``: the chunks one after another in this process (a handful of accounts, or ``--workers 0``).
-- ``DaskEngine``: a ``distributed.LocalCluster`` of ``workers`` single-threaded processes (default: one per core),
-  or the running cluster at ``scheduler`` (``tcp://HOST:PORT``; Dask's own ``DASK_SCHEDULER_ADDRESS`` is read too).
-  A worker that dies has its chunks run again elsewhere by the scheduler; the driver takes each chunk's result
-  once.
+- ``DaskEngine``: a ``distributed.LocalCluster`` of ``workers`` single-threaded processes (default: one per core;
+  started by ``allocator.cluster``, as for ``allocate backtest``: no dashboard, Dask's profiler off), or the running
+  cluster at ``scheduler`` (``tcp://HOST:PORT``; Dask's own ``DASK_SCHEDULER_ADDRESS`` is read too; it keeps its own
+  settings). A worker that dies has its chunks run again elsewhere by the scheduler; the driver takes each chunk's
+  result once.
 
 Where the workers share the driver's files (``shared_files``: in this process and on a LocalCluster) they write
 their accounts' files and journal rows into the batch's work folder themselves and send back only the outcomes
 (``allocator.batch.chunk``); on a cluster at an address the files come back with the outcomes. A chunk's accounts
 and its outcomes travel pickled once as bytes (``chunk.rebalance_packed``), not through Dask's own pickler.
 
-Dask is an optional dependency (``pip install allocate[batch]``), imported here only.
+Dask is an optional dependency (``pip install allocate[batch]``), imported here and in ``allocator.cluster`` only.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import pickle
@@ -31,14 +31,12 @@ from typing import Any, Protocol
 
 from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions
 from allocator.batch.chunk import rebalance_chunk, rebalance_packed
+from allocator.cluster import LocalDask
 from allocator.errors import UsageError
 
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
 MAX_CHUNK = 50  # accounts per task: enough to amortize a task's overhead, few enough to balance the workers
 CHUNKS_PER_WORKER = 4
-# Dask's statistical profiler samples every worker's stack 100 times a second for the dashboard: 5% of an account's
-# CPU time on a worker. The cluster the batch starts itself has it off; a cluster at an address keeps its settings.
-PROFILER = "distributed.worker.profile.enabled"
 
 Work = Sequence[tuple[str, list[AccountTask]]]  # (model name, accounts of that model) per chunk
 
@@ -79,27 +77,23 @@ class DaskEngine:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise UsageError("--workers", "Dask is not installed", "pip install 'allocate[batch]' (dask[distributed]), "
                              "or rebalance in this process with --workers 0") from None
-        self.cluster: Any = None
+        self.local: LocalDask | None = None
         if scheduler is not None:
             try:
-                self.client = Client(scheduler, timeout="10s")
+                self.client: Any = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise UsageError("--scheduler", f"cannot connect to the Dask scheduler at {scheduler} ({exc})",
                                  "check the address (tcp://HOST:PORT) and that the scheduler is running") from None
             self.description = f"Dask cluster at {scheduler}"
             self.shared_files = False  # workers may be on other machines
         else:
-            import dask
-
             count = workers or os.cpu_count() or 1
-            with dask.config.set({PROFILER: False}):  # read by each worker process as it starts
-                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                            dashboard_address=":0", silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
+            self.local = LocalDask(count)
+            self.client = self.local.client
             self.description = f"local Dask cluster of {count} processes"
             self.shared_files = True
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
@@ -120,9 +114,10 @@ class DaskEngine:
                 future.cancel()
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        if self.local is not None:
+            self.local.close()
+        else:
+            self.client.close()
 
 
 def scheduler_address(given: str | None) -> str | None:

@@ -1020,7 +1020,8 @@ class BacktestConfig(StrictModel):
     bootstrap_block_days: float = Field(21.0, ge=1.0, le=1_000.0, description="mean block length of the "
                                         "bootstrap, sessions")
     seed: int = Field(42, ge=0, description="seed of the bootstrap")
-    workers: int = Field(2, ge=1, le=64, description="worker processes running strategies in parallel (1: none)")
+    workers: int = Field(2, ge=1, le=64, description="worker processes running strategies in parallel, on a local "
+                         "Dask cluster (a process pool without Dask; 1: none)")
 
     @field_validator("every", mode="before")
     @classmethod

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.backtest import journal
+from allocator import cluster
+from allocator.backtest import journal, parallel
 from allocator.backtest.engine import run_backtest
+from allocator.backtest.journal import StrategyState
 from allocator.backtest.request import BacktestRequest, ResolvedBacktest, resolve
 from allocator.backtest.simulation import simulate
 from allocator.backtest.strategies import longest_first, named_strategies
@@ -185,3 +190,82 @@ def test_worker_processes_take_the_longest_strategy_first_and_give_states_in_the
     parallel = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=2).states
     assert [s.name for s in parallel] == ["benchmark_hold", "config", "benchmark_rebalanced"]
     assert [(s.nav, s.trades, s.decisions) for s in parallel] == [(s.nav, s.trades, s.decisions) for s in serial]
+
+
+def _recorder() -> tuple[dict[str, int], Callable[[str, int], None]]:
+    seen: dict[str, int] = {}
+
+    def report(name: str, decided: int) -> None:
+        assert decided >= seen.get(name, 0), (name, decided)  # progress never goes back
+        seen[name] = decided
+
+    return seen, report
+
+
+def test_the_strategies_run_on_the_local_dask_cluster_and_report_their_progress_back(
+        example_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tasks run on the Dask cluster shared with ``allocate batch`` (the process pool is not used), and every
+    strategy's last progress report, sent from a worker process, reaches this process."""
+    resolved = _resolved(example_copy, strategies="benchmark_hold, config, benchmark_rebalanced")
+    strategies = list(resolved.strategies)
+    started = []
+    real_cluster = cluster.LocalDask
+
+    def recording(workers: int) -> cluster.LocalDask:
+        started.append(workers)
+        return real_cluster(workers)
+
+    def no_pool(*args: object) -> None:
+        raise AssertionError("the process pool is for when Dask is missing")
+
+    monkeypatch.setattr(cluster, "LocalDask", recording)
+    monkeypatch.setattr(parallel, "in_process_pool", no_pool)
+    seen, report = _recorder()
+    states = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=2,
+                          report=report).states
+    assert started == [2]
+    decisions = len(resolved.schedule.decisions)
+    assert seen == dict.fromkeys(("benchmark_hold", "config", "benchmark_rebalanced"), decisions)
+    assert [s.decided for s in states] == [decisions] * 3
+
+
+def test_without_dask_the_strategies_run_in_a_process_pool_with_the_same_results(
+        example_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``distributed`` made unimportable: the process pool runs the same tasks, with every rebalance reported, and
+    the states equal those of one process."""
+    resolved = _resolved(example_copy, strategies="benchmark_hold, config")
+    strategies = list(resolved.strategies)
+    serial = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=1).states
+    pooled = []
+    real_pool = parallel.in_process_pool
+
+    def recording(*args: Any) -> list[StrategyState]:
+        pooled.append(args[4])
+        return real_pool(*args)
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    monkeypatch.setattr(parallel, "in_process_pool", recording)
+    seen, report = _recorder()
+    states = run_backtest(strategies, resolved.market, resolved.schedule, resolved.account, workers=3,
+                          report=report).states
+    assert pooled == [2]  # no more processes than strategies
+    assert seen == dict.fromkeys(("benchmark_hold", "config"), len(resolved.schedule.decisions))
+    assert [(s.nav, s.trades, s.decisions) for s in states] == [(s.nav, s.trades, s.decisions) for s in serial]
+
+
+def test_on_dask_a_worker_gets_its_next_strategy_only_when_it_is_free(example_copy: Path) -> None:
+    """Three strategies on two workers: the third is handed out once one of the first two has ended, to the worker
+    that ran it (submitted all at once, Dask placed them on the workers ahead, and a free worker could wait)."""
+    from distributed import get_task_stream
+
+    resolved = _resolved(example_copy, strategies="benchmark_hold, config, benchmark_rebalanced")
+    strategies = list(resolved.strategies)
+    starts = [resolved.account.state(s.name) for s in strategies]
+    with cluster.LocalDask(2) as local, get_task_stream(local.client) as stream:
+        states = parallel.on_dask(local.client, 2, strategies, resolved.market, resolved.schedule, starts, None, None)
+    assert [s.name for s in states] == ["benchmark_hold", "config", "benchmark_rebalanced"]
+    spans = sorted((part["start"], part["stop"], task["worker"]) for task in stream.data
+                   for part in task["startstops"] if part["action"] == "compute")
+    assert len(spans) == 3
+    first_free = min(spans[:2], key=lambda span: span[1])
+    assert spans[2][0] >= first_free[1] and spans[2][2] == first_free[2]
