@@ -163,10 +163,18 @@ def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
     return scaled
 
 
-def weight_trades(prepared: Prepared, weight: FloatArray) -> TradeList:
-    """``weight`` rounded to whole lots within the cash floor, reconciled as ``allocate run`` reconciles."""
-    trade_list = build_trades(prepared.universe, weight, prepared.limits, prepared.config.trading, prepared.returns,
-                              prepared.scores, {}, prepared.risk)
+WEIGHT_REASONS = {StrategyName.BENCHMARK_HOLD: "benchmark weight, bought once and held",
+                  StrategyName.BENCHMARK_REBALANCED: "benchmark weight",
+                  StrategyName.HRP: "hierarchical risk parity weight (riskfolio-lib HRP)",
+                  StrategyName.ERC: "equal risk contribution weight (riskfolio-lib)"}
+
+
+def weight_trades(prepared: Prepared, weight: FloatArray, reason: str = "fixed target weight") -> TradeList:
+    """``weight`` rounded to whole lots within the cash floor, reconciled as ``allocate run`` reconciles; every
+    trade's reason is ``reason`` (the model's tilts and views do not move a weight strategy's target)."""
+    built = build_trades(prepared.universe, weight, prepared.limits, prepared.config.trading, prepared.returns,
+                         prepared.scores, {}, prepared.risk)
+    trade_list = replace(built, trades=tuple(replace(t, reason=reason) for t in built.trades))
     problems = reconcile(trade_list)
     if problems:
         raise AllocatorError(prepared.holdings.source, "the trade list does not reconcile: " + "; ".join(problems[:3]),
@@ -195,4 +203,6 @@ def decide(strategy: Strategy, holdings: Holdings, as_of: str, market: MarketVie
     if strategy.kind in PIPELINE:
         result = run(holdings, loaded, cache=cache, relax=loaded.config.backtest.relax, prepared=prepared)
         return Decision(trades=result.trades, prepared=prepared, relaxations=result.relaxations)
-    return Decision(trades=weight_trades(prepared, target_weights(strategy, prepared)), prepared=prepared)
+    reason = WEIGHT_REASONS.get(strategy.kind, "fixed target weight") if strategy.kind is not None else \
+        "fixed target weight"
+    return Decision(trades=weight_trades(prepared, target_weights(strategy, prepared), reason), prepared=prepared)

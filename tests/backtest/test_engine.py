@@ -274,3 +274,13 @@ def test_on_dask_a_worker_gets_its_next_strategy_only_when_it_is_free(example_co
     # on the worker that came free first, or on the other one only if it was free by then too (within a second:
     # the hand-out's latency on a loaded machine); placed ahead, it would wait for the other worker's first strategy
     assert spans[2][2] == first_free[2] or same_worker[1] - first_free[1] < 1.0, (spans, first_free)
+
+
+def test_a_weight_strategys_trades_give_its_own_reason(example_copy: Path) -> None:
+    """The benchmark strategies trade to benchmark weights, whatever the model's tilts and views: their trades say
+    so (they carried the model's tilt and view reasons)."""
+    resolved = _resolved(example_copy, strategies="benchmark_hold, benchmark_rebalanced")
+    result = run_backtest(resolved.strategies, resolved.market, resolved.schedule, resolved.account)
+    reasons = {state.name: {row[3] for row in state.decisions} for state in result.states}
+    assert reasons == {"benchmark_hold": {"benchmark weight, bought once and held"},
+                       "benchmark_rebalanced": {"benchmark weight"}}
