@@ -38,6 +38,10 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+BATCH_INFEASIBLE_FIX = ("relax the limits named below in the model or the account's row of the accounts table, "
+                        "or run the account alone with allocate run --relax to see the smallest relaxation")
+
+
 @dataclass(frozen=True)
 class BatchModel:
     """A model of the batch: its name (the config file as given), a key for its inputs (SHA-256) and the market
@@ -177,6 +181,7 @@ def rebalance_account(model: BatchModel, task: AccountTask, options: RunOptions,
     except InfeasibleError as exc:
         from allocator.files.json_text import json_bytes
 
+        exc.fix = BATCH_INFEASIBLE_FIX  # run's own fix offers --relax, which a batch does not have
         return dataclasses.replace(base, status=Status.INFEASIBLE, reason=exc.message(), exit_code=exc.exit_code,
                                    files={"diagnosis.json": json_bytes(exc.diagnosis)})
     except AllocatorError as exc:

@@ -255,7 +255,8 @@ def test_the_keys_and_limits_named_below_follow_the_failed_accounts_on_stderr(tm
                          "(2 problems); fix the keys listed below")
     assert lines[config + 1].startswith("  - trading.") and lines[config + 2].startswith("  - trading.")
     infeasible = next(i for i, line in enumerate(lines) if line.startswith("Error: account ACC-004 (infeasible)"))
-    assert "relax the limits named below" in lines[infeasible]
+    assert "relax the limits named below in the model or the account's row" in lines[infeasible]
+    assert "allocate run --relax" in lines[infeasible] and "or run with --relax" not in lines[infeasible]
     named = lines[infeasible + 1:infeasible + 4]
     assert all(line.startswith("  - ") for line in named), named
     assert lines[infeasible + 4] == (f"  and {len(read_csv(out / 'batch.csv')[1]['reason'].split(' | ')) - 4} "
