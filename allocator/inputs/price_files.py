@@ -187,7 +187,8 @@ class WidePriceTable:
 def _wide_rows(handle: BinaryIO, rows: int, symbols: int) -> tuple[list[str], np.ndarray] | None:
     """The dates and closes (symbols x rows) of the data rows of a wide file (``handle`` after the header), or
     None when a row is not plain: another cell count, a quote, a carriage return inside the row (pyarrow would end
-    the row there), a blank line, a cell pyarrow does not read as a
+    the row there), a tab (the careful reader may take tabs for the separator), a blank line, a cell pyarrow does
+    not read as a
     number, ``nan`` spelled out, a close beyond ``LARGEST_CLOSE``."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -201,8 +202,9 @@ def _wide_rows(handle: BinaryIO, rows: int, symbols: int) -> tuple[list[str], np
     while len(dates) < rows:
         cells: list[bytes] = []
         for line in handle.readlines(WIDE_BLOCK_BYTES):
-            date, comma, rest = line.rstrip(b"\r\n").partition(b",")
-            if not comma or rest.count(b",") != symbols - 1 or b'"' in line or b"\r" in rest:
+            row = line.rstrip(b"\r\n")
+            date, comma, rest = row.partition(b",")
+            if not comma or rest.count(b",") != symbols - 1 or b'"' in row or b"\r" in row or b"\t" in row:
                 return None
             dates.append(date.decode("utf-8"))
             cells.append(rest)
@@ -260,6 +262,8 @@ def csv_price_table(path: Path, limits: FileLimits, text_columns: Callable[[list
         return None
     names = [name.strip() for name in header]
     text = text_columns(names)
+    if any("\t" in name for name in header):
+        return None  # the careful reader decides whether tabs or commas separate the cells
     if text == {names[0]} and len(names) > 1:  # the date first, then closes: the wide reader
         return wide_price_table(path, header, limits)
     try:

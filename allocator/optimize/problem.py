@@ -61,10 +61,12 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.SCS: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
 # Clarabel's 1e-12 tolerances are met on nearly every small problem; on a few ill-conditioned ones it stops at
-# "optimal_inaccurate", and one more solve at looser tolerances (same canonicalized problem) is accurate where a switch
-# to another solver would canonicalize the problem again: 1e-10, then 1e-9 (still below SCS's and OSQP's 1e-9
-# residuals, the next solvers tried). A problem of more than ``LARGE_VARIABLES`` variables starts at 1e-9 and ends at
-# Clarabel's own default, 1e-8: with a tracking-error cone at 2,000 to 20,000 assets the 1e-12 and 1e-10 solves are
+# "optimal_inaccurate", and one more solve at looser tolerances is accurate where a switch to another solver would
+# set up another solver (with DPP the canonicalization is reused; compiled with constants, each rung canonicalizes
+# again, 0.4 s at 20,000 assets): 1e-10, then 1e-9 (still below SCS's and OSQP's 1e-9 residuals, the next solvers
+# tried). Any problem of more than ``LARGE_VARIABLES`` variables (about 330 assets, with or without a
+# tracking-error limit) starts at 1e-9 and ends at Clarabel's own default, 1e-8: with a tracking-error cone at
+# 2,000 to 20,000 assets the 1e-12 and 1e-10 solves are
 # inaccurate as often as not, each failed rung costs a whole solve (10,000 assets: 3.3 s at 1e-10 for nothing, then
 # 2.7 s at 1e-9 in 31 iterations, against 30 at 1e-8), and SCS took 200 s at 20,000 assets once they had all failed.
 # Weights within 1e-9 are far finer than a whole share of any fund in a 20,000-asset book.
@@ -249,10 +251,15 @@ class CompiledProblem:
             if not keeps_parameters(self.problem):
                 # canonicalized with constants at each solve: mu and kappa may sit in the objective, and the row
                 # ``gain`` (there to keep parameters out of a DPP objective) would only put a dense row in every KKT
-                # factorization (10,000 assets with a tracking-error limit: 65 ms an iteration with it, 45 without)
-                del cons["gain"]
+                # factorization (10,000 assets with a tracking-error limit: 65 ms an iteration with it, 45 without).
+                # Dropped only when the problem without it is still compiled with constants: one variable fewer can
+                # bring it under ``DPP_CONE_CELLS``, and a DPP objective must hold no parameter.
                 net = p["mu"] @ w - p["kappa"] @ trade
-                self.problem = cp.Problem(cp.Maximize(net - self.impact - self.utility_risk), list(cons.values()))
+                rest = [row for name, row in cons.items() if name != "gain"]
+                lean = cp.Problem(cp.Maximize(net - self.impact - self.utility_risk), rest)
+                if not keeps_parameters(lean):
+                    del cons["gain"]
+                    self.problem = lean
         self.solves = 0
 
     def set_risk(self, risk: RiskModel) -> None:

@@ -142,11 +142,25 @@ def test_the_fast_reader_refuses_what_it_cannot_vouch_for(tmp_path: Path) -> Non
     "2024-01-02,1,2\n2024-01-03,1.797e308,4\n",  # a placeholder
     "2024-01-02,1,2\n2024-01-03,x,4\n",        # text
     "2024-01-02,1,2\n2024-01-03,3,4\r\n2024-01-04,1\r,2\n",  # a carriage return inside a row
+    "2024-01-02\r,1,2\n2024-01-03,3,4\n",     # ... at the end of the date cell
+    "2024-01-02,1.5,2\t\n2024-01-03,1.6,2.1\t\n",  # tabs a spreadsheet paste leaves
 ])
 def test_the_wide_reader_leaves_any_irregular_row_to_the_careful_reader(tmp_path: Path, body: str) -> None:
     path = tmp_path / "prices.csv"
     path.write_text("date,A,B\n" + body, newline="")
     assert csv_price_table(path, FileLimits(), lambda names: {"date"}) is None
+
+
+def test_a_header_with_a_tab_goes_to_the_careful_reader(tmp_path: Path) -> None:
+    """Tabs and commas in one file: the careful reader chooses the separator, and both readers say the same."""
+    path = tmp_path / "prices.csv"
+    path.write_bytes(b"date,A,B\t\n2024-01-02,1.5,2\t\n2024-01-03,1.6,2.1\t\n")
+    assert csv_price_table(path, FileLimits(), lambda names: {"date"}) is None
+    with pytest.raises(DataError) as fast:
+        read_prices(path)
+    with pytest.raises(DataError) as careful:
+        read_prices_as_text(path)
+    assert str(fast.value) == str(careful.value)
 
 
 @pytest.mark.parametrize("body", ["2024-01-02,1,\n2024-01-03,,4\n2024-01-04,5,6",  # empty cells, no last newline

@@ -144,3 +144,20 @@ def test_the_benchmarks_2000_asset_tracking_error_problem_is_solved_by_clarabel_
     assert [(a.solver, a.status, a.accepted) for a in allocation.attempts] == [("clarabel", "optimal", True)]
     assert allocation.objective == pytest.approx(0.0961992434, rel=1e-8)  # SCS's optimum, found before the fix
     assert tracking_error(risk, allocation.weight, limits.benchmark) <= 0.02 + 1e-7
+
+
+@pytest.mark.parametrize("groups", [4, 10, 11])
+def test_a_problem_that_keeps_its_parameters_has_none_in_its_objective_at_the_cutoff(groups: int) -> None:
+    """Around the DPP cut-off (about 465 assets here) the row ``gain`` is dropped only when the problem without it
+    is still compiled with constants: one variable fewer had brought some sizes under ``DPP_CONE_CELLS``, so a DPP
+    problem held mu and kappa in its objective."""
+    flips = 0
+    for n in range(440, 490):
+        risk, _, limits = factor_case(n, seed=1)
+        limits = replace(limits, groups=limits.groups[:groups])
+        compiled = CompiledProblem(risk, limits)
+        kept = keeps_parameters(compiled.problem)
+        if kept:  # DPP: the row gain holds mu and kappa, and the objective none
+            assert "gain" in compiled.constraints and not compiled.problem.objective.parameters(), n
+        flips += "gain" not in compiled.constraints
+    assert 0 < flips < 50, "the sizes cross the cut-off"
