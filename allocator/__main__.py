@@ -22,7 +22,11 @@ for _signum in _SIGNALS:
     if not _KEPT[_signum]:
         signal.signal(_signum, _stopped_while_loading)
 
-from allocator.errors import Stopped, stop_on_signal  # noqa: E402 - after the handlers, on purpose
+from allocator.errors import (  # noqa: E402 - after the handlers, on purpose
+    Stopped,
+    resend_swallowed_stops,
+    stop_on_signal,
+)
 
 
 def main() -> None:
@@ -30,6 +34,7 @@ def main() -> None:
     for signum in _SIGNALS:
         if not _KEPT[signum]:  # an ignored signal stays ignored
             signal.signal(signum, stop_on_signal)
+    resend_swallowed_stops()
     try:
         from allocator.cli import main as command_line
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from allocator import __version__
-from allocator.errors import AllocatorError, Stopped, stop_on_signal
+from allocator.errors import AllocatorError, Stopped, resend_swallowed_stops, stop_on_signal
 
 if TYPE_CHECKING:
     from allocator.batch.account_run import AccountOutcome
@@ -127,6 +127,7 @@ def main(debug: bool) -> None:
     rejected or unanswered (send).
     """
     signal.signal(signal.SIGTERM, stop_on_signal)
+    resend_swallowed_stops()
     if hasattr(signal, "SIGPIPE"):  # a closed pipe (``| head``) ends the output quietly, as for any Unix tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     # pydantic scans every installed distribution's entry points for plugins when it builds its first model

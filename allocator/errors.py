@@ -7,6 +7,9 @@ on stderr and the exit code below (docs/cli.md, "Exit codes").
 from __future__ import annotations
 
 import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
@@ -128,6 +131,68 @@ class Stopped(SystemExit):
         self.signal_name = signal.Signals(signum).name
 
 
+_hook_running = False  # the unraisablehook below is running: a signal then is recorded, not raised
+_held: list[int] = []  # signals recorded while the hook ran
+_swallowed: list[int] = []  # stops Python swallowed and the hook is sending again; raised by ``raise_swallowed_stop``
+
+
 def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
-    """A signal handler that raises ``Stopped``."""
+    """A signal handler that raises ``Stopped``.
+
+    With ``resend_swallowed_stops()`` installed, a signal that lands inside a callback whose exceptions Python
+    cannot pass on (a weak-reference callback of the import system, a ``__del__``) is not lost.
+    """
+    if _hook_running:
+        _held.append(signum)
+        return
+    _swallowed.clear()
     raise Stopped(signum)
+
+
+def raise_swallowed_stop() -> None:
+    """Raise the ``Stopped`` that Python swallowed and that is being sent again (see ``resend_swallowed_stops``),
+    if any: called just before output is moved into place, so that nothing is written after a stop."""
+    if _swallowed:
+        raise Stopped(_swallowed[-1])
+
+
+def _send_again(signum: int) -> None:
+    """Send ``signum`` to the main thread a few milliseconds from now, from a helper thread: after the
+    ``unraisablehook`` has returned, so that the handler raises in the program's own code."""
+
+    def send() -> None:
+        time.sleep(0.005)
+        signal.pthread_kill(threading.main_thread().ident or 0, signum)
+
+    threading.Thread(target=send, name="allocate-resend-stop", daemon=True).start()
+
+
+def resend_swallowed_stops() -> None:
+    """Install an ``unraisablehook`` that does not lose a stop.
+
+    A ``Stopped`` raised where Python can only report it ("Exception ignored in ...", e.g. inside a weak-reference
+    callback while a module loads: CI saw a SIGTERM land there and the run go on to write its output) is not
+    printed; its signal is sent again a moment later, so it surfaces in the program's own code. Anything else goes
+    to the hook installed before (Python's default one, or a test runner's). Installing twice changes nothing.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "resends_stops", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        global _hook_running
+        if not isinstance(unraisable.exc_value, Stopped):
+            previous(unraisable)
+            return
+        signum = signal.Signals[unraisable.exc_value.signal_name]
+        _swallowed.append(signum)
+        _hook_running = True
+        try:
+            _send_again(signum)
+        finally:
+            _hook_running = False
+        while _held:  # arrived while the hook ran (the resent one, on a very slow machine): send again
+            _send_again(_held.pop())
+
+    hook.resends_stops = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook

@@ -62,3 +62,54 @@ def test_a_stop_at_any_moment_is_one_error_line_and_leaves_nothing(signum: signa
             assert stderr.splitlines()[-1] == f"Error: stopped by {signum.name}; nothing was written", stderr
         assert list(out.parent.iterdir()) == [], (delay, list(out.parent.iterdir()))
     assert 128 + signum in outcomes  # most delays land while the command runs, and are reported
+
+
+
+SWALLOWED = """
+import signal
+import time
+import weakref
+
+from allocator.errors import Stopped, raise_swallowed_stop, resend_swallowed_stops, stop_on_signal
+
+signal.signal(signal.SIGTERM, stop_on_signal)
+if {install}:
+    resend_swallowed_stops()
+
+
+class Thing:
+    pass
+
+
+def callback(_ref):  # as the import system's module-lock callback: Python can only report what it raises
+    signal.raise_signal(signal.SIGTERM)
+    sum(range(10))  # the handler runs here, inside the callback
+
+
+thing = Thing()
+ref = weakref.ref(thing, callback)
+try:
+    del thing
+    if {at_once}:
+        raise_swallowed_stop()  # as before output is moved into place
+    for _ in range(100):
+        time.sleep(0.01)
+    print("not stopped")
+except Stopped as stop:
+    print("stopped", stop.code)
+"""
+
+
+@pytest.mark.parametrize(("install", "at_once"), [(True, False), (True, True), (False, False)],
+                         ids=["resent", "before-writing", "python-alone"])
+def test_a_stop_raised_inside_a_weak_reference_callback_is_not_lost(install: bool, at_once: bool) -> None:
+    """CI once sent SIGTERM while a module loaded: the handler ran inside importlib's weak-reference callback,
+    Python printed "Exception ignored in ..." with a traceback, and the run went on to write its output. With the
+    hook the stop is sent again and raised in the program's own code, and raised at once before output is moved
+    into place; without the hook (the control) Python loses it."""
+    done = subprocess.run([sys.executable, "-c", SWALLOWED.format(install=install, at_once=at_once)],
+                          capture_output=True, text=True, timeout=60)
+    if install:
+        assert (done.stdout, done.stderr) == ("stopped 143\n", "")
+    else:
+        assert done.stdout == "not stopped\n" and "Exception ignored" in done.stderr

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from allocator.errors import OutputError
+from allocator.errors import OutputError, raise_swallowed_stop
 
 
 def write_file_atomically(path: str | Path, data: bytes, force: bool = False) -> Path:
@@ -31,6 +31,7 @@ def write_file_atomically(path: str | Path, data: bytes, force: bool = False) ->
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(staging, 0o644)
+        raise_swallowed_stop()
         os.replace(staging, target)
     except BaseException:
         with contextlib.suppress(OSError):

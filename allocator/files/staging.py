@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from allocator.errors import OutputError
+from allocator.errors import OutputError, raise_swallowed_stop
 
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
@@ -196,6 +196,7 @@ def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
     swapped with the existing ``target`` when ``replacing`` (``replacing_existing`` said so), else never over a
     folder that appeared meanwhile (``allocate batch`` fills its staging folder account by account, then moves it
     into place here)."""
+    raise_swallowed_stop()
     try:
         if replacing:
             _swap(staging, target)
