@@ -47,6 +47,7 @@ from typing import Any
 
 import cvxpy as cp
 import numpy as np
+from scipy import sparse
 
 from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
@@ -65,19 +66,20 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
 # set up another solver (with DPP the canonicalization is reused; compiled with constants, each rung canonicalizes
 # again, 0.4 s at 20,000 assets): 1e-10, then 1e-9 (still below SCS's and OSQP's 1e-9 residuals, the next solvers
 # tried). Any problem of more than ``LARGE_VARIABLES`` variables (about 330 assets, with or without a
-# tracking-error limit) starts at 1e-9 and ends at Clarabel's own default, 1e-8: with a tracking-error cone at
-# 2,000 to 20,000 assets the 1e-12 and 1e-10 solves are
-# inaccurate as often as not, each failed rung costs a whole solve (10,000 assets: 3.3 s at 1e-10 for nothing, then
-# 2.7 s at 1e-9 in 31 iterations, against 30 at 1e-8), and SCS took 200 s at 20,000 assets once they had all failed.
-# Weights within 1e-9 are far finer than a whole share of any fund in a 20,000-asset book.
+# tracking-error limit) is solved at Clarabel's own default, 1e-8 (the tolerance every peer in bench/ uses), and
+# retried once at 1e-8 with more equilibration: with a tracking-error cone at 2,000 to 20,000 assets the 1e-12 and
+# 1e-10 solves are inaccurate as often as not, each failed rung costs a whole solve (10,000 assets: 3.3 s at 1e-10
+# for nothing), 1e-9 takes 2 to 5 more iterations than 1e-8 (33 against 31 at 10,000 assets, 26 against 24 at
+# 2,000), and SCS took 200 s at 20,000 assets once they had all failed. Weights within 1e-8 of NAV are far finer
+# than a whole share of any fund in a 20,000-asset book.
 CLARABEL_RUNG = {"presolve_enable": False}
 RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
     SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
                                for tol in (1e-10, 1e-9)),
 }
 LARGE_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
-    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
-                               for tol in (1e-9, 1e-8)),
+    SolverName.CLARABEL: tuple({"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, **CLARABEL_RUNG, **more}
+                               for more in ({}, {"equilibrate_max_iter": 50})),
 }
 LARGE_VARIABLES = 1_000
 # up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
@@ -86,7 +88,7 @@ LARGE_VARIABLES = 1_000
 # model is then canonicalized afresh (the problem is cached by the risk model's values)
 RISK_PARAMETER_CELLS = 2_500
 # above this many (variables + 1) x (parameters + 1) cells a conic problem is canonicalized without DPP
-# (``keeps_parameters``): about 80 MB of CVXPY workspace, reached near 550 assets with a tracking-error limit; from
+# (``keeps_parameters``): about 80 MB of CVXPY workspace, reached near 570 assets with a tracking-error limit; from
 # there one canonicalization per solve (0.08 s at 800 assets) costs less than the DPP compile (0.32 s, 170 MB)
 DPP_CONE_CELLS = 4_000_000
 CVXPY_NAMES = {SolverName.CLARABEL: "CLARABEL", SolverName.OSQP: "OSQP", SolverName.SCS: "SCS"}
@@ -206,11 +208,17 @@ class CompiledProblem:
         w, c = self.w, self.c
         risk_terms = [cp.sum_squares(self.y)]
         rows: dict[str, Any] = {"exposure": self.y == exposure.T @ w}
-        # ``z = sqrt(d) * w`` (scaled), a variable of its own so that the objective holds no parameter
-        self.z: Any = cp.Variable(n, name="z") if self.has_specific else None
-        if self.has_specific:
+        # ``z = sqrt(d) * w`` (scaled): with the risk model as parameters, a variable of its own so that the
+        # objective holds no parameter; with constants, an expression, and the specific variance a diagonal quadratic
+        # form on ``w`` (no n more variables and n more equality rows in every KKT factorization)
+        self.z: Any = None
+        if self.has_specific and self.risk_parameters:
+            self.z = cp.Variable(n, name="z")
             risk_terms.append(cp.sum_squares(self.z))
             rows["specific_exposure"] = self.z == cp.multiply(specific, w)
+        elif self.has_specific:
+            self.z = cp.multiply(specific, w)
+            risk_terms.append(cp.quad_form(w, sparse.diags(specific**2), assume_PSD=True))
         trade = self.traded  # at least |w - w0|; exactly that wherever costs or the turnover limit bite
         w0 = self.homogenize(p["w0"])
         cons: dict[str, Any] = {

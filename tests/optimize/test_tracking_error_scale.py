@@ -148,11 +148,11 @@ def test_the_benchmarks_2000_asset_tracking_error_problem_is_solved_by_clarabel_
 
 @pytest.mark.parametrize("groups", [4, 10, 11])
 def test_a_problem_that_keeps_its_parameters_has_none_in_its_objective_at_the_cutoff(groups: int) -> None:
-    """Around the DPP cut-off (about 465 assets here) the row ``gain`` is dropped only when the problem without it
+    """Around the DPP cut-off (about 570 assets here) the row ``gain`` is dropped only when the problem without it
     is still compiled with constants: one variable fewer had brought some sizes under ``DPP_CONE_CELLS``, so a DPP
     problem held mu and kappa in its objective."""
     flips = 0
-    for n in range(440, 490):
+    for n in range(545, 595):
         risk, _, limits = factor_case(n, seed=1)
         limits = replace(limits, groups=limits.groups[:groups])
         compiled = CompiledProblem(risk, limits)
