@@ -102,6 +102,17 @@ def test_an_impossible_raise_exits_5_naming_it(example_copy: Path, cli: Callable
     assert bad.exit_code == 2
 
 
+def test_a_raise_beyond_the_holdings_set_in_the_config_names_the_config_key(example_copy: Path,
+                                                                            cli: Callable[..., Result]) -> None:
+    """Set in the config (as a batch model sets it), the amount is the config's: exit 3 naming the file and
+    ``trading.raise_value``, not the ``--raise`` option the user never gave."""
+    config = write_config(example_copy, "extends: base.yaml\ntrading:\n  mode: raise\n  raise_value: 50000000\n")
+    result = cli("run", example_copy / "examples/holdings.csv", "-c", config)
+    assert result.exit_code == 3, result.stderr
+    assert (f"Error: {config}: trading.raise_value: 50,000,000.00 is more than the account holds outside cash"
+            in result.stderr), result.stderr
+
+
 def _traded(example_copy: Path, cost_bps: float, horizon: float) -> tuple[int, float]:
     config = write_config(example_copy, f"extends: base.yaml\ntrading: {{cost_bps: {cost_bps}, "
                           f"horizon_years: {horizon}}}\n", f"cost_{cost_bps}_{horizon}.yaml")

@@ -170,9 +170,12 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
                          "say how much cash to raise with --raise AMOUNT (or trading.raise_value)")
     held_value = universe.nav_value - float(universe.cash_value)
     if mode is TradingMode.RAISE and raised_value > held_value * (1 + 1e-12):
-        raise UsageError("--raise", f"{raised_value:,.2f} is more than the account holds outside cash "
-                                    f"({held_value:,.2f} of a NAV of {universe.nav_value:,.2f})",
-                         "raise at most the value of the positions")
+        # named where the amount came from: the command line, or the config (a batch account's model or override)
+        where = "--raise" if raise_value is not None else f"{config_path}: trading.raise_value"
+        error = UsageError if raise_value is not None else ConfigError
+        raise error(where, f"{raised_value:,.2f} is more than the account holds outside cash "
+                           f"({held_value:,.2f} of a NAV of {universe.nav_value:,.2f})",
+                    "raise at most the value of the positions")
     if mode is TradingMode.INVEST and forced > 0:
         raise ConfigError(f"{config_path}: universe.outside_holdings", "invest mode never sells, but the holdings "
                           f"outside the universe would be sold: {', '.join(universe.outside_symbols)}",

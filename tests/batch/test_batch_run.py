@@ -229,6 +229,21 @@ def test_an_account_in_raise_mode_raises_the_cash_of_its_model(tmp_path: Path) -
         "but the model sets cash to raise; give the account mode raise in the accounts table")
 
 
+def test_an_account_raising_more_than_it_holds_names_its_model_key(tmp_path: Path) -> None:
+    """The amount to raise is the model's ``trading.raise_value``: beyond what the account holds, that account's
+    error names the model file and key (exit 3), not the ``--raise`` option of ``allocate run``."""
+    book, table = raise_book(tmp_path, "ACC-001,huge.yaml,,,,raise,\nACC-004,raise.yaml,,,,raise,\n")
+    (tmp_path / "huge.yaml").write_text(f"extends: {BASE_CONFIG}\ntrading:\n  raise_value: 50000000\n")
+    result = run_batch(BatchRequest(book=book, out_dir=tmp_path / "out", config=BASE_CONFIG, accounts_table=table,
+                                    workers=0))
+    outcomes = {o.account: o for o in result.outcomes}
+    assert (outcomes["ACC-001"].status.value, outcomes["ACC-001"].exit_code) == ("error", 3)
+    assert "huge.yaml: trading.raise_value: 50,000,000.00 is more than the account holds outside cash" in \
+        outcomes["ACC-001"].reason, outcomes["ACC-001"].reason
+    assert "--raise" not in outcomes["ACC-001"].reason
+    assert outcomes["ACC-004"].status.value == "traded", outcomes["ACC-004"].reason
+
+
 def test_an_account_in_raise_mode_on_a_model_without_raise_value_names_the_row(tmp_path: Path,
                                                                               cli: Callable[..., Result]) -> None:
     book, table = raise_book(tmp_path, "ACC-001,raise.yaml,,,,raise,\nACC-004,,,,,raise,\n")
