@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import ROUND_FLOOR, Decimal
+from functools import cached_property
 from typing import Any
 
 from allocator.errors import UsageError
