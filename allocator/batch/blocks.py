@@ -68,7 +68,8 @@ LEG_NUMBERS = ("quantity", "price", "notional", "cost", "current_quantity", "tar
 
 
 def _unpickle_leg(account: str, symbol: str, side: str, numbers: str, break_even_alpha: float) -> Leg:
-    return Leg(account, symbol, side, *map(Decimal, numbers.split(" ")), break_even_alpha)  # type: ignore[arg-type]
+    quantity, price, notional, cost, current, target, lot, nav = map(Decimal, numbers.split(" "))
+    return Leg(account, symbol, side, quantity, price, notional, cost, current, target, lot, nav, break_even_alpha)
 
 
 @dataclass(frozen=True)
