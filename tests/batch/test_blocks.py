@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -63,3 +64,15 @@ def test_allocations_of_any_fill_sum_to_the_fill_and_never_exceed_an_order(order
     assert all(Decimal(0) <= given_out[a] <= q for a, q, _ in wanted)
     odd = [a for a, _, lot in wanted if given_out[a] % lot]
     assert len(odd) <= 1  # at most one odd lot: the shares that make no whole lot of anyone with room
+
+
+def test_a_leg_pickled_comes_back_with_the_same_numbers_and_exponents() -> None:
+    original = Leg(account="ACC 1", symbol="BRK.B", side="SELL", quantity=Decimal("12.50"), price=Decimal("1E+2"),
+                   notional=Decimal("-0.00"), cost=Decimal("0.0100"), current_quantity=Decimal("1234567890.123456789"),
+                   target_quantity=Decimal("0"), lot=Decimal("0.001"), nav_value=Decimal("98765.43"),
+                   break_even_alpha=-1.2345678901234567e-05)
+    back = pickle.loads(pickle.dumps([original, original], protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == [original, original]
+    for name in ("quantity", "price", "notional", "cost", "current_quantity", "target_quantity", "lot", "nav_value"):
+        assert str(getattr(back[0], name)) == str(getattr(original, name))  # the files print them with str()
+    assert back[0].break_even_alpha == original.break_even_alpha
