@@ -37,6 +37,7 @@ from allocator.errors import UsageError
 SMALL_BOOK = 20  # this many accounts or fewer are rebalanced in this process unless --workers or --scheduler
 MAX_CHUNK = 50  # accounts per task: enough to amortize a task's overhead, few enough to balance the workers
 CHUNKS_PER_WORKER = 4
+RESUBMISSIONS = 3  # times a chunk cancelled by the scheduler (its worker and model lost) is submitted again
 # the last chunks shrink (``chunked``) down to this many accounts, so that the workers finish together: with chunks of
 # 50 to the end, one worker still had up to a whole chunk to run (0.7 s at 14 ms an account) while the other sat idle
 MIN_CHUNK = 8
@@ -102,19 +103,46 @@ class DaskEngine:
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def run(self, models: dict[str, BatchModel], work: Work, options: RunOptions) -> Iterator[list[AccountOutcome]]:
+        """Each chunk's outcomes as they come. A chunk whose task the scheduler cancels is submitted again, with its
+        model scattered again: a killed worker can take the only copy of a scattered model with it (a broadcast
+        still under way), and the scheduler then forgets the chunks that needed it ("already forgotten"); the
+        journal and the order of outcomes make a chunk done twice impossible, as it is done once here."""
+        from concurrent.futures import CancelledError
+
         from distributed import as_completed
 
-        scattered = {name: self.client.scatter(model, broadcast=True, hash=False) for name, model in models.items()}
-        futures = [self.client.submit(rebalance_packed, scattered[name],
-                                      pickle.dumps(tasks, protocol=pickle.HIGHEST_PROTOCOL), options, pure=False)
-                   for name, tasks in work]
+        scattered = {name: self._scatter(model) for name, model in models.items()}
+        chunks: dict[str, tuple[str, bytes, Any]] = {}  # task key -> (model name, pickled accounts, future)
+
+        def submit(name: str, tasks: bytes) -> Any:
+            future = self.client.submit(rebalance_packed, scattered[name], tasks, options, pure=False)
+            chunks[future.key] = (name, tasks, future)
+            return future
+
+        pending = as_completed([submit(name, pickle.dumps(tasks, protocol=pickle.HIGHEST_PROTOCOL))
+                                for name, tasks in work])
+        tries: dict[str, int] = {}
         try:
-            for future in as_completed(futures):
-                outcomes: list[AccountOutcome] = pickle.loads(future.result())
+            for future in pending:
+                name, tasks, _ = chunks.pop(future.key)
+                try:
+                    outcomes: list[AccountOutcome] = pickle.loads(future.result())
+                except CancelledError:
+                    attempt = tries.get(future.key, 0) + 1
+                    if attempt > RESUBMISSIONS:
+                        raise
+                    scattered[name] = self._scatter(models[name])
+                    again = submit(name, tasks)
+                    tries[again.key] = attempt
+                    pending.add(again)
+                    continue
                 yield outcomes
         finally:
-            for future in futures:
+            for _, _, future in chunks.values():
                 future.cancel()
+
+    def _scatter(self, model: BatchModel) -> Any:
+        return self.client.scatter(model, broadcast=True, hash=False)
 
     def close(self) -> None:
         if self.local is not None:
