@@ -626,7 +626,9 @@ def implausible_moves(closes: pd.DataFrame) -> list[tuple[str, str, float, float
 
     def implausible(ratio: np.ndarray, block: np.ndarray) -> np.ndarray:
         known = np.isfinite(block[1:]) & np.isfinite(block[:-1])
-        return known & ((ratio > IMPLAUSIBLE_MOVE) | (ratio < 1 / IMPLAUSIBLE_MOVE) | ~np.isfinite(ratio))
+        extreme = (ratio > IMPLAUSIBLE_MOVE) | (ratio < 1 / IMPLAUSIBLE_MOVE) | ~np.isfinite(ratio)
+        flagged: np.ndarray = known & extreme
+        return flagged
 
     rows, columns, _ = _flagged_moves(values, implausible)
     return [(str(closes.columns[c]), str(closes.index[r + 1].date()), float(values[r + 1, c]), float(values[r, c]))
