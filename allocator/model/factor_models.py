@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from allocator.domain import FloatArray, RiskModel
+from allocator.model.daily_returns import DailyReturns, as_matrix, column_means
 from allocator.model.risk_models import TRADING_DAYS, centered_returns, square_root
 
 
@@ -50,17 +51,23 @@ def _top_eigenvectors(matrix: FloatArray, count: int) -> tuple[FloatArray, Float
 BLOCK_BYTES = 16 << 20  # centered returns made a block of assets at a time: 2,774 assets at 756 days
 
 
-def _centered_blocks(returns: FloatArray, mean: FloatArray) -> Iterator[tuple[slice, FloatArray]]:
+def _centered_blocks(returns: FloatArray | DailyReturns, mean: FloatArray) -> Iterator[tuple[slice, FloatArray]]:
     """``returns - mean`` a block of columns at a time (the columns, and the block as a new array): a centered
-    copy of 20,000 assets' 756 daily returns was 116 MB, the run's peak memory over the returns themselves."""
+    copy of 20,000 assets' 756 daily returns was 116 MB, the run's peak memory over the returns themselves.
+    ``DailyReturns`` are computed from their closes a block at a time as well."""
     t, n = returns.shape
     width = max(1, BLOCK_BYTES // (8 * t))
     for start in range(0, n, width):
         columns = slice(start, min(start + width, n))
-        yield columns, returns[:, columns] - mean[columns]
+        if isinstance(returns, DailyReturns):
+            block = returns.block(columns)
+            block -= mean[columns]
+        else:
+            block = returns[:, columns] - mean[columns]
+        yield columns, block
 
 
-def principal_components(returns: FloatArray, factors: int, ddof: int = 1, mean: FloatArray | None = None
+def principal_components(returns: FloatArray | DailyReturns, factors: int, ddof: int = 1, mean: FloatArray | None = None
                          ) -> tuple[FloatArray, FloatArray]:
     """Loadings ``V_k sqrt(Lambda_k)`` (n-by-k, largest first) of the sample covariance ``X'X / (T - ddof)`` of
     ``X = returns - mean`` (T-by-n; ``mean`` the columns' means unless given), and its diagonal (each asset's
@@ -72,7 +79,7 @@ def principal_components(returns: FloatArray, factors: int, ddof: int = 1, mean:
     sign is fixed so that its entries sum to a non-negative number.
     """
     t, n = returns.shape
-    mean = returns.mean(axis=0) if mean is None else mean
+    mean = column_means(returns) if mean is None else mean
     divisor = t - ddof
     variance = np.empty(n)
     if t < n:
@@ -86,7 +93,7 @@ def principal_components(returns: FloatArray, factors: int, ddof: int = 1, mean:
             loadings[columns] = block.T @ vectors
         loadings /= np.sqrt(divisor)
     else:  # no more assets than days: the centered returns are at most T-by-T
-        centered = returns - mean
+        centered = as_matrix(returns) - mean
         values, vectors = _top_eigenvectors(centered.T @ centered / divisor, factors)
         loadings = vectors * np.sqrt(np.clip(values, 0.0, None))
         variance[:] = np.einsum("ij,ij->j", centered, centered)
@@ -94,14 +101,15 @@ def principal_components(returns: FloatArray, factors: int, ddof: int = 1, mean:
     return loadings * signs, variance / divisor
 
 
-def statistical_factor_model(returns: FloatArray, symbols: tuple[str, ...], factors: int, ddof: int = 1
+def statistical_factor_model(returns: FloatArray | DailyReturns, symbols: tuple[str, ...], factors: int, ddof: int = 1
                              ) -> RiskModel:
     """PCA factor model with ``factors`` components of daily ``returns`` (covariance divided by ``T - ddof``),
-    annualized. No centered copy of ``returns`` is made (``principal_components``).
+    annualized. No centered copy of ``returns`` is made (``principal_components``); ``DailyReturns`` are never
+    held whole.
 
     Raises ``ValueError`` unless ``1 <= factors < min(days, assets)``.
     """
-    if returns.ndim != 2 or returns.shape[0] < 2:
+    if (isinstance(returns, np.ndarray) and returns.ndim != 2) or returns.shape[0] < 2:
         raise ValueError("returns must be a 2-D array with at least two rows")
     t, n = returns.shape
     if not 1 <= factors < min(t, n):
