@@ -304,7 +304,7 @@ def describe_inputs(prepared: Prepared) -> None:
     classes = Counter(u.asset_class)
     composition = ", ".join(f"{count} {name}" for name, count in sorted(classes.items(), key=lambda kv: -kv[1]))
     click.echo(f"universe: {u.size} assets ({composition}), prices as of {prepared.window.as_of.date()}, "
-               f"{len(prepared.window.closes)} closes")
+               f"{prepared.window.sessions} closes")
     click.echo(f"config: {' <- '.join(str(p) for p in prepared.loaded.chain)}")
     for row in prepared.holdings.cash_rows:
         click.echo(f"holdings: counted as cash: {row}")

@@ -13,7 +13,7 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,13 +53,29 @@ MIN_PE = 0.1  # no fund trades at a tenth of a year's earnings
 
 @dataclass(frozen=True)
 class PriceWindow:
-    """Closes for a run: the last ``lookback + 1`` rows up to the as-of date, gaps filled, one column a symbol."""
+    """Closes for a run: the last ``lookback + 1`` rows up to the as-of date, gaps filled, one column a symbol.
+
+    ``last_row()`` keeps only the last row of ``closes`` once the model has read them; ``sessions`` still counts
+    the window's rows."""
 
     closes: pd.DataFrame
     as_of: pd.Timestamp
     warnings: tuple[str, ...] = ()
+    rows: int | None = None  # the window's rows when ``closes`` was cut to its last (``last_row``)
+
+    @property
+    def sessions(self) -> int:
+        """The closes (rows) of the window."""
+        return len(self.closes) if self.rows is None else self.rows
+
+    def last_row(self) -> PriceWindow:
+        """This window with a copy of its last row of closes alone: a run holds no more once its model is computed,
+        and a large universe's closes are its largest array (116 MB at 20,000 symbols, held through the solve)."""
+        return replace(self, closes=self.closes.iloc[-1:].copy(), rows=self.sessions)
 
     def daily_returns(self) -> np.ndarray:
+        if self.rows is not None:
+            raise ValueError("the window's closes were cut to their last row (PriceWindow.last_row)")
         values = self.closes.to_numpy(dtype=np.float64)
         out: np.ndarray = np.divide(values[1:], values[:-1], out=np.empty((len(values) - 1, values.shape[1])))
         out -= 1.0  # in place: one array of returns is allocated, not two; rows contiguous whatever the layout
