@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from allocator.domain import FloatArray, RiskModel
-from allocator.model.daily_returns import DailyReturns, as_matrix, column_means
+from allocator.model.daily_returns import DailyReturns, as_matrix
 from allocator.model.risk_models import TRADING_DAYS, centered_returns, square_root
 
 
@@ -51,24 +51,29 @@ def _top_eigenvectors(matrix: FloatArray, count: int) -> tuple[FloatArray, Float
 BLOCK_BYTES = 16 << 20  # centered returns made a block of assets at a time: 2,774 assets at 756 days
 
 
-def _centered_blocks(returns: FloatArray | DailyReturns, mean: FloatArray) -> Iterator[tuple[slice, FloatArray]]:
+def _centered_blocks(returns: FloatArray | DailyReturns, mean: FloatArray, known: bool = True
+                     ) -> Iterator[tuple[slice, FloatArray]]:
     """``returns - mean`` a block of columns at a time (the columns, and the block as a new array): a centered
     copy of 20,000 assets' 756 daily returns was 116 MB, the run's peak memory over the returns themselves.
-    ``DailyReturns`` are computed from their closes a block at a time as well."""
+    ``DailyReturns`` are computed from their closes a block at a time as well. Unless ``known``, each block's
+    column means are taken from the block and written into ``mean`` (a column's mean needs its own returns only,
+    so no pass over the returns is made for them first)."""
     t, n = returns.shape
     width = max(1, BLOCK_BYTES // (8 * t))
     for start in range(0, n, width):
         columns = slice(start, min(start + width, n))
+        block = returns.block(columns) if isinstance(returns, DailyReturns) else returns[:, columns]
+        if not known:
+            mean[columns] = block.mean(axis=0)
         if isinstance(returns, DailyReturns):
-            block = returns.block(columns)
-            block -= mean[columns]
+            block -= mean[columns]  # a new array already
+            yield columns, block
         else:
-            block = returns[:, columns] - mean[columns]
-        yield columns, block
+            yield columns, block - mean[columns]
 
 
-def principal_components(returns: FloatArray | DailyReturns, factors: int, ddof: int = 1, mean: FloatArray | None = None
-                         ) -> tuple[FloatArray, FloatArray]:
+def principal_components(returns: FloatArray | DailyReturns, factors: int, ddof: int = 1,
+                         mean: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
     """Loadings ``V_k sqrt(Lambda_k)`` (n-by-k, largest first) of the sample covariance ``X'X / (T - ddof)`` of
     ``X = returns - mean`` (T-by-n; ``mean`` the columns' means unless given), and its diagonal (each asset's
     sample variance).
@@ -79,21 +84,23 @@ def principal_components(returns: FloatArray | DailyReturns, factors: int, ddof:
     sign is fixed so that its entries sum to a non-negative number.
     """
     t, n = returns.shape
-    mean = column_means(returns) if mean is None else mean
     divisor = t - ddof
     variance = np.empty(n)
     if t < n:
+        known = mean is not None
+        means = np.empty(n) if mean is None else mean
         gram = np.zeros((t, t))
-        for columns, block in _centered_blocks(returns, mean):
+        for columns, block in _centered_blocks(returns, means, known):
             gram += block @ block.T  # numpy computes a product with its own transpose by BLAS syrk
             variance[columns] = np.einsum("ij,ij->j", block, block)
         _, vectors = _top_eigenvectors(gram / divisor, factors)
         loadings: FloatArray = np.empty((n, factors))
-        for columns, block in _centered_blocks(returns, mean):
+        for columns, block in _centered_blocks(returns, means):
             loadings[columns] = block.T @ vectors
         loadings /= np.sqrt(divisor)
     else:  # no more assets than days: the centered returns are at most T-by-T
-        centered = as_matrix(returns) - mean
+        matrix = as_matrix(returns)
+        centered = matrix - (matrix.mean(axis=0) if mean is None else mean)
         values, vectors = _top_eigenvectors(centered.T @ centered / divisor, factors)
         loadings = vectors * np.sqrt(np.clip(values, 0.0, None))
         variance[:] = np.einsum("ij,ij->j", centered, centered)
