@@ -164,12 +164,13 @@ def trading_mode(mode: str | None, raise_value: Decimal | None) -> str | None:
 
 def run_in_memory(holdings: Path, source: Path | LoadedConfig, config_path: Path | None,
                   trade_format: tuple[str, ...], as_of: str | None, cash: Decimal | None, mode: str | None,
-                  raise_value: Decimal | None, relax: bool, cache: ProblemCache,
+                  raise_value: Decimal | None, relax: bool, cache: ProblemCache | None,
                   replay: Replay | None = None, from_manifest: Path | None = None
                   ) -> tuple[RunResult, RunSummary, dict[str, bytes]]:
     """Everything ``run`` does short of writing: solve, round into trades and render every output file in memory
     (``validate`` runs this too, so it fails exactly where ``run`` would). An error raised after the solve carries
-    the run's warnings, as one raised before it does."""
+    the run's warnings, as one raised before it does. ``cache`` keeps the compiled problem after the solve (for
+    ``--report``'s frontier); without it the problem is freed once solved."""
     from allocator.config.schema import TradingMode
     from allocator.outputs.run_files import run_files
     from allocator.outputs.summary import summarize
@@ -257,7 +258,9 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     import_cvxpy()  # without scipy.stats, which CVXPY imports for one function (0.45 s)
     from allocator.optimize.problem import ProblemCache
 
-    cache = ProblemCache()  # the frontier of --report is solved on the run's compiled problem
+    # the frontier of --report is solved on the run's compiled problem; without it the problem is not kept while
+    # the outputs are rendered (at 20,000 assets it held 100 MB, then most of the run's peak memory)
+    cache = ProblemCache() if with_report else None
     try:
         result, summary, files = run_in_memory(holdings, source, config_path, trade_format, as_of, cash, mode,
                                                raise_value, relax, cache, replay, from_manifest)
@@ -301,7 +304,7 @@ def describe_inputs(prepared: Prepared) -> None:
     classes = Counter(u.asset_class)
     composition = ", ".join(f"{count} {name}" for name, count in sorted(classes.items(), key=lambda kv: -kv[1]))
     click.echo(f"universe: {u.size} assets ({composition}), prices as of {prepared.window.as_of.date()}, "
-               f"{len(prepared.window.closes)} closes")
+               f"{prepared.window.sessions} closes")
     click.echo(f"config: {' <- '.join(str(p) for p in prepared.loaded.chain)}")
     for row in prepared.holdings.cash_rows:
         click.echo(f"holdings: counted as cash: {row}")
@@ -356,10 +359,8 @@ def validate(holdings: Path, config_path: Path | None, trade_format: tuple[str, 
     from allocator.optimize.cvxpy_import import import_cvxpy
 
     import_cvxpy()
-    from allocator.optimize.problem import ProblemCache
-
     result, _, files = run_in_memory(holdings, config_path, config_path, trade_format, as_of, cash, mode,
-                                     raise_value, relax, ProblemCache())
+                                     raise_value, relax, None)
     describe_inputs(result.prepared)
     for relaxation in result.relaxations:
         click.echo(f"relaxed: {relaxation}")

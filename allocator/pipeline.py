@@ -47,6 +47,7 @@ from allocator.inputs.universe import (
     model_universe,
     universe_symbols,
 )
+from allocator.model.daily_returns import DailyReturns
 from allocator.model.expected_returns import expected_returns, given_returns, with_views
 from allocator.model.factor_models import given_factor_model
 from allocator.model.macro_regime import macro_as_of
@@ -132,7 +133,7 @@ class RunResult:
         return (*self.prepared.warnings, *self.trades.warnings)
 
 
-def estimate_risk(config: Config, daily_returns: FloatArray, symbols: tuple[str, ...],
+def estimate_risk(config: Config, daily_returns: FloatArray | DailyReturns, symbols: tuple[str, ...],
                   universe: Universe | None = None, market_cap: FloatArray | None = None,
                   config_path: str = "config") -> RiskModel:
     """The configured covariance estimator on the window's daily returns (annualized), in the formulation the
@@ -281,7 +282,7 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
     references.extend(benchmark_gaps(cfg, fundamentals, symbols))
     closes = prices.iloc[:prices.index.searchsorted(window.as_of, side="right")]  # a view, not a copy
     reference = model_universe(cfg, fundamentals, symbols, config_path, str(cfg.data.fundamentals), tuple(excluded))
-    daily = window.daily_returns()
+    daily = DailyReturns(window.closes.to_numpy(dtype=np.float64))  # made from the closes when read (memory)
     market_cap = fundamentals.loc[list(symbols), "market_cap"].to_numpy(dtype=np.float64)
     risk, warnings = given_risk(cfg, symbols, file_limits)
     if risk is None:
@@ -538,8 +539,9 @@ def run(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    if prepared is None:
+    if prepared is None:  # the model is computed: the closes are not held through the solve (memory)
         prepared = prepare(holdings_path, config, as_of, cash, mode=mode, raise_value=raise_value)
+        prepared = dataclasses.replace(prepared, window=prepared.window.last_row())
     timings["prepare_seconds"] = time.perf_counter() - started
     started = time.perf_counter()
     try:

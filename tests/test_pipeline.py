@@ -54,3 +54,17 @@ def test_last_closes_are_the_forward_filled_last_row(shared_data: Path) -> None:
     valid = prices.notna().to_numpy()
     expected = [len(valid) - 1 - int(np.flatnonzero(column)[-1]) if column.any() else -1 for column in valid.T]
     assert last["sessions_old"].tolist() == expected and expected[3] == 30 and expected[-1] == -1
+
+
+def test_run_holds_no_closes_through_the_solve_unless_given_the_prepared_inputs() -> None:
+    """``run`` cuts the window it prepared to its last row once the model is computed (a large universe's closes
+    were the largest array held through the solve); a caller's own ``Prepared`` is left as given."""
+    from allocator.pipeline import run
+
+    prepared = prepare(EXAMPLE_HOLDINGS, BASE_CONFIG)
+    result = run(EXAMPLE_HOLDINGS, BASE_CONFIG)
+    assert len(result.prepared.window.closes) == 1 and result.prepared.window.sessions == len(prepared.window.closes)
+    assert result.as_of == prepared.window.as_of.date()
+    given = run(EXAMPLE_HOLDINGS, BASE_CONFIG, prepared=prepared)
+    assert given.prepared.window is prepared.window
+    assert np.array_equal(given.allocation.weight, result.allocation.weight)

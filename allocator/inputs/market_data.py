@@ -12,7 +12,8 @@ import csv
 import difflib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,29 @@ MIN_PE = 0.1  # no fund trades at a tenth of a year's earnings
 
 @dataclass(frozen=True)
 class PriceWindow:
-    """Closes for a run: the last ``lookback + 1`` rows up to the as-of date, gaps filled, one column a symbol."""
+    """Closes for a run: the last ``lookback + 1`` rows up to the as-of date, gaps filled, one column a symbol.
+
+    ``last_row()`` keeps only the last row of ``closes`` once the model has read them; ``sessions`` still counts
+    the window's rows."""
 
     closes: pd.DataFrame
     as_of: pd.Timestamp
     warnings: tuple[str, ...] = ()
+    rows: int | None = None  # the window's rows when ``closes`` was cut to its last (``last_row``)
+
+    @property
+    def sessions(self) -> int:
+        """The closes (rows) of the window."""
+        return len(self.closes) if self.rows is None else self.rows
+
+    def last_row(self) -> PriceWindow:
+        """This window with a copy of its last row of closes alone: a run holds no more once its model is computed,
+        and a large universe's closes are its largest array (116 MB at 20,000 symbols, held through the solve)."""
+        return replace(self, closes=self.closes.iloc[-1:].copy(), rows=self.sessions)
 
     def daily_returns(self) -> np.ndarray:
+        if self.rows is not None:
+            raise ValueError("the window's closes were cut to their last row (PriceWindow.last_row)")
         values = self.closes.to_numpy(dtype=np.float64)
         out: np.ndarray = np.divide(values[1:], values[:-1], out=np.empty((len(values) - 1, values.shape[1])))
         out -= 1.0  # in place: one array of returns is allocated, not two; rows contiguous whatever the layout
@@ -569,6 +586,31 @@ EXTREME_MOVE = (0.75, 1.30)  # real funds' worst and best days were 0.80 and 1.2
 IMPLAUSIBLE_MOVE = 60.0  # a close this many times, or this fraction of, the day before is not a price
 
 
+CHECK_BLOCK = 1_000  # symbols whose day-on-day ratios are checked together: 6 MB at 757 rows, not 116 MB at 20,000
+
+
+def _flagged_moves(values: np.ndarray, flagged: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The row, column and ratio (a close over the close the day before) of each one-day move of ``values``
+    (rows = days, one column a symbol) that ``flagged(ratio, closes)`` marks, in the order ``np.nonzero`` gives
+    over the whole matrix (by row, then column); ``row`` numbers the ratio, so its close is on row ``row + 1``.
+
+    The ratios are computed a block of ``CHECK_BLOCK`` columns at a time: the whole matrix of them and the masks
+    over it took 1.2 times the closes' size again at 20,000 symbols (then the run's peak memory)."""
+    rows, columns, ratios = [np.empty(0, dtype=np.intp)], [np.empty(0, dtype=np.intp)], [np.empty(0)]
+    for start in range(0, values.shape[1], CHECK_BLOCK):
+        block = values[:, start:start + CHECK_BLOCK]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = block[1:] / block[:-1]
+            row, column = np.nonzero(flagged(ratio, block))
+        rows.append(row)
+        columns.append(column + start)
+        ratios.append(ratio[row, column])
+    row, column = np.concatenate(rows), np.concatenate(columns)
+    order = np.lexsort((column, row))
+    return row[order], column[order], np.concatenate(ratios)[order]
+
+
 def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[SplitLike]:
     """One-day moves that an unadjusted split would make (``SPLITS``, ``AMBIGUOUS_SPLITS``). A fund does not halve
     or double in a day; an unadjusted split does."""
@@ -576,10 +618,8 @@ def split_like_moves(closes: pd.DataFrame, tolerance: float = 0.03) -> list[Spli
     found: list[SplitLike] = []
     if len(values) < 2:
         return found
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = values[1:] / values[:-1]
-    for row, column in zip(*np.nonzero(np.isfinite(ratio) & ((ratio < 0.815) | (ratio > 1.22))), strict=True):
-        r = float(ratio[row, column])
+    moves = _flagged_moves(values, lambda ratio, _: np.isfinite(ratio) & ((ratio < 0.815) | (ratio > 1.22)))
+    for row, column, r in zip(*(part.tolist() for part in moves), strict=True):
         symbol, day = str(closes.columns[column]), str(closes.index[row + 1].date())
         for (a, b), ambiguous in [*((split, False) for split in SPLITS), *((s, True) for s in AMBIGUOUS_SPLITS)]:
             forward, reverse = b / a, a / b
@@ -599,12 +639,16 @@ def implausible_moves(closes: pd.DataFrame) -> list[tuple[str, str, float, float
     values = closes.to_numpy(dtype=np.float64)
     if len(values) < 2:
         return []
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = values[1:] / values[:-1]
-    bad = np.isfinite(values[1:]) & np.isfinite(values[:-1]) & (
-        (ratio > IMPLAUSIBLE_MOVE) | (ratio < 1 / IMPLAUSIBLE_MOVE) | ~np.isfinite(ratio))
+
+    def implausible(ratio: np.ndarray, block: np.ndarray) -> np.ndarray:
+        known = np.isfinite(block[1:]) & np.isfinite(block[:-1])
+        extreme = (ratio > IMPLAUSIBLE_MOVE) | (ratio < 1 / IMPLAUSIBLE_MOVE) | ~np.isfinite(ratio)
+        flagged: np.ndarray = known & extreme
+        return flagged
+
+    rows, columns, _ = _flagged_moves(values, implausible)
     return [(str(closes.columns[c]), str(closes.index[r + 1].date()), float(values[r + 1, c]), float(values[r, c]))
-            for r, c in zip(*np.nonzero(bad), strict=True)]
+            for r, c in zip(rows.tolist(), columns.tolist(), strict=True)]
 
 
 def read_fundamentals(path: str | Path, limits: FileLimits | None = None,

@@ -23,6 +23,7 @@ import numpy as np
 
 from allocator.config.schema import ALL_SIGNALS, AlphaRisk, PriorKind, ReturnsConfig, ReturnsMethod
 from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores, Universe
+from allocator.model.daily_returns import DailyReturns, column_means
 from allocator.model.risk_models import TRADING_DAYS
 
 
@@ -31,9 +32,9 @@ def equilibrium_returns(risk: RiskModel, benchmark_weight: FloatArray, market_ri
     return market_risk_aversion * risk.covariance_times(benchmark_weight)
 
 
-def historical_returns(daily_returns: FloatArray, risk_free_rate: float, shrinkage: float) -> FloatArray:
+def historical_returns(daily_returns: FloatArray | DailyReturns, risk_free_rate: float, shrinkage: float) -> FloatArray:
     """Annualized mean excess return, shrunk towards the grand mean by ``shrinkage`` (0 = sample mean)."""
-    sample = daily_returns.mean(axis=0) * TRADING_DAYS - risk_free_rate
+    sample = column_means(daily_returns) * TRADING_DAYS - risk_free_rate
     result: FloatArray = (1.0 - shrinkage) * sample + shrinkage * sample.mean()
     return result
 
@@ -87,7 +88,7 @@ def expected_returns(
     risk: RiskModel,
     benchmark_weight: FloatArray,
     scores: Scores,
-    daily_returns: FloatArray,
+    daily_returns: FloatArray | DailyReturns,
     asset_class: tuple[str, ...],
 ) -> ReturnModel:
     """The prior, each signal's contribution and the final ``mu`` of every asset (annualized)."""

@@ -17,9 +17,12 @@ Sample second moments divide by ``T - ddof`` (``ddof=1``, the default, as pandas
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from allocator.domain import FloatArray, RiskModel
+from allocator.model.daily_returns import DailyReturns, as_matrix
 from allocator.model.risk_models import TRADING_DAYS, centered_returns, square_root
 
 
@@ -45,40 +48,81 @@ def _top_eigenvectors(matrix: FloatArray, count: int) -> tuple[FloatArray, Float
     return values[::-1], vectors[:, ::-1]
 
 
-def principal_components(centered: FloatArray, factors: int, ddof: int = 1) -> FloatArray:
+BLOCK_BYTES = 16 << 20  # centered returns made a block of assets at a time: 2,774 assets at 756 days
+
+
+def _centered_blocks(returns: FloatArray | DailyReturns, mean: FloatArray, known: bool = True
+                     ) -> Iterator[tuple[slice, FloatArray]]:
+    """``returns - mean`` a block of columns at a time (the columns, and the block as a new array): a centered
+    copy of 20,000 assets' 756 daily returns was 116 MB, the run's peak memory over the returns themselves.
+    ``DailyReturns`` are computed from their closes a block at a time as well. Unless ``known``, each block's
+    column means are taken from the block and written into ``mean`` (a column's mean needs its own returns only,
+    so no pass over the returns is made for them first)."""
+    t, n = returns.shape
+    width = max(1, BLOCK_BYTES // (8 * t))
+    for start in range(0, n, width):
+        columns = slice(start, min(start + width, n))
+        block = returns.block(columns) if isinstance(returns, DailyReturns) else returns[:, columns]
+        if not known:
+            mean[columns] = block.mean(axis=0)
+        if isinstance(returns, DailyReturns):
+            block -= mean[columns]  # a new array already
+            yield columns, block
+        else:
+            yield columns, block - mean[columns]
+
+
+def principal_components(returns: FloatArray | DailyReturns, factors: int, ddof: int = 1,
+                         mean: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
     """Loadings ``V_k sqrt(Lambda_k)`` (n-by-k, largest first) of the sample covariance ``X'X / (T - ddof)`` of
-    ``centered`` (T-by-n).
+    ``X = returns - mean`` (T-by-n; ``mean`` the columns' means unless given), and its diagonal (each asset's
+    sample variance).
 
     With T < n the eigenvectors come from the T-by-T Gram matrix ``X X' / (T - ddof)`` (same non-zero eigenvalues;
-    the loadings are ``X' u / sqrt(T - ddof)``). Each column's sign is fixed so that its entries sum to a
-    non-negative number.
+    the loadings are ``X' u / sqrt(T - ddof)``), summed a block of assets at a time so that ``X`` is never held
+    whole (as fast as the whole product: 0.24 against 0.29 CPU s at 756 days and 20,000 assets). Each column's
+    sign is fixed so that its entries sum to a non-negative number.
     """
-    t, n = centered.shape
+    t, n = returns.shape
     divisor = t - ddof
+    variance = np.empty(n)
     if t < n:
-        _, vectors = _top_eigenvectors(centered @ centered.T / divisor, factors)
-        loadings: FloatArray = centered.T @ vectors / np.sqrt(divisor)
-    else:
+        known = mean is not None
+        means = np.empty(n) if mean is None else mean
+        gram = np.zeros((t, t))
+        for columns, block in _centered_blocks(returns, means, known):
+            gram += block @ block.T  # numpy computes a product with its own transpose by BLAS syrk
+            variance[columns] = np.einsum("ij,ij->j", block, block)
+        _, vectors = _top_eigenvectors(gram / divisor, factors)
+        loadings: FloatArray = np.empty((n, factors))
+        for columns, block in _centered_blocks(returns, means):
+            loadings[columns] = block.T @ vectors
+        loadings /= np.sqrt(divisor)
+    else:  # no more assets than days: the centered returns are at most T-by-T
+        matrix = as_matrix(returns)
+        centered = matrix - (matrix.mean(axis=0) if mean is None else mean)
         values, vectors = _top_eigenvectors(centered.T @ centered / divisor, factors)
         loadings = vectors * np.sqrt(np.clip(values, 0.0, None))
+        variance[:] = np.einsum("ij,ij->j", centered, centered)
     signs = np.where(loadings.sum(axis=0) < 0, -1.0, 1.0)
-    return loadings * signs
+    return loadings * signs, variance / divisor
 
 
-def statistical_factor_model(returns: FloatArray, symbols: tuple[str, ...], factors: int, ddof: int = 1
+def statistical_factor_model(returns: FloatArray | DailyReturns, symbols: tuple[str, ...], factors: int, ddof: int = 1
                              ) -> RiskModel:
     """PCA factor model with ``factors`` components of daily ``returns`` (covariance divided by ``T - ddof``),
-    annualized.
+    annualized. No centered copy of ``returns`` is made (``principal_components``); ``DailyReturns`` are never
+    held whole.
 
     Raises ``ValueError`` unless ``1 <= factors < min(days, assets)``.
     """
-    centered = centered_returns(returns)
-    t, n = centered.shape
+    if (isinstance(returns, np.ndarray) and returns.ndim != 2) or returns.shape[0] < 2:
+        raise ValueError("returns must be a 2-D array with at least two rows")
+    t, n = returns.shape
     if not 1 <= factors < min(t, n):
         raise ValueError(f"factors must be at least 1 and below both the assets ({n}) and the days ({t}), "
                          f"got {factors}")
-    loadings = principal_components(centered, factors, ddof)
-    total = np.einsum("ij,ij->j", centered, centered) / (t - ddof)
+    loadings, total = principal_components(returns, factors, ddof)
     specific = np.clip(total - np.einsum("ij,ij->i", loadings, loadings), 0.0, None)
     return RiskModel(
         symbols=symbols,

@@ -20,6 +20,7 @@ import numpy as np
 from allocator.config.schema import RiskConfig, RiskFormulation, RiskModelKind
 from allocator.domain import FloatArray, RiskModel, Universe
 from allocator.errors import ConfigError
+from allocator.model.daily_returns import DailyReturns, as_matrix
 from allocator.model.factor_models import fundamental_factor_model, statistical_factor_model
 from allocator.model.risk_models import dense_form, ewma_covariance, ledoit_wolf_covariance, sample_covariance
 
@@ -35,10 +36,11 @@ def uses_factor_form(config: RiskConfig, assets: int, observations: int) -> bool
     return config.model in FACTOR_MODELS or assets >= config.factor_threshold * observations
 
 
-def estimate(config: RiskConfig, daily_returns: FloatArray, symbols: tuple[str, ...],
+def estimate(config: RiskConfig, daily_returns: FloatArray | DailyReturns, symbols: tuple[str, ...],
              universe: Universe | None = None, market_cap: FloatArray | None = None,
              config_path: str = "config") -> RiskModel:
-    """The configured model of ``daily_returns`` (T-by-n, simple daily returns), annualized."""
+    """The configured model of ``daily_returns`` (T-by-n, simple daily returns), annualized. ``DailyReturns`` are
+    held whole only by the estimators that need every return at once (all but PCA)."""
     t, n = daily_returns.shape
     factor_form = uses_factor_form(config, n, t)
     kind = config.model
@@ -52,11 +54,11 @@ def estimate(config: RiskConfig, daily_returns: FloatArray, symbols: tuple[str, 
         if universe is None:
             raise ValueError("the fundamental risk model needs the universe's sectors")
         caps = market_cap if market_cap is not None else np.full(n, np.nan)
-        model = fundamental_factor_model(daily_returns, symbols, universe.sector, caps, config.ddof)
+        model = fundamental_factor_model(as_matrix(daily_returns), symbols, universe.sector, caps, config.ddof)
     elif kind is RiskModelKind.SAMPLE:
-        model = sample_covariance(daily_returns, symbols, factor_form, config.ddof)
+        model = sample_covariance(as_matrix(daily_returns), symbols, factor_form, config.ddof)
     elif kind is RiskModelKind.EWMA:
-        model = ewma_covariance(daily_returns, symbols, config.ewma_halflife_days, factor_form)
+        model = ewma_covariance(as_matrix(daily_returns), symbols, config.ewma_halflife_days, factor_form)
     else:
-        model = ledoit_wolf_covariance(daily_returns, symbols, factor_form)
+        model = ledoit_wolf_covariance(as_matrix(daily_returns), symbols, factor_form)
     return model if factor_form else dense_form(model)

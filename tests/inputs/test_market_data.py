@@ -221,3 +221,26 @@ def test_daily_returns_are_laid_out_by_rows_whatever_the_layout_of_the_closes() 
     assert all(r.flags.c_contiguous for r in returns)
     assert np.array_equal(returns[0], returns[1])
     assert np.array_equal(returns[0], values[1:] / values[:-1] - 1.0)
+
+
+def test_moves_checked_a_block_of_symbols_at_a_time_come_in_row_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day-on-day checks run over blocks of columns (memory) yet report as one pass over the matrix would:
+    by date, then by column, so the first refused move is the earliest one."""
+    import allocator.inputs.market_data as market_data
+
+    rng = np.random.default_rng(42)
+    values = 100.0 * np.cumprod(1.0 + rng.normal(0.0, 0.01, size=(30, 7)), axis=0)
+    values[20:, 0] /= 2.0  # a 2-for-1 split, in the first block
+    values[5:, 6] *= 3.0  # a 1-for-3 reverse split, in the last block, earlier
+    values[12:, 3] *= 1e5  # implausible
+    values[12:, 1] *= 1e-4  # and on the same day, in an earlier column
+    values[8:10, 5] = np.nan  # a gap: no ratio across it
+    closes = pd.DataFrame(values, index=pd.bdate_range("2025-01-01", periods=30), columns=[f"S{i}" for i in range(7)])
+    whole_splits = market_data.split_like_moves(closes)
+    whole_implausible = market_data.implausible_moves(closes)
+    monkeypatch.setattr(market_data, "CHECK_BLOCK", 2)
+    assert market_data.split_like_moves(closes) == whole_splits
+    assert market_data.implausible_moves(closes) == whole_implausible
+    assert [(m.symbol, m.label) for m in whole_splits] == [("S6", "1-for-3"), ("S1", ""), ("S3", ""),
+                                                           ("S0", "2-for-1")]
+    assert [(symbol, day) for symbol, day, _, _ in whole_implausible] == [("S1", "2025-01-17"), ("S3", "2025-01-17")]

@@ -126,6 +126,29 @@ def test_pca_factors_are_the_top_eigenpairs_of_the_sample_covariance(t: int, n: 
     assert model.covariance is None and model.factors == k
 
 
+def test_pca_summed_a_block_of_assets_at_a_time_is_the_whole_centered_product(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No centered copy of the returns is held: the Gram matrix, the variances and the loadings are summed over
+    blocks of assets (here of 7, the last one short), and equal the SVD of the whole centered matrix."""
+    import allocator.model.factor_models as factor_models
+
+    t, n, k = 40, 100, 5
+    returns = _returns(t, n) + 0.01  # a mean that matters: centering is not a no-op
+    monkeypatch.setattr(factor_models, "BLOCK_BYTES", 8 * t * 7)
+    model = statistical_factor_model(returns, _symbols(n), k)
+    centered = returns - returns.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centered, full_matrices=False)
+    top = vt[:k].T * singular[:k] * np.sqrt(TRADING_DAYS / (t - 1))
+    top *= np.where(top.sum(axis=0) < 0, -1.0, 1.0)  # the model's sign convention
+    np.testing.assert_allclose(model.loadings, top, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(model.volatility**2, np.sum(centered**2, axis=0) / (t - 1) * TRADING_DAYS,
+                               rtol=1e-12)
+    monkeypatch.setattr(factor_models, "BLOCK_BYTES", 16 << 20)  # one block
+    whole = statistical_factor_model(returns, _symbols(n), k)
+    np.testing.assert_allclose(model.loadings, whole.loadings, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.specific_variance, whole.specific_variance, rtol=1e-12)
+
+
 def test_pca_refuses_as_many_factors_as_assets() -> None:
     with pytest.raises(ValueError, match="below both the assets"):
         statistical_factor_model(_returns(100, 5), _symbols(5), 5)
