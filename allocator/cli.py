@@ -14,7 +14,7 @@ import signal
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -206,7 +206,9 @@ def run_in_memory(holdings: Path, source: Path | LoadedConfig, config_path: Path
 @raise_option
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @relax_option
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print no summary or trade table on success (the folder written and any warnings still go to "
+                   "stderr).")
 @click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
               help="Repeat the run recorded in this manifest.json (inputs verified by SHA-256).")
 @click.option("--report", "with_report", is_flag=True,
@@ -291,8 +293,20 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         click.echo(reproduction_report(files, replay.outputs), err=True)
     if not quiet:
         print_run(result, summary, sys.stdout, trade_file)
-    for warning in result.warnings:
+    echo_warnings(result.warnings, None if out_dir is None else str(written / "summary.json"))
+
+
+WARNINGS_SHOWN = 10  # beyond this many, the terminal names the file that lists them all
+
+
+def echo_warnings(warnings: Sequence[str], kept_in: str | None) -> None:
+    """Print the warnings to stderr: every one when nothing keeps them, else the first ``WARNINGS_SHOWN`` and the
+    file that holds them all (a 3,000-asset universe can raise 60 split-like warnings, one line each)."""
+    shown = warnings if kept_in is None or len(warnings) <= WARNINGS_SHOWN else warnings[:WARNINGS_SHOWN]
+    for warning in shown:
         click.echo(f"Warning: {warning}", err=True)
+    if len(shown) < len(warnings):
+        click.echo(f"Warning: {len(warnings) - len(shown)} more warnings, all {len(warnings)} in {kept_in}", err=True)
 
 
 def describe_inputs(prepared: Prepared) -> None:
