@@ -9,7 +9,8 @@ whole-lot trade list reconciled by ``allocator.trading.trades`` (cash floor, min
 - ``no_tilt``, ``no_rsi``, ``no_regime``: the same with the signal tilt off (``returns.tilt: false``), the RSI
   rules off (``rsi.enabled: false``), or every regime multiplier at 1 and no regime views;
 - ``benchmark_hold``: the benchmark bought on the first date and held; ``benchmark_rebalanced``: bought back to
-  the benchmark weights on every date;
+  the benchmark weights on every date; constituents excluded on a date for gaps in their prices have their weight
+  spread over the others pro rata (``benchmark_proxy``);
 - ``hrp`` and ``erc``: riskfolio-lib's hierarchical risk parity and equal risk contribution on the window's daily
   returns (``riskfolio_adapter``);
 - ``FixedWeights`` (library only): the same target weights on every date.
@@ -37,7 +38,7 @@ from allocator.config.schema import (
     StrategyName,
     TradingMode,
 )
-from allocator.domain import FloatArray, Holdings
+from allocator.domain import FloatArray, Holdings, Universe
 from allocator.errors import AllocatorError
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import Prepared, prepare, run
@@ -149,7 +150,7 @@ def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
     the cash floor."""
     universe = prepared.universe
     if strategy.kind in (StrategyName.BENCHMARK_HOLD, StrategyName.BENCHMARK_REBALANCED):
-        weight = universe.benchmark_weight.copy()
+        weight = benchmark_proxy(universe)
     elif strategy.kind in (StrategyName.HRP, StrategyName.ERC):
         from allocator.backtest.riskfolio_adapter import erc_weights, hrp_weights
 
@@ -161,6 +162,17 @@ def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
     total = float(weight.sum())
     scaled: FloatArray = weight * (room / total) if total > room > 0 else weight
     return scaled
+
+
+def benchmark_proxy(universe: Universe) -> FloatArray:
+    """The benchmark's weights over ``universe`` (fractions of NAV), the weight of the constituents excluded for
+    gaps in their prices spread over the others pro rata: the benchmark strategies hold what of the benchmark can be
+    bought, fully invested, rather than its missing constituents as cash."""
+    weight = universe.benchmark_weight.copy()
+    held = float(weight.sum())
+    if universe.excluded_benchmark_weight > 0 and held > 0:
+        weight *= (held + universe.excluded_benchmark_weight) / held
+    return weight
 
 
 WEIGHT_REASONS = {StrategyName.BENCHMARK_HOLD: "benchmark weight, bought once and held",

@@ -197,4 +197,15 @@ def model_universe(config: Config, fundamentals: pd.DataFrame, symbols: tuple[st
         cash_value=Decimal(1),
         nav_value=1.0,
         excluded=excluded,
+        excluded_benchmark_weight=_excluded_benchmark_weight(config, fundamentals, excluded),
     )
+
+
+def _excluded_benchmark_weight(config: Config, fundamentals: pd.DataFrame, excluded: tuple[str, ...]) -> float:
+    """The benchmark weight of the symbols ``excluded`` for gaps (their ``benchmark_weight`` cells; a weight in
+    ``benchmark.weights`` is refused for them by ``excluded_references``)."""
+    if not excluded or config.benchmark.weights is not None or "benchmark_weight" not in fundamentals.columns:
+        return 0.0
+    known = [s for s in excluded if s in fundamentals.index]
+    column = pd.to_numeric(fundamentals.loc[known, "benchmark_weight"], errors="coerce").fillna(0.0)
+    return float(column[column > 0].sum())
