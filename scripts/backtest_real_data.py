@@ -25,7 +25,7 @@ backtest: {{static_fundamentals: true, start: 2006-01-01, every: monthly, fill: 
 """
 SHOWN = (("cagr", "CAGR", True), ("volatility", "volatility", True), ("sharpe", "Sharpe", False),
          ("max_drawdown", "max drawdown", True), ("cvar_95", "CVaR 95%", True), ("turnover", "turnover", True),
-         ("costs", "costs", True), ("excess_return", "excess vs held benchmark", True))
+         ("costs", "costs", True), ("excess_return", "excess vs benchmark (rebalanced)", True))
 
 
 def real_data_config(folder: Path, prices: Path) -> Path:

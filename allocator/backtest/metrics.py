@@ -8,8 +8,9 @@ from a peak of the value (positive fraction); ``cvar_95`` and ``cdar_95`` riskfo
 returns and CDaR of the compounded value (``riskfolio_adapter``); ``turnover`` the traded value over the average
 value, a year (one side: half of bought plus sold); ``costs`` the costs paid over the average value, a year;
 ``tracking_error`` the volatility of the daily difference to the benchmark strategy, ``information_ratio`` its
-annualized mean over the tracking error. The benchmark is ``benchmark_hold`` when it ran, else
-``benchmark_rebalanced``.
+annualized mean over the tracking error. The benchmark is ``benchmark_rebalanced`` when it ran, else
+``benchmark_hold``: the benchmark weights are a fixed mix, which a rebalanced portfolio holds, and the config's
+tracking-error limit is measured against them on every date.
 
 Confidence intervals (95%, ``bootstrap``) of the differences to the benchmark: annualized excess return and Sharpe
 ratio difference, on resamples of the paired daily returns.
@@ -27,7 +28,7 @@ from allocator.backtest.riskfolio_adapter import cdar, cvar
 from allocator.domain import FloatArray
 
 YEAR = 252
-BENCHMARKS = ("benchmark_hold", "benchmark_rebalanced")
+BENCHMARKS = ("benchmark_rebalanced", "benchmark_hold")
 
 
 def max_drawdown(daily_returns: FloatArray) -> float:

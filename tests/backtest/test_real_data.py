@@ -32,7 +32,9 @@ def test_monthly_2006_to_2026_every_strategy(shared_data: Path, tmp_path: Path) 
     for name, values in metrics["strategies"].items():
         assert np.isfinite(values["cagr"]) and 0.0 < values["volatility"] < 0.5, name
         assert values["failed_rebalances"] <= values["rebalances"] // 10, name
+    assert metrics["benchmark"] == "benchmark_rebalanced", "a fixed-weight benchmark is measured rebalanced"
     held = next(s for s in outcome.result.states if s.name == "benchmark_hold")
+    assert held.cash_values[5] / held.nav[5] < 0.02, "AGG, EEM and GLD excluded on the first date are not cash"
     closes = outcome.result.market.prices.ffill().iloc[-1]
     final = float(held.cash) + sum(float(q) * closes[s] for s, q in held.holding.items())
     assert final == pytest.approx(held.nav[-1], rel=1e-12), "buy and hold is worth its shares at the last closes"
