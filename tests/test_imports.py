@@ -29,9 +29,10 @@ def _modules_loaded(*args: str) -> set[str]:
     return set(json.loads(completed.stderr.strip().splitlines()[-1]))
 
 
-# Only modules allocate itself imports somewhere are checked: riskfolio and scikit-learn are imported by no module of
-# allocator (the import contracts in pyproject.toml keep the stages apart), so asserting their absence could not fail.
-HEAVY = {"cvxpy", "pandas", "numpy", "scipy", "matplotlib", "dask", "distributed"}
+# Only modules allocate itself imports somewhere are checked, so that asserting their absence could fail: riskfolio
+# is imported by one module, allocator.backtest.riskfolio_adapter, inside the functions that call it (scikit-learn
+# only through riskfolio); ``test_riskfolio_loads_only_when_the_adapter_is_called`` shows the probe sees it.
+HEAVY = {"cvxpy", "pandas", "numpy", "scipy", "matplotlib", "dask", "distributed", "riskfolio"}
 SOLVERS = {"cvxpy", "clarabel", "osqp", "scs"}
 
 
@@ -58,6 +59,7 @@ def test_run_loads_the_solver_but_not_the_chart_library() -> None:
     loaded = _modules_loaded("run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-q")
     assert "cvxpy" in loaded
     assert "matplotlib" not in loaded  # only compare draws
+    assert "riskfolio" not in loaded  # only the backtest's hrp, erc and risk measures call it
 
 
 @pytest.mark.slow
@@ -95,3 +97,21 @@ def test_stage_packages_import_nothing_heavy() -> None:
                                check=True)
     loaded = set(json.loads(completed.stdout.strip().splitlines()[-1]))
     assert not loaded & {"cvxpy", "pandas", "numpy", "scipy", "yaml", "pydantic", "sqlite3"}
+
+
+def _loaded_by(code: str) -> set[str]:
+    completed = subprocess.run([sys.executable, "-c", f"import json, sys\n{code}\n"
+                                "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"],
+                               capture_output=True, text=True, cwd=ROOT, timeout=120, check=True)
+    return set(json.loads(completed.stdout.strip().splitlines()[-1]))
+
+
+def test_riskfolio_loads_only_when_the_adapter_is_called() -> None:
+    """Importing the CLI, the backtest's metrics and strategies or the adapter itself leaves riskfolio unloaded (a
+    3 s import); the adapter's first call loads it."""
+    imported = _loaded_by("import allocator.cli, allocator.backtest.metrics, allocator.backtest.strategies, "
+                          "allocator.backtest.riskfolio_adapter")
+    assert "numpy" in imported and "riskfolio" not in imported
+    called = _loaded_by("import numpy as np\nfrom allocator.backtest.riskfolio_adapter import cvar\n"
+                        "cvar(np.linspace(-0.02, 0.02, 40))")
+    assert "riskfolio" in called

@@ -114,7 +114,7 @@ def backtest_files(result: BacktestResult, report: BacktestReport, span: dict[st
                                                                            for part in ("", "_kept")], "detail"],
                           _rule_rows(result, report), look),
     }
-    if report.benchmark is not None:
+    if report.benchmark is not None and len(values.columns) > 1:  # the benchmark alone has nothing to compare
         files["rolling_excess.png"] = charts.rolling_excess_png(values, report.benchmark, look)
     files["equity.png"] = charts.equity_png(values, look)
     files["drawdowns.png"] = charts.drawdown_png(values, look)

@@ -22,7 +22,7 @@ from allocator.backtest.schedule import Schedule, rebalance_schedule
 from allocator.backtest.simulation import Account
 from allocator.backtest.strategies import Strategy, named_strategies
 from allocator.config.loader import LoadedConfig, load_config
-from allocator.config.schema import BacktestConfig, RebalanceEvery
+from allocator.config.schema import INITIAL_CASH_RANGE, BacktestConfig, RebalanceEvery
 from allocator.errors import UsageError
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
@@ -110,6 +110,10 @@ def resolve(request: BacktestRequest) -> ResolvedBacktest:
     """Load the config, apply the options, read the inputs once (see the module docstring)."""
     if request.holdings is not None and request.initial_cash is not None:
         raise UsageError("--holdings/--initial-cash", "both given", "start from a holdings file or from cash, not both")
+    low, high = (to_decimal(bound) for bound in INITIAL_CASH_RANGE)
+    if request.initial_cash is not None and not low <= request.initial_cash <= high:
+        raise UsageError("--initial-cash", f"{request.initial_cash:,f} is outside {low} .. {high:,.0f}",
+                         "give the starting cash in the account currency, as backtest.initial_cash allows")
     loaded = load_config(request.config)
     settings = loaded.config.backtest
     updates = {key: value for key, value in (("start", _date(request.start, "--start")),
@@ -124,6 +128,10 @@ def resolve(request: BacktestRequest) -> ResolvedBacktest:
     market = read_market_history(loaded)
     if settings.start is None:
         settings = settings.model_copy(update={"start": first_day_with_history(market, loaded)})
+        if settings.start is not None and settings.end is not None and settings.end < settings.start:
+            raise UsageError("--end", f"end {settings.end} is before {settings.start}, the first date with the "
+                             "history a rebalance needs (without --start the backtest starts there)",
+                             f"give an end after {settings.start}")
         loaded = dataclasses.replace(loaded, config=loaded.config.model_copy(update={"backtest": settings}))
         cfg = loaded.config
     schedule = rebalance_schedule(pd.DatetimeIndex(market.prices.index), settings.start, settings.end,
@@ -135,8 +143,6 @@ def resolve(request: BacktestRequest) -> ResolvedBacktest:
                                            cfg.data.holdings_account))
     else:
         cash = request.initial_cash if request.initial_cash is not None else to_decimal(settings.initial_cash)
-        if cash <= 0:
-            raise UsageError("--initial-cash", f"{cash} is not a positive amount", "give the starting cash")
         account = Account(holding={}, cash=cash.quantize(Decimal("0.01")), lots={})
     inputs = input_record(request.holdings, loaded)
     if settings.cash_rate is not None:

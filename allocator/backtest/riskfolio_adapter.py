@@ -58,8 +58,9 @@ def _weights(frame: Any, count: int, what: str) -> FloatArray:
     if not np.all(np.isfinite(values)) or values.sum() <= 0:
         raise SolverError("riskfolio-lib", f"{what} gave weights that are not finite and positive",
                           "check the window's returns")
-    cleaned: FloatArray = np.where(np.abs(values) < 1e-12, 0.0, values) / values.sum()
-    return cleaned
+    cleaned: FloatArray = np.where(np.abs(values) < 1e-12, 0.0, values)
+    normalized: FloatArray = cleaned / cleaned.sum()  # over the sum once round-off is zeroed: they sum to 1
+    return normalized
 
 
 def hrp_weights(daily_returns: FloatArray, symbols: tuple[str, ...]) -> FloatArray:

@@ -51,8 +51,10 @@ def rebalance_schedule(all_sessions: pd.DatetimeIndex, start: date | None, end: 
     chosen = [i for i in chosen if i + lag < len(sessions) and i + 1 < len(sessions)]
     if not chosen:
         span = f"{first.date()} .. {last.date()}"
+        held = (f"{len(sessions)} sessions in the price file" if len(sessions) else
+                f"the price file runs {all_sessions[0].date()} .. {all_sessions[-1].date()}")
         raise UsageError("--start/--end", f"no {every} rebalance between {span} that can fill before the end "
-                         f"({len(sessions)} sessions in the price file)", "widen the span or rebalance more often")
+                         f"({held})", "widen the span or rebalance more often")
     sessions = sessions[chosen[0]:]
     decisions = tuple(i - chosen[0] for i in chosen)
     return Schedule(sessions=sessions, decisions=decisions, fills=tuple(i + lag for i in decisions))

@@ -992,6 +992,11 @@ class CashRateConfig(StrictModel):
                            "decimal (0.045)")
 
 
+# the starting cash a backtest accepts, account currency (backtest.initial_cash and --initial-cash): a cent at least,
+# since the account is kept to the cent
+INITIAL_CASH_RANGE = (0.01, 1e12)
+
+
 class BacktestConfig(StrictModel):
     """``allocate backtest``: the walk-forward simulation (docs/backtest.md). CLI options win over these keys."""
 
@@ -1003,8 +1008,9 @@ class BacktestConfig(StrictModel):
         "N sessions (--every)")
     fill: FillTiming = Field(FillTiming.NEXT_CLOSE, description="next_close: trades decided on a close fill at the "
                              "next close; same_close: at the decision's close")
-    initial_cash: float = Field(1_000_000.0, gt=0.0, le=1e12, description="starting cash, account currency, when no "
-                                "--holdings is given (--initial-cash)")
+    initial_cash: float = Field(1_000_000.0, ge=INITIAL_CASH_RANGE[0], le=INITIAL_CASH_RANGE[1],
+                                description="starting cash, account currency, when no --holdings is given "
+                                "(--initial-cash)")
     static_fundamentals: bool = Field(
         False, description="accept a fundamentals snapshot (no date column) for every date: a look-ahead, named in "
         "every output")

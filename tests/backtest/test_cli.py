@@ -3,6 +3,8 @@ manifest byte for byte, with the look-ahead of static fundamentals named."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +47,14 @@ def test_an_error_in_a_worker_process_keeps_its_exit_code_and_message(
     (("--start", "12/01/2025"), "--start: not a date: '12/01/2025'"),
     (("--initial-cash", "1000", "--holdings", "examples/holdings.csv"), "both given"),
     (("--start", "2026-01-10", "--end", "2026-01-14"), "no monthly rebalance between 2026-01-10 .. 2026-01-14"),
+    # a cent at least and 1e12 at most, as backtest.initial_cash: 0.001 used to pass and fail later (exit 4, "the
+    # account's value is 0.00"), 1e13 to run though the config refuses it
+    (("--initial-cash", "0.001"), "--initial-cash: 0.001 is outside 0.01 .. 1,000,000,000,000"),
+    (("--initial-cash", "1e13"), "--initial-cash: 10,000,000,000,000 is outside 0.01 .. 1,000,000,000,000"),
+    # without --start the backtest starts on the first date with 61 closes; it said "no monthly rebalance between
+    # 2022-09-23 .. 1990-01-01"
+    (("--end", "1990-01-01"), "--end: end 1990-01-01 is before 2022-09-23, the first date with the history"),
+    (("--start", "1980-01-01", "--end", "1990-01-01"), "(the price file runs 2022-07-01 .. "),
 ])
 def test_usage_errors_exit_2(example_copy: Path, cli: Callable[..., Result], options: tuple[str, ...],
                              message: str) -> None:
@@ -109,3 +119,26 @@ def test_without_a_start_the_backtest_starts_on_the_first_day_with_enough_histor
     assert resolved.settings.start == prices.index[latest_first + needed - 1].date()
     first_decision = resolved.schedule.sessions[resolved.schedule.decisions[0]]
     assert len(prices.loc[:first_decision]) - latest_first >= needed
+
+
+def test_initial_cash_below_a_cent_in_the_config_exits_3(example_copy: Path, cli: Callable[..., Result]) -> None:
+    config = write_config(example_copy, QUICK.replace("workers: 1", "workers: 1, initial_cash: 0.001"),
+                          "backtest.yaml")
+    result = cli("backtest", "-c", config)
+    assert result.exit_code == 3, result.stderr
+    assert "backtest.initial_cash: Input should be greater than or equal to 0.01" in result.stderr
+
+
+def test_the_benchmark_alone_writes_its_charts_without_a_warning(example_copy: Path, tmp_path: Path) -> None:
+    """With ``strategies: [benchmark_hold]`` the rolling excess chart had no line to label, and matplotlib's
+    "No artists with labels found to put in legend" reached stderr through -q: it is not drawn now (a subprocess,
+    so that pytest's own capture of warnings cannot hide one)."""
+    config = write_config(example_copy, QUICK.replace("config, benchmark_hold", "benchmark_hold"), "backtest.yaml")
+    out = tmp_path / "bt"
+    completed = subprocess.run([sys.executable, "-m", "allocator", "backtest", "-c", str(config), "--start",
+                                "2025-11-03", "-o", str(out), "-q"], capture_output=True, text=True, cwd=example_copy,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.splitlines() == [
+        f"wrote {out}", "Warning: look-ahead: static fundamentals: the fundamentals of one date stand for every date"]
+    assert (out / "equity.png").is_file() and not (out / "rolling_excess.png").exists()
