@@ -25,6 +25,7 @@ from allocator import __version__
 from allocator.errors import AllocatorError, Stopped, resend_swallowed_stops, stop_on_signal
 
 if TYPE_CHECKING:
+    from allocator.backtest.files import BacktestReport
     from allocator.batch.account_run import AccountOutcome
     from allocator.config.loader import LoadedConfig
     from allocator.optimize.problem import ProblemCache
@@ -551,10 +552,11 @@ def _failure_lines(outcome: AccountOutcome, out: Path, shown: int = 3) -> list[s
 @click.option("--initial-cash", "initial_cash", callback=_cash, metavar="AMOUNT",
               help="Start from this much cash (default: backtest.initial_cash).")
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
-              help="Output folder for metrics, returns, weights, trades, rules, charts and manifest.json (written "
-                   "atomically); a killed run resumes from its journal beside it.")
+              help="Output folder for metrics, returns, weights, trades, rules, warnings, charts and manifest.json "
+                   "(written atomically); a killed run resumes from its journal beside it.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no metrics table.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar, no metrics table and no rebalance warnings (warnings.csv keeps them).")
 @click.option("--from-manifest", "from_manifest", type=click.Path(path_type=Path),
               help="Repeat the backtest recorded in this manifest.json (inputs verified by SHA-256) and say whether "
                    "every output file is byte-identical.")
@@ -609,8 +611,20 @@ def backtest(config_path: Path | None, start: str | None, end: str | None, every
         click.echo(outcome.reproduction, err=True)
     if not quiet:
         outcome.print(sys.stdout)
+        _echo_rebalance_warnings(outcome.report, outcome.written)
     for line in outcome.look_ahead:
         click.echo(f"Warning: {line}: the fundamentals of one date stand for every date", err=True)
+
+
+def _echo_rebalance_warnings(report: BacktestReport, written: Path | None) -> None:
+    """How many warnings the rebalances raised, and each distinct one as ``allocate run`` prints its warnings."""
+    if not report.warnings:
+        return
+    distinct = report.distinct_warnings
+    kept_in = None if written is None else str(written / "warnings.csv")
+    click.echo(f"{len(report.warnings)} warnings on the rebalances ({len(distinct)} distinct)"
+               + (f", each with its date and strategy in {kept_in}" if kept_in else ""), err=True)
+    echo_warnings(distinct, kept_in)
 
 
 def _report_page(where: str) -> Callable[[dict[str, bytes]], dict[str, bytes]]:

@@ -19,5 +19,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def backtest_rows(path: Path) -> list[dict[str, str]]:
+    """A backtest CSV's rows, past the ``# look-ahead: ...`` lines it may start with."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("# ")))
+
+
 def decimal(text: str) -> Decimal:
     return Decimal(text) if text else Decimal(0)

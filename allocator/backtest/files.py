@@ -3,10 +3,11 @@
 ``metrics.csv`` and ``metrics.json`` (per strategy, ``metrics``; the RSI hit rates and signal ICs, ``rules``),
 ``returns.csv`` (daily returns, one column a strategy), ``weights.csv`` (each strategy's weights after each
 rebalance), ``decisions.csv`` (the target shares decided on each rebalance's closes), ``trades.csv`` (every fill),
-``rules.csv`` (every rule that fired, with the forward returns of RSI trims, and every signal's IC per date), and the
-charts (``charts``). When the inputs carry a look-ahead (static fundamentals), each CSV starts with the line
-``# look-ahead: ...``, ``metrics.json`` lists it under ``look_ahead`` and each chart's title names it. Files are
-built from exact records, so a repeated run writes the same bytes.
+``rules.csv`` (every rule that fired, with the forward returns of RSI trims, and every signal's IC per date),
+``warnings.csv`` (what ``allocate run --as-of`` would have printed as warnings on each rebalance, per strategy;
+their count in ``metrics.json``) and the charts (``charts``). When the inputs carry a look-ahead (static
+fundamentals), each CSV starts with the line ``# look-ahead: ...``, ``metrics.json`` lists it under ``look_ahead``
+and each chart's title names it. Files are built from exact records, so a repeated run writes the same bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,13 +31,20 @@ from allocator.files.json_text import json_bytes
 @dataclass(frozen=True)
 class BacktestReport:
     """What a finished backtest measured: metrics per strategy, RSI trim outcomes, signal ICs, the benchmark's
-    name and the look-aheads of its inputs."""
+    name, the look-aheads of its inputs and the warnings of its decisions as [date, strategy, warning] rows, in
+    date order (``warning_rows``)."""
 
     metrics: list[StrategyMetrics]
     trims: list[TrimOutcome]
     ics: list[SignalIc]
     benchmark: str | None
     look_ahead: tuple[str, ...]
+    warnings: list[list[str]] = field(default_factory=list)
+
+    @property
+    def distinct_warnings(self) -> list[str]:
+        """Each warning once, in the order first raised."""
+        return list(dict.fromkeys(row[2] for row in self.warnings))
 
     def rules_summary(self) -> dict[str, Any]:
         strategies = sorted({t.strategy for t in self.trims})
@@ -79,7 +87,15 @@ def backtest_report(result: BacktestResult, samples: int, block: float, seed: in
     ics = signal_ics(config, closes, dates) if config is not None else []
     names = [s.name for s in result.states]
     benchmark = next((n for n in BENCHMARKS if n in names), None)
-    return BacktestReport(metrics=metrics, trims=trims, ics=ics, benchmark=benchmark, look_ahead=market.look_ahead)
+    return BacktestReport(metrics=metrics, trims=trims, ics=ics, benchmark=benchmark, look_ahead=market.look_ahead,
+                          warnings=warning_rows(result))
+
+
+def warning_rows(result: BacktestResult) -> list[list[str]]:
+    """Each strategy's warnings as [date, strategy, warning], one row per distinct warning per date and strategy
+    (``simulation`` records each once), in date order and, on a date, in the order the strategies ran."""
+    rows = [[day, state.name, text] for state in result.states for day, text in state.warnings]
+    return sorted(rows, key=lambda row: row[0])
 
 
 def values_frame(result: BacktestResult) -> pd.DataFrame:
@@ -100,7 +116,7 @@ def backtest_files(result: BacktestResult, report: BacktestReport, span: dict[st
         "metrics.csv": _csv(["strategy", *keys], [[m.strategy, *m.values.values()] for m in report.metrics], look),
         "metrics.json": json_bytes({"look_ahead": list(look), **span, "benchmark": report.benchmark,
                                     "strategies": {m.strategy: m.values for m in report.metrics},
-                                    "rules": report.rules_summary()}),
+                                    "rules": report.rules_summary(), "warnings": len(report.warnings)}),
         "returns.csv": _csv(["date", *names], [[d, *row] for d, row in zip(days[1:], daily.to_numpy().tolist(),
                                                                               strict=True)], look),
         "weights.csv": _csv(["date", "strategy", "symbol", "weight"],
@@ -113,6 +129,7 @@ def backtest_files(result: BacktestResult, report: BacktestReport, span: dict[st
         "rules.csv": _csv(["date", "strategy", "kind", "symbol", "value", *[f"forward_{h}{part}" for h in HORIZONS
                                                                            for part in ("", "_kept")], "detail"],
                           _rule_rows(result, report), look),
+        "warnings.csv": _csv(["date", "strategy", "warning"], report.warnings, look),
     }
     if report.benchmark is not None and len(values.columns) > 1:  # the benchmark alone has nothing to compare
         files["rolling_excess.png"] = charts.rolling_excess_png(values, report.benchmark, look)

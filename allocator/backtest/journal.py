@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-RECORDS = ("nav", "cash_values", "costs", "traded", "weights", "decisions", "trades", "rules", "signals")
+RECORDS = ("nav", "cash_values", "costs", "traded", "weights", "decisions", "trades", "rules", "signals", "warnings")
 
 
 @dataclass
@@ -26,12 +26,14 @@ class StrategyState:
     """One strategy's account and records, all JSON-able (see ``simulation`` for the row layouts).
 
     ``decided`` counts the rebalances decided, ``next_session`` is the position in the calendar to value next;
-    ``holding`` maps symbol to shares and ``cash`` is money, both exact decimal text."""
+    ``holding`` maps symbol to shares and ``cash`` is money, both exact decimal text; ``prices`` the holdings file's
+    price of the symbols valued at it while they have no close (``simulation.Account``), exact decimal text."""
 
     name: str
     holding: dict[str, str]
     cash: str
     lots: dict[str, str] = field(default_factory=dict)
+    prices: dict[str, str] = field(default_factory=dict)
     decided: int = 0
     next_session: int = 0
     failures: int = 0
@@ -44,6 +46,7 @@ class StrategyState:
     trades: list[list[Any]] = field(default_factory=list)
     rules: list[list[Any]] = field(default_factory=list)
     signals: list[list[Any]] = field(default_factory=list)
+    warnings: list[list[Any]] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)  # rows of each record already in the journal
 
     def scalars(self) -> dict[str, Any]:

@@ -138,9 +138,12 @@ def resolve(request: BacktestRequest) -> ResolvedBacktest:
                                   settings.every, settings.fill)
     if request.holdings is not None:
         limits = FileLimits.from_megabytes(cfg.data.max_file_mb, cfg.data.max_rows)
+        first = schedule.sessions[schedule.decisions[0]]
+        known = market.prices_until(first).notna().any()
         account = Account.of(read_holdings(request.holdings, cfg.data.holdings_columns, limits,
                                            cfg.trading.fractional_shares, cfg.data.cash_symbols,
-                                           cfg.data.holdings_account))
+                                           cfg.data.holdings_account),
+                             set(known.index[known.to_numpy()]), first.date().isoformat())
     else:
         cash = request.initial_cash if request.initial_cash is not None else to_decimal(settings.initial_cash)
         account = Account(holding={}, cash=cash.quantize(Decimal("0.01")), lots={})

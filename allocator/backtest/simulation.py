@@ -11,13 +11,20 @@ session's fill), ``cash_values``, ``costs`` and ``traded`` (money); ``decisions`
 target shares, reason] (what was decided on the closes of that date); ``weights`` as [fill date, symbol, weight at the
 fill close] with cash as ``CASH``; ``trades`` as [decision date, fill date, symbol, side, quantity, price, notional,
 cost, reason] (exact decimals as text); ``rules`` as [date, rule, symbol, value, detail] (RSI rules with the RSI,
-relaxations, failed dates); ``signals`` (``config`` only) as [date, signal, symbol, z-score] over the equity assets.
+relaxations, failed dates); ``signals`` (``config`` only) as [date, signal, symbol, z-score] over the equity assets;
+``warnings`` as [decision date, warning], each distinct warning of the decision once (what ``allocate run --as-of``
+prints: split-like moves, holdings outside the universe, assets excluded for gaps; those of a failed date too).
+
+A held symbol without a close on the first rebalance (a fund outside the universe and the price file) is valued,
+decided and filled at the holdings file's price (``Account.prices``), held fixed, until the price file has a close
+for it; each decision says so in a warning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +39,7 @@ from allocator.backtest.schedule import Schedule
 from allocator.backtest.strategies import Decision, MarketView, Strategy, decide
 from allocator.config.schema import StrategyName
 from allocator.domain import Holdings, Position
-from allocator.errors import AllocatorError, InfeasibleError, SolverError
+from allocator.errors import AllocatorError, DataError, InfeasibleError, SolverError
 from allocator.optimize.problem import ProblemCache
 from allocator.terms import CASH_SYMBOL
 from allocator.trading.rounding import to_decimal
@@ -42,27 +49,48 @@ Progress = Callable[[str, int], None]  # (strategy, rebalances decided so far)
 
 @dataclass(frozen=True)
 class Account:
-    """The account a backtest starts from: shares by symbol (``Decimal``), lot sizes given for some, and cash."""
+    """The account a backtest starts from: shares by symbol (``Decimal``), lot sizes given for some, cash, and the
+    holdings file's price (``Decimal``) of each held symbol without a close on the first rebalance."""
 
     holding: dict[str, Decimal]
     cash: Decimal
     lots: dict[str, Decimal]
+    prices: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, holdings: Holdings) -> Account:
-        """The account of a holdings file (its prices are not used: each date values it at the closes)."""
-        return cls(holding={p.symbol: to_decimal(p.quantity) for p in holdings.positions if p.quantity},
-                   cash=holdings.cash_value,
-                   lots={p.symbol: to_decimal(p.lot_size) for p in holdings.positions if p.lot_size is not None})
+    def of(cls, holdings: Holdings, closed: Collection[str], first_day: str) -> Account:
+        """The account of a holdings file. Each date values it at the closes; the file's prices are kept only for
+        the symbols without a close on or before the first rebalance ``first_day`` (``closed``: the symbols with
+        one), which are valued at that price, held fixed, while the price file has no close for them (a fund
+        outside the universe and the price file, as ``allocate run`` holds it). A held symbol with neither price
+        nor close is a ``DataError`` naming its row of the file."""
+        held = [p for p in holdings.positions if p.quantity]
+        for p in held:
+            if p.price is None and p.symbol not in closed:
+                raise DataError(f"{holdings.source}: row {p.row}: price",
+                                f"{p.symbol} has no price here and no close in the price file on or before the "
+                                f"first rebalance, {first_day}",
+                                "give its price in the holdings file or add its closes to the price file")
+        return cls(holding={p.symbol: to_decimal(p.quantity) for p in held}, cash=holdings.cash_value,
+                   lots={p.symbol: to_decimal(p.lot_size) for p in holdings.positions if p.lot_size is not None},
+                   prices={p.symbol: to_decimal(p.price) for p in held
+                           if p.price is not None and p.symbol not in closed})
 
     def state(self, name: str) -> StrategyState:
         return StrategyState(name=name, holding={s: str(q) for s, q in self.holding.items()}, cash=str(self.cash),
-                             lots={s: str(q) for s, q in self.lots.items()})
+                             lots={s: str(q) for s, q in self.lots.items()},
+                             prices={s: str(p) for s, p in self.prices.items()})
 
 
-def _holdings(state: StrategyState, day: str) -> Holdings:
+def fixed_prices(state: StrategyState, close: dict[str, float]) -> dict[str, float]:
+    """The holdings file's price of each symbol of ``state.prices`` that has no close yet in ``close`` (the
+    session's closes, the last carried forward): the price it is valued, decided and filled at that session."""
+    return {s: float(Decimal(p)) for s, p in state.prices.items() if not math.isfinite(close.get(s, math.nan))}
+
+
+def _holdings(state: StrategyState, day: str, fixed: dict[str, float]) -> Holdings:
     lots = state.lots
-    positions = tuple(Position(symbol=s, quantity=float(Decimal(q)),
+    positions = tuple(Position(symbol=s, quantity=float(Decimal(q)), price=fixed.get(s),
                                lot_size=float(Decimal(lots[s])) if s in lots else None)
                       for s, q in state.holding.items())
     return Holdings(positions=positions, cash_value=Decimal(state.cash), source=f"backtest {state.name} on {day}")
@@ -99,6 +127,14 @@ def _record_decision(state: StrategyState, strategy: Strategy, day: str, decisio
             state.signals.extend([day, signal, prepared.universe.symbols[i], float(z[i])] for i in equity)
 
 
+def _record_warnings(state: StrategyState, day: str, warnings: Sequence[str], fixed: dict[str, float],
+                     holding: dict[str, Decimal]) -> None:
+    """The decision's warnings, each once, and a line for each holding valued at the holdings file's price."""
+    held_fixed = [f"{s}: no close in the price file; held fixed at the holdings file's price {fixed[s]:,.2f}"
+                  for s in sorted(fixed) if s in holding]
+    state.warnings.extend([day, text] for text in dict.fromkeys((*warnings, *held_fixed)))
+
+
 def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, start: StrategyState,
              journal_folder: Path | None = None, progress: Progress | None = None) -> StrategyState:
     """Walk ``strategy`` through ``schedule`` from ``start`` (a fresh account, or a journaled state to resume);
@@ -116,6 +152,8 @@ def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, star
     cash = Decimal(state.cash)
     for s in range(state.next_session, len(sessions)):
         close = dict(zip(columns, rows[s].tolist(), strict=True))
+        fixed = fixed_prices(state, close) if state.prices else {}
+        close.update(fixed)
         day = days[s]
         if s > 0:
             cash += interest(cash, market.cash_rate_on(sessions[s - 1]), per_year=RATE_DAYS)
@@ -126,18 +164,20 @@ def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, star
         if k is not None and k >= state.decided and not (strategy.trades_once and k > 0):
             state.holding, state.cash = {a: str(q) for a, q in holding.items()}, str(cash)
             try:
-                decision = decide(strategy, _holdings(state, day), day,
+                decision = decide(strategy, _holdings(state, day, fixed), day,
                                   MarketView(market.prices_until(sessions[s]), market.fundamentals_at(sessions[s]),
                                              market.macro_until(sessions[s])),
                                   cache)
             except (InfeasibleError, SolverError) as exc:
                 state.failures += 1
                 state.rules.append([day, "no_trade", "", 0.0, exc.message().splitlines()[0][:300]])
+                _record_warnings(state, day, exc.warnings, fixed, holding)
             except AllocatorError as exc:
                 exc.details.append(f"backtest strategy {strategy.name}, rebalance of {day}")
                 raise
             else:
                 _record_decision(state, strategy, day, decision)
+                _record_warnings(state, day, decision.warnings, fixed, holding)
                 orders = orders_of(decision)
                 state.decisions.extend([day, o.symbol, str(o.quantity), o.reason] for o in orders)
                 pending = (schedule.fills[k], orders, day)

@@ -144,6 +144,11 @@ class Decision:
     prepared: Prepared
     relaxations: tuple[str, ...] = ()
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What ``allocate run --as-of`` would print as warnings on that date: the inputs' and the trade list's."""
+        return (*self.prepared.warnings, *self.trades.warnings)
+
 
 def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
     """A weight strategy's target weights over ``prepared``'s universe (fractions of NAV), scaled down to leave

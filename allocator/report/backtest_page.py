@@ -2,11 +2,11 @@
 
 Read from the folder's ``metrics.json`` (every metric, the bootstrap intervals, CVaR and CDaR as the backtest
 measured them with riskfolio-lib: nothing is recomputed here), ``returns.csv`` (the equity curves and drawdowns,
-compounded from the daily returns), ``weights.csv``, ``trades.csv``, ``rules.csv`` and ``manifest.json``. The charts
-are the backtest's own figures (``allocator.backtest.charts``) drawn as inline SVG. Sections, in order: headline,
-metrics, differences to the benchmark, risk measures, equity curves, drawdowns, weights over time, rules, trades,
-warnings, manifest. Returns and risk are fractions shown as percentages (annualized where rates); money is in the
-account currency.
+compounded from the daily returns), ``weights.csv``, ``trades.csv``, ``rules.csv``, ``warnings.csv`` and
+``manifest.json``. The charts are the backtest's own figures (``allocator.backtest.charts``) drawn as inline SVG.
+Sections, in order: headline, metrics, differences to the benchmark, risk measures, equity curves, drawdowns,
+weights over time, rules, trades, warnings (the rebalances' among them), manifest. Returns and risk are fractions
+shown as percentages (annualized where rates); money is in the account currency.
 """
 
 from __future__ import annotations
@@ -256,6 +256,24 @@ def trades_section(folder: OutputFolder) -> Section:
                                              "cost (bp)"), rows) if rows else Text(("No trade was filled.",)),))
 
 
+WARNINGS_SHOWN = 20  # distinct rebalance warnings listed on the page; warnings.csv holds them all
+
+
+def rebalance_warnings(folder: OutputFolder) -> list[str]:
+    """Each distinct warning of ``warnings.csv`` once, in the order first raised, with the decisions that raised it
+    (rebalance dates times strategies) and its first and last date; beyond ``WARNINGS_SHOWN``, how many more."""
+    if not folder.has("warnings.csv"):  # a folder written before warnings.csv was
+        return []
+    dates: dict[str, list[str]] = defaultdict(list)
+    for row in folder.rows("warnings.csv"):
+        dates[row["warning"]].append(row["date"])
+    lines = [f"Warning: {text} ({len(days)} decisions, {days[0]} .. {days[-1]})"
+             for text, days in list(dates.items())[:WARNINGS_SHOWN]]
+    if len(dates) > WARNINGS_SHOWN:
+        lines.append(f"{len(dates) - WARNINGS_SHOWN} more distinct warnings in warnings.csv")
+    return lines
+
+
 def warnings_section(folder: OutputFolder, data: dict[str, Any], manifest: dict[str, Any]) -> Section:
     lines = [str(line) for line in data.get("look_ahead") or []]
     for name, values in _strategies(data).items():
@@ -265,6 +283,7 @@ def warnings_section(folder: OutputFolder, data: dict[str, Any], manifest: dict[
                 lines.append(f"{name}: {values[key]} {what}")
     lines += [f"{row['date']} {row['strategy']}: no trade: {row['detail']}" for row in folder.rows("rules.csv")
               if row["kind"] == "no_trade"]
+    lines += rebalance_warnings(folder)
     lines += [f"Config note: {note}" for note in manifest.get("notes") or [] if not str(note).startswith("look-ahead")]
     return Section("warnings", "Warnings", (Text(tuple(lines) or ("None.",), emphasis=bool(lines)),))
 

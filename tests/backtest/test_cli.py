@@ -75,9 +75,9 @@ def test_a_backtest_is_written_and_repeats_from_its_manifest_byte_for_byte(
     assert "config" in result.stdout and "benchmark_hold" in result.stdout
     assert "Warning: look-ahead: static fundamentals" in result.stderr
     for name in ("metrics.csv", "metrics.json", "returns.csv", "weights.csv", "decisions.csv", "trades.csv",
-                 "rules.csv", "equity.png", "drawdowns.png", "weights.png", "manifest.json"):
+                 "rules.csv", "warnings.csv", "equity.png", "drawdowns.png", "weights.png", "manifest.json"):
         assert (out / name).is_file(), name
-    for name in ("metrics.csv", "returns.csv", "trades.csv", "rules.csv"):
+    for name in ("metrics.csv", "returns.csv", "trades.csv", "rules.csv", "warnings.csv"):
         assert (out / name).read_text().startswith("# look-ahead: static fundamentals\n"), name
     again = cli("backtest", "--from-manifest", out / "manifest.json", "-o", tmp_path / "again", "-q")
     assert again.exit_code == 0, again.stderr

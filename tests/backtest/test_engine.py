@@ -170,6 +170,7 @@ def test_a_killed_backtest_resumes_from_its_last_finished_rebalance(example_copy
     resumed = simulate(strategy, resolved.market, resolved.schedule, resumed_from, cut)
     for name in (*journal.RECORDS, "holding", "cash", "decided", "failures"):
         assert getattr(resumed, name) == getattr(whole, name), name
+    assert whole.warnings, "the warnings survive the resumption too"
     shutil.rmtree(folder)
 
 
@@ -250,7 +251,9 @@ def test_without_dask_the_strategies_run_in_a_process_pool_with_the_same_results
                           report=report).states
     assert pooled == [2]  # no more processes than strategies
     assert seen == dict.fromkeys(("benchmark_hold", "config"), len(resolved.schedule.decisions))
-    assert [(s.nav, s.trades, s.decisions) for s in states] == [(s.nav, s.trades, s.decisions) for s in serial]
+    assert [(s.nav, s.trades, s.decisions, s.warnings) for s in states] == [
+        (s.nav, s.trades, s.decisions, s.warnings) for s in serial]
+    assert any(s.warnings for s in states), "the warnings come back from the worker processes"
 
 
 def test_on_dask_a_worker_gets_its_next_strategy_only_when_it_is_free(example_copy: Path) -> None:

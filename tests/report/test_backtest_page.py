@@ -4,7 +4,6 @@ measured them), and the numbers the page derives (equity, trades) equal to the f
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from click.testing import Result
 
 from allocator.report.build import kind_of
 from allocator.report.folder import OutputFolder, read_folder
+from tests.helpers import backtest_rows
 from tests.report.helpers import displayed_mismatches
 
 SOURCE = re.compile(r'data-source="([^"]+)"[^>]*>([^<]*)<')
@@ -25,11 +25,6 @@ SHOWN = ("cagr", "volatility", "sharpe", "sortino", "max_drawdown", "cvar_95", "
          "rebalances", "failed_rebalances", "relaxed_rebalances")
 RELATIVE = ("tracking_error", "information_ratio", "excess_return", "excess_return_ci_low", "excess_return_ci_high",
             "sharpe_difference", "sharpe_difference_ci_low", "sharpe_difference_ci_high")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(line for line in handle if not line.startswith("# ")))
 
 
 def _section(html: str, key: str) -> str:
@@ -89,14 +84,14 @@ def test_the_derived_numbers_equal_the_files(backtest_folder: Path) -> None:
     """The equity curve compounds returns.csv; the trade totals add up trades.csv; the CVaR shown is metrics.json's
     (nothing recomputed)."""
     html = (backtest_folder / "report.html").read_text()
-    returns = _rows(backtest_folder / "returns.csv")
+    returns = backtest_rows(backtest_folder / "returns.csv")
     equity = _section(html, "equity")
     for name in ("config", "no_rsi", "benchmark_hold"):
         value = float(np.prod([1.0 + float(row[name]) for row in returns]))
         assert re.search(rf">{name}</th><td[^>]*>{value:.4f}</td><td[^>]*>{100 * (value - 1):.2f}%<", equity), name
     trades = _section(html, "trades")
     for name in ("config", "no_rsi", "benchmark_hold"):
-        own = [row for row in _rows(backtest_folder / "trades.csv") if row["strategy"] == name]
+        own = [row for row in backtest_rows(backtest_folder / "trades.csv") if row["strategy"] == name]
         assert own, name
         notional = sum(float(row["notional"]) for row in own)
         cost = sum(float(row["cost"]) for row in own)
