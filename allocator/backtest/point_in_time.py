@@ -23,7 +23,14 @@ from allocator.errors import ConfigError, DataError
 from allocator.files.reading import FileLimits
 from allocator.inputs.fundamentals_history import FundamentalsHistory, read_fundamentals_history
 from allocator.inputs.macro_series import read_macro_series
-from allocator.inputs.market_data import DATE_NAMES, numeric_column, parse_dates, read_csv_table, read_prices
+from allocator.inputs.market_data import (
+    DATE_NAMES,
+    numeric_column,
+    parse_dates,
+    read_csv_table,
+    read_prices,
+    refuse_unsorted_dates,
+)
 
 LOOK_AHEAD_STATIC = "look-ahead: static fundamentals"
 RATE_DAYS = 252  # sessions a year: cash earns rate / 252 a session
@@ -84,8 +91,7 @@ def read_cash_rate(config: CashRateConfig, limits: FileLimits) -> pd.Series:
         raise ConfigError("backtest.cash_rate.column", f"{config.column!r} is not a column of {path}",
                           f"use one of {', '.join(c for c in frame.columns if c != date_column)}")
     dates = parse_dates(frame[date_column], path, date_column)
-    if not dates.is_monotonic_increasing or dates.has_duplicates:
-        raise DataError(f"{path}: {date_column}", "dates are not unique and increasing", "sort the file by date")
+    refuse_unsorted_dates(dates, path, date_column)
     rates = numeric_column(frame, column, path, allow_missing=True).to_numpy()
     scale = 0.01 if config.unit is RateUnit.PERCENT else 1.0
     found = pd.Series(rates * scale, index=dates, name="cash_rate").ffill()

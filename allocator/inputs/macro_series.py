@@ -17,7 +17,13 @@ import pandas as pd
 from allocator.config.schema import MacroConfig
 from allocator.errors import DataError
 from allocator.files.reading import FileLimits
-from allocator.inputs.market_data import DATE_NAMES, numeric_column, parse_dates, read_csv_table
+from allocator.inputs.market_data import (
+    DATE_NAMES,
+    numeric_column,
+    parse_dates,
+    read_csv_table,
+    refuse_unsorted_dates,
+)
 
 SHORT_RATE = "short_rate"  # percent
 INFLATION = "inflation_mom"  # fraction, month over month
@@ -58,11 +64,7 @@ def read_macro_series(macro: MacroConfig, limits: FileLimits) -> pd.DataFrame:
     if frame.empty:
         raise DataError(str(path), "no rows", "give at least one date with a short rate")
     dates = parse_dates(frame[date_column], path, date_column)
-    repeated = dates.duplicated() | (dates.to_series().diff() < pd.Timedelta(0)).to_numpy()
-    if repeated.any():
-        position = int(np.flatnonzero(repeated)[0])
-        raise DataError(f"{path}: row {position + 2}: {date_column}",
-                        f"{dates[position].date()} is not after the date above it", "sort the file by date, once each")
+    refuse_unsorted_dates(dates, path, date_column)
     series = {SHORT_RATE: numeric_column(frame, rate_column, path, allow_missing=True).to_numpy()}
     _refuse_beyond(pd.Series(series[SHORT_RATE]), LARGEST_RATE, path, rate_column,
                    "is not a short rate in percent (4.5 = 4.5% a year)")

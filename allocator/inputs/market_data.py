@@ -334,6 +334,15 @@ def parse_dates(text: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(dates).normalize()
 
 
+def refuse_unsorted_dates(dates: pd.DatetimeIndex, path: Path, column: str) -> None:
+    """Refuse a series file whose dates are not unique and increasing, naming the first row out of order."""
+    repeated = dates.duplicated() | (dates.to_series().diff() < pd.Timedelta(0)).to_numpy()
+    if repeated.any():
+        position = int(np.flatnonzero(repeated)[0])
+        raise DataError(f"{path}: row {position + 2}: {column}",
+                        f"{dates[position].date()} is not after the date above it", "sort the file by date, once each")
+
+
 def _iso_dates(cleaned: pd.Series) -> pd.Series:
     """Timestamps of ISO texts (NaT where not a date), each in its own offset's local time, without a zone."""
     try:

@@ -97,3 +97,17 @@ def test_cash_earns_the_previous_sessions_rate_over_252_to_the_cent(example_copy
     for session in range(2, len(sessions)):
         cash += earned(cash, session)
         assert Decimal(str(state.cash_values[session])) == cash, sessions[session]
+
+
+@pytest.mark.parametrize("second", ["2024-01-02", "2024-01-01"])
+def test_a_cash_rate_file_out_of_date_order_is_refused_naming_its_row(tmp_path: Path, second: str) -> None:
+    from allocator.backtest.point_in_time import read_cash_rate
+    from allocator.config.schema import CashRateConfig
+    from allocator.errors import DataError
+    from allocator.files.reading import FileLimits
+
+    path = tmp_path / "rates.csv"
+    path.write_text(f"date,rate\n2024-01-02,5.2\n2024-01-03,5.2\n{second},5.1\n")
+    with pytest.raises(DataError) as caught:
+        read_cash_rate(CashRateConfig(file=path), FileLimits.from_megabytes(10, 1000))
+    assert caught.value.where == f"{path}: row 4: date" and "not after the date above it" in str(caught.value)
