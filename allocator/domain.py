@@ -57,8 +57,8 @@ class Universe:
     ``weight`` is the current weight of each asset, ``benchmark_weight`` the benchmark's; both fractions of NAV.
     ``outside_*`` describe held symbols outside the universe (held fixed, sold, or refused as configured);
     ``excluded`` names the configured universe's symbols left out of this run for gaps in their prices, and
-    ``excluded_benchmark_weight`` is their benchmark weight (fraction of NAV), which the benchmark over ``symbols``
-    counts as cash.
+    ``excluded_benchmark`` is their benchmark weight by asset class (fractions of NAV), which the benchmark over
+    ``symbols`` counts as cash.
     """
 
     symbols: tuple[str, ...]
@@ -77,7 +77,7 @@ class Universe:
     outside_price: FloatArray = field(default_factory=lambda: np.zeros(0))
     outside_sold: bool = False
     excluded: tuple[str, ...] = ()  # universe symbols left out for gaps in their prices (data.on_gap: exclude)
-    excluded_benchmark_weight: float = 0.0
+    excluded_benchmark: dict[str, float] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -171,12 +171,22 @@ def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
 
 def benchmark_proxy(universe: Universe) -> FloatArray:
     """The benchmark's weights over ``universe`` (fractions of NAV), the weight of the constituents excluded for
-    gaps in their prices spread over the others pro rata: the benchmark strategies hold what of the benchmark can be
-    bought, fully invested, rather than its missing constituents as cash."""
+    gaps in their prices spread pro rata over the constituents of their asset class, or over every constituent
+    when none of the class is left: the benchmark strategies hold what of the benchmark can be bought, its mix of
+    asset classes kept where it can be, rather than its missing constituents as cash."""
     weight = universe.benchmark_weight.copy()
+    asset_class = np.asarray(universe.asset_class)
+    unplaced = 0.0
+    for label, missing in universe.excluded_benchmark.items():
+        members = (asset_class == label) & (weight > 0)
+        present = float(weight[members].sum())
+        if present > 0:
+            weight[members] *= (present + missing) / present
+        else:
+            unplaced += missing
     held = float(weight.sum())
-    if universe.excluded_benchmark_weight > 0 and held > 0:
-        weight *= (held + universe.excluded_benchmark_weight) / held
+    if unplaced > 0 and held > 0:
+        weight *= (held + unplaced) / held
     return weight
 
 

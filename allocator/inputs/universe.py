@@ -197,15 +197,17 @@ def model_universe(config: Config, fundamentals: pd.DataFrame, symbols: tuple[st
         cash_value=Decimal(1),
         nav_value=1.0,
         excluded=excluded,
-        excluded_benchmark_weight=_excluded_benchmark_weight(config, fundamentals, excluded),
+        excluded_benchmark=_excluded_benchmark(config, fundamentals, excluded),
     )
 
 
-def _excluded_benchmark_weight(config: Config, fundamentals: pd.DataFrame, excluded: tuple[str, ...]) -> float:
-    """The benchmark weight of the symbols ``excluded`` for gaps (their ``benchmark_weight`` cells; a weight in
-    ``benchmark.weights`` is refused for them by ``excluded_references``)."""
+def _excluded_benchmark(config: Config, fundamentals: pd.DataFrame, excluded: tuple[str, ...]) -> dict[str, float]:
+    """The benchmark weight of the symbols ``excluded`` for gaps by asset class (their ``benchmark_weight`` cells; a
+    weight in ``benchmark.weights`` is refused for them by ``excluded_references``)."""
     if not excluded or config.benchmark.weights is not None or "benchmark_weight" not in fundamentals.columns:
-        return 0.0
-    known = [s for s in excluded if s in fundamentals.index]
-    column = pd.to_numeric(fundamentals.loc[known, "benchmark_weight"], errors="coerce").fillna(0.0)
-    return float(column[column > 0].sum())
+        return {}
+    info = fundamentals.loc[[s for s in excluded if s in fundamentals.index]]
+    weight = pd.to_numeric(info["benchmark_weight"], errors="coerce").fillna(0.0)
+    held = weight > 0
+    by_class = weight[held].groupby(info.loc[held, "asset_class"].astype(str).to_numpy(), sort=True).sum()
+    return {str(k): float(v) for k, v in by_class.items()}

@@ -292,8 +292,9 @@ def test_a_weight_strategys_trades_give_its_own_reason(example_copy: Path) -> No
 
 def test_the_benchmark_strategies_spread_the_weight_of_constituents_excluded_for_gaps(example_copy: Path) -> None:
     """AGG (20%) and GLD (5%) have no closes before mid-October, so a 60-day window on the first dates excludes
-    them: the benchmark strategies hold the rest of the benchmark fully invested (each weight scaled by 1 / 0.75),
-    not a quarter of the account in cash."""
+    them: the benchmark strategies hold the rest of the benchmark fully invested, not a quarter of the account in
+    cash; AGG's weight goes to the other bond funds (TLT 5%, IEF 10%: scaled by 35 / 15), GLD's, the only
+    commodity, to every constituent pro rata (by 1 / 0.95)."""
     prices_path = example_copy / "examples" / "prices.csv"
     prices = pd.read_csv(prices_path, index_col="date")
     prices.loc[prices.index < "2025-10-15", ["AGG", "GLD"]] = np.nan
@@ -302,7 +303,9 @@ def test_the_benchmark_strategies_spread_the_weight_of_constituents_excluded_for
     config = _config(example_copy, strategies="benchmark_hold, benchmark_rebalanced", fill="same_close", text=text)
     resolved = resolve(BacktestRequest(config=config, start=START, end=END, initial_cash=Decimal("1000000")))
     benchmark = pd.read_csv(example_copy / "examples" / "fundamentals.csv", index_col="symbol")["benchmark_weight"]
-    reference = benchmark.drop(["AGG", "GLD"]) / 0.75  # sums to 1 (the example's benchmark holds no cash)
+    reference = benchmark.drop(["AGG", "GLD"])
+    reference[["TLT", "IEF"]] *= 0.35 / 0.15
+    reference /= 0.95  # sums to 1 (the example's benchmark holds no cash)
     for state in _states(resolved):
         first_fill = state.trades[0][1]  # rows: decision date, fill date, symbol, side, quantity, price, ...
         bought = pd.Series({row[2]: float(row[4]) * float(row[5]) for row in state.trades if row[1] == first_fill})
