@@ -62,10 +62,11 @@ class BacktestOutcome:
 
 
 def _progress_bar(total: int, names: list[str]) -> tuple[Report, object]:
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("backtest"), BarColumn(), TextColumn("{task.completed}/{task.total} rebalances"),
-                   TimeRemainingColumn(), transient=True)
+                   TimeRemainingColumn(), transient=True, console=Console(stderr=True))  # stdout holds the table
     task = bar.add_task("backtest", total=total)
     done = dict.fromkeys(names, 0)
 

@@ -3,6 +3,7 @@ manifest byte for byte, with the look-ahead of static fundamentals named."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -142,3 +143,39 @@ def test_the_benchmark_alone_writes_its_charts_without_a_warning(example_copy: P
     assert completed.stderr.splitlines() == [
         f"wrote {out}", "Warning: look-ahead: static fundamentals: the fundamentals of one date stand for every date"]
     assert (out / "equity.png").is_file() and not (out / "rolling_excess.png").exists()
+
+
+def _stderr_on_a_terminal(example_copy: Path, *options: str) -> str:
+    """The backtest's stderr when it is a terminal (a pseudo-terminal of 120 columns), as the user sees it."""
+    import os
+    import pty
+
+    config = write_config(example_copy, QUICK, "backtest.yaml")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-m", "allocator", "backtest", "-c", str(config), "--start",
+                                "2025-11-03", "--initial-cash", "100000", *options], cwd=example_copy,
+                               stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the follower closed: the process ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace")
+
+
+def test_a_terminal_shows_a_progress_bar_with_rebalances_done_and_the_time_left_and_q_silences_it(
+        example_copy: Path) -> None:
+    shown = _stderr_on_a_terminal(example_copy)
+    assert "backtest" in shown and " rebalances" in shown, shown
+    assert re.search(r"\d+/\d+ rebalances", shown), shown
+    assert re.search(r"-:--:--|\d:\d\d:\d\d", shown), "rich's time-remaining column"
+    quiet = _stderr_on_a_terminal(example_copy, "-q")
+    assert "rebalances" not in quiet, quiet
