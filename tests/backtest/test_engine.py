@@ -74,7 +74,7 @@ def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_t
                           "short_rate": 4.0, "inflation_mom": 0.001})
     macro.to_csv(example_copy / "examples" / "macro.csv", index=False)
     config = write_config(example_copy, SHORT.format(
-        static="false", fill="next_close", strategies="config, hrp",
+        static="false", fill="next_close", strategies="config, hrp, benchmark_rebalanced",
         extra=", cash_rate: {file: ../examples/rates.csv, column: rate}")
         + "data: {fundamentals: ../examples/fundamentals_history.csv}\n"
         + "returns: {signal_weights: {momentum: 0.3, low_volatility: 0.2},\n"
@@ -103,6 +103,7 @@ def test_no_look_ahead_perturbing_every_input_after_t_leaves_every_decision_up_t
         assert before.nav[:through] == later.nav[:through]
         assert [r for r in before.rules if r[0] <= day] == [r for r in later.rules if r[0] <= day]
         assert [r for r in before.signals if r[0] <= day] == [r for r in later.signals if r[0] <= day]
+        assert [r for r in before.warnings if r[0] <= day] == [r for r in later.warnings if r[0] <= day]
         assert {r[1] for r in before.signals} >= {"momentum", "low_volatility"} or before.name != "config"
         assert any(r[0] > day for r in before.trades), "decisions after t exist and may differ"
     assert original[0].trades != perturbed[0].trades, "the perturbation after t did change later decisions"
