@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from allocator.files.cells import fixed, fixed_column
+from allocator.files.cells import fixed, fixed_column, parse_number
 
 
 @pytest.mark.parametrize("digits", [10, 4, 0])
@@ -20,3 +24,18 @@ def test_no_negative_zero_is_written() -> None:
     assert fixed_column([-1e-12, -0.0, -0.00004], 4) == ["0.0000", "0.0000", "0.0000"]
     assert fixed_column([-0.00005, -0.00006], 4) == [fixed(-0.00005, 4), "-0.0001"]
     assert fixed_column([]) == []
+
+
+@given(st.from_regex(r"[0-9]{1,17}(\.[0-9]{0,12})?", fullmatch=True))
+def test_a_plain_number_reads_as_the_same_number_padded(text: str) -> None:
+    """A plain cell (read directly) gives the value, and the same ``Decimal`` (digits and exponent), as the same
+    cell with spaces around it (read by every step)."""
+    try:
+        padded: Decimal | str | None = parse_number(f" {text} ")
+    except ValueError as exc:
+        padded = str(exc).replace(repr(f" {text} "), repr(text))
+    try:
+        plain: Decimal | str | None = parse_number(text)
+    except ValueError as exc:
+        plain = str(exc)
+    assert str(plain) == str(padded)
