@@ -234,7 +234,6 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     from allocator.files.json_text import json_bytes
     from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.outputs.publish import write_atomically
-    from allocator.outputs.report import print_run
 
     replay = None
     source: Path | LoadedConfig | None = config_path
@@ -292,7 +291,9 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         from allocator.outputs.replay import reproduction_report
 
         click.echo(reproduction_report(files, replay.outputs), err=True)
-    if not quiet:
+    if not quiet:  # the terminal tables (and rich, 0.02 s of imports) only when they are printed
+        from allocator.outputs.report import print_run
+
         print_run(result, summary, sys.stdout, trade_file)
     echo_warnings(result.warnings, None if out_dir is None else str(written / "summary.json"))
 

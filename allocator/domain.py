@@ -203,9 +203,10 @@ class ReturnModel:
     views: tuple[Any, ...] = ()
     source: str = ""  # the config key and file of expected returns the user gave (empty: the model's)
 
-    @property
+    @cached_property
     def alpha(self) -> FloatArray:
-        """The signal tilt: the sum of the signals' contributions (views not included)."""
+        """The signal tilt: the sum of the signals' contributions (views not included); computed once (the trade
+        list asks it per trade), so not to be changed in place."""
         total: FloatArray = sum(self.contributions.values(), np.zeros(len(self.prior)))
         return total
 

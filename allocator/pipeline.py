@@ -37,9 +37,7 @@ from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageEr
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
-from allocator.inputs.macro_series import read_macro_series
 from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
-from allocator.inputs.model_files import read_covariance, read_expected_returns, read_factor_model
 from allocator.inputs.universe import (
     benchmark_gaps,
     build_universe,
@@ -166,12 +164,16 @@ def given_risk(config: Config, symbols: tuple[str, ...], limits: FileLimits) -> 
     """The risk model of ``risk.covariance_file`` or ``risk.factor_model`` (None when the config gives neither),
     and the warnings of reading it. A factor model is held in factor form unless ``risk.formulation: dense``."""
     if config.risk.covariance_file is not None:
+        from allocator.inputs.model_files import read_covariance  # imported for the user's own model only
+
         path = config.risk.covariance_file
         matrix, found = read_covariance(path, symbols, limits)
         return given_covariance(symbols, matrix, f"risk.covariance_file ({path.name})"), list(found)
     files = config.risk.factor_model
     if files is None:
         return None, []
+    from allocator.inputs.model_files import read_factor_model
+
     model = read_factor_model(files.loadings, files.factor_covariance, files.specific_variance, symbols, limits)
     risk = given_factor_model(symbols, model.loadings, model.factor_covariance, model.specific_variance,
                               f"risk.factor_model ({files.loadings.name}, {len(model.factors)} factors)")
@@ -263,6 +265,8 @@ def prepare_model(
         window_warnings.append(f"the prices end on {window.as_of.date()}, before the as-of date {as_of_date.date()}; "
                                f"the run uses the closes of {window.as_of.date()}")
     if cfg.returns.macro.source is MacroSource.SERIES and macro_series is None:
+        from allocator.inputs.macro_series import read_macro_series
+
         macro_series = read_macro_series(cfg.returns.macro, file_limits)
     with explained_by(window_warnings):  # an exclusion for gaps often explains what fails after it
         return _model_after_window(loaded, prices, fundamentals, symbols, window, tuple(excluded), window_warnings,
@@ -294,6 +298,8 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
         warnings.extend(macro_warnings)
     scores = signal_scores(fundamentals, symbols, reference.asset_class, returns_config, closes)
     if cfg.returns.mu_file is not None:
+        from allocator.inputs.model_files import read_expected_returns
+
         mu, mu_warnings = read_expected_returns(cfg.returns.mu_file, symbols, file_limits)
         warnings.extend(mu_warnings)
         returns = given_returns(mu, symbols, f"returns.mu_file ({cfg.returns.mu_file.name})")

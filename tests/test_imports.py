@@ -1,4 +1,5 @@
-"""Start-up stays light: ``--help`` loads neither cvxpy, pandas nor numpy; ``validate`` no solver; ``run`` no charts."""
+"""Start-up stays light: ``--help`` loads neither cvxpy, pandas nor numpy; ``validate`` no solver; ``run`` no charts
+(and with ``-q`` no table library)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ def test_run_loads_the_solver_but_not_the_chart_library() -> None:
     assert "cvxpy" in loaded
     assert "matplotlib" not in loaded  # only compare draws
     assert "riskfolio" not in loaded  # only the backtest's hrp, erc and risk measures call it
+    assert "rich" not in loaded  # -q prints no tables
 
 
 @pytest.mark.slow

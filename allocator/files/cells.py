@@ -24,6 +24,7 @@ MISSING = frozenset({"", "--", "-", "n/a", "na", "none", "null"})
 LARGEST = Decimal("1e15")  # no quantity, price or amount in an account is this large
 
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+_SIMPLE = re.compile(r"[0-9]{1,15}(\.[0-9]*)?")  # unsigned, ASCII, under LARGEST: a Decimal as written
 _PLAIN = re.compile(r"(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.IGNORECASE)
 _TICKER = re.compile(r"[A-Z0-9^][A-Z0-9.\-/^ ]{0,31}")
 
@@ -33,6 +34,10 @@ def parse_number(text: str) -> Decimal | None:
 
     Raises ``ValueError`` (with the text quoted) for anything that is not a plain or grouped decimal number.
     """
+    if not text:
+        return None
+    if _SIMPLE.fullmatch(text):  # most cells: what the steps below would read as it is, without them
+        return Decimal(text)
     raw = text.strip().replace("\u00a0", "").replace(" ", "")
     if raw.lower() in MISSING:
         return None
@@ -77,11 +82,20 @@ def unquote(value: str) -> str:
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """A CSV file (UTF-8, ``\\n`` line ends) of already formatted cells."""
+    """A CSV file (UTF-8, ``\\n`` line ends) of already formatted cells: the bytes of ``csv.writer``, which quotes
+    a cell holding a comma, a quote or a line break (and a row of one empty cell). Cells that need no quoting, as
+    numbers never do, are joined directly (the writer looks at every character of every cell)."""
+    lines = [header, *rows]
+    try:
+        text = "\n".join([",".join(line) for line in lines])
+    except TypeError:  # a cell that is not text: the writer says which
+        text = None
+    if (text is not None and all(len(line) > 1 for line in lines) and '"' not in text and "\r" not in text
+            and text.count("\n") == len(lines) - 1 and text.count(",") == sum(len(line) - 1 for line in lines)):
+        return (text + "\n").encode("utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(lines)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -93,8 +107,11 @@ def fixed(value: float, digits: int = 10) -> str:
 
 def fixed_column(values: Iterable[float], digits: int = 10) -> list[str]:
     """``fixed`` of each value, a whole column in one pass (the same text, without a call per value)."""
-    form, negative_zero, zero = f"%.{digits}f", f"{-0.0:.{digits}f}", "0." + "0" * digits
-    texts = [form % value for value in values]
+    column = tuple(values)
+    if not column:
+        return []
+    form, negative_zero, zero = f"%.{digits}f\n", f"{-0.0:.{digits}f}", "0." + "0" * digits
+    texts = ((form * len(column)) % column).split("\n")[:-1]  # one format call for the column
     if negative_zero in texts:
         texts = [zero if text == negative_zero else text for text in texts]
     return texts

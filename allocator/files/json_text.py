@@ -11,11 +11,15 @@ encoding) and is checked against the standard library's bytes
 ``json_part`` writes a value once as ``JsonText`` for the place it will take in a file (its nesting depth); placed
 in the data given to ``json_bytes`` it is copied as is. ``allocate batch`` writes the parts that are the same for
 every account of a model (the resolved config, each asset's return attribution, the signal scores) once per model.
+``json_float_table`` writes such a part when it is a table of floats (``{row: {column: value}}``: the attribution,
+the scores) a row at a time instead of a value at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from json.encoder import encode_basestring  # the C function when the accelerator is present
 from typing import Any
 
@@ -50,6 +54,35 @@ def json_part(value: Any, depth: int) -> JsonText:
     parts: list[str] = []
     _write(value, "\n" + INDENT * depth, parts)
     return JsonText("".join(parts), depth)
+
+
+def json_float_table(rows: Sequence[str], columns: Sequence[str], values: Iterable[Sequence[float]], depth: int
+                     ) -> JsonText:
+    """``json_part({row: {column: value}}, depth)`` for a table of floats (``values``: one sequence per row, in the
+    order of ``columns``), with the same bytes: a format per row instead of a call per value (a 3,000-asset
+    attribution is 24,000 values)."""
+    outer = "\n" + INDENT * depth
+    inner = outer + INDENT
+    if not rows:
+        return JsonText("{}", depth)
+    cells = ",".join(inner + INDENT + encode_basestring(c).replace("%", "%%") + ": %s" for c in columns)
+    row_form = "{" + cells + inner + "}" if columns else "{}"
+    texts = float_texts(chain.from_iterable(values))
+    if len(texts) != len(rows) * len(columns):
+        raise ValueError(f"{len(texts)} values for a table of {len(rows)} rows and {len(columns)} columns")
+    width = len(columns)
+    body = ",".join(inner + encode_basestring(row) + ": " + row_form % tuple(texts[i * width:(i + 1) * width])
+                    for i, row in enumerate(rows))
+    return JsonText("{" + body + outer + "}", depth)
+
+
+def float_texts(values: Iterable[float]) -> list[str]:
+    """``_float_text`` of each value (Python floats), in one pass."""
+    texts = [float.__repr__(round(value, DIGITS)) for value in values]
+    for text, written in (("-0.0", "0.0"), *SPECIAL.items()):
+        if text in texts:
+            texts = [written if t == text else t for t in texts]
+    return texts
 
 
 def json_bytes(data: Any) -> bytes:

@@ -188,6 +188,8 @@ class _Reader:
 
     def number(self, record: Record, name: str) -> Decimal | None:
         cell = record.cells.get(name, "")
+        if not cell:  # an empty or absent column: most cells of a plain file
+            return None
         if self.separator != "," and "," in cell:  # 1,234 is 1234 in one locale and 1.234 in another
             raise DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}",
                             f"{cell.strip()!r} has a comma in a file separated by {SEPARATOR_NAMES[self.separator]}, "
@@ -258,11 +260,15 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
     skipped = list(table.skipped)
     held: list[Record] = []
     formulas: list[str] = []
+    cash_rows_seen: set[int] = set()  # the records that are cash, by id (each is held in ``held``)
     for record in table.records:
         symbol = record.cells.get("symbol", "").strip()
         if FOOTER_PATTERNS.match(symbol):
             skipped.append(f"row {record.line}: {symbol[:60]}")
-        elif _is_cash(record, symbol, cash_symbols) or (symbol and is_ticker(symbol)):
+        elif _is_cash(record, symbol, cash_symbols):
+            held.append(record)
+            cash_rows_seen.add(id(record))
+        elif symbol and is_ticker(symbol):
             held.append(record)
         elif symbol.startswith(FORMULA_PREFIXES):  # a formula, not a description: kept, named, written inert
             held.append(record)
@@ -282,7 +288,7 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
     cash = Decimal(0)
     for record in held:
         symbol = record.cells.get("symbol", "").strip()
-        if _is_cash(record, symbol, cash_symbols):
+        if id(record) in cash_rows_seen:
             quantity = reader.number(record, "quantity")
             price = reader.number(record, "price")
             value = reader.number(record, "market_value")
@@ -302,7 +308,7 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
         if key in seen:
             raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
                                "merge the rows into one position")
-        positions.append(_position(record, symbol, reader, allow_fractional, warnings))
+        positions.append(_position(record, symbol, key, reader, allow_fractional, warnings))
         seen[key] = record.line
     if not positions and cash == 0:
         raise DataError(where, "no positions and no cash found", "check that the file is a holdings export")
@@ -320,8 +326,9 @@ def _has_value(cell: str) -> bool:
         return True
 
 
-def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
+def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
               ) -> Position:
+    """The position of ``record`` (``symbol`` as written, ``key`` its ``canonical_symbol``)."""
     quantity = reader.number(record, "quantity")
     if quantity is None:
         raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
@@ -348,7 +355,7 @@ def _position(record: Record, symbol: str, reader: _Reader, allow_fractional: bo
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
     return Position(
-        symbol=canonical_symbol(symbol),
+        symbol=key,
         quantity=float(quantity),
         price=float(price) if price is not None else None,
         lot_size=float(lot) if lot is not None else None,

@@ -196,7 +196,7 @@ def positions_table(rows: Sequence[tuple[int, list[str]]], column_map: HoldingsC
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
-        maybe_header = amount >= len(cells) or not any(ch.isdigit() for ch in cells[amount])  # a cheap pre-check
+        maybe_header = amount >= len(cells) or not any(map(str.isdigit, cells[amount]))  # a cheap pre-check
         if maybe_header and (find_columns(row, column_map) is not None or _is_transactions_header(row)):
             if _is_transactions_header(row):
                 skipped.append(f"row {line}: a transactions table starts here; it and what follows are not "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -159,7 +160,12 @@ class RsiLimits:
 
     def by_symbol(self) -> dict[str, RsiRule]:
         """The rule that explains a trade in each asset: its own rule first, then a correlated rule, then the
-        group rule of a group it belongs to."""
+        group rule of a group it belongs to. Computed once (each binding RSI limit of the summary asks it), so not
+        to be changed."""
+        return self._rules_by_symbol
+
+    @cached_property
+    def _rules_by_symbol(self) -> dict[str, RsiRule]:
         found: dict[str, RsiRule] = {}
         for rule in self.rules:
             if rule.rule == "rsi_group":

@@ -84,7 +84,8 @@ def peer_groups(fundamentals: pd.DataFrame, symbols: tuple[str, ...], equity: np
                           f"add the column, or use one of {', '.join(sorted(map(str, fundamentals.columns)))} "
                           "or none")
     info = fundamentals.loc[list(symbols), list(columns)].fillna("").astype(str)
-    labels = np.array(["/".join(row) for row in info.itertuples(index=False, name=None)], dtype=object)
+    cells = (info.iloc[:, k].to_numpy(dtype=object) for k in range(len(columns)))  # Python str, not row tuples
+    labels = np.array(["/".join(row) for row in zip(*cells, strict=True)], dtype=object)
     return {str(label): equity & (labels == label) for label in sorted(set(labels[equity]))}
 
 

@@ -29,7 +29,6 @@ from allocator.config.schema import FixDelimiter, OrdersConfig, OrderType, Outpu
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import csv_bytes, quantity_text, safe_text
 from allocator.files.manifest import Manifest
-from allocator.orders.fix_message import PIPE, SOH, FixFormatError, encode, new_order_single_body, utc_timestamp
 from allocator.orders.ids import Order, build_orders
 from allocator.orders.trade_sheet import TradeSheet, manifest_beside, read_trade_sheet, trade_record, trades_csv
 
@@ -84,6 +83,8 @@ def trades_json(sheet: TradeSheet, orders: Sequence[Order]) -> bytes:
 
 def orders_fix(orders: Sequence[Order], settings: OrdersConfig, delimiter: FixDelimiter | None = None) -> bytes:
     """One FIX 4.4 NewOrderSingle per line, MsgSeqNum from 1, SendingTime = TransactTime = the file time."""
+    from allocator.orders.fix_message import PIPE, SOH, FixFormatError, encode, new_order_single_body, utc_timestamp
+
     if orders and settings.account is None:
         raise ConfigError("orders.account", "the fix format writes tag 1 Account, and no account is set",
                           "set orders.account to the broker account the orders are for")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from allocator.domain import FloatArray, RiskModel, Universe
 from allocator.optimize.constraints import tracking_error
@@ -88,11 +89,15 @@ def exposures(universe: Universe, weight: FloatArray, outside: float = 0.0) -> E
     """Weight by size bucket, sector and asset class (sorted by label); ``outside`` is the weight of holdings
     outside the universe, shown as its own label so the exposures add up with cash to the whole account."""
     out: dict[str, dict[str, float]] = {}
+    weight = np.asarray(weight, dtype=np.float64)
     for by in GROUPINGS:
         labels = universe.group_labels(by)
-        totals: dict[str, float] = {}
-        for label, w in zip(labels, weight, strict=True):
-            totals[label] = totals.get(label, 0.0) + float(w)
+        if len(labels) != len(weight):
+            raise ValueError(f"{len(labels)} {by} labels for {len(weight)} weights")
+        index, names = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
+        # bincount adds each label's weights in the order of the assets, as a running sum from 0.0 would
+        sums: list[float] = np.bincount(index, weights=weight, minlength=len(names)).tolist()
+        totals = dict(zip(names.tolist(), sums, strict=True))
         if outside > 0:
             totals["outside_universe"] = outside
         out[by] = dict(sorted(totals.items()))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from allocator.files.cells import fixed_column, safe_text
-from allocator.files.json_text import JsonText, json_part
+from allocator.files.json_text import JsonText, json_float_table, json_part
 from allocator.model.signals import reported_signals
 
 if TYPE_CHECKING:
@@ -75,9 +75,8 @@ def model_summary_parts(returns: ReturnModel, scores: Scores, symbols: tuple[str
     parts = {"prior": returns.prior, **{k: returns.contributions[k] for k in signals}, "views": returns.views_part,
              "expected_return": returns.mu}
     rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in parts.values()]).tolist()  # one pass to floats
-    attribution = {symbol: dict(zip(parts, row, strict=True)) for symbol, row in zip(symbols, rows, strict=True)}
-    z = {k: dict(zip(symbols, np.asarray(scores.z[k], dtype=np.float64).tolist(), strict=True)) for k in signals}
-    written = json_part(attribution, 1), json_part(z, 1)
+    z = [np.asarray(scores.z[k], dtype=np.float64).tolist() for k in signals]
+    written = json_float_table(symbols, list(parts), rows, 1), json_float_table(signals, symbols, z, 1)
     SUMMARY_PARTS.put((returns, scores), (symbols, *written))
     return written
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from decimal import Decimal
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from allocator.files.cells import fixed, fixed_column
+from allocator.files.cells import csv_bytes, fixed, fixed_column, parse_number
 
 
 @pytest.mark.parametrize("digits", [10, 4, 0])
@@ -20,3 +26,41 @@ def test_no_negative_zero_is_written() -> None:
     assert fixed_column([-1e-12, -0.0, -0.00004], 4) == ["0.0000", "0.0000", "0.0000"]
     assert fixed_column([-0.00005, -0.00006], 4) == [fixed(-0.00005, 4), "-0.0001"]
     assert fixed_column([]) == []
+
+
+@given(st.from_regex(r"[0-9]{1,17}(\.[0-9]{0,12})?", fullmatch=True))
+def test_a_plain_number_reads_as_the_same_number_padded(text: str) -> None:
+    """A plain cell (read directly) gives the value, and the same ``Decimal`` (digits and exponent), as the same
+    cell with spaces around it (read by every step)."""
+    try:
+        padded: Decimal | str | None = parse_number(f" {text} ")
+    except ValueError as exc:
+        padded = str(exc).replace(repr(f" {text} "), repr(text))
+    try:
+        plain: Decimal | str | None = parse_number(text)
+    except ValueError as exc:
+        plain = str(exc)
+    assert str(plain) == str(padded)
+
+
+def writer_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+cell_text = st.one_of(st.text(max_size=6), st.sampled_from(["", ",", '"', "\n", "\r", " a ", "\u2028", "0.1"]))
+
+
+@given(st.lists(cell_text, min_size=0, max_size=4), st.lists(st.lists(cell_text, max_size=4), max_size=5))
+def test_csv_bytes_are_the_csv_writer_s(header: list[str], rows: list[list[str]]) -> None:
+    assert csv_bytes(header, rows) == writer_bytes(header, rows)
+    assert csv_bytes(header, iter(rows)) == writer_bytes(header, rows)
+
+
+def test_csv_bytes_of_plain_numbers_and_of_cells_that_are_not_text() -> None:
+    header, rows = ["a", "b"], [["1.5", "2"], ["-0.0000000001", "x y"]]
+    assert csv_bytes(header, rows) == b"a,b\n1.5,2\n-0.0000000001,x y\n"
+    assert csv_bytes(header, [[1, None]]) == writer_bytes(header, [[1, None]])  # type: ignore[list-item]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.files.json_text import json_bytes, rounded
+from allocator.files.json_text import json_bytes, json_float_table, json_part, rounded
 
 
 def reference(data: Any) -> bytes:
@@ -79,3 +79,23 @@ def test_a_part_placed_at_another_depth_is_refused() -> None:
 
     with pytest.raises(ValueError, match="depth 2 placed at depth 1"):
         json_bytes({"part": json_part({"x": 1.0}, 2)})
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(), unique=True, max_size=4), st.lists(st.text(), unique=True, max_size=4),
+       st.data())
+def test_a_float_table_gives_the_bytes_of_its_dict(rows: list[str], columns: list[str], data: st.DataObject) -> None:
+    floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(min_value=-1e-9, max_value=1e-9))
+    values = [data.draw(st.lists(floats, min_size=len(columns), max_size=len(columns))) for _ in rows]
+    table = {row: dict(zip(columns, row_values, strict=True)) for row, row_values in zip(rows, values, strict=True)}
+    for depth in (1, 2):
+        assert json_float_table(rows, columns, values, depth).text == json_part(table, depth).text
+
+
+def test_a_float_table_with_keys_holding_percent_signs_and_zeros() -> None:
+    rows, columns = ["A%s", "B"], ["x%d", "%", "z"]
+    values = [[-0.0, 1e-11, math.nan], [math.inf, -math.inf, 0.1 + 0.2]]
+    table = {row: dict(zip(columns, row_values, strict=True)) for row, row_values in zip(rows, values, strict=True)}
+    assert json_float_table(rows, columns, values, 1).text == json_part(table, 1).text
+    with pytest.raises(ValueError, match="5 values for a table of 2 rows and 3 columns"):
+        json_float_table(rows, columns, [[1.0, 2.0, 3.0], [4.0, 5.0]], 1)
