@@ -36,10 +36,12 @@ from bench.book_check import check_book
 
 
 def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
-    """One batch of ``book`` on ``workers`` processes: total, cluster start-up and rebalancing seconds."""
+    """One batch of ``book`` on ``workers`` processes: the load average (1 minute) at the start, total, cluster
+    start-up and rebalancing seconds."""
     from allocator.batch.engine import DaskEngine
     from allocator.batch.runner import BatchRequest, run_batch
 
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     engine = DaskEngine(workers)
     ready = time.perf_counter()
@@ -57,7 +59,7 @@ def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
     finally:
         engine.close()
     accounts = len(result.outcomes)
-    return {"workers": workers, "accounts": accounts, "cluster_seconds": ready - started,
+    return {"workers": workers, "accounts": accounts, "load_at_start": load, "cluster_seconds": ready - started,
             "total_seconds": done - started, "rebalance_seconds": done - marks["start"],
             "accounts_per_minute": 60.0 * accounts / (done - marks["start"]),
             "per_account_seconds": (done - marks["start"]) * workers / accounts,
