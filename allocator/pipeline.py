@@ -35,6 +35,7 @@ from allocator.config.schema import (
 from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError, explained_by
 from allocator.files.reading import FileLimits, sha256_of
+from allocator.identity_cache import IdentityCache
 from allocator.inputs.holdings import read_holdings
 from allocator.inputs.lookback import lookback_rows
 from allocator.inputs.market_data import PriceWindow, last_closes, price_window, read_fundamentals, read_prices
@@ -53,7 +54,7 @@ from allocator.model.risk_estimation import estimate
 from allocator.model.risk_models import dense_form, given_covariance
 from allocator.model.rsi import RsiLimits, RsiReading, latest_rsi, rsi_limits
 from allocator.model.signals import signal_scores
-from allocator.optimize.constraints import Limits, build_limits
+from allocator.optimize.constraints import Limits, asset_limits, build_limits
 
 if TYPE_CHECKING:
     from allocator.optimize.diagnosis import Diagnosis
@@ -221,9 +222,16 @@ class MarketModel:
         return self.loaded.config
 
     @functools.cached_property
+    def last_close(self) -> pd.Series:
+        """Each symbol's last close, by symbol (``last["close"]``, taken once rather than once per account: a
+        column of a DataFrame costs pandas some 50 microseconds to fetch)."""
+        close: pd.Series = self.last["close"]
+        return close
+
+    @functools.cached_property
     def symbol_closes(self) -> FloatArray:
         """The last close of each of ``symbols``, in their order (read once, not once per account)."""
-        closes: FloatArray = self.last["close"].reindex(list(self.symbols)).to_numpy(dtype=np.float64)
+        closes: FloatArray = self.last_close.reindex(list(self.symbols)).to_numpy(dtype=np.float64)
         return closes
 
 
@@ -318,6 +326,11 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
         model_warnings=tuple(warnings))
 
 
+# each asset's bounds and costs, by the account's loaded config and the model's universe: once per model (and
+# account config) and process in ``allocate batch``
+ASSET_LIMITS = IdentityCache()
+
+
 def prepare_account(
     model: MarketModel,
     holdings: Holdings,
@@ -355,7 +368,7 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
         if kept_out:
             warnings.append(f"held but excluded for gaps, held fixed outside the universe: {', '.join(kept_out)}")
     warnings.extend(model.reference_warnings)
-    universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last["close"], config_path,
+    universe = build_universe(cfg, holdings, model.fundamentals, symbols, model.last_close, config_path,
                               str(cfg.data.fundamentals), model.excluded,
                               model=model.universe, closes=model.symbol_closes)
     if universe.outside_symbols:
@@ -369,8 +382,9 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
                      config_path=config_path)
     if raise_value is not None and raise_value < 0:
         raise UsageError("--raise", f"amount {raise_value} is negative", "give a non-negative amount")
+    assets = ASSET_LIMITS.value((loaded, model.universe), lambda: asset_limits(cfg, model.universe, config_path))
     limits = build_limits(cfg, universe, rsi, config_path, risk.volatility, mode,
-                          None if raise_value is None else float(raise_value))
+                          None if raise_value is None else float(raise_value), assets)
     skipped = [r.symbol for r in rsi.rules if r.rule == "rsi_trim" and limits.no_sells]
     if skipped:
         warnings.append(f"invest mode makes no sales: RSI trims of {', '.join(skipped)} not made (no adds instead)")

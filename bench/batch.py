@@ -1,5 +1,6 @@
 """``allocate batch`` throughput: accounts per minute on 1 and 2 Dask worker processes, per-account time against
-one warm re-solve of the model measured alone (docs/batch.md).
+one re-solve of the model measured alone, warm (the solver updated in place) and fresh (a solver set up for the
+solve, as the batch solves each account) (docs/batch.md).
 
 A seeded book (``bench/batch_book.py``: 50 assets, three models) is rebalanced end to end (reading, solving,
 rounding, writing every account's four files, the blocks and the manifest) on a LocalCluster of 1 and of 2
@@ -35,10 +36,12 @@ from bench.book_check import check_book
 
 
 def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
-    """One batch of ``book`` on ``workers`` processes: total, cluster start-up and rebalancing seconds."""
+    """One batch of ``book`` on ``workers`` processes: the load average (1 minute) at the start, total, cluster
+    start-up and rebalancing seconds."""
     from allocator.batch.engine import DaskEngine
     from allocator.batch.runner import BatchRequest, run_batch
 
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     engine = DaskEngine(workers)
     ready = time.perf_counter()
@@ -56,19 +59,20 @@ def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
     finally:
         engine.close()
     accounts = len(result.outcomes)
-    return {"workers": workers, "accounts": accounts, "cluster_seconds": ready - started,
+    return {"workers": workers, "accounts": accounts, "load_at_start": load, "cluster_seconds": ready - started,
             "total_seconds": done - started, "rebalance_seconds": done - marks["start"],
             "accounts_per_minute": 60.0 * accounts / (done - marks["start"]),
             "per_account_seconds": (done - marks["start"]) * workers / accounts,
             "worker_cpu_per_account": worker_cpu / accounts, "driver_cpu_per_account": driver_cpu / accounts}
 
 
-def warm_resolve(book: Path) -> tuple[float, float]:
-    """Median seconds of one re-solve of the balanced model's compiled problem (parameters refilled), alone: wall
-    and CPU."""
+def resolve_times(book: Path) -> dict[str, tuple[float, float]]:
+    """Median seconds of one re-solve of the balanced model's compiled problem (parameters refilled), alone, wall
+    and CPU: ``warm``, the solver of the previous solve updated with the new data (``cvxpy_solve``), and ``fresh``,
+    a solver set up for each solve (``fresh_cvxpy_solve``), as the batch solves each account (docs/batch.md)."""
     from allocator.batch.accounts import AccountHoldings
     from allocator.inputs.holdings import account_rows
-    from allocator.optimize.problem import ProblemCache, solve_allocation
+    from allocator.optimize.problem import ProblemCache, cvxpy_solve, fresh_cvxpy_solve, solve_allocation
     from allocator.pipeline import prepare_account, prepare_model
 
     model = prepare_model(book / "models" / "balanced.yaml")
@@ -77,15 +81,18 @@ def warm_resolve(book: Path) -> tuple[float, float]:
     source = AccountHoldings(account="A000001", source="book", sha256="0" * 64, holdings=holdings)
     prepared = prepare_account(model, holdings, source.inputs)
     cfg = prepared.config
-    cache = ProblemCache()
-    times, cpu = [], []
-    for _ in range(21):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk, cfg.risk.risk_aversion, cfg.solver,
-                         cache)
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
-    return statistics.median(times[1:]), statistics.median(cpu[1:])
+    found = {}
+    for name, solve in (("warm", cvxpy_solve), ("fresh", fresh_cvxpy_solve)):
+        cache = ProblemCache(solve=solve)
+        times, cpu = [], []
+        for _ in range(21):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            solve_allocation(prepared.limits, prepared.returns.mu, prepared.risk, cfg.risk.risk_aversion, cfg.solver,
+                             cache)
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        found[name] = statistics.median(times[1:]), statistics.median(cpu[1:])
+    return found
 
 
 def run_book(accounts: int) -> None:
@@ -130,15 +137,18 @@ def main() -> None:
     import_cvxpy()
     with tempfile.TemporaryDirectory() as folder:
         book = write_book(Path(folder) / "book", args.accounts)
-        solve, solve_cpu = warm_resolve(book)
+        solves = resolve_times(book)
         runs = [measure(book, Path(folder) / f"out{w}", w) for w in (1, 2)]
     for run in runs:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in run.items()))
-    print(f"warm re-solve alone: {solve * 1000:.2f} ms ({solve_cpu * 1000:.2f} ms CPU)")
+    for name, (solve, solve_cpu) in solves.items():
+        print(f"{name} re-solve alone: {solve * 1000:.2f} ms ({solve_cpu * 1000:.2f} ms CPU)")
     print(f"2 workers / 1 worker: {runs[1]['accounts_per_minute'] / runs[0]['accounts_per_minute']:.2f}x")
-    print(f"per-account time (2 workers) / warm re-solve: {runs[1]['per_account_seconds'] / solve:.1f}x")
     cpu = runs[1]["worker_cpu_per_account"] + runs[1]["driver_cpu_per_account"]
-    print(f"CPU per account (workers and driver, 2 workers) / warm re-solve CPU: {cpu / solve_cpu:.1f}x")
+    for name, (solve, solve_cpu) in solves.items():
+        print(f"per-account time (2 workers) / {name} re-solve: {runs[1]['per_account_seconds'] / solve:.1f}x; "
+              f"CPU per account (workers and driver, 2 workers) / {name} re-solve CPU: {cpu / solve_cpu:.1f}x; "
+              f"worker CPU per account / {name} re-solve CPU: {runs[1]['worker_cpu_per_account'] / solve_cpu:.1f}x")
     print(f"CPU-bound throughput on 2 idle cores (120 s / CPU per account): {120.0 / cpu:,.0f} accounts per minute")
 
 

@@ -68,3 +68,27 @@ def test_run_holds_no_closes_through_the_solve_unless_given_the_prepared_inputs(
     given = run(EXAMPLE_HOLDINGS, BASE_CONFIG, prepared=prepared)
     assert given.prepared.window is prepared.window
     assert np.array_equal(given.allocation.weight, result.allocation.weight)
+
+
+def test_accounts_of_one_model_share_its_asset_limits_and_get_the_limits_of_a_run_alone() -> None:
+    """``prepare_account`` computes each asset's bounds and costs once per model and config
+    (``constraints.asset_limits``); every account's limits are still those ``build_limits`` gives it alone."""
+    import dataclasses
+    from decimal import Decimal
+
+    from allocator.optimize.constraints import build_limits
+    from allocator.pipeline import prepare_account, prepare_model
+
+    holdings = prepare(EXAMPLE_HOLDINGS, BASE_CONFIG).holdings
+    model = prepare_model(BASE_CONFIG)
+    first = prepare_account(model, holdings, {})
+    richer = prepare_account(model, dataclasses.replace(holdings, cash_value=holdings.cash_value + Decimal(5000)), {})
+    assert richer.limits.position_upper is first.limits.position_upper
+    alone = build_limits(richer.config, richer.universe, richer.rsi, str(richer.loaded.path), model.risk.volatility)
+    assert richer.limits.groups and len(richer.limits.groups) == len(alone.groups)
+    for ours, theirs in [*((getattr(richer.limits, f.name), getattr(alone, f.name)) for f in dataclasses.fields(alone)
+                           if f.name != "groups"),
+                         *((getattr(g, f.name), getattr(h, f.name)) for g, h in zip(richer.limits.groups, alone.groups,
+                                                                                   strict=True)
+                           for f in dataclasses.fields(g))]:
+        assert np.array_equal(ours, theirs) if isinstance(ours, np.ndarray) else ours == theirs

@@ -118,13 +118,25 @@ def group_members(group: GroupLimit, universe: Universe, where: str) -> tuple[np
     return members, f"{by} {name}"
 
 
-def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str,
-                 volatility: FloatArray | None = None, mode: TradingMode | None = None,
-                 raise_value: float | None = None) -> Limits:
-    """Turn the ``constraints``, ``rsi`` and ``trading`` sections into numeric limits over ``universe``.
+@dataclass(frozen=True)
+class AssetLimits:
+    """The limits that the config and the model's universe alone decide, the same for every account mapped onto the
+    model: each asset's position and active bounds (fractions of NAV, ``-inf`` / ``inf`` where none applies) and
+    one-time cost rate (fraction of traded value: cost plus half the spread), and each group limit's members (a
+    boolean mask over the universe) and label."""
 
-    ``volatility`` (annualized, per asset) prices market impact (``trading.impact``; none without it); ``mode``
-    and ``raise_value`` override ``trading.mode`` and ``trading.raise_value`` (``--mode``, ``--raise``)."""
+    position_lower: FloatArray
+    position_upper: FloatArray
+    active_lower: FloatArray
+    active_upper: FloatArray
+    cost: FloatArray
+    group_members: tuple[tuple[np.ndarray, str], ...]
+
+
+def asset_limits(config: Config, universe: Universe, config_path: str) -> AssetLimits:
+    """The ``constraints`` and ``trading`` settings per asset over ``universe`` (its symbols, benchmark weights and
+    labels: no holdings are read); ``ConfigError`` for limits or costs of symbols outside the universe, or a group
+    with no member."""
     c = config.constraints
     t = config.trading
     symbols = universe.symbols
@@ -136,26 +148,43 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
                           f"{', '.join(unknown)}", "remove them or add them to the universe")
     pos = {s.upper(): v for s, v in c.position_limits.items()}
     act = {s.upper(): v for s, v in c.active_limits.items()}
-    position_lower = _per_asset(symbols, c.min_weight, {s: v.min for s, v in pos.items()}, 0.0)
-    position_upper = _per_asset(symbols, c.max_weight, {s: v.max for s, v in pos.items()}, 1.0)
     b = universe.benchmark_weight
-    active_lower = b + _per_asset(symbols, c.active_min, {s: v.min for s, v in act.items()}, -np.inf)
-    active_upper = b + _per_asset(symbols, c.active_max, {s: v.max for s, v in act.items()}, np.inf)
-    costs = {s.upper(): v for s, v in config.trading.cost_bps_by_symbol.items()}
+    costs = {s.upper(): v for s, v in t.cost_bps_by_symbol.items()}
     spreads = {s.upper(): v for s, v in t.spread_bps_by_symbol.items()}
-    cost = (_per_asset(symbols, config.trading.cost_bps, costs, 0.0) + 0.5 * _per_asset(symbols, 0.0, spreads, 0.0)
-            ) / 1e4
+    return AssetLimits(
+        position_lower=_per_asset(symbols, c.min_weight, {s: v.min for s, v in pos.items()}, 0.0),
+        position_upper=_per_asset(symbols, c.max_weight, {s: v.max for s, v in pos.items()}, 1.0),
+        active_lower=b + _per_asset(symbols, c.active_min, {s: v.min for s, v in act.items()}, -np.inf),
+        active_upper=b + _per_asset(symbols, c.active_max, {s: v.max for s, v in act.items()}, np.inf),
+        cost=(_per_asset(symbols, t.cost_bps, costs, 0.0) + 0.5 * _per_asset(symbols, 0.0, spreads, 0.0)) / 1e4,
+        group_members=tuple(group_members(g, universe, f"{config_path}: constraints.groups[{index}]")
+                            for index, g in enumerate(c.groups)))
+
+
+def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str,
+                 volatility: FloatArray | None = None, mode: TradingMode | None = None,
+                 raise_value: float | None = None, assets: AssetLimits | None = None) -> Limits:
+    """Turn the ``constraints``, ``rsi`` and ``trading`` sections into numeric limits over ``universe``.
+
+    ``volatility`` (annualized, per asset) prices market impact (``trading.impact``; none without it); ``mode``
+    and ``raise_value`` override ``trading.mode`` and ``trading.raise_value`` (``--mode``, ``--raise``); ``assets``
+    is ``asset_limits`` of this config and universe when the caller has it already (``allocate batch``: once per
+    model)."""
+    c = config.constraints
+    t = config.trading
+    symbols = universe.symbols
+    if assets is None:
+        assets = asset_limits(config, universe, config_path)
+    b = universe.benchmark_weight
     groups = []
-    for index, g in enumerate(c.groups):
-        key = f"constraints.groups[{index}]"
-        members, label = group_members(g, universe, f"{config_path}: {key}")
+    for index, (g, (members, label)) in enumerate(zip(c.groups, assets.group_members, strict=True)):
         relative = g.relative_to is not GroupRelativeTo.ABSOLUTE
         base = {GroupRelativeTo.ABSOLUTE: 0.0, GroupRelativeTo.BENCHMARK: float(b[members].sum()),
                 GroupRelativeTo.CURRENT: float(universe.weight[members].sum())}[g.relative_to]
         suffix = {GroupRelativeTo.ABSOLUTE: "", GroupRelativeTo.BENCHMARK: " (active)",
                   GroupRelativeTo.CURRENT: " (vs current)"}[g.relative_to]
         groups.append(GroupBound(
-            key=key, label=f"{label}{suffix}", members=members,
+            key=f"constraints.groups[{index}]", label=f"{label}{suffix}", members=members,
             lower=base + g.min if g.min is not None else -np.inf,
             upper=base + g.max if g.max is not None else np.inf, relative=relative, reference=base))
     forced = 0.5 * float(universe.outside_weight.sum()) if universe.outside_sold else 0.0
@@ -194,9 +223,9 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
         eta = t.impact * volatility / np.sqrt(252.0) * np.sqrt(universe.nav_value / np.where(known, daily_volume, 1))
         impact = np.where(known, eta, 0.0)
     return Limits(
-        symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=cost,
-        position_lower=position_lower, position_upper=position_upper,
-        active_lower=active_lower, active_upper=active_upper, rsi=rsi, groups=tuple(groups),
+        symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=assets.cost,
+        position_lower=assets.position_lower, position_upper=assets.position_upper,
+        active_lower=assets.active_lower, active_upper=assets.active_upper, rsi=rsi, groups=tuple(groups),
         budget=1.0 - universe.held_outside_weight, cash_lower=cash_lower, cash_upper=cash_upper,
         tracking_error_max=c.tracking_error_max, turnover_max=c.turnover_max, turnover_forced=forced,
         horizon=t.horizon_years, impact=impact, no_sells=mode is TradingMode.INVEST,

@@ -34,6 +34,7 @@ import numpy as np
 from allocator.config.schema import Config, RsiTrim
 from allocator.domain import FloatArray, RiskModel
 from allocator.optimize.constraints import GroupBound, Limits, tracking_error, turnover
+from allocator.optimize.parameter_values import set_value
 
 INERT = 10.0  # a bound of 10x NAV stands for "no limit" (parameters must be finite)
 
@@ -205,8 +206,8 @@ class AssetBounds(Family):
 
     def fill(self, model: Model, limits: Limits) -> None:
         lower, upper = self.bounds(limits)
-        model.params[f"{self.name}_lower"].value = finite(lower, -INERT)
-        model.params[f"{self.name}_upper"].value = finite(upper, INERT)
+        set_value(model.params[f"{self.name}_lower"], finite(lower, -INERT))
+        set_value(model.params[f"{self.name}_upper"], finite(upper, INERT))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         lower, upper = self.bounds(limits)
@@ -367,7 +368,8 @@ class RsiGroupLimits(Family):
         return {"rsi_group_max": members @ model.w <= model.homogenize(upper) + model.slack("rsi_group_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
-        model.params["rsi_group_upper"].value = np.array([g.upper for g in limits.rsi.groups], dtype=np.float64)
+        set_value(model.params["rsi_group_upper"], np.array([g.upper for g in limits.rsi.groups],
+                                                             dtype=np.float64))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max((max(float(weight[g.members].sum()) - g.upper, 0.0) for g in limits.rsi.groups), default=0.0)
@@ -458,8 +460,8 @@ class GroupLimits(Family):
 
     def fill(self, model: Model, limits: Limits) -> None:
         if limits.groups:
-            model.params["group_lower"].value = finite(np.array([g.lower for g in limits.groups]), -INERT)
-            model.params["group_upper"].value = finite(np.array([g.upper for g in limits.groups]), INERT)
+            set_value(model.params["group_lower"], finite(np.array([g.lower for g in limits.groups]), -INERT))
+            set_value(model.params["group_upper"], finite(np.array([g.upper for g in limits.groups]), INERT))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
@@ -565,8 +567,8 @@ class CashLimits(Family):
                 "cash_max": model.c <= model.homogenize(upper) + model.slack("cash_max")}
 
     def fill(self, model: Model, limits: Limits) -> None:
-        model.params["cash_lower"].value = limits.cash_lower
-        model.params["cash_upper"].value = limits.cash_upper
+        set_value(model.params["cash_lower"], limits.cash_lower)
+        set_value(model.params["cash_upper"], limits.cash_upper)
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(limits.cash_lower - cash, cash - limits.cash_upper, 0.0)
@@ -638,9 +640,10 @@ class TrackingErrorLimit(Family):
         return {"tracking_error": cp.norm(cp.hstack(active_terms), 2) <= limit}
 
     def fill(self, model: Model, limits: Limits) -> None:
-        model.params["tracking_error_max"].value = float(limits.tracking_error_max or 0.0) * np.sqrt(model.scale)
+        set_value(model.params["tracking_error_max"],
+                  float(limits.tracking_error_max or 0.0) * np.sqrt(model.scale))
         if model.has_specific:
-            model.params["specific_benchmark"].value = model.specific * limits.benchmark
+            set_value(model.params["specific_benchmark"], model.specific * limits.benchmark)
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(tracking_error(risk, weight, limits.benchmark) - float(limits.tracking_error_max or 0.0), 0.0)
@@ -689,8 +692,8 @@ class TurnoverLimit(Family):
     def fill(self, model: Model, limits: Limits) -> None:
         limit = float(limits.turnover_max or 0.0)
         net = 0.5 * (limits.budget - float(limits.current.sum()))  # half of sum(w - w0) + c
-        model.params["turnover_room"].value = np.array(
-            [limit + limits.inflow - net, limit + limits.outflow - 2.0 * limits.turnover_forced + net])
+        set_value(model.params["turnover_room"], np.array(
+            [limit + limits.inflow - net, limit + limits.outflow - 2.0 * limits.turnover_forced + net]))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(turnover(limits, weight, cash) - float(limits.turnover_max or 0.0), 0.0)
@@ -846,7 +849,7 @@ class CashRaise(Family):
         return {"cash_raise": model.c >= model.homogenize(target) - model.slack("cash_raise")}
 
     def fill(self, model: Model, limits: Limits) -> None:
-        model.params["cash_raise"].value = float(limits.cash_raise or 0.0)
+        set_value(model.params["cash_raise"], float(limits.cash_raise or 0.0))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(float(limits.cash_raise or 0.0) - cash, 0.0)

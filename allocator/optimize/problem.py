@@ -55,6 +55,7 @@ from allocator.errors import SolverError
 from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
 from allocator.optimize.objectives import objective_value, utility_returns
+from allocator.optimize.parameter_values import set_value
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
@@ -281,9 +282,9 @@ class CompiledProblem:
         self.exposure: FloatArray = risk.exposure * np.sqrt(self.scale)
         self.specific: FloatArray = np.sqrt(risk.specific_variance * self.scale)
         if self.risk_parameters:
-            self.params["exposure"].value = self.exposure
-            self.params["specific"].value = self.specific
-            self.params["root_scale"].value = float(np.sqrt(self.scale))
+            set_value(self.params["exposure"], self.exposure)
+            set_value(self.params["specific"], self.specific)
+            set_value(self.params["root_scale"], float(np.sqrt(self.scale)))
 
     def parameter(self, name: str, size: int | tuple[int, ...] | None = None, nonneg: bool = False) -> Any:
         """A new parameter (a vector of ``size``, a matrix of that shape, or a scalar), kept in ``params[name]``
@@ -319,15 +320,15 @@ class CompiledProblem:
         and the costs are held as they are, and ``gamma`` plays no part)."""
         p = self.params
         factor = 1.0 if self.homogeneous else 2.0 * self.scale / gamma
-        p["mu"].value = factor * mu
-        p["kappa"].value = factor * limits.cost / limits.horizon
+        set_value(p["mu"], factor * mu)
+        set_value(p["kappa"], factor * limits.cost / limits.horizon)
         if limits.impact is not None:
-            p["eta"].value = 2.0 * self.scale * limits.impact / (gamma * limits.horizon)
-        p["w0"].value = limits.current
-        p["c0"].value = limits.current_cash
-        p["b"].value = limits.benchmark
-        p["Bb"].value = self.exposure.T @ limits.benchmark
-        p["budget"].value = limits.budget
+            set_value(p["eta"], 2.0 * self.scale * limits.impact / (gamma * limits.horizon))
+        set_value(p["w0"], limits.current)
+        set_value(p["c0"], limits.current_cash)
+        set_value(p["b"], limits.benchmark)
+        set_value(p["Bb"], self.exposure.T @ limits.benchmark)
+        set_value(p["budget"], limits.budget)
         # the same families, in the same order (the structure key says so), with this run's values
         families = families_of(limits)
         for family in families if self.elastic else merge_bounds(families):

@@ -19,6 +19,7 @@ from allocator.optimize.constraints import Limits
 from allocator.optimize.diagnosis import SLACK_TOLERANCE, Diagnosis, diagnose, relaxation_costs
 from allocator.optimize.families import families_of
 from allocator.optimize.objectives import utility_returns
+from allocator.optimize.parameter_values import set_value
 from allocator.optimize.problem import Allocation, ProblemCache, solve_allocation, solve_and_check, solve_in_order
 
 CAP_MARGIN = 1e-6
@@ -35,7 +36,7 @@ def diagnose_infeasible(limits: Limits, risk: RiskModel, config: Config, cache: 
     costs = relaxation_costs(limits, config)
     for side, parameter in compiled.priority.items():
         cost = costs[side]
-        parameter.value = np.broadcast_to(cost, parameter.shape).copy() if parameter.shape else float(cost)
+        set_value(parameter, np.broadcast_to(cost, parameter.shape).copy() if parameter.shape else float(cost))
     attempts, solver, _ = solve_in_order(compiled.phase_one, config.solver, lambda: None, cache.run_solver)
     if solver is None:
         if checks:
@@ -81,7 +82,7 @@ def solve_relaxed(limits: Limits, mu: FloatArray, risk: RiskModel, config: Confi
     for family, cap in compiled.slack_cap.items():
         found = diagnosis.slacks.get(family)
         values = np.zeros(cap.shape) if found is None else with_margin(found)
-        cap.value = values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0])
+        set_value(cap, values.reshape(cap.shape) if cap.shape else float(np.atleast_1d(values)[0]))
     build_seconds = time.perf_counter() - started
     return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, config.solver, build_seconds, reused,
                            relaxed=relaxed_limits(limits, diagnosis.slacks), solve=cache.run_solver,

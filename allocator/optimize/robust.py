@@ -36,6 +36,7 @@ from allocator.config.schema import SolverConfig
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import ConfigError
 from allocator.optimize.constraints import Limits
+from allocator.optimize.parameter_values import set_value
 from allocator.optimize.problem import Allocation, CompiledProblem, SolveFn, cvxpy_solve, solve_compiled, utility
 
 
@@ -126,9 +127,9 @@ class RobustProblem:
         base.set_values(limits, views[0].mu, gamma)
         factor = 2.0 * base.scale / gamma
         for s, view in enumerate(views):
-            self.mu[s].value = factor * view.mu
-            self.kappa[s].value = factor * view.limits.cost / view.limits.horizon  # one-time cost over the horizon
-            self.aversion[s].value = view.gamma / gamma
+            set_value(self.mu[s], factor * view.mu)
+            set_value(self.kappa[s], factor * view.limits.cost / view.limits.horizon)  # one-time cost over the horizon
+            set_value(self.aversion[s], view.gamma / gamma)
 
 
 @dataclass(frozen=True)

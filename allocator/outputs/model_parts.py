@@ -10,46 +10,25 @@ loaded config, as the same objects. What the files make of them alone is therefo
 - ``model_weight_columns``: the columns of ``weights.csv`` that come from the model (labels, benchmark, RSI, the
   return model and volatility), as text.
 
-Each is kept for the objects it was made from (by identity, the objects held so that an identity is never reused)
-in a small cache of the last ``KEPT`` models: ``allocate run`` computes each once, as before; ``allocate batch``
-once per model per worker process. The bytes are those ``json_bytes`` writes for the values (``JsonText``).
+Each is kept for the objects it was made from (``allocator.identity_cache``): ``allocate run`` computes each once,
+as before; ``allocate batch`` once per model per worker process. The bytes are those ``json_bytes`` writes for the
+values (``JsonText``).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from allocator.files.cells import fixed_column, safe_text
 from allocator.files.json_text import JsonText, json_float_table, json_part
+from allocator.identity_cache import IdentityCache
 from allocator.model.signals import reported_signals
 
 if TYPE_CHECKING:
     from allocator.config.loader import LoadedConfig
     from allocator.domain import FloatArray, ReturnModel, RiskModel, Scores, Universe
-
-KEPT = 16  # models kept per cache: a batch has a few models, each with a few account configs
-
-
-class IdentityCache:
-    """Values computed from a few objects, kept by the objects' identity (and the objects with them)."""
-
-    def __init__(self) -> None:
-        self.found: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
-
-    def get(self, objects: tuple[Any, ...]) -> Any | None:
-        entry = self.found.get(tuple(id(o) for o in objects))
-        return entry[1] if entry is not None and all(a is b for a, b in zip(entry[0], objects, strict=True)) \
-            else None
-
-    def put(self, objects: tuple[Any, ...], value: Any) -> Any:
-        self.found[tuple(id(o) for o in objects)] = (objects, value)
-        while len(self.found) > KEPT:
-            self.found.popitem(last=False)
-        return value
-
 
 RESOLVED = IdentityCache()
 SUMMARY_PARTS = IdentityCache()

@@ -4,7 +4,8 @@
   read), ``reconcile`` and ``rounding_breaches``;
 - ``rounding``: whole lots within the limits (``TargetLedger``, ``ShareBounds``, ``RoundingChoices``,
   ``LotLimits``);
-- ``reasons``: ``trade_reason``, the ``reason`` tag of each trade.
+- ``reasons``: ``trade_reason``, the ``reason`` tag of each trade, and ``signal_reasons``, the part of it the model
+  alone decides (kept per model).
 
 The names below load on first use (this package needs NumPy), so importing ``allocator.trading`` stays light.
 """

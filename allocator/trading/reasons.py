@@ -17,33 +17,69 @@ from __future__ import annotations
 
 from allocator.config.schema import ALL_SIGNALS
 from allocator.domain import ReturnModel, RsiRule, Scores, Universe
+from allocator.identity_cache import IdentityCache
 from allocator.terms import BUY, SELL
 
 EXIT_UNIVERSE = "exit_universe"
 
 
-def trade_reason(i: int, side: str, universe: Universe, returns: ReturnModel, scores: Scores,
-                 rsi_rules: dict[str, RsiRule], cash_rising: bool) -> str:
-    """Why asset ``i`` of the universe is bought or sold (``side``); ``cash_rising`` says whether the trades
-    raise cash overall. ``rsi_rules`` maps a symbol to the RSI rule that holds it (``RsiLimits.by_symbol``)."""
+class SignalReasons:
+    """The reasons the model alone gives a trade: for each asset and side, the ``tilt(...)`` or ``views(...)`` tag
+    of its signals and views, or None where they explain no trade that way. They are the same for every account of
+    the model, so each is computed when first asked and kept (``signal_reasons``: once per model and process in
+    ``allocate batch``)."""
+
+    def __init__(self, returns: ReturnModel, scores: Scores) -> None:
+        self.returns = returns
+        self.scores = scores
+        self.found: dict[tuple[int, str], str | None] = {}
+
+    def of(self, i: int, side: str) -> str | None:
+        """The model's reason to trade asset ``i`` on ``side``, or None."""
+        key = (i, side)
+        if key not in self.found:
+            self.found[key] = self._reason(i, side)
+        return self.found[key]
+
+    def _reason(self, i: int, side: str) -> str | None:
+        returns, scores = self.returns, self.scores
+        alpha = returns.alpha[i]
+        if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
+            parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
+                     for k in ALL_SIGNALS} if scores.composite_scale > 0 else {}
+            top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
+                         key=lambda kv: -abs(kv[1]))[:3]
+            if top:
+                return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
+        views = float(returns.views_part[i])
+        excess = views + float(alpha)
+        if abs(excess) >= 5e-4 and (excess > 0) == (side == BUY):
+            return f"views({views:+.2%}, alpha {float(alpha):+.2%})"
+        return None
+
+
+SIGNAL_REASONS = IdentityCache()
+
+
+def signal_reasons(returns: ReturnModel, scores: Scores) -> SignalReasons:
+    """The model's reasons for ``returns`` and ``scores``, kept for those objects (``allocator.identity_cache``)."""
+    return SIGNAL_REASONS.value((returns, scores), lambda: SignalReasons(returns, scores))
+
+
+def trade_reason(i: int, side: str, universe: Universe, signals: SignalReasons, rsi_rules: dict[str, RsiRule],
+                 cash_rising: bool) -> str:
+    """Why asset ``i`` of the universe is bought or sold (``side``): its RSI rule, else the model's reason
+    (``signals``), else ``cash_raise`` or ``rebalance``; ``cash_rising`` says whether the trades raise cash overall.
+    ``rsi_rules`` maps a symbol to the RSI rule that holds it (``RsiLimits.by_symbol``)."""
     rule = rsi_rules.get(universe.symbols[i])
     if rule is not None and side == SELL:
         if rule.rule == "rsi_trim":
             return rule.tag
         if rule.rule == "rsi_no_sell":  # sold only to keep cash from going negative
             return "cash_raise"
-    alpha = returns.alpha[i]
-    if abs(alpha) > 1e-4 and (alpha > 0) == (side == BUY):
-        parts = {k: scores.signal_weights[k] * scores.multipliers[k] * scores.z[k][i] / scores.composite_scale
-                 for k in ALL_SIGNALS} if scores.composite_scale > 0 else {}
-        top = sorted(((k, v) for k, v in parts.items() if abs(v) >= 0.05 and (v > 0) == (alpha > 0)),
-                     key=lambda kv: -abs(kv[1]))[:3]
-        if top:
-            return "tilt(" + ", ".join(f"{k} {v:+.1f}" for k, v in top) + ")"
-    views = float(returns.views_part[i])
-    excess = views + float(alpha)
-    if abs(excess) >= 5e-4 and (excess > 0) == (side == BUY):
-        return f"views({views:+.2%}, alpha {float(alpha):+.2%})"
+    found = signals.of(i, side)
+    if found is not None:
+        return found
     if side == SELL and cash_rising:
         return "cash_raise"
     return "rebalance"

@@ -22,7 +22,7 @@ from allocator.domain import FloatArray, ReturnModel, RiskModel, RsiRule, Scores
 from allocator.optimize.constraints import Limits, impact_cost
 from allocator.optimize.families import violations
 from allocator.terms import BUY, SELL, Side
-from allocator.trading.reasons import EXIT_UNIVERSE, trade_reason
+from allocator.trading.reasons import EXIT_UNIVERSE, signal_reasons, trade_reason
 from allocator.trading.rounding import (
     LotLimits,
     TargetLedger,
@@ -157,6 +157,7 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
     cash_after = ledger.cash
     cash_rising = cash_after > universe.cash_value
     n = universe.size
+    signals = signal_reasons(returns, scores)
     trades = []
     for i, symbol in enumerate(ledger.symbols):
         change = ledger.target[i] - ledger.current[i]
@@ -166,7 +167,7 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
         notional = money(abs(change) * ledger.price[i])
         cost = ledger.cost_of(i, notional)
         inside = i < n
-        reason = trade_reason(i, side, universe, returns, scores, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
+        reason = trade_reason(i, side, universe, signals, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
         trades.append(Trade(
             symbol=symbol, side=side, quantity=abs(change), price=ledger.price[i], notional_value=notional,
             current_quantity=ledger.current[i], target_quantity=ledger.target[i],
