@@ -127,6 +127,13 @@ def _record_decision(state: StrategyState, strategy: Strategy, day: str, decisio
             state.signals.extend([day, signal, prepared.universe.symbols[i], float(z[i])] for i in equity)
 
 
+def _no_trade_reason(exc: AllocatorError) -> str:
+    """Why a rebalance traded nothing, for ``rules.csv``: what failed and the limits it names, without the fix
+    ``allocate run`` suggests (its ``--relax`` is ``backtest.relax`` here); 300 characters at most."""
+    reason = "; ".join([f"{exc.where}: {exc.what}" if exc.where else exc.what, *exc.details])
+    return reason if len(reason) <= 300 else reason[:297] + "..."
+
+
 def _record_warnings(state: StrategyState, day: str, warnings: Sequence[str], fixed: dict[str, float],
                      holding: dict[str, Decimal]) -> None:
     """The decision's warnings, each once, and a line for each holding valued at the holdings file's price."""
@@ -170,7 +177,7 @@ def simulate(strategy: Strategy, market: MarketHistory, schedule: Schedule, star
                                   cache)
             except (InfeasibleError, SolverError) as exc:
                 state.failures += 1
-                state.rules.append([day, "no_trade", "", 0.0, exc.message().splitlines()[0][:300]])
+                state.rules.append([day, "no_trade", "", 0.0, _no_trade_reason(exc)])
                 _record_warnings(state, day, exc.warnings, fixed, holding)
             except AllocatorError as exc:
                 exc.details.append(f"backtest strategy {strategy.name}, rebalance of {day}")

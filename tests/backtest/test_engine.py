@@ -314,3 +314,17 @@ def test_the_benchmark_strategies_spread_the_weight_of_constituents_excluded_for
         weights = bought / 1_000_000
         assert weights.sum() == pytest.approx(0.99, abs=1e-6), state.name  # cash_min 1% of configs/base.yaml
         np.testing.assert_allclose(weights.reindex(reference.index).fillna(0.0), reference * 0.99, atol=1e-6)
+
+
+def test_a_rebalance_the_limits_forbid_is_recorded_as_no_trade_naming_the_limits_not_the_run_flag(
+        example_copy: Path) -> None:
+    """Caps of 1% on each of 20 funds cannot hold the account: every rebalance trades nothing and says why in
+    ``rules`` (the limits that conflict, by their keys), without ``allocate run``'s "--relax", which a backtest does
+    not take (it said "run with --relax" and kept only the first line)."""
+    text = "constraints: {max_weight: 0.01}\n"
+    resolved = resolve(BacktestRequest(config=_config(example_copy, extra=", relax: false", text=text), start=START,
+                                       end=END, initial_cash=Decimal("1000000")))
+    state = _states(resolved)[0]
+    reasons = [row[4] for row in state.rules if row[1] == "no_trade"]
+    assert len(reasons) == len(resolved.schedule.decisions) == state.failures
+    assert all("--relax" not in r and "the limits cannot all hold; " in r and "constraints." in r for r in reasons)
