@@ -40,6 +40,7 @@ from allocator.config.schema import (
 )
 from allocator.domain import FloatArray, Holdings, Universe
 from allocator.errors import AllocatorError
+from allocator.inputs.universe import COUNTED_AS_CASH, SPREAD_OVER_ITS_CLASS
 from allocator.optimize.problem import ProblemCache
 from allocator.pipeline import Prepared, prepare, run
 from allocator.trading.trades import TradeList, build_trades, reconcile
@@ -143,11 +144,17 @@ class Decision:
     trades: TradeList
     prepared: Prepared
     relaxations: tuple[str, ...] = ()
+    spreads_excluded: bool = False  # a benchmark strategy: an excluded constituent's weight is spread, not cash
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What ``allocate run --as-of`` would print as warnings on that date: the inputs' and the trade list's."""
-        return (*self.prepared.warnings, *self.trades.warnings)
+        """What ``allocate run --as-of`` would print as warnings on that date: the inputs' and the trade list's
+        (for a benchmark strategy, an excluded constituent's weight said to be spread rather than counted as cash,
+        as ``benchmark_proxy`` holds it)."""
+        found = self.prepared.warnings
+        if self.spreads_excluded:
+            found = tuple(w.replace(COUNTED_AS_CASH, SPREAD_OVER_ITS_CLASS, 1) for w in found)
+        return (*found, *self.trades.warnings)
 
 
 def target_weights(strategy: Strategy, prepared: Prepared) -> FloatArray:
@@ -232,4 +239,5 @@ def decide(strategy: Strategy, holdings: Holdings, as_of: str, market: MarketVie
         return Decision(trades=result.trades, prepared=prepared, relaxations=result.relaxations)
     reason = WEIGHT_REASONS.get(strategy.kind, "fixed target weight") if strategy.kind is not None else \
         "fixed target weight"
-    return Decision(trades=weight_trades(prepared, target_weights(strategy, prepared), reason), prepared=prepared)
+    return Decision(trades=weight_trades(prepared, target_weights(strategy, prepared), reason), prepared=prepared,
+                    spreads_excluded=strategy.kind in (StrategyName.BENCHMARK_HOLD, StrategyName.BENCHMARK_REBALANCED))

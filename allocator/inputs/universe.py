@@ -36,6 +36,12 @@ def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: st
     return wanted
 
 
+# how ``excluded_references`` says what becomes of an excluded constituent's benchmark weight (``allocate
+# backtest``'s benchmark strategies spread it instead, and say so: ``strategies.Decision``)
+COUNTED_AS_CASH = "is counted as cash"
+SPREAD_OVER_ITS_CLASS = "is spread over the rest of its asset class by the benchmark strategies"
+
+
 def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Sequence[str], config_path: str
                         ) -> list[str]:
     """What the config and the fundamentals say about symbols ``excluded`` for gaps in their prices, as warnings
@@ -61,7 +67,7 @@ def excluded_references(config: Config, fundamentals: pd.DataFrame, excluded: Se
     if config.benchmark.weights is None and "benchmark_weight" in fundamentals.columns:
         column = pd.to_numeric(fundamentals.loc[sorted(out), "benchmark_weight"], errors="coerce").fillna(0.0)
         for symbol, weight in column[column > 0].items():
-            warnings.append(f"{symbol}'s benchmark weight ({weight:.2%}) is counted as cash: {symbol} is excluded "
+            warnings.append(f"{symbol}'s benchmark weight ({weight:.2%}) {COUNTED_AS_CASH}: {symbol} is excluded "
                             "for gaps in its prices")
     c, t = config.constraints, config.trading
     for key, mapping in (("constraints.position_limits", c.position_limits),

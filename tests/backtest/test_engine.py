@@ -314,6 +314,9 @@ def test_the_benchmark_strategies_spread_the_weight_of_constituents_excluded_for
         weights = bought / 1_000_000
         assert weights.sum() == pytest.approx(0.99, abs=1e-6), state.name  # cash_min 1% of configs/base.yaml
         np.testing.assert_allclose(weights.reindex(reference.index).fillna(0.0), reference * 0.99, atol=1e-6)
+        said = [text for day, text in state.warnings if day == state.trades[0][0]]
+        assert any("AGG's benchmark weight (20.00%) is spread over the rest of its asset class" in w for w in said)
+        assert not any("counted as cash" in w for w in said), said  # what allocate run says, true of its limits
 
 
 def test_a_rebalance_the_limits_forbid_is_recorded_as_no_trade_naming_the_limits_not_the_run_flag(
