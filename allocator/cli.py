@@ -232,7 +232,6 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     """
     from allocator.errors import InfeasibleError
     from allocator.files.json_text import json_bytes
-    from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.outputs.publish import write_atomically
 
     replay = None
@@ -257,7 +256,8 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
         raise click.UsageError("--report writes report.html into the output folder; give it with -o")
     if source is None:
         raise click.UsageError("give a config with -c/--config")
-    import_cvxpy()  # without scipy.stats, which CVXPY imports for one function (0.45 s)
+    # CVXPY is imported where a problem is first compiled (``optimize.problem``), without scipy.stats; a large
+    # problem solved by Clarabel directly (``optimize.conic``) never imports it
     from allocator.optimize.problem import ProblemCache
 
     # the frontier of --report is solved on the run's compiled problem; without it the problem is not kept while

@@ -690,10 +690,15 @@ class TurnoverLimit(Family):
         return {"turnover": bought_sold <= model.homogenize(room) + model.slack("turnover")}
 
     def fill(self, model: Model, limits: Limits) -> None:
+        set_value(model.params["turnover_room"], self.room(limits))
+
+    @staticmethod
+    def room(limits: Limits) -> FloatArray:
+        """The bounds on ``0.5 (sum(traded) - c)`` (bought) and ``0.5 (sum(traded) + c)`` (sold): the limit plus
+        the flow, with the constants of ``sum(w - w0)`` moved over (fractions of NAV)."""
         limit = float(limits.turnover_max or 0.0)
         net = 0.5 * (limits.budget - float(limits.current.sum()))  # half of sum(w - w0) + c
-        set_value(model.params["turnover_room"], np.array(
-            [limit + limits.inflow - net, limit + limits.outflow - 2.0 * limits.turnover_forced + net]))
+        return np.array([limit + limits.inflow - net, limit + limits.outflow - 2.0 * limits.turnover_forced + net])
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
         return max(turnover(limits, weight, cash) - float(limits.turnover_max or 0.0), 0.0)

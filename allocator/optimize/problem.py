@@ -42,20 +42,36 @@ import hashlib
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-import cvxpy as cp
 import numpy as np
 from scipy import sparse
 
 from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
+from allocator.optimize.conic import DIRECT_ASSETS, conic_program, solve_direct, supported
 from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
 from allocator.optimize.objectives import objective_value, utility_returns
 from allocator.optimize.parameter_values import set_value
+
+if TYPE_CHECKING:
+    import cvxpy
+
+
+class _DeferredCvxpy:
+    """``cvxpy``, imported (through ``import_cvxpy``) at the first use of one of its names: a large problem solved
+    by ``conic`` never needs it, and ``allocate run`` then starts without its 0.45 s import."""
+
+    def __getattr__(self, name: str) -> Any:
+        from allocator.optimize.cvxpy_import import import_cvxpy
+
+        return getattr(import_cvxpy(), name)
+
+
+cp: Any = _DeferredCvxpy()
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
     SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
@@ -93,7 +109,8 @@ RISK_PARAMETER_CELLS = 2_500
 # there one canonicalization per solve (0.08 s at 800 assets) costs less than the DPP compile (0.32 s, 170 MB)
 DPP_CONE_CELLS = 4_000_000
 CVXPY_NAMES = {SolverName.CLARABEL: "CLARABEL", SolverName.OSQP: "OSQP", SolverName.SCS: "SCS"}
-INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
+OPTIMAL, OPTIMAL_INACCURATE = "optimal", "optimal_inaccurate"  # CVXPY's statuses (cvxpy.settings)
+INFEASIBLE = {"infeasible", "infeasible_inaccurate"}
 
 
 @dataclass(frozen=True)
@@ -351,11 +368,11 @@ class SolveReport:
     iterations: int | None = None
 
 
-SolveFn = Callable[[cp.Problem, SolverName, bool], SolveReport]
+SolveFn = Callable[["cvxpy.Problem", SolverName, bool], SolveReport]
 """The solver seam: solve ``problem`` with one solver (``verbose`` or not) and report; may raise."""
 
 
-def keeps_parameters(problem: cp.Problem) -> bool:
+def keeps_parameters(problem: cvxpy.Problem) -> bool:
     """Whether CVXPY should canonicalize ``problem`` once with its parameters kept (DPP), so that re-solves only
     refill them; otherwise each solve canonicalizes it with the parameters' current values as constants.
 
@@ -373,7 +390,7 @@ def keeps_parameters(problem: cp.Problem) -> bool:
     return bool((variables + 1) * (parameters + 1) <= DPP_CONE_CELLS)
 
 
-def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool, warm: bool = True) -> SolveReport:
+def cvxpy_solve(problem: cvxpy.Problem, solver: SolverName, verbose: bool, warm: bool = True) -> SolveReport:
     """Solve through CVXPY with ``SOLVER_OPTIONS`` and warm starts (the default ``SolveFn``), canonicalized with
     or without its parameters as ``keeps_parameters`` says. ``warm``: Clarabel takes the new data into the solver
     of the previous solve (OSQP starts from its solution); otherwise each solve sets up a solver of its own."""
@@ -390,12 +407,12 @@ def cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool, warm: bo
         stats = problem.solver_stats
         seconds += float(stats.solve_time) if stats is not None and stats.solve_time is not None else 0.0
         iterations += int(stats.num_iters) if stats is not None and stats.num_iters is not None else 0
-        if problem.status != cp.OPTIMAL_INACCURATE:
+        if problem.status != OPTIMAL_INACCURATE:
             break
     return SolveReport(str(problem.status), seconds, iterations or None)
 
 
-def fresh_cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+def fresh_cvxpy_solve(problem: cvxpy.Problem, solver: SolverName, verbose: bool) -> SolveReport:
     """``cvxpy_solve`` with a solver set up for this solve alone (CVXPY's canonicalization is still reused): the
     result depends on this problem's data only, not on what the process solved before. A warm Clarabel solver
     updated with new data can stop at a slightly different point (1e-10 in a weight) than a new one, so a batch
@@ -403,7 +420,7 @@ def fresh_cvxpy_solve(problem: cp.Problem, solver: SolverName, verbose: bool) ->
     return cvxpy_solve(problem, solver, verbose, warm=False)
 
 
-def _attempt(problem: cp.Problem, solver: SolverName, verbose: bool, solve: SolveFn
+def _attempt(problem: cvxpy.Problem, solver: SolverName, verbose: bool, solve: SolveFn
              ) -> tuple[str, float, int | None, str]:
     try:
         report = solve(problem, solver, verbose)
@@ -423,9 +440,10 @@ class ProblemCache:
     included), ``hits`` and ``misses`` (lookups that found a compiled problem, or did not).
     """
 
-    def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve) -> None:
+    def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve, direct: bool = True) -> None:
         self._items: dict[str, CompiledProblem] = {}
         self.solve = solve
+        self.allow_direct = direct
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
@@ -450,14 +468,22 @@ class ProblemCache:
         self._items[key] = compiled
         return compiled, False
 
-    def run_solver(self, problem: cp.Problem, solver: SolverName, verbose: bool) -> SolveReport:
+    def direct(self, limits: Limits, solver_config: SolverConfig) -> bool:
+        """Whether a hard problem over ``limits`` is solved by ``conic`` rather than compiled here: from
+        ``DIRECT_ASSETS`` assets, with Clarabel first in ``solver.order``, families ``conic`` has rows for, and the
+        default solver seam (a cache given another ``solve``, or ``direct=False``, keeps every solve through CVXPY)."""
+        clarabel_first = bool(solver_config.order) and solver_config.order[0] is SolverName.CLARABEL
+        return (self.allow_direct and self.solve is cvxpy_solve and len(limits.symbols) >= DIRECT_ASSETS
+                and clarabel_first and supported(limits))
+
+    def run_solver(self, problem: cvxpy.Problem, solver: SolverName, verbose: bool) -> SolveReport:
         """Solve through ``solve`` and count the run (a ``SolveFn``)."""
         self.solves += 1
         return self.solve(problem, solver, verbose)
 
 
 def solve_in_order(
-    problem: cp.Problem, solver_config: SolverConfig, check: Callable[[], str | None], solve: SolveFn = cvxpy_solve
+    problem: cvxpy.Problem, solver_config: SolverConfig, check: Callable[[], str | None], solve: SolveFn = cvxpy_solve
 ) -> tuple[list[SolverAttempt], str | None, bool]:
     """Try each solver of ``solver.order`` until one returns an optimal solution that ``check`` accepts.
 
@@ -471,10 +497,10 @@ def solve_in_order(
         if status in INFEASIBLE:
             attempts.append(SolverAttempt(solver.value, status, seconds, iterations, False, "reported infeasible"))
             infeasible = True
-            if status == cp.INFEASIBLE:
+            if status == "infeasible":
                 break
             continue
-        if status != cp.OPTIMAL:
+        if status != OPTIMAL:
             attempts.append(SolverAttempt(solver.value, status, seconds, iterations, False,
                                           message or f"status {status}"))
             continue
@@ -500,14 +526,55 @@ def solve_allocation(
     raise ``ProblemInfeasible`` or ``SolverError`` when there is none."""
     started = time.perf_counter()
     sharpe = objective is Objective.MAX_SHARPE
+    direct: tuple[SolverAttempt, ...] = ()
+    if not sharpe and cache.direct(limits, solver_config):
+        found = _solve_direct(limits, mu, risk, gamma, solver_config, objective)
+        if isinstance(found, Allocation):
+            return found
+        direct = found
+        started = time.perf_counter()
     compiled, reused = cache.get(risk, limits, homogeneous=sharpe)
     compiled.set_values(limits, mu if sharpe else utility_returns(objective, mu, risk, limits.benchmark, gamma), gamma)
     build_seconds = time.perf_counter() - started
-    return solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
-                           reused, solve=cache.run_solver, objective=objective)
+    allocation = solve_and_check(compiled, compiled.problem, limits, mu, risk, gamma, solver_config, build_seconds,
+                                 reused, solve=cache.run_solver, objective=objective)
+    return replace(allocation, attempts=(*direct, *allocation.attempts)) if direct else allocation
 
 
-def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
+def _solve_direct(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float, solver_config: SolverConfig,
+                  objective: Objective) -> Allocation | tuple[SolverAttempt, ...]:
+    """``solve_allocation`` through ``conic`` (Clarabel without CVXPY): the allocation when Clarabel's solution
+    passes the same numpy check, ``ProblemInfeasible`` when Clarabel proves the limits cannot hold, else the failed
+    attempt (the caller then solves through CVXPY)."""
+    started = time.perf_counter()
+    program = conic_program(limits, utility_returns(objective, mu, risk, limits.benchmark, gamma), risk, gamma)
+    build_seconds = time.perf_counter() - started
+    found = solve_direct(program, solver_config.verbose)
+    name = SolverName.CLARABEL.value
+    if found.status in INFEASIBLE:
+        attempt = SolverAttempt(name, found.status, found.seconds, found.iterations, False, "reported infeasible")
+        if found.status == "infeasible":
+            raise ProblemInfeasible((attempt,))
+        return (attempt,)
+    if found.weight is None:
+        return (SolverAttempt(name, found.status, found.seconds, found.iterations, False,
+                              f"status {found.status} (Clarabel called directly)"),)
+    weight = _clean(found.weight)
+    cash = float(limits.budget - weight.sum())
+    checked = violations(limits, risk, weight, cash)
+    worst = max(checked.values(), default=0.0)
+    if worst > solver_config.feasibility_tolerance:
+        family = max(checked, key=lambda key: checked[key])
+        return (SolverAttempt(name, found.status, found.seconds, found.iterations, False,
+                              f"solution violates {family} by {worst:.2e} (Clarabel called directly)"),)
+    attempt = SolverAttempt(name, found.status, found.seconds, found.iterations, True)
+    return Allocation(symbols=limits.symbols, weight=weight, cash_weight=cash,
+                      objective=objective_value(objective, mu, risk, limits, weight, gamma), status=found.status,
+                      solver=name, attempts=(attempt,), compile_seconds=build_seconds, violations=checked,
+                      objective_name=objective.value)
+
+
+def solve_compiled(compiled: CompiledProblem, problem: cvxpy.Problem, limits: Limits, mu: FloatArray, risk: RiskModel,
                    gamma: float, solver_config: SolverConfig, build_seconds: float = 0.0,
                    solve: SolveFn = cvxpy_solve) -> Allocation:
     """Solve another ``problem`` over ``compiled``'s variables and rows (e.g. ``optimize.robust``'s epigraph),
@@ -517,7 +584,7 @@ def solve_compiled(compiled: CompiledProblem, problem: cp.Problem, limits: Limit
                            solve=solve)
 
 
-def solve_and_check(compiled: CompiledProblem, problem: cp.Problem, limits: Limits, mu: FloatArray,
+def solve_and_check(compiled: CompiledProblem, problem: cvxpy.Problem, limits: Limits, mu: FloatArray,
                     risk: RiskModel, gamma: float, solver_config: SolverConfig, build_seconds: float, reused: bool,
                     relaxed: Limits | None = None, solve: SolveFn = cvxpy_solve,
                     objective: Objective = Objective.UTILITY) -> Allocation:
