@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cvxpy as cp
 import numpy as np
 
 from allocator.config.schema import SolverConfig
@@ -37,7 +36,9 @@ from allocator.domain import FloatArray, RiskModel
 from allocator.errors import ConfigError
 from allocator.optimize.constraints import Limits
 from allocator.optimize.parameter_values import set_value
-from allocator.optimize.problem import Allocation, CompiledProblem, SolveFn, cvxpy_solve, solve_compiled, utility
+from allocator.optimize.problem import Allocation, CompiledProblem, SolveFn, cp, cvxpy_solve, solve_compiled, utility
+
+# ``cp`` imports CVXPY at its first use: ``View`` is read by reports that solve nothing (``allocate run --report``)
 
 
 @dataclass(frozen=True)
