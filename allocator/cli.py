@@ -372,9 +372,6 @@ def validate(holdings: Path, config_path: Path | None, trade_format: tuple[str, 
                                   details=prepared.presolve_conflicts)
         click.echo("ok: every input is valid (not solved: --no-solve)")
         return
-    from allocator.optimize.cvxpy_import import import_cvxpy
-
-    import_cvxpy()
     result, _, files = run_in_memory(holdings, config_path, config_path, trade_format, as_of, cash, mode,
                                      raise_value, relax, None)
     describe_inputs(result.prepared)
@@ -767,7 +764,6 @@ def frontier(holdings: Path, config_path: Path | None, out_dir: Path | None, as_
       allocate frontier examples/holdings.csv -c configs/base.yaml -o out/frontier
       allocate frontier examples/holdings.csv -c configs/base.yaml --points 40 --risk-aversion-range 0.5 50
     """
-    from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.outputs.publish import write_atomically
     from allocator.pipeline import prepare
     from allocator.report.frontier import efficient_frontier, risk_aversion_grid
@@ -778,7 +774,6 @@ def frontier(holdings: Path, config_path: Path | None, out_dir: Path | None, as_
     if bounds[0] >= bounds[1]:
         raise click.UsageError(f"--risk-aversion-range: the lowest ({bounds[0]:g}) must be below the highest "
                                f"({bounds[1]:g})")
-    import_cvxpy()
     prepared = prepare(holdings, config_path, as_of=as_of, cash=cash)
     found = efficient_frontier(prepared, risk_aversion_grid(prepared.config.risk.risk_aversion, points, bounds),
                                relax=relax)
@@ -790,8 +785,8 @@ def frontier(holdings: Path, config_path: Path | None, out_dir: Path | None, as_
                                    inputs=[entry["path"] for entry in prepared.inputs.values()])
         click.echo(f"wrote {written}", err=True)
     if not quiet:
-        click.echo(f"frontier as of {found.as_of}: {len(found.points)} points on {found.compiled_problems} compiled "
-                   f"problem(s), {found.solves} solves (annualized; net return = expected return - trading cost)")
+        click.echo(f"frontier as of {found.as_of}: {len(found.points)} points ({found.solves_text()}; annualized; "
+                   "net return = expected return - trading cost)")
         click.echo(f"{'curve':<15}{'risk aversion':>14}{'net return':>12}{'volatility':>12}{'tracking error':>16}")
         for point in (*found.points, *found.marks):
             gamma = "" if point.risk_aversion is None else f"{point.risk_aversion:.3f}"

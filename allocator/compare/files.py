@@ -177,7 +177,8 @@ def comparison_manifest(comparison: Comparison, command: dict[str, Any]) -> dict
                  "timings_seconds": {"build_and_solve_seconds": robust.solve_seconds,
                                      "trades_seconds": robust.trades_seconds}}
     return {"command": command, "scenarios": scenarios, "robust": found,
-            "compiled_problems": {"built": comparison.compiled_problems, "reused": comparison.reused_solves},
+            "compiled_problems": {"built": comparison.compiled_problems, "reused": comparison.reused_solves,
+                                  "direct": comparison.direct_solves},
             "input_files_read": comparison.input_files_read,
             "versions": versions(), "timings_seconds": comparison.timings}
 

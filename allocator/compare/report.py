@@ -15,6 +15,7 @@ from rich.table import Table
 from allocator.compare.scenarios import Comparison
 from allocator.compare.tables import ComparisonTables, MetricRow, TradeCell, benchmarks_differ
 from allocator.compare.views import ViewMatrix
+from allocator.optimize.problem import solves_text
 from allocator.outputs.report import console, money_text, pct
 from allocator.terms import CASH_SYMBOL as CASH
 
@@ -113,9 +114,8 @@ def print_comparison(comparison: Comparison, tables: ComparisonTables, stream: T
     """The comparison on the terminal: the three tables, then each scenario's RSI rules and binding limits
     (failures are in their columns; the CLI writes their full messages to stderr)."""
     out = console(stream)
-    built, solves = comparison.compiled_problems, comparison.compiled_problems + comparison.reused_solves
-    shared = (f"{built} compiled problem{'s' if built != 1 else ''} served {solves} "
-              f"solve{'s' if solves != 1 else ''}")
+    built, direct = comparison.compiled_problems, comparison.direct_solves
+    shared = solves_text(built, built + comparison.reused_solves + direct, direct)
     failed = f", {len(tables.failed)} failed" if tables.failed else ""
     out.print(f"[bold]allocate compare[/bold]  as of {tables.as_of}  NAV {money_text(tables.nav_value)}  "
               f"{len(tables.scenarios)} scenarios{failed}  ({shared})")

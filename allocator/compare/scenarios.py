@@ -89,7 +89,8 @@ class Comparison:
     """Every scenario's outcome on one holdings snapshot, and how the compiled problems were shared.
 
     ``compiled_problems`` counts the CVXPY problems built (canonicalized) for the comparison; ``reused_solves``
-    the solves that reused one of them; ``input_files_read`` the price and fundamentals files read (once each).
+    the solves that reused one of them; ``direct_solves`` the problems handed to Clarabel directly (1,000 assets
+    and more, ``optimize.conic``); ``input_files_read`` the price and fundamentals files read (once each).
     """
 
     holdings_path: Path
@@ -98,6 +99,7 @@ class Comparison:
     reused_solves: int
     timings: dict[str, float]
     input_files_read: int = 0
+    direct_solves: int = 0
     robust: RobustOutcome | None = None
 
     @property
@@ -246,7 +248,7 @@ def compare(
     holdings_path = Path(holdings_path)
     specs = scenario_specs(configs)
     cache = cache if cache is not None else ProblemCache(max_size=max(8, 2 * len(specs)))
-    hits, misses = cache.hits, cache.misses
+    hits, misses, direct = cache.hits, cache.misses, cache.direct_solves
     shared = SharedInputs()
     started = time.perf_counter()
     prepared: list[Prepared | ScenarioOutcome] = []
@@ -275,5 +277,6 @@ def compare(
         timings["robust_seconds"] = robust_found.solve_seconds + robust_found.trades_seconds
     return Comparison(holdings_path=holdings_path, outcomes=tuple(outcomes), compiled_problems=cache.misses - misses,
                       reused_solves=cache.hits - hits, timings=timings, input_files_read=shared.reads,
+                      direct_solves=cache.direct_solves - direct,
                       robust=robust_found)
 

@@ -47,13 +47,12 @@ from allocator.optimize.families import (
 # from this many assets a hard utility problem is solved here (below it CVXPY's compiled problem is kept and
 # re-solved by refilling its parameters, and a solve through it costs milliseconds)
 DIRECT_ASSETS = 1_000
-# Clarabel's settings tried in turn, as ``problem.LARGE_OPTIONS`` for CVXPY's problems of this size: its default
-# tolerances (1e-8), then once more with more equilibration on a stall
-LADDER: tuple[dict[str, Any], ...] = (
-    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "presolve_enable": False},
-    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "presolve_enable": False,
-     "equilibrate_max_iter": 50},
-)
+# Clarabel's settings for large problems, tried in turn, here and through CVXPY (``problem.LARGE_OPTIONS``): its
+# default tolerances (1e-8), then once more with more equilibration on a stall
+LARGE_CLARABEL: tuple[dict[str, Any], ...] = tuple(
+    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "presolve_enable": False, **more}
+    for more in ({}, {"equilibrate_max_iter": 50}))
+LADDER = LARGE_CLARABEL
 # Clarabel's statuses in CVXPY's words (``problem.solve_in_order`` reads these)
 STATUSES = {"Solved": "optimal", "AlmostSolved": "optimal_inaccurate", "PrimalInfeasible": "infeasible",
             "AlmostPrimalInfeasible": "infeasible_inaccurate", "DualInfeasible": "unbounded",
@@ -206,6 +205,6 @@ def solve_direct(program: ConicProgram, verbose: bool = False) -> DirectSolve:
         if status == "optimal":
             x = np.asarray(solution.x, dtype=np.float64)
             return DirectSolve(status, x[: program.assets], float(x[program.assets]), seconds, iterations)
-        if status.startswith("infeasible"):
+        if status.startswith(("infeasible", "unbounded")):  # another rung would only say it again
             break
     return DirectSolve(status, None, None, seconds, iterations)

@@ -51,7 +51,7 @@ from scipy import sparse
 from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.conic import DIRECT_ASSETS, conic_program, solve_direct, supported
+from allocator.optimize.conic import DIRECT_ASSETS, LARGE_CLARABEL, conic_program, solve_direct, supported
 from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
 from allocator.optimize.objectives import objective_value, utility_returns
@@ -94,10 +94,7 @@ RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
     SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
                                for tol in (1e-10, 1e-9)),
 }
-LARGE_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
-    SolverName.CLARABEL: tuple({"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, **CLARABEL_RUNG, **more}
-                               for more in ({}, {"equilibrate_max_iter": 50})),
-}
+LARGE_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {SolverName.CLARABEL: LARGE_CLARABEL}
 LARGE_VARIABLES = 1_000
 # up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
 # every date of a backtest (and every risk model of a comparison) on the same assets; beyond it the risk model is
@@ -437,7 +434,8 @@ class ProblemCache:
     There is no process-wide cache: ``pipeline.run`` makes one per call unless it is given one, and
     ``compare.compare`` shares one over its scenarios. Counters: ``compiles`` (problems built, each canonicalized
     by CVXPY on its first solve), ``solves`` (solver runs through ``run_solver``, failed ones and phase one
-    included), ``hits`` and ``misses`` (lookups that found a compiled problem, or did not).
+    included), ``hits`` and ``misses`` (lookups that found a compiled problem, or did not), ``direct_solves``
+    (problems handed to Clarabel directly, ``conic``; also counted in ``solves``).
     """
 
     def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve, direct: bool = True) -> None:
@@ -449,6 +447,7 @@ class ProblemCache:
         self.misses = 0
         self.compiles = 0
         self.solves = 0
+        self.direct_solves = 0
 
     def get(self, risk: RiskModel, limits: Limits, elastic: bool = False, homogeneous: bool = False
             ) -> tuple[CompiledProblem, bool]:
@@ -528,6 +527,8 @@ def solve_allocation(
     sharpe = objective is Objective.MAX_SHARPE
     direct: tuple[SolverAttempt, ...] = ()
     if not sharpe and cache.direct(limits, solver_config):
+        cache.solves += 1
+        cache.direct_solves += 1
         found = _solve_direct(limits, mu, risk, gamma, solver_config, objective)
         if isinstance(found, Allocation):
             return found
@@ -549,8 +550,13 @@ def _solve_direct(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float,
     started = time.perf_counter()
     program = conic_program(limits, utility_returns(objective, mu, risk, limits.benchmark, gamma), risk, gamma)
     build_seconds = time.perf_counter() - started
-    found = solve_direct(program, solver_config.verbose)
     name = SolverName.CLARABEL.value
+    try:
+        found = solve_direct(program, solver_config.verbose)
+    except Exception as exc:  # as ``_attempt``: a crash is a failed attempt, and CVXPY's path is tried
+        text = (str(exc).splitlines() or [""])[0][:200]
+        return (SolverAttempt(name, "error", 0.0, None, False,
+                              f"{text or type(exc).__name__} ({type(exc).__name__}, Clarabel called directly)"),)
     if found.status in INFEASIBLE:
         attempt = SolverAttempt(name, found.status, found.seconds, found.iterations, False, "reported infeasible")
         if found.status == "infeasible":
@@ -637,6 +643,18 @@ class ProblemInfeasible(Exception):
     def __init__(self, attempts: tuple[SolverAttempt, ...]) -> None:
         self.attempts = attempts
         super().__init__("infeasible")
+
+
+def solves_text(compiled: int, solves: int, direct: int) -> str:
+    """How ``solves`` solves were made, for the terminal and the reports: on ``compiled`` compiled problems, and
+    ``direct`` of them by Clarabel called directly (``conic``)."""
+    plural = "" if compiled == 1 else "s"
+    through = solves - direct
+    text = f"{compiled} compiled problem{plural} served {through} solve{'' if through == 1 else 's'}"
+    if not direct:
+        return text
+    by_clarabel = f"{direct} solve{'' if direct == 1 else 's'} by Clarabel called directly"
+    return f"{by_clarabel}, {text}" if compiled else by_clarabel
 
 
 def _clean(weight: FloatArray) -> FloatArray:

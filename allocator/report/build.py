@@ -104,13 +104,11 @@ def report_html(folder: OutputFolder, frontier: Frontier | None = None, note: st
 def replayed_frontier(manifest_path: Path, grid_points: int | None = None) -> Frontier:
     """The frontier of the run recorded in ``manifest_path``: its inputs verified by SHA-256 and prepared again
     (``allocator.outputs.replay``), then the target and the frontier solved on one compiled problem."""
-    from allocator.optimize.cvxpy_import import import_cvxpy
     from allocator.outputs.replay import read_replay
     from allocator.pipeline import prepare
     from allocator.report.frontier import DEFAULT_POINTS, efficient_frontier, risk_aversion_grid
 
     replay = read_replay(manifest_path)
-    import_cvxpy()
     from allocator.config.schema import TradingMode
 
     prepared = prepare(replay.holdings, replay.config, replay.as_of, replay.cash,

@@ -161,6 +161,7 @@ def compare_manifest_section(manifest: dict[str, Any]) -> Section:
     versions = tuple((text(k), text(v)) for k, v in (manifest.get("versions") or {}).items())
     return Section("manifest", "Manifest", (
         Facts((("compiled problems", text(compiled.get("built"))), ("reused solves", text(compiled.get("reused"))),
+               ("solves by Clarabel called directly", text(compiled.get("direct", 0))),
                ("scenarios", text(len(manifest.get("scenarios") or []))))),
         Table("Each scenario's inputs by SHA-256", ("scenario", "input", "path", "SHA-256"), tuple(rows)),
         Table("Package versions", ("package", "version"), versions)))

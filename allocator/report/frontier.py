@@ -72,6 +72,13 @@ class Frontier:
     marks: tuple[FrontierPoint, ...]
     compiled_problems: int = 0
     solves: int = 0
+    direct_solves: int = 0  # of ``solves``, those handed to Clarabel directly (``optimize.conic``)
+
+    def solves_text(self) -> str:
+        """How the points were solved (``optimize.problem.solves_text``)."""
+        from allocator.optimize.problem import solves_text
+
+        return solves_text(self.compiled_problems, self.solves, self.direct_solves)
 
     def curve(self, name: str) -> tuple[FrontierPoint, ...]:
         return tuple(p for p in self.points if p.curve == name)
@@ -139,4 +146,5 @@ def efficient_frontier(prepared: Prepared, grid: Sequence[float], cache: Problem
              _point(prepared, limits, "target", "", cfg.risk.risk_aversion, allocation.weight,
                     allocation.cash_weight))
     return Frontier(as_of=prepared.window.as_of.date().isoformat(), risk_aversion=cfg.risk.risk_aversion,
-                    points=tuple(points), marks=marks, compiled_problems=cache.compiles, solves=cache.solves)
+                    points=tuple(points), marks=marks, compiled_problems=cache.compiles, solves=cache.solves,
+                    direct_solves=cache.direct_solves)

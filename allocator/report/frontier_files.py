@@ -37,7 +37,8 @@ def frontier_csv(frontier: Frontier) -> bytes:
 
 def frontier_facts(frontier: Frontier) -> dict[str, Any]:
     return {"as_of": frontier.as_of, "risk_aversion": frontier.risk_aversion,
-            "compiled_problems": frontier.compiled_problems, "solves": frontier.solves}
+            "compiled_problems": frontier.compiled_problems, "solves": frontier.solves,
+            "direct_solves": frontier.direct_solves}
 
 
 def frontier_files(frontier: Frontier, prepared: Prepared, command: dict[str, Any]) -> dict[str, bytes]:
@@ -72,4 +73,4 @@ def read_frontier(folder: OutputFolder) -> Frontier:
     gamma = facts.get("risk_aversion", target.risk_aversion if target is not None else 0.0)
     return Frontier(as_of=str(facts.get("as_of", "")), risk_aversion=float(gamma or 0.0), points=tuple(points),
                     marks=tuple(marks), compiled_problems=int(facts.get("compiled_problems", 0)),
-                    solves=int(facts.get("solves", 0)))
+                    solves=int(facts.get("solves", 0)), direct_solves=int(facts.get("direct_solves", 0)))

@@ -113,7 +113,7 @@ def test_compare_json_and_manifest(compared: tuple[Result, Path]) -> None:
     assert tlt["by_scenario"]["goldilocks"]["side"] == "BUY" and tlt["by_scenario"]["hawkish_pivot"]["side"] == "SELL"
     assert tlt["directions_disagree"] and "TLT" in data["directions_disagree"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["compiled_problems"] == {"built": 1, "reused": 4}
+    assert manifest["compiled_problems"] == {"built": 1, "reused": 4, "direct": 0}
     assert manifest["input_files_read"] == 2
     hawkish = manifest["scenarios"][PACK.index("hawkish_pivot")]
     assert [Path(p).name for p in hawkish["config_chain"]] == ["hawkish_pivot.yaml", "base.yaml"]

@@ -14,13 +14,15 @@ from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import RiskModel
 from allocator.model.factor_models import statistical_factor_model
 from allocator.model.rsi import RsiGroupCap, RsiLimits
+from allocator.optimize import conic
 from allocator.optimize import problem as problem_module
 from allocator.optimize.conic import DIRECT_ASSETS, supported
 from allocator.optimize.constraints import GroupBound, Limits
 from allocator.optimize.families import FixedBounds
-from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation
+from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation, solves_text
 
 SOLVER = SolverConfig()
+TIGHT = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False}
 N = 60
 
 
@@ -50,11 +52,14 @@ def _case(seed: int, specific: bool = True) -> tuple[RiskModel, np.ndarray, Limi
 
 def _both(limits: Limits, mu: np.ndarray, risk: RiskModel, monkeypatch: pytest.MonkeyPatch,
           objective: Objective = Objective.UTILITY) -> tuple[object, object]:
-    """The allocation through ``conic`` (from one asset up) and through CVXPY's compiled problem."""
+    """The allocation through ``conic`` (from one asset up) and through CVXPY's compiled problem, both at Clarabel's
+    1e-12 tolerances (CVXPY's for this size; ``conic`` starts at 1e-8 for the sizes it serves)."""
     monkeypatch.setattr(problem_module, "DIRECT_ASSETS", 1)
+    monkeypatch.setattr(conic, "LADDER", (TIGHT, *conic.LADDER))
     direct_cache = ProblemCache()
     direct = solve_allocation(limits, mu, risk, 3.0, SOLVER, direct_cache, objective)
     assert direct_cache.compiles == 0 and direct.attempts[-1].accepted
+    assert (direct_cache.solves, direct_cache.direct_solves) == (1, 1)
     cvxpy_cache = ProblemCache(direct=False)
     compiled = solve_allocation(limits, mu, risk, 3.0, SOLVER, cvxpy_cache, objective)
     assert cvxpy_cache.compiles == 1
@@ -150,6 +155,29 @@ def test_cvxpy_keeps_what_conic_has_no_rows_for(monkeypatch: pytest.MonkeyPatch)
         cache = ProblemCache()
         solve_allocation(case, mu, risk, 3.0, SOLVER, cache, objective)
         assert cache.compiles == 1
+
+
+def test_a_clarabel_crash_is_a_failed_attempt_and_cvxpy_solves(monkeypatch: pytest.MonkeyPatch) -> None:
+    risk, mu, limits = _case(10)
+    monkeypatch.setattr(problem_module, "DIRECT_ASSETS", 1)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a panic in the solver\nbacktrace")
+
+    monkeypatch.setattr(problem_module, "solve_direct", crash)
+    cache = ProblemCache()
+    found = solve_allocation(limits, mu, risk, 3.0, SOLVER, cache)
+    first, last = found.attempts[0], found.attempts[-1]
+    assert (first.status, first.accepted) == ("error", False)
+    assert first.message == "a panic in the solver (RuntimeError, Clarabel called directly)"
+    assert last.accepted and cache.compiles == 1
+    assert (cache.solves, cache.direct_solves) == (2, 1)
+
+
+def test_how_the_solves_were_made_is_said_in_words() -> None:
+    assert solves_text(1, 5, 0) == "1 compiled problem served 5 solves"
+    assert solves_text(0, 1, 1) == "1 solve by Clarabel called directly"
+    assert solves_text(1, 4, 3) == "3 solves by Clarabel called directly, 1 compiled problem served 1 solve"
 
 
 def test_a_large_solve_imports_no_cvxpy() -> None:

@@ -93,7 +93,7 @@ def test_frontier_writes_its_files_and_the_page_reads_them(tmp_path: Path, cli: 
     assert [r["portfolio"] for r in rows[-3:]] == ["current", "benchmark", "target"]
     assert {r["curve"] for r in rows[:-3]} == set(CURVES) and len(rows) == 2 * 7 + 3
     assert (out / "frontier.png").read_bytes().startswith(b"\x89PNG")
-    assert "frontier as of 2026-01-16: 14 points on 1 compiled problem(s)" in result.stdout
+    assert "frontier as of 2026-01-16: 14 points (1 compiled problem served" in result.stdout
     page = cli("report", out)
     assert page.exit_code == 0, page.stderr
     assert 'data-kind="frontier"' in (out / "report.html").read_text()

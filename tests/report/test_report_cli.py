@@ -47,7 +47,7 @@ def test_run_report_writes_the_page_with_the_other_files(tmp_path: Path, cli: Ca
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html", "summary.json", "trades.csv",
                                                      "weights.csv"]
     html = (out / "report.html").read_text()
-    assert 'id="frontier"' in html and "Solved on 1 compiled problem(s)" in html
+    assert 'id="frontier"' in html and "1 compiled problem served" in html
     missing = cli("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "--report")
     assert missing.exit_code == 2 and "--report writes report.html into the output folder" in missing.stderr
 
