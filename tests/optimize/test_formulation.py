@@ -143,9 +143,10 @@ def test_the_problem_is_dpp_and_its_objective_holds_no_parameter() -> None:
             assert compiled.phase_one.is_dpp()
 
 
-def test_the_factor_path_forms_no_n_by_n_matrix() -> None:
+@pytest.mark.parametrize("direct", [False, True])
+def test_the_factor_path_forms_no_n_by_n_matrix(direct: bool) -> None:
     """2,000 assets: everything numpy and CVXPY allocate while estimating and solving stays below the size of one
-    dense covariance matrix (32 MB)."""
+    dense covariance matrix (32 MB), through CVXPY and with Clarabel called directly (``optimize.conic``)."""
     n, t = 2000, 200
     rng = np.random.default_rng(0)
     returns = rng.standard_normal((t, 5)) @ rng.standard_normal((5, n)) * 0.01 + rng.standard_normal((t, n)) * 0.02
@@ -155,7 +156,8 @@ def test_the_factor_path_forms_no_n_by_n_matrix() -> None:
     try:
         risk = statistical_factor_model(returns, symbols, 10)
         allocation = solve_allocation(_limits(risk, current, cap=0.01, turnover=0.3, sector_cap=0.4),
-                                      0.05 + 0.02 * rng.standard_normal(n), risk, 2.5, SOLVER, ProblemCache())
+                                      0.05 + 0.02 * rng.standard_normal(n), risk, 2.5, SOLVER,
+                                      ProblemCache(direct=direct))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
