@@ -24,6 +24,7 @@ from pathlib import Path
 
 from allocator.batch.account_run import STATE, AccountOutcome, AccountTask, BatchModel, RunOptions, rebalance_account
 from allocator.batch.accounts import folder_name
+from allocator.batch.collector import settle
 from allocator.batch.journal import Journal, outcome_bytes
 
 OUTPUT = "output"  # the work folder's copy of the output folder, moved into place when the batch is complete
@@ -42,6 +43,8 @@ def rebalance_packed(model: BatchModel, tasks: bytes, options: RunOptions) -> by
     """``rebalance_chunk`` of pickled ``tasks``: the outcomes each pickled (the bytes the journal keeps, when the
     worker records the chunk), as one pickled list (``unpack_outcomes``; see the module docstring)."""
     outcomes, packed = _run_chunk(model, pickle.loads(tasks), options)
+    if options.work is not None:  # a LocalCluster's worker, which lives for this batch only
+        settle(model.key)
     if packed is None:
         packed = [pickle.dumps(o, protocol=pickle.HIGHEST_PROTOCOL) for o in outcomes]
     return pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)
