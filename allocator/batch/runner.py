@@ -237,9 +237,10 @@ def plan_batch(request: BatchRequest) -> Plan:
         models[name] = BatchModel(name=name, key=key, market=market)
     tasks: dict[str, list[AccountTask]] = {}
     early: list[AccountOutcome] = []
+    model_names = {path: _model_name(path) for path in model_paths}
     for account in order:
         spec = specs.get(account, AccountSpec(account=account))
-        model = _model_name(spec.model) if spec.model is not None else (
+        model = model_names[spec.model] if spec.model is not None else (
             str(request.config) if request.config is not None else "")
         band = spec.band or request.band
         base = AccountOutcome(account=account, model=model, status=Status.ERROR, band=band.describe())
