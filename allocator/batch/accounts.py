@@ -90,6 +90,7 @@ def read_accounts_table(path: Path) -> dict[str, AccountSpec]:
         raise DataError(where, f"unknown columns {', '.join(unknown)}", f"use only {', '.join(TABLE_COLUMNS)}")
     reader.fieldnames = header
     specs: dict[str, AccountSpec] = {}
+    models: dict[str, Path] = {}  # one path per model, shared by its accounts (pickled once per chunk)
     for number, row in enumerate(reader, start=2):
         cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
         account = cells.get("account", "")
@@ -98,12 +99,14 @@ def read_accounts_table(path: Path) -> dict[str, AccountSpec]:
         if account in specs:
             raise DataError(f"{where}: row {number}: account", f"account {account!r} listed twice",
                             "give each account one row")
-        specs[account] = _spec(cells, f"{where}: row {number}", path.parent)
+        specs[account] = _spec(cells, f"{where}: row {number}", path.parent, models)
     return specs
 
 
-def _spec(cells: dict[str, str], where: str, folder: Path) -> AccountSpec:
+def _spec(cells: dict[str, str], where: str, folder: Path, models: dict[str, Path]) -> AccountSpec:
     model = cells.get("model", "")
+    if model and model not in models:
+        models[model] = (folder / model).absolute()
     mode = cells.get("mode", "").lower()
     if mode and mode not in {m.value for m in TradingMode}:
         raise DataError(f"{where}: mode", f"unknown mode {mode!r}", "use rebalance, invest or raise")
@@ -120,7 +123,7 @@ def _spec(cells: dict[str, str], where: str, folder: Path) -> AccountSpec:
     if lot is not None and lot <= 0:
         raise DataError(f"{where}: lot_size", f"expected a positive number of shares, got {lot}", "fix the lot size")
     band = cells.get("band", "")
-    return AccountSpec(account=cells["account"], model=(folder / model).absolute() if model else None,
+    return AccountSpec(account=cells["account"], model=models[model] if model else None,
                        cash_target=cash, restricted=restricted, lot_size=lot,
                        mode=TradingMode(mode) if mode else None,
                        band=parse_band(band, f"{where}: band") if band else None, row=where)

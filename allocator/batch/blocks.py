@@ -119,10 +119,19 @@ def blocks_csv(blocks: Sequence[Block]) -> bytes:
 def allocations_csv(blocks: Sequence[Block]) -> bytes:
     """``allocations.csv``: each account's part of each block (its quantity, price, lot and share of the block)."""
     rows = []
+    accounts: dict[str, str] = {}  # an account's cell and a lot's, made once for the whole file
+    lots: dict[Decimal, str] = {}
     for block in blocks:
-        total, symbol = block.quantity, safe_text(block.symbol)
-        rows += [[symbol, block.side, safe_text(leg.account), quantity_text(leg.quantity), str(leg.price),
-                  quantity_text(leg.lot), f"{leg.quantity / total:.10f}"] for leg in block.legs]
+        total, symbol, side = block.quantity, safe_text(block.symbol), block.side
+        for leg in block.legs:
+            account = accounts.get(leg.account)
+            if account is None:
+                account = accounts[leg.account] = safe_text(leg.account)
+            lot = lots.get(leg.lot)
+            if lot is None:
+                lot = lots[leg.lot] = quantity_text(leg.lot)
+            rows.append([symbol, side, account, quantity_text(leg.quantity), str(leg.price), lot,
+                         f"{leg.quantity / total:.10f}"])
     return csv_bytes(["symbol", "side", "account", "quantity", "price", "lot_size", "share"], rows)
 
 
@@ -131,17 +140,20 @@ def block_trade_records(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     current and target quantities are the accounts' sums, weights are over the accounts' summed NAV."""
     records = []
     for block in blocks:
-        nav = sum((leg.nav_value for leg in block.legs), Decimal(0))
+        nav = current = target = current_value = target_value = Decimal(0)
+        for leg in block.legs:  # one pass for the sums (exact: Decimal, in the legs' order)
+            nav += leg.nav_value
+            current += leg.current_quantity
+            target += leg.target_quantity
+            current_value += leg.current_quantity * leg.price
+            target_value += leg.target_quantity * leg.price
         price = block.average_price
-        current = sum((leg.current_quantity for leg in block.legs), Decimal(0))
-        target = sum((leg.target_quantity for leg in block.legs), Decimal(0))
         alpha = sum(leg.break_even_alpha * float(leg.notional) for leg in block.legs) / float(block.notional)
         records.append({
             "symbol": block.symbol, "side": block.side, "quantity": quantity_text(block.quantity),
             "price": str(price), "notional": str(block.notional), "current_quantity": quantity_text(current),
             "target_quantity": quantity_text(target),
-            "current_weight": f"{sum(leg.current_quantity * leg.price for leg in block.legs) / nav:.10f}",
-            "target_weight": f"{sum(leg.target_quantity * leg.price for leg in block.legs) / nav:.10f}",
+            "current_weight": f"{current_value / nav:.10f}", "target_weight": f"{target_value / nav:.10f}",
             "estimated_cost": str(block.cost), "break_even_alpha": f"{alpha:.10f}",
             "reason": f"block of {len(block.legs)} accounts"})
     return records

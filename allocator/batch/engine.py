@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from allocator.batch.account_run import AccountOutcome, AccountTask, BatchModel, RunOptions
-from allocator.batch.chunk import rebalance_chunk, rebalance_packed
+from allocator.batch.chunk import rebalance_chunk, rebalance_packed, unpack_outcomes
 from allocator.cluster import LocalDask
 from allocator.errors import UsageError
 
@@ -126,7 +126,7 @@ class DaskEngine:
             for future in pending:
                 name, tasks, _ = chunks.pop(future.key)
                 try:
-                    outcomes: list[AccountOutcome] = pickle.loads(future.result())
+                    outcomes = unpack_outcomes(future.result())
                 except CancelledError:
                     attempt = tries.get(future.key, 0) + 1
                     if attempt > RESUBMISSIONS:

@@ -16,6 +16,7 @@ A killed batch, run again with the same command, resumes at step 4 without redoi
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -131,6 +132,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
     staging = work / OUTPUT
     (staging / "accounts").mkdir(parents=True, exist_ok=True)
     journal = Journal(work / JOURNAL, plan.key)
+    gc.freeze()  # the book and the models stay alive to the end: no collection walks them (collector)
     try:
         done = journal.finished()
         resumed = len(done)
@@ -177,6 +179,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
         move_into_place(staging, target, replacing)
     finally:
         journal.close()
+        gc.unfreeze()
     shutil.rmtree(work, ignore_errors=True)
     return BatchResult(outcomes=outcomes, blocks=blocks, written=target, resumed=resumed,
                        rebalanced=count, engine=description, seconds=time.perf_counter() - started)
@@ -184,6 +187,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
 
 def plan_batch(request: BatchRequest) -> Plan:
     """Read the accounts table, the book and the models; the tasks per model and the batch's key."""
+    from allocator.batch.collector import paused
     from allocator.pipeline import prepare_model
 
     specs = read_accounts_table(request.accounts_table) if request.accounts_table is not None else {}
@@ -199,7 +203,8 @@ def plan_batch(request: BatchRequest) -> Plan:
     if reading is None:
         raise UsageError("-c/--config", "no model config", "give the model with -c, or a model column in "
                          "--accounts naming configs that load")
-    book = read_book(request.book, reading, request.accounts_table)
+    with paused():  # tens of thousands of rows that all stay alive (collector)
+        book = read_book(request.book, reading, request.accounts_table)
     names = [h.account for h in book]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -232,9 +237,10 @@ def plan_batch(request: BatchRequest) -> Plan:
         models[name] = BatchModel(name=name, key=key, market=market)
     tasks: dict[str, list[AccountTask]] = {}
     early: list[AccountOutcome] = []
+    model_names = {path: _model_name(path) for path in model_paths}
     for account in order:
         spec = specs.get(account, AccountSpec(account=account))
-        model = _model_name(spec.model) if spec.model is not None else (
+        model = model_names[spec.model] if spec.model is not None else (
             str(request.config) if request.config is not None else "")
         band = spec.band or request.band
         base = AccountOutcome(account=account, model=model, status=Status.ERROR, band=band.describe())

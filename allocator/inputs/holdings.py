@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,6 +55,19 @@ CSV_FIELD_LIMIT = 131_072
 def _rows(text: str, where: str, max_rows: int, separator: str) -> list[tuple[int, list[str]]]:
     """The CSV rows of ``text`` as (row number, cells); more than ``max_rows`` of data (beyond room for title
     lines and footers) is refused before it is all read."""
+    limit = max_rows + 2 * MAX_HEADER_SCAN
+    try:  # in one call (a book of accounts is tens of thousands of rows); a row that is no CSV is named below
+        rows = list(enumerate(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=separator),
+                                               limit + 1), start=1))
+    except csv.Error:
+        return _rows_one_by_one(text, where, max_rows, separator)
+    if len(rows) > limit:
+        raise DataError(where, f"more than {max_rows:,} rows", "raise data.max_rows if the file is genuine")
+    return rows
+
+
+def _rows_one_by_one(text: str, where: str, max_rows: int, separator: str) -> list[tuple[int, list[str]]]:
+    """``_rows``, row by row, so that a row that is not CSV is named by its number."""
     rows: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
@@ -172,7 +186,8 @@ def account_rows(
     found: dict[str, AccountRows] = {}
     for records in groups.values():
         name = records[0].cells.get("account", "").strip()
-        own = Table(records=tuple(sorted([*records, *shared], key=lambda r: r.line)), columns=table.columns,
+        mine = tuple(sorted([*records, *shared], key=lambda r: r.line)) if shared else tuple(records)
+        own = Table(records=mine, columns=table.columns,
                     skipped=table.skipped, layout=table.layout, notes=table.notes)
         found[name] = AccountRows(name, own, reader, allow_fractional, cash)
     return found

@@ -9,6 +9,7 @@ risk contribution of asset i = w_i (Sigma w)_i / (w' Sigma w), summing to 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,15 @@ class Exposures:
 GROUPINGS = ("size_bucket", "sector", "asset_class")
 
 
+@lru_cache(maxsize=64)
+def _factorized(labels: tuple[str, ...]) -> tuple[Any, tuple[Any, ...]]:
+    """Each asset's label as the index of its label among ``names`` (in order of appearance), for ``np.bincount``:
+    the same labels for every account of a model (and nine times an account), so factorized once."""
+    index, names = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
+    index.flags.writeable = False
+    return index, tuple(names.tolist())
+
+
 def exposures(universe: Universe, weight: FloatArray, outside: float = 0.0) -> Exposures:
     """Weight by size bucket, sector and asset class (sorted by label); ``outside`` is the weight of holdings
     outside the universe, shown as its own label so the exposures add up with cash to the whole account."""
@@ -94,10 +104,10 @@ def exposures(universe: Universe, weight: FloatArray, outside: float = 0.0) -> E
         labels = universe.group_labels(by)
         if len(labels) != len(weight):
             raise ValueError(f"{len(labels)} {by} labels for {len(weight)} weights")
-        index, names = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
+        index, names = _factorized(tuple(labels))
         # bincount adds each label's weights in the order of the assets, as a running sum from 0.0 would
         sums: list[float] = np.bincount(index, weights=weight, minlength=len(names)).tolist()
-        totals = dict(zip(names.tolist(), sums, strict=True))
+        totals = dict(zip(names, sums, strict=True))
         if outside > 0:
             totals["outside_universe"] = outside
         out[by] = dict(sorted(totals.items()))
