@@ -205,3 +205,39 @@ print("cvxpy" in sys.modules)
 """
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("objective", [Objective.UTILITY, Objective.MIN_VARIANCE])
+def test_clarabel_called_directly_gives_pyportfolioopts_weights(objective: Objective,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An independent cross-check of the direct path: on a dense covariance, fully invested and long only with caps
+    of 20%, it gives PyPortfolioOpt's ``max_quadratic_utility`` and ``min_volatility`` weights."""
+    from pypfopt import EfficientFrontier
+
+    from allocator.model.risk_models import dense_form
+
+    pca, mu, _ = _case(11)
+    risk = dense_form(pca)
+    covariance = risk.dense()
+    n, gamma = len(risk.symbols), 3.0
+    free = np.full(n, np.inf)
+    limits = Limits(symbols=risk.symbols, current=np.full(n, 1 / n), current_cash=0.0, benchmark=np.full(n, 1 / n),
+                    cost=np.zeros(n), position_lower=np.zeros(n), position_upper=np.full(n, 0.2),
+                    active_lower=-free, active_upper=free, rsi=RsiLimits(np.full(n, 50.0), -free, free, ()),
+                    groups=(), budget=1.0, cash_lower=0.0, cash_upper=0.0, tracking_error_max=None,
+                    turnover_max=None, turnover_forced=0.0)
+    monkeypatch.setattr(problem_module, "DIRECT_ASSETS", 1)
+    monkeypatch.setattr(conic, "LADDER", (TIGHT, *conic.LADDER))
+    cache = ProblemCache()
+    found = solve_allocation(limits, mu, risk, gamma, SOLVER, cache, objective)
+    assert cache.direct_solves == 1 and cache.compiles == 0
+    frontier = EfficientFrontier(mu, covariance, weight_bounds=(0.0, 0.2))
+    if objective is Objective.UTILITY:
+        frontier.max_quadratic_utility(risk_aversion=gamma)
+    else:
+        frontier.min_volatility()
+    theirs = np.array([frontier.weights[i] for i in range(n)])
+    np.testing.assert_allclose(found.weight, theirs, rtol=0, atol=1e-5)
+    ours = mu @ found.weight - 0.5 * gamma * found.weight @ covariance @ found.weight
+    if objective is Objective.UTILITY:  # ours is at least as good: PyPortfolioOpt solves to Clarabel's defaults
+        assert ours >= mu @ theirs - 0.5 * gamma * theirs @ covariance @ theirs - 1e-9
