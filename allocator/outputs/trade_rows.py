@@ -28,8 +28,9 @@ def trade_rows(trades: TradeList) -> list[dict[str, Any]]:
              "break_even_alpha": fixed(t.break_even_alpha), "reason": t.reason} for t in trades.trades]
 
 
-def trade_sheet(result: RunResult) -> TradeSheet:
-    """The run's trade list with its run id and as-of date, as the order formats take it.
+def trade_sheet(result: RunResult, identity: str | None = None) -> TradeSheet:
+    """The run's trade list with its run id (``identity`` when the caller has it) and as-of date, as the order
+    formats take it.
 
     Each row holds what ``sheet_from_records`` reads back from ``trade_rows`` (the ``Decimal`` of each text; price,
     notional and cost are their own ``Decimal``, which ``str`` then ``Decimal`` gives back exactly), made without
@@ -37,7 +38,7 @@ def trade_sheet(result: RunResult) -> TradeSheet:
     from allocator.orders.trade_sheet import CONTROL, TradeRow, TradeSheet, sheet_from_records
 
     trades = result.trades
-    identity = run_id(result)
+    identity = run_id(result) if identity is None else identity
     rows = []
     for t in trades.trades:
         quantity, current, target = (Decimal(quantity_text(q)) for q in
