@@ -127,6 +127,10 @@ class TargetLedger:
         self._values[i] = value
         self.target[i] = quantity
 
+    def trade_of(self, i: int) -> tuple[Decimal, Decimal, Decimal]:
+        """(cash change, notional, cost) of moving asset ``i`` from its holding to its target (as ``_trade``)."""
+        return self._traded[i]
+
     def cash_if(self, i: int, quantity: Decimal) -> Decimal:
         return self.cash + self._trade(i, quantity)[0] - self._traded[i][0]
 
