@@ -130,10 +130,11 @@ def trade_record(row: TradeRow) -> dict[str, str]:
 
 def trades_csv(sheet: TradeSheet) -> bytes:
     """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
-    rows = []
-    for row in sheet.rows:
-        record = trade_record(row)
-        rows.append([safe_text(record[c]) if c in ("symbol", "reason") else record.get(c, "") for c in TRADE_COLUMNS])
+    rows = [[safe_text(row.symbol), row.side, quantity_text(row.quantity), format(row.price, "f"),
+             format(row.notional, "f"), quantity_text(row.current_quantity), quantity_text(row.target_quantity),
+             format(row.current_weight, "f"), format(row.target_weight, "f"), format(row.estimated_cost, "f"),
+             "" if row.break_even_alpha is None else format(row.break_even_alpha, "f"), safe_text(row.reason)]
+            for row in sheet.rows]  # the cells of ``trade_record`` in the order of ``TRADE_COLUMNS``
     return csv_bytes(TRADE_COLUMNS, rows)
 
 

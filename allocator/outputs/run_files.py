@@ -70,11 +70,12 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     from allocator.orders.export import trade_files
 
     formats = [trade_format] if isinstance(trade_format, str) else list(trade_format)
+    manifest = manifest_of(result, command)
     files = {"weights.csv": weights_csv(result)}
-    files.update(trade_files(trade_sheet(result), [OutputFormat(f) for f in formats], result.config.orders))
+    files.update(trade_files(trade_sheet(result, manifest.run_id), [OutputFormat(f) for f in formats],
+                             result.config.orders))
     files["summary.json"] = summary_json(result, summary)
-    record = dataclasses.replace(manifest_of(result, command),
-                                 outputs=output_digests(files))
+    record = dataclasses.replace(manifest, outputs=output_digests(files))
     data = record.to_json_dict()
     data["resolved_config"] = resolved_config(result.prepared.loaded)[1]  # written once per model and config
     files[MANIFEST_FILE] = json_bytes(data)

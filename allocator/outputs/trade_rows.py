@@ -6,11 +6,13 @@ trade list read back (``allocator.orders.trade_sheet``) writes the same bytes.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from allocator.files.cells import fixed, quantity_text
 from allocator.outputs.manifest import run_id
 from allocator.pipeline import RunResult
+from allocator.terms import BUY, SELL
 from allocator.trading.trades import TradeList
 
 if TYPE_CHECKING:
@@ -26,13 +28,36 @@ def trade_rows(trades: TradeList) -> list[dict[str, Any]]:
              "break_even_alpha": fixed(t.break_even_alpha), "reason": t.reason} for t in trades.trades]
 
 
-def trade_sheet(result: RunResult) -> TradeSheet:
-    """The run's trade list with its run id and as-of date, as the order formats take it."""
-    from allocator.orders.trade_sheet import sheet_from_records
+def trade_sheet(result: RunResult, identity: str | None = None) -> TradeSheet:
+    """The run's trade list with its run id (``identity`` when the caller has it) and as-of date, as the order
+    formats take it.
+
+    Each row holds what ``sheet_from_records`` reads back from ``trade_rows`` (the ``Decimal`` of each text; price,
+    notional and cost are their own ``Decimal``, which ``str`` then ``Decimal`` gives back exactly), made without
+    the text round trip; a trade that reading would refuse goes through ``sheet_from_records`` for its error."""
+    from allocator.orders.trade_sheet import CONTROL, TradeRow, TradeSheet, sheet_from_records
 
     trades = result.trades
-    return sheet_from_records(trade_rows(trades), run_id(result), result.as_of, trades.cash_before_value,
-                              trades.cash_after_value)
+    identity = run_id(result) if identity is None else identity
+    rows = []
+    for t in trades.trades:
+        quantity, current, target = (Decimal(quantity_text(q)) for q in
+                                     (t.quantity, t.current_quantity, t.target_quantity))
+        weights = Decimal(fixed(t.current_weight)), Decimal(fixed(t.target_weight))
+        alpha = Decimal(fixed(t.break_even_alpha))
+        money = (t.price, t.notional_value, t.estimated_cost_value)
+        if not (all(d.is_finite() for d in (quantity, current, target, alpha, *weights, *money))
+                and quantity > 0 and t.price > 0 and t.notional_value >= 0 and current >= 0 and target >= 0
+                and t.estimated_cost_value >= 0 and alpha >= 0 and t.symbol.strip() and t.side in (BUY, SELL)
+                and not CONTROL.search(t.symbol) and not CONTROL.search(t.reason)):
+            return sheet_from_records(trade_rows(trades), identity, result.as_of, trades.cash_before_value,
+                                      trades.cash_after_value)
+        rows.append(TradeRow(symbol=t.symbol, side=t.side, quantity=quantity, price=t.price,
+                             notional=t.notional_value, current_quantity=current, target_quantity=target,
+                             current_weight=weights[0], target_weight=weights[1],
+                             estimated_cost=t.estimated_cost_value, reason=t.reason, break_even_alpha=alpha))
+    return TradeSheet(run_id=identity, as_of=result.as_of, rows=tuple(rows), cash_before=trades.cash_before_value,
+                      cash_after=trades.cash_after_value)
 
 
 def trades_json(result: RunResult) -> bytes:

@@ -73,10 +73,18 @@ class TargetLedger:
     bought: Decimal = Decimal(0)
     sold: Decimal = Decimal(0)
 
+    # per asset, ``_trade`` of its target and the target's market value, kept by ``set`` (not recomputed)
+    _traded: list[tuple[Decimal, Decimal, Decimal]] = field(default_factory=list, init=False, repr=False,
+                                                             compare=False)
+    _values: list[Decimal] = field(default_factory=list, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         self.target = list(self.current)
         self.cash = self.cash_before
-        self.value = sum((money(q * p) for q, p in zip(self.current, self.price, strict=True)), Decimal(0))
+        self._values = [money(q * p) for q, p in zip(self.current, self.price, strict=True)]
+        self.value = sum(self._values, Decimal(0))
+        none = (Decimal(0), Decimal(0), Decimal(0))  # ``_trade`` of the holding itself
+        self._traded = [none] * len(self.current)
 
     def cost_of(self, i: int, notional: Decimal) -> Decimal:
         """The estimated cost of trading ``notional`` of asset ``i``: linear (cost and half spread) plus impact."""
@@ -101,8 +109,8 @@ class TargetLedger:
         return max(self.current[i] + lots * self.lot[i], Decimal(0))
 
     def set(self, i: int, quantity: Decimal) -> None:
-        old_cash, old_notional, old_cost = self._trade(i, self.target[i])
-        new_cash, new_notional, new_cost = self._trade(i, quantity)
+        old_cash, old_notional, old_cost = self._traded[i]
+        self._traded[i] = new_cash, new_notional, new_cost = self._trade(i, quantity)
         self.cash += new_cash - old_cash
         self.traded += new_notional - old_notional
         self.costs += new_cost - old_cost
@@ -114,11 +122,17 @@ class TargetLedger:
             self.bought += new_notional
         elif quantity < self.current[i]:
             self.sold += new_notional
-        self.value += money(quantity * self.price[i]) - money(self.target[i] * self.price[i])
+        value = money(quantity * self.price[i])
+        self.value += value - self._values[i]
+        self._values[i] = value
         self.target[i] = quantity
 
+    def trade_of(self, i: int) -> tuple[Decimal, Decimal, Decimal]:
+        """(cash change, notional, cost) of moving asset ``i`` from its holding to its target (as ``_trade``)."""
+        return self._traded[i]
+
     def cash_if(self, i: int, quantity: Decimal) -> Decimal:
-        return self.cash + self._trade(i, quantity)[0] - self._trade(i, self.target[i])[0]
+        return self.cash + self._trade(i, quantity)[0] - self._traded[i][0]
 
     @property
     def nav(self) -> Decimal:

@@ -164,8 +164,7 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
         if change == 0:
             continue
         side = BUY if change > 0 else SELL
-        notional = money(abs(change) * ledger.price[i])
-        cost = ledger.cost_of(i, notional)
+        _, notional, cost = ledger.trade_of(i)  # money(abs(change) * price) and its cost_of, as set kept them
         inside = i < n
         reason = trade_reason(i, side, universe, signals, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
         trades.append(Trade(
