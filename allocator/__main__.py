@@ -6,21 +6,26 @@ never a traceback; a run stopped mid-way removes its staging folder on the way o
 itself is starting (its ``site`` import, ``runpy`` finding the module): a stop then is Python's to report.
 """
 
-import signal
+# the C module that ``signal`` wraps, imported with Python itself: ``import signal`` runs Python code (it builds its
+# enums, a few milliseconds in which a Ctrl-C would still print a traceback), so the handlers are set through it
+import _signal  # type: ignore[import-not-found]
 import sys
-from types import FrameType
+
+_NAMES = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM"}
 
 
-def _stopped_while_loading(signum: int, _frame: FrameType | None) -> None:
-    sys.stderr.write(f"Error: stopped by {signal.Signals(signum).name}; nothing was written\n")
+def _stopped_while_loading(signum: int, _frame: object) -> None:
+    sys.stderr.write(f"Error: stopped by {_NAMES[signum]}; nothing was written\n")
     raise SystemExit(128 + signum)
 
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_KEPT = {signum: signal.getsignal(signum) is signal.SIG_IGN for signum in _SIGNALS}  # nohup, a background job
+_SIGNALS = (_signal.SIGINT, _signal.SIGTERM)
+_KEPT = {signum: _signal.getsignal(signum) == _signal.SIG_IGN for signum in _SIGNALS}  # nohup, a background job
 for _signum in _SIGNALS:
     if not _KEPT[_signum]:
-        signal.signal(_signum, _stopped_while_loading)
+        _signal.signal(_signum, _stopped_while_loading)
+
+import signal  # noqa: E402 - after the handlers, on purpose
 
 from allocator.errors import (  # noqa: E402 - after the handlers, on purpose
     Stopped,
