@@ -260,10 +260,9 @@ def run(holdings: Path | None, config_path: Path | None, out_dir: Path | None, t
     # problem solved by Clarabel directly (``optimize.conic``) never imports it
     from allocator.optimize.problem import ProblemCache
 
-    # the frontier of --report is solved on the run's compiled problem (below 1,000 assets; above, each point by
-    # Clarabel directly); without it the problem is not kept while the outputs are rendered (at 20,000 assets it
-    # held 100 MB, then most of the run's peak memory)
-    cache = ProblemCache() if with_report else None
+    # the run's solve is a one-off: Clarabel called directly at every size, with --report or without (so the
+    # report does not change the weights); the frontier's points of --report are solved the same way
+    cache = ProblemCache(direct_from=0) if with_report else None
     try:
         result, summary, files = run_in_memory(holdings, source, config_path, trade_format, as_of, cash, mode,
                                                raise_value, relax, cache, replay, from_manifest)
@@ -504,9 +503,9 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
     from allocator.batch.progress import BatchProgress
     from allocator.batch.restrictions import RestrictedPolicy
     from allocator.batch.runner import BatchRequest, run_batch
-    from allocator.optimize.cvxpy_import import import_cvxpy
 
-    import_cvxpy()
+    # each account is a one-off solve handed to Clarabel directly: CVXPY is imported only by an account that needs
+    # it (market impact, max_sharpe, the diagnosis of infeasible limits)
     request = BatchRequest(book=book, out_dir=out_dir, config=config_path, accounts_table=accounts_table,
                            as_of=as_of, band=parse_band(band, "--band"), restricted=RestrictedPolicy(restricted),
                            formats=tuple(trade_format) or ("csv",), workers=workers, scheduler=scheduler, force=force)

@@ -512,11 +512,12 @@ def optimize_prepared(prepared: Prepared, cache: ProblemCache | None = None, rel
     """Solve the prepared problem; when the limits conflict, diagnose them, and with ``relax`` solve the
     smallest relaxation instead. Returns the allocation, the limits it satisfies and the relaxations made.
 
-    Every solve goes through ``cache``, a new ``ProblemCache`` unless one is given."""
+    Every solve goes through ``cache``; without one, a new ``ProblemCache`` for a one-off solve (Clarabel called
+    directly at every size, ``optimize.conic``)."""
     from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation
     from allocator.optimize.relaxation import diagnose_infeasible, relaxed_limits, solve_relaxed
 
-    cache = cache if cache is not None else ProblemCache()
+    cache = cache if cache is not None else ProblemCache(direct_from=0)
     cfg = prepared.config
     attempts: tuple[SolverAttempt, ...] = ()
     if not prepared.presolve_conflicts:

@@ -51,14 +51,14 @@ def test_validate_no_solve_reads_the_inputs_but_loads_no_solver() -> None:
 @pytest.mark.slow
 def test_validate_solves_as_run_does_but_draws_nothing() -> None:
     loaded = _modules_loaded("validate", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG))
-    assert "cvxpy" in loaded  # it solved, so it fails where run would
+    assert "clarabel" in loaded  # it solved (a one-off solve, by Clarabel directly), so it fails where run would
     assert "matplotlib" not in loaded
 
 
 @pytest.mark.slow
 def test_run_loads_the_solver_but_not_the_chart_library() -> None:
     loaded = _modules_loaded("run", str(EXAMPLE_HOLDINGS), "-c", str(BASE_CONFIG), "-q")
-    assert "cvxpy" in loaded
+    assert "clarabel" in loaded and "cvxpy" not in loaded  # a one-off solve: Clarabel called directly
     assert "matplotlib" not in loaded  # only compare draws
     assert "riskfolio" not in loaded  # only the backtest's hrp, erc and risk measures call it
     assert "rich" not in loaded  # -q prints no tables
@@ -69,7 +69,8 @@ def test_a_batch_in_this_process_loads_no_dask(tmp_path: Path) -> None:
     """Dask is imported by a batch that runs on it only: a small book (or --workers 0) never loads it."""
     book = ROOT / "examples" / "batch" / "holdings"
     loaded = _modules_loaded("batch", str(book), "-c", str(BASE_CONFIG), "-o", str(tmp_path / "out"), "-q")
-    assert "cvxpy" in loaded and (tmp_path / "out" / "batch.csv").is_file()
+    assert "clarabel" in loaded and (tmp_path / "out" / "batch.csv").is_file()
+    assert "cvxpy" not in loaded  # every account solved by Clarabel directly
     assert not loaded & {"dask", "distributed"}
 
 

@@ -107,10 +107,12 @@ class AccountOutcome:
 
 
 class WorkerState:
-    """What a worker process keeps between accounts: one ``ProblemCache`` per model (so each model and universe
-    is compiled once per process; each account's solve sets up its own solver, ``fresh_cvxpy_solve``, so that an
-    account's files do not depend on which accounts its worker solved before) and the per-account configs already
-    derived (cash floor and lot size)."""
+    """What a worker process keeps between accounts: one ``ProblemCache`` per model and the per-account configs
+    already derived (cash floor and lot size). Each account is a one-off solve, as ``allocate run``'s: handed to
+    Clarabel directly (``optimize.conic``, a solver set up for the account, so that its files do not depend on
+    which accounts its worker solved before); what that path has no rows for (market impact, ``max_sharpe``, the
+    diagnosis of an infeasible account) is compiled through CVXPY once per model and universe in the cache and
+    re-solved with a fresh solver (``fresh_cvxpy_solve``)."""
 
     def __init__(self) -> None:
         self.caches: dict[str, ProblemCache] = {}
@@ -120,7 +122,7 @@ class WorkerState:
         if model.key not in self.caches:
             from allocator.optimize.problem import ProblemCache, fresh_cvxpy_solve
 
-            self.caches[model.key] = ProblemCache(solve=fresh_cvxpy_solve)
+            self.caches[model.key] = ProblemCache(solve=fresh_cvxpy_solve, direct_from=0)
         return self.caches[model.key]
 
     def config(self, model: BatchModel, spec: AccountSpec) -> LoadedConfig | None:

@@ -44,15 +44,23 @@ from allocator.optimize.families import (
     merge_bounds,
 )
 
-# from this many assets a hard utility problem is solved here (below it CVXPY's compiled problem is kept and
-# re-solved by refilling its parameters, and a solve through it costs milliseconds)
+# from this many assets a hard utility problem is solved here wherever it is solved (below it a caller that re-solves
+# one structure many times, compare, backtest and frontier, keeps CVXPY's compiled problem and refills its
+# parameters); a one-off solve (``allocate run``, each account of ``allocate batch``) comes here at every size
+# (``ProblemCache(direct_from=0)``): it would pay CVXPY's compile for one solve
 DIRECT_ASSETS = 1_000
+# Clarabel's settings below ``LARGE_VARIABLES`` variables, tried in turn, here and through CVXPY
+# (``problem.SOLVER_OPTIONS`` and ``RETRY_OPTIONS``, which say why): 1e-12, then 1e-10 and 1e-9 when inaccurate
+SMALL_CLARABEL: tuple[dict[str, Any], ...] = tuple(
+    {"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, "presolve_enable": False} for tol in (1e-12, 1e-10, 1e-9))
+LARGE_VARIABLES = 1_000
 # Clarabel's settings for large problems, tried in turn, here and through CVXPY (``problem.LARGE_OPTIONS``): its
 # default tolerances (1e-8), then once more with more equilibration on a stall
 LARGE_CLARABEL: tuple[dict[str, Any], ...] = tuple(
     {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "presolve_enable": False, **more}
     for more in ({}, {"equilibrate_max_iter": 50}))
-LADDER = LARGE_CLARABEL
+LADDER = LARGE_CLARABEL  # over LARGE_VARIABLES variables
+SMALL_LADDER = SMALL_CLARABEL
 # Clarabel's statuses in CVXPY's words (``problem.solve_in_order`` reads these)
 STATUSES = {"Solved": "optimal", "AlmostSolved": "optimal_inaccurate", "PrimalInfeasible": "infeasible",
             "AlmostPrimalInfeasible": "infeasible_inaccurate", "DualInfeasible": "unbounded",
@@ -203,7 +211,7 @@ def conic_program(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float)
 @dataclass(frozen=True)
 class DirectSolve:
     """Clarabel's answer: CVXPY's word for its status, the weights and cash (None unless solved), and the
-    solver's seconds and iterations over every rung of ``LADDER`` tried."""
+    solver's seconds and iterations over every rung of the ladder tried."""
 
     status: str
     weight: FloatArray | None
@@ -213,12 +221,12 @@ class DirectSolve:
 
 
 def solve_direct(program: ConicProgram, verbose: bool = False) -> DirectSolve:
-    """Solve ``program`` with Clarabel, each rung of ``LADDER`` in turn until one ends solved or proves the
-    problem infeasible."""
+    """Solve ``program`` with Clarabel, each rung of its ladder in turn (``SMALL_LADDER`` up to ``LARGE_VARIABLES``
+    variables, as CVXPY's path, else ``LADDER``) until one ends solved or proves the problem infeasible."""
     import clarabel
 
     seconds, iterations, status = 0.0, 0, "error"
-    for options in LADDER:
+    for options in LADDER if program.q.size > LARGE_VARIABLES else SMALL_LADDER:
         settings = clarabel.DefaultSettings()
         settings.verbose = verbose
         for name, value in options.items():

@@ -51,7 +51,15 @@ from scipy import sparse
 from allocator.config.schema import Objective, SolverConfig, SolverName
 from allocator.domain import FloatArray, RiskModel
 from allocator.errors import SolverError
-from allocator.optimize.conic import DIRECT_ASSETS, LARGE_CLARABEL, conic_program, solve_direct, supported
+from allocator.optimize.conic import (
+    DIRECT_ASSETS,
+    LARGE_CLARABEL,
+    LARGE_VARIABLES,
+    SMALL_CLARABEL,
+    conic_program,
+    solve_direct,
+    supported,
+)
 from allocator.optimize.constraints import Limits
 from allocator.optimize.families import Family, families_of, merge_bounds, violations
 from allocator.optimize.objectives import objective_value, utility_returns
@@ -74,7 +82,7 @@ class _DeferredCvxpy:
 cp: Any = _DeferredCvxpy()
 
 SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
-    SolverName.CLARABEL: {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "presolve_enable": False},
+    SolverName.CLARABEL: SMALL_CLARABEL[0],
     SolverName.OSQP: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200_000, "polish": True},
     SolverName.SCS: {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
@@ -89,13 +97,8 @@ SOLVER_OPTIONS: dict[SolverName, dict[str, Any]] = {
 # for nothing), 1e-9 takes 2 to 5 more iterations than 1e-8 (33 against 31 at 10,000 assets, 26 against 24 at
 # 2,000), and SCS took 200 s at 20,000 assets once they had all failed. Weights within 1e-8 of NAV are far finer
 # than a whole share of any fund in a 20,000-asset book.
-CLARABEL_RUNG = {"presolve_enable": False}
-RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {
-    SolverName.CLARABEL: tuple({"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, **CLARABEL_RUNG}
-                               for tol in (1e-10, 1e-9)),
-}
+RETRY_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {SolverName.CLARABEL: SMALL_CLARABEL[1:]}
 LARGE_OPTIONS: dict[SolverName, tuple[dict[str, Any], ...]] = {SolverName.CLARABEL: LARGE_CLARABEL}
-LARGE_VARIABLES = 1_000
 # up to this many loadings (assets x factors) the risk model is held as parameters, so one compiled problem serves
 # every date of a backtest (and every risk model of a comparison) on the same assets; beyond it the risk model is
 # compiled in as constants: its parameters would push a conic problem past ``DPP_CONE_CELLS``, and each new risk
@@ -438,10 +441,12 @@ class ProblemCache:
     (problems handed to Clarabel directly, ``conic``; also counted in ``solves``).
     """
 
-    def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve, direct: bool = True) -> None:
+    def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve, direct: bool = True,
+                 direct_from: int | None = None) -> None:
         self._items: dict[str, CompiledProblem] = {}
         self.solve = solve
         self.allow_direct = direct
+        self.direct_from = direct_from
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
@@ -469,10 +474,13 @@ class ProblemCache:
 
     def direct(self, limits: Limits, solver_config: SolverConfig) -> bool:
         """Whether a hard problem over ``limits`` is solved by ``conic`` rather than compiled here: from
-        ``DIRECT_ASSETS`` assets, with Clarabel first in ``solver.order``, families ``conic`` has rows for, and the
-        default solver seam (a cache given another ``solve``, or ``direct=False``, keeps every solve through CVXPY)."""
+        ``direct_from`` assets (default ``DIRECT_ASSETS``; 0 for a one-off solve), with Clarabel first in
+        ``solver.order``, families ``conic`` has rows for, and CVXPY's own solve as the seam (a cache given
+        another ``solve``, or ``direct=False``, keeps every solve through CVXPY). ``conic`` sets up a solver for
+        each solve, as ``fresh_cvxpy_solve`` does."""
         clarabel_first = bool(solver_config.order) and solver_config.order[0] is SolverName.CLARABEL
-        return (self.allow_direct and self.solve is cvxpy_solve and len(limits.symbols) >= DIRECT_ASSETS
+        return (self.allow_direct and self.solve in (cvxpy_solve, fresh_cvxpy_solve)
+                and len(limits.symbols) >= (DIRECT_ASSETS if self.direct_from is None else self.direct_from)
                 and clarabel_first and supported(limits))
 
     def run_solver(self, problem: cvxpy.Problem, solver: SolverName, verbose: bool) -> SolveReport:

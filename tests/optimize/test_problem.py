@@ -35,8 +35,8 @@ def _every_run_solves_with(monkeypatch: pytest.MonkeyPatch, solve: optimize.Solv
     real = optimize.ProblemCache
 
     class Patched(real):
-        def __init__(self, max_size: int = 8) -> None:
-            super().__init__(max_size, solve)
+        def __init__(self, max_size: int = 8, **options: Any) -> None:
+            super().__init__(max_size, solve, **options)
 
     monkeypatch.setattr(optimize, "ProblemCache", Patched)
 
@@ -69,7 +69,7 @@ def test_a_solution_that_fails_the_numpy_check_is_never_used(cli: Callable[..., 
     assert cli("run", example_copy / "examples/holdings.csv", "-c", config, "-o", out, "-q").exit_code == 0
     attempts = json.loads((out / "manifest.json").read_text())["solver"]["attempts"]
     assert attempts[0]["solver"] == "clarabel" and not attempts[0]["accepted"]
-    assert attempts[0]["message"] == "solution violates turnover by 1.00e-02"
+    assert attempts[0]["message"] == "solution violates turnover by 1.00e-02 (Clarabel called directly)"
     assert attempts[1]["accepted"]
 
 
