@@ -22,6 +22,7 @@ the homogenized problems stay with CVXPY (``supported``); so does any solve this
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,49 +108,97 @@ def _dense(matrix: ArrayLike) -> Triplet:
     return rows, columns, matrix[rows, columns]
 
 
+Part = Callable[[], Triplet]  # a block's nonzeros, made only when the matrix is (``_Rows.matrix``)
+
+
 class _Rows:
-    """Rows ``A x <= b`` (or ``= b``) over ``x = [w, c, t, y]``, gathered block by block as the row, column and
-    value of each nonzero (no sparse matrix is made until the end: scipy's per-call cost dominated the build
-    below a few hundred assets)."""
+    """Rows ``A x <= b`` (or ``= b``) over ``x = [w, c, t, y]``, gathered block by block: each block's right-hand
+    side, a signature of its structure (its label, height and, for the masked bounds, which rows are kept) and its
+    nonzeros as the row, column and value of each, made only when the matrix is (no sparse matrix is made until the
+    end: scipy's per-call cost dominated the build below a few hundred assets; a program whose signature and risk
+    model were seen before reuses their matrix, ``Programs``)."""
 
     def __init__(self, n: int, k: int) -> None:
         self.n, self.k = n, k
         self.size = 2 * n + 1 + k
         self.offsets = {"w": 0, "c": n, "t": n + 1, "y": 2 * n + 1}
         self.height = 0
-        self.rows: list[IntArray] = []
-        self.columns: list[IntArray] = []
-        self.values: list[FloatArray] = []
+        self.blocks: list[tuple[int, dict[str, Part]]] = []
+        self.signature: list[tuple[str, int, bytes]] = []
         self.bounds: list[FloatArray] = []
 
-    def add(self, bound: ArrayLike, **parts: Triplet) -> None:
+    def add(self, bound: ArrayLike, label: str, mask: bytes = b"", **parts: Part) -> None:
         """Rows with right-hand side ``bound`` and the blocks ``parts`` on the variables named (``w``, ``c``,
-        ``t``, ``y``), each block's rows counted from the first of these rows."""
+        ``t``, ``y``), each block's rows counted from the first of these rows; ``label`` and ``mask`` say what
+        the blocks hold, beyond the risk model's numbers (the same label, height and mask: the same blocks)."""
         bound = np.asarray(bound, dtype=np.float64).reshape(-1)
-        for name, (rows, columns, values) in parts.items():
-            self.rows.append(rows + self.height)
-            self.columns.append(columns + self.offsets[name])
-            self.values.append(values)
+        self.blocks.append((self.height, parts))
+        self.signature.append((label, len(bound), mask))
         self.bounds.append(bound)
         self.height += len(bound)
 
     def matrix(self) -> sp.csc_matrix:
         """``A``, columns sorted."""
-        return sp.csc_matrix((np.concatenate(self.values), (np.concatenate(self.rows), np.concatenate(self.columns))),
+        rows, columns, values = [], [], []
+        for first, parts in self.blocks:
+            for name, part in parts.items():
+                row, column, value = part()
+                rows.append(row + first)
+                columns.append(column + self.offsets[name])
+                values.append(value)
+        return sp.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))),
                              shape=(self.height, self.size))
 
 
-def _within(rows: _Rows, members: FloatArray | None, lower: FloatArray, upper: FloatArray) -> None:
+@dataclass(frozen=True)
+class _Matrices:
+    """``P`` and ``A`` of one risk model and one signature of rows (``Programs``)."""
+
+    risk: RiskModel
+    p_matrix: sp.csc_matrix
+    a_matrix: sp.csc_matrix
+
+
+class Programs:
+    """The matrices of the programs solved before, by risk model and structure of their rows, so that solving the
+    same model again with other weights, cash and bounds (the accounts of a batch) refills ``q`` and ``b`` only:
+    ``P`` and ``A`` hold the risk model, the groups and which bounds are finite, nothing of an account's numbers.
+    A risk model is known by identity (the entry keeps it alive). ``reused`` counts the programs whose matrices
+    came from here."""
+
+    def __init__(self, max_size: int = 8) -> None:
+        self._items: dict[tuple[int, int, int, tuple[tuple[str, int, bytes], ...]], _Matrices] = {}
+        self.max_size = max_size
+        self.reused = 0
+
+    def matrices(self, rows: _Rows, risk: RiskModel, p_matrix: Callable[[], sp.csc_matrix]
+                 ) -> tuple[sp.csc_matrix, sp.csc_matrix]:
+        key = (id(risk), rows.n, rows.k, tuple(rows.signature))
+        found = self._items.get(key)
+        if found is not None and found.risk is risk:
+            self.reused += 1
+            return found.p_matrix, found.a_matrix
+        made = _Matrices(risk, p_matrix(), rows.matrix())
+        if len(self._items) >= self.max_size:
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = made
+        return made.p_matrix, made.a_matrix
+
+
+def _within(rows: _Rows, label: str, members: FloatArray | None, lower: FloatArray, upper: FloatArray) -> None:
     """``lower <= members @ w <= upper`` where each bound is finite (``members`` None: the identity)."""
     for sign, bound in ((1.0, upper), (-1.0, lower)):
         kept = np.isfinite(bound)
         if not kept.any():
             continue
+        mask = np.packbits(kept).tobytes()
+        label = f"{label} {'upper' if sign > 0 else 'lower'}"
         if members is None:
-            block = _diagonal(np.full(int(kept.sum()), sign), np.flatnonzero(kept))
+            rows.add(sign * bound[kept], label, mask,
+                     w=lambda kept=kept, sign=sign: _diagonal(np.full(int(kept.sum()), sign), np.flatnonzero(kept)))
         else:
-            block = _dense(sign * members[kept])
-        rows.add(sign * bound[kept], w=block)
+            rows.add(sign * bound[kept], label, mask + members.tobytes(),
+                     w=lambda kept=kept, sign=sign: _dense(sign * members[kept]))
 
 
 def _family_rows(family: Family, rows: _Rows, limits: Limits) -> None:
@@ -157,26 +206,29 @@ def _family_rows(family: Family, rows: _Rows, limits: Limits) -> None:
     n = rows.n
     if isinstance(family, WeightBounds):
         lower, upper = family.bounds(limits)
-        _within(rows, None, np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64))
+        _within(rows, "bounds", None, np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64))
     elif isinstance(family, GroupLimits) and limits.groups:
         members = np.array([g.members for g in limits.groups], dtype=np.float64)
-        _within(rows, members, np.array([g.lower for g in limits.groups], dtype=np.float64),
+        _within(rows, "groups", members, np.array([g.lower for g in limits.groups], dtype=np.float64),
                 np.array([g.upper for g in limits.groups], dtype=np.float64))
     elif isinstance(family, RsiGroupLimits):
         members = np.array([g.members for g in limits.rsi.groups], dtype=np.float64)
         upper = np.array([g.upper for g in limits.rsi.groups], dtype=np.float64)
-        _within(rows, members, np.full(len(upper), -np.inf), upper)
+        _within(rows, "rsi groups", members, np.full(len(upper), -np.inf), upper)
     elif isinstance(family, CashLimits):
-        rows.add([limits.cash_upper, -limits.cash_lower], c=_dense([[1.0], [-1.0]]))
+        rows.add([limits.cash_upper, -limits.cash_lower], "cash", c=lambda: _dense([[1.0], [-1.0]]))
     elif isinstance(family, CashRaise):
-        rows.add([-float(limits.cash_raise or 0.0)], c=_dense([[-1.0]]))
+        rows.add([-float(limits.cash_raise or 0.0)], "raise", c=lambda: _dense([[-1.0]]))
     elif isinstance(family, TurnoverLimit):  # 0.5 (sum t -/+ c) <= the room of bought and sold
-        rows.add(TurnoverLimit.room(limits), c=_dense([[-0.5], [0.5]]), t=_dense(np.full((2, n), 0.5)))
+        rows.add(TurnoverLimit.room(limits), "turnover", c=lambda: _dense([[-0.5], [0.5]]),
+                 t=lambda: _dense(np.full((2, n), 0.5)))
 
 
-def conic_program(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float) -> ConicProgram:
+def conic_program(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float,
+                  programs: Programs | None = None) -> ConicProgram:
     """The hard utility problem of ``limits`` under ``mu`` (annualized), ``risk`` and ``gamma`` as Clarabel's
-    matrices (module docstring)."""
+    matrices (module docstring); with ``programs``, ``P`` and ``A`` are taken from there when the same risk model
+    and structure of rows were seen before."""
     import clarabel
 
     n, k = risk.loadings.shape
@@ -186,26 +238,30 @@ def conic_program(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float)
     factor = 2.0 * scale / gamma
     rows = _Rows(n, k)
     ones, current = np.ones(n), np.asarray(limits.current, dtype=np.float64)
-    diagonal = np.concatenate([2.0 * specific**2, np.zeros(n + 1), np.full(k, 2.0)])
     q = np.concatenate([-factor * mu, [0.0], factor * limits.cost / limits.horizon, np.zeros(k)])
-    rows.add([limits.budget], w=_dense(ones[None, :]), c=_dense([[1.0]]))
-    rows.add(np.zeros(k), w=_dense(-exposure.T), y=_diagonal(np.ones(k)))
+    rows.add([limits.budget], "budget", w=lambda: _dense(ones[None, :]), c=lambda: _dense([[1.0]]))
+    rows.add(np.zeros(k), "exposures", w=lambda: _dense(-exposure.T), y=lambda: _diagonal(np.ones(k)))
     zero = rows.height
-    rows.add(current, w=_diagonal(ones), t=_diagonal(-ones))  # t >= w - w0
-    rows.add(-current, w=_diagonal(-ones), t=_diagonal(-ones))  # t >= w0 - w
+    rows.add(current, "traded above", w=lambda: _diagonal(ones), t=lambda: _diagonal(-ones))  # t >= w - w0
+    rows.add(-current, "traded below", w=lambda: _diagonal(-ones), t=lambda: _diagonal(-ones))  # t >= w0 - w
     families = merge_bounds(families_of(limits))
     for family in families:
         _family_rows(family, rows, limits)
     cones = [clarabel.ZeroConeT(zero), clarabel.NonnegativeConeT(rows.height - zero)]
     if limits.tracking_error_max is not None:  # s = b - A x in the cone: (te, y - E'b, s (w - b))
         cone_rows = 1 + k
-        rows.add([limits.tracking_error_max * np.sqrt(scale)])
-        rows.add(-(exposure.T @ limits.benchmark), y=_diagonal(-np.ones(k)))
+        rows.add([limits.tracking_error_max * np.sqrt(scale)], "tracking error")
+        rows.add(-(exposure.T @ limits.benchmark), "active exposures", y=lambda: _diagonal(-np.ones(k)))
         if np.any(specific > 0):
-            rows.add(-specific * limits.benchmark, w=_diagonal(-specific))
+            rows.add(-specific * limits.benchmark, "active specific", w=lambda: _diagonal(-specific))
             cone_rows += n
         cones.append(clarabel.SecondOrderConeT(cone_rows))
-    return ConicProgram(sp.diags(diagonal, format="csc"), q, rows.matrix(), np.concatenate(rows.bounds), cones, n)
+
+    def p_matrix() -> sp.csc_matrix:
+        return sp.diags(np.concatenate([2.0 * specific**2, np.zeros(n + 1), np.full(k, 2.0)]), format="csc")
+
+    p, a = (p_matrix(), rows.matrix()) if programs is None else programs.matrices(rows, risk, p_matrix)
+    return ConicProgram(p, q, a, np.concatenate(rows.bounds), cones, n)
 
 
 @dataclass(frozen=True)

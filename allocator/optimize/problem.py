@@ -56,6 +56,7 @@ from allocator.optimize.conic import (
     LARGE_CLARABEL,
     LARGE_VARIABLES,
     SMALL_CLARABEL,
+    Programs,
     conic_program,
     solve_direct,
     supported,
@@ -438,7 +439,9 @@ class ProblemCache:
     ``compare.compare`` shares one over its scenarios. Counters: ``compiles`` (problems built, each canonicalized
     by CVXPY on its first solve), ``solves`` (solver runs through ``run_solver``, failed ones and phase one
     included), ``hits`` and ``misses`` (lookups that found a compiled problem, or did not), ``direct_solves``
-    (problems handed to Clarabel directly, ``conic``; also counted in ``solves``).
+    (problems handed to Clarabel directly, ``conic``; also counted in ``solves``). ``programs`` keeps the matrices
+    of the programs handed to Clarabel directly, so that solving the same risk model and structure again (a batch's
+    accounts) refills only their weights, cash and bounds (``conic.Programs``).
     """
 
     def __init__(self, max_size: int = 8, solve: SolveFn = cvxpy_solve, direct: bool = True,
@@ -447,6 +450,7 @@ class ProblemCache:
         self.solve = solve
         self.allow_direct = direct
         self.direct_from = direct_from
+        self.programs = Programs(max_size)
         self.max_size = max_size
         self.hits = 0
         self.misses = 0
@@ -537,7 +541,7 @@ def solve_allocation(
     if not sharpe and cache.direct(limits, solver_config):
         cache.solves += 1
         cache.direct_solves += 1
-        found = _solve_direct(limits, mu, risk, gamma, solver_config, objective)
+        found = _solve_direct(limits, mu, risk, gamma, solver_config, objective, cache.programs)
         if isinstance(found, Allocation):
             return found
         direct = found
@@ -551,12 +555,13 @@ def solve_allocation(
 
 
 def _solve_direct(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float, solver_config: SolverConfig,
-                  objective: Objective) -> Allocation | tuple[SolverAttempt, ...]:
+                  objective: Objective, programs: Programs) -> Allocation | tuple[SolverAttempt, ...]:
     """``solve_allocation`` through ``conic`` (Clarabel without CVXPY): the allocation when Clarabel's solution
     passes the same numpy check, ``ProblemInfeasible`` when Clarabel proves the limits cannot hold, else the failed
     attempt (the caller then solves through CVXPY)."""
     started = time.perf_counter()
-    program = conic_program(limits, utility_returns(objective, mu, risk, limits.benchmark, gamma), risk, gamma)
+    program = conic_program(limits, utility_returns(objective, mu, risk, limits.benchmark, gamma), risk, gamma,
+                            programs)
     build_seconds = time.perf_counter() - started
     name = SolverName.CLARABEL.value
     try:

@@ -16,7 +16,7 @@ from allocator.model.factor_models import statistical_factor_model
 from allocator.model.rsi import RsiGroupCap, RsiLimits
 from allocator.optimize import conic
 from allocator.optimize import problem as problem_module
-from allocator.optimize.conic import DIRECT_ASSETS, supported
+from allocator.optimize.conic import DIRECT_ASSETS, ConicProgram, Programs, conic_program, supported
 from allocator.optimize.constraints import GroupBound, Limits
 from allocator.optimize.families import FixedBounds
 from allocator.optimize.problem import ProblemCache, ProblemInfeasible, solve_allocation, solves_text
@@ -137,6 +137,42 @@ def test_infeasible_limits_are_reported_infeasible_by_both(monkeypatch: pytest.M
             solve_allocation(limits, mu, risk, 3.0, SOLVER, cache)
         assert raised.value.attempts[0].status == "infeasible"
     assert cache.compiles == 1
+
+
+def _same_program(found: ConicProgram, expected: ConicProgram) -> None:
+    for mine, theirs in ((found.a_matrix, expected.a_matrix), (found.p_matrix, expected.p_matrix)):
+        assert mine.shape == theirs.shape
+        for part in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(mine, part), getattr(theirs, part))
+    np.testing.assert_array_equal(found.b, expected.b)
+    np.testing.assert_array_equal(found.q, expected.q)
+    assert [str(c) for c in found.cones] == [str(c) for c in expected.cones]
+
+
+def test_programs_reuse_the_matrices_of_one_risk_model_and_structure_only() -> None:
+    """Another account on the same model (other weights, cash and bounds, the same finite bounds) refills ``b`` and
+    ``q`` on the matrices kept; another set of finite bounds, upper bounds where there were lower ones, or another
+    risk model of the same shape each get matrices of their own, equal to those built afresh."""
+    risk, mu, limits = _case(21)
+    programs = Programs()
+    first = conic_program(limits, mu, risk, 3.0, programs)
+    rng = np.random.default_rng(21)
+    other = replace(limits, current=rng.dirichlet(np.ones(N)) * 0.9, current_cash=0.1, cash_lower=0.02,
+                    position_upper=np.full(N, 0.07), turnover_max=0.2)
+    again = conic_program(other, mu, risk, 3.0, programs)
+    assert programs.reused == 1 and again.a_matrix is first.a_matrix and again.p_matrix is first.p_matrix
+    _same_program(again, conic_program(other, mu, risk, 3.0))
+    free = np.full(N, np.inf)
+    loose = replace(limits, position_lower=-free, position_upper=free, active_lower=-free, active_upper=free,
+                    rsi=replace(limits.rsi, upper=free), groups=())
+    capped = np.where(np.arange(N) < 7, 0.05, np.inf)
+    upper, lower = replace(loose, position_upper=capped), replace(loose, position_lower=-capped)
+    other_risk = replace(risk, specific_variance=risk.specific_variance * 1.5)
+    for case, model in ((upper, risk), (lower, risk), (limits, other_risk)):
+        reused = programs.reused
+        found = conic_program(case, mu, model, 3.0, programs)
+        assert programs.reused == reused
+        _same_program(found, conic_program(case, mu, model, 3.0))
 
 
 def test_cvxpy_keeps_what_conic_has_no_rows_for(monkeypatch: pytest.MonkeyPatch) -> None:
