@@ -1,6 +1,7 @@
 """``allocate batch`` throughput: accounts per minute on 1 and 2 Dask worker processes, per-account time against
-one re-solve of the model measured alone, warm (the solver updated in place) and fresh (a solver set up for the
-solve, as the batch solves each account) (docs/batch.md).
+one solve of the model measured alone: a re-solve of its compiled problem, warm (the solver updated in place) and
+fresh (a solver set up for the solve), and the solve handed to Clarabel directly, as the batch solves each account
+(docs/batch.md).
 
 A seeded book (``bench/batch_book.py``: 50 assets, three models) is rebalanced end to end (reading, solving,
 rounding, writing every account's four files, the blocks and the manifest) on a LocalCluster of 1 and of 2
@@ -70,9 +71,10 @@ def measure(book: Path, out: Path, workers: int) -> dict[str, float]:
 
 
 def resolve_times(book: Path) -> dict[str, tuple[float, float]]:
-    """Median seconds of one re-solve of the balanced model's compiled problem (parameters refilled), alone, wall
-    and CPU: ``warm``, the solver of the previous solve updated with the new data (``cvxpy_solve``), and ``fresh``,
-    a solver set up for each solve (``fresh_cvxpy_solve``), as the batch solves each account (docs/batch.md)."""
+    """Median seconds of one solve of the balanced model for one account, alone, wall and CPU: through its compiled
+    problem (parameters refilled), ``warm`` (the solver of the previous solve updated with the new data,
+    ``cvxpy_solve``) and ``fresh`` (a solver set up for each solve, ``fresh_cvxpy_solve``); and ``direct``, handed to
+    Clarabel directly with a solver of its own, as the batch solves each account (docs/batch.md)."""
     from allocator.batch.accounts import AccountHoldings
     from allocator.inputs.holdings import account_rows
     from allocator.optimize.problem import ProblemCache, cvxpy_solve, fresh_cvxpy_solve, solve_allocation
@@ -85,8 +87,9 @@ def resolve_times(book: Path) -> dict[str, tuple[float, float]]:
     prepared = prepare_account(model, holdings, source.inputs)
     cfg = prepared.config
     found = {}
-    for name, solve in (("warm", cvxpy_solve), ("fresh", fresh_cvxpy_solve)):
-        cache = ProblemCache(solve=solve)
+    for name, cache in (("warm", ProblemCache(solve=cvxpy_solve, direct=False)),
+                        ("fresh", ProblemCache(solve=fresh_cvxpy_solve, direct=False)),
+                        ("direct", ProblemCache(direct_from=0))):
         times, cpu = [], []
         for _ in range(21):
             started, started_cpu = time.perf_counter(), time.process_time()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -187,18 +188,17 @@ class Programs:
 
 def _within(rows: _Rows, label: str, members: FloatArray | None, lower: FloatArray, upper: FloatArray) -> None:
     """``lower <= members @ w <= upper`` where each bound is finite (``members`` None: the identity)."""
-    for sign, bound in ((1.0, upper), (-1.0, lower)):
+    for sign, side, bound in ((1.0, "upper", upper), (-1.0, "lower", lower)):
         kept = np.isfinite(bound)
         if not kept.any():
             continue
         mask = np.packbits(kept).tobytes()
-        label = f"{label} {'upper' if sign > 0 else 'lower'}"
         if members is None:
-            rows.add(sign * bound[kept], label, mask,
-                     w=lambda kept=kept, sign=sign: _diagonal(np.full(int(kept.sum()), sign), np.flatnonzero(kept)))
+            rows.add(sign * bound[kept], f"{label} {side}", mask,
+                     w=partial(_diagonal, np.full(int(kept.sum()), sign), np.flatnonzero(kept)))
         else:
-            rows.add(sign * bound[kept], label, mask + members.tobytes(),
-                     w=lambda kept=kept, sign=sign: _dense(sign * members[kept]))
+            rows.add(sign * bound[kept], f"{label} {side}", mask + members.tobytes(),
+                     w=partial(_dense, sign * members[kept]))
 
 
 def _family_rows(family: Family, rows: _Rows, limits: Limits) -> None:
