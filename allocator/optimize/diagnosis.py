@@ -127,7 +127,7 @@ def presolve_checks(limits: Limits, config: Config) -> list[str]:
     a maximum (whichever per-asset families set them), then each family's own checks."""
     found: list[str] = []
     bounds = [(family, *family.bounds(limits)) for family in families_of(limits) if isinstance(family, AssetBounds)]
-    lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
+    lower, upper = asset_bounds(limits)
     for i in np.flatnonzero(lower > upper + 1e-12):
         low_family = max(bounds, key=lambda b: b[1][i])[0]
         high_family = min(bounds, key=lambda b: b[2][i])[0]

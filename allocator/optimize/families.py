@@ -502,7 +502,7 @@ class GroupLimits(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         found: list[str] = []
-        lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
+        lower, upper = asset_bounds(limits)
         for g in limits.groups:
             member_cap = float(np.sum(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget)))
             member_floor = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0)))
@@ -533,7 +533,8 @@ class GroupLimits(Family):
 def _group_totals(limits: Limits) -> dict[str, tuple[float, float]]:
     """Per group dimension (sector, size bucket, asset class): the sum of group minimums and the most the groups'
     maximums (plus the caps of assets in no limited group of that dimension) can hold."""
-    upper = np.where(np.isfinite(asset_bounds(limits)[1]), asset_bounds(limits)[1], limits.budget)
+    caps = asset_bounds(limits)[1]
+    upper = np.where(np.isfinite(caps), caps, limits.budget)
     by_dimension: dict[str, dict[bytes, tuple[float, float, np.ndarray]]] = {}
     for g in limits.groups:
         groups = by_dimension.setdefault(g.label.split(" ")[0], {})
@@ -597,7 +598,7 @@ class CashLimits(Family):
             held = 1.0 - limits.budget
             found.append(f"constraints.cash_min {limits.cash_lower:.4g} cannot be reached: holdings outside the "
                          f"universe are held fixed at {held:.4f} of NAV, so cash can be at most {limits.budget:.4f}")
-        lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
+        lower, upper = asset_bounds(limits)
         invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
         floor = float(np.sum(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0)))
         cap = float(np.sum(np.where(np.isfinite(upper), upper, limits.budget)))
@@ -734,7 +735,7 @@ class TurnoverLimit(Family):
 def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
     """The least one-way turnover (net of flows) the per-asset bounds, cash limits and outside sales force, and
     its causes. With S - B = c - c0: cash that must rise forces sells, cash that must fall forces buys."""
-    lower, upper = asset_bounds(limits)[0], asset_bounds(limits)[1]
+    lower, upper = asset_bounds(limits)
     raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
     cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
     increases = float(np.sum(raise_to[np.isfinite(raise_to)]))
