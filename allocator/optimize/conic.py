@@ -1,5 +1,6 @@
-"""The hard utility problem as one conic program handed to Clarabel directly, without CVXPY (one-off solves of
-large universes: ``solve_allocation`` uses it from ``DIRECT_ASSETS`` assets).
+"""The hard utility problem as one conic program handed to Clarabel directly, without CVXPY: one-off solves at any
+size (``allocate run``, each account of ``allocate batch``) and every solve from ``DIRECT_ASSETS`` assets
+(``problem.solve_allocation`` decides, ``ProblemCache.direct``).
 
 It is the problem ``problem.CompiledProblem`` builds through CVXPY, written out as matrices: with the risk model
 scaled as there (``scale`` makes an average asset's variance 1; ``E`` the scaled factor exposures, ``s`` the
@@ -13,9 +14,10 @@ to ``A x + s = b``, ``s`` in a product of cones:
     second order    || (y - E'b, s (w - b)) || <= tracking_error_max sqrt(scale)
 
 which is ``mu'w - (gamma/2) w'Sigma w - kappa'|w - w0| / H`` maximized, divided by gamma/2 and scaled. About
-``n k + 10 n`` nonzeros and no n-by-n matrix. The problem is built per solve (6 ms at 3,000 assets, 0.6 at 60)
-where CVXPY would canonicalize it per solve anyway (``problem.keeps_parameters``), and without importing CVXPY
-(0.45 s of ``allocate run``'s start). Families it does not know (market impact, a caller's own), the elastic and
+``n k + 10 n`` nonzeros and no n-by-n matrix. The problem is built per solve (6 ms at 3,000 assets, 0.6 at 60;
+``P`` and ``A`` are kept for the latest risk model, ``Programs``, so that the next account of a batch refills only
+``q`` and ``b``, 0.1 ms) where CVXPY would canonicalize it per solve anyway (``problem.keeps_parameters``) or
+compile it for one solve, and without importing CVXPY (0.45 s of ``allocate run``'s start). Families it does not know (market impact, a caller's own), the elastic and
 the homogenized problems stay with CVXPY (``supported``); so does any solve this path does not finish.
 """
 
@@ -161,29 +163,36 @@ class _Matrices:
 
 
 class Programs:
-    """The matrices of the programs solved before, by risk model and structure of their rows, so that solving the
-    same model again with other weights, cash and bounds (the accounts of a batch) refills ``q`` and ``b`` only:
+    """The matrices of the programs solved on the latest risk model, by structure of their rows, so that solving
+    that model again with other weights, cash and bounds (the accounts of a batch) refills ``q`` and ``b`` only:
     ``P`` and ``A`` hold the risk model, the groups and which bounds are finite, nothing of an account's numbers.
-    A risk model is known by identity (the entry keeps it alive). ``reused`` counts the programs whose matrices
-    came from here."""
+    A risk model is known by identity; another one drops what the last one had (a backtest's dates, each with a
+    risk model of its own, would otherwise keep matrices that can never serve again: 600 MB for 8 dates at 3,000
+    assets). At most ``max_size`` structures are kept, the oldest dropped first. ``reused`` counts the programs
+    whose matrices came from here."""
 
     def __init__(self, max_size: int = 8) -> None:
-        self._items: dict[tuple[int, int, int, tuple[tuple[str, int, bytes], ...]], _Matrices] = {}
+        self._items: dict[tuple[int, int, tuple[tuple[str, int, bytes], ...]], _Matrices] = {}
         self.max_size = max_size
         self.reused = 0
 
     def matrices(self, rows: _Rows, risk: RiskModel, p_matrix: Callable[[], sp.csc_matrix]
                  ) -> tuple[sp.csc_matrix, sp.csc_matrix]:
-        key = (id(risk), rows.n, rows.k, tuple(rows.signature))
+        key = (rows.n, rows.k, tuple(rows.signature))
         found = self._items.get(key)
         if found is not None and found.risk is risk:
             self.reused += 1
             return found.p_matrix, found.a_matrix
+        if any(kept.risk is not risk for kept in self._items.values()):
+            self._items.clear()
         made = _Matrices(risk, p_matrix(), rows.matrix())
         if len(self._items) >= self.max_size:
             self._items.pop(next(iter(self._items)))
         self._items[key] = made
         return made.p_matrix, made.a_matrix
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def _within(rows: _Rows, label: str, members: FloatArray | None, lower: FloatArray, upper: FloatArray) -> None:
@@ -276,13 +285,16 @@ class DirectSolve:
     iterations: int
 
 
-def solve_direct(program: ConicProgram, verbose: bool = False) -> DirectSolve:
-    """Solve ``program`` with Clarabel, each rung of its ladder in turn (``SMALL_LADDER`` up to ``LARGE_VARIABLES``
-    variables, as CVXPY's path, else ``LADDER``) until one ends solved or proves the problem infeasible."""
+def solve_direct(program: ConicProgram, verbose: bool = False, large: bool | None = None) -> DirectSolve:
+    """Solve ``program`` with Clarabel, each rung of its ladder in turn (``LADDER`` for a ``large`` problem, else
+    ``SMALL_LADDER``; by default large beyond ``LARGE_VARIABLES`` variables of ``program``; ``problem`` passes the
+    count of CVXPY's problem, so that both paths start at the same tolerance) until one ends solved or proves the
+    problem infeasible."""
     import clarabel
 
     seconds, iterations, status = 0.0, 0, "error"
-    for options in LADDER if program.q.size > LARGE_VARIABLES else SMALL_LADDER:
+    large = program.q.size > LARGE_VARIABLES if large is None else large
+    for options in LADDER if large else SMALL_LADDER:
         settings = clarabel.DefaultSettings()
         settings.verbose = verbose
         for name, value in options.items():

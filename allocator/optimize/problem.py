@@ -143,6 +143,16 @@ class Allocation:
     objective_name: str = Objective.UTILITY.value  # which objective ``objective`` is the value of (``objectives``)
 
 
+def compiled_variables(risk: RiskModel) -> int:
+    """How many scalar variables ``CompiledProblem`` has for the hard utility problem over ``risk``, within one:
+    ``w``, cash, the weight traded, ``y`` and, with the risk model as parameters and specific risk, ``z`` (the
+    objective's ``gain`` is left out: CVXPY's problem drops it when compiled with constants). ``conic.solve_direct``
+    weighs it against ``LARGE_VARIABLES``, as ``cvxpy_solve`` weighs the compiled problem's own count."""
+    n, k = risk.loadings.shape
+    specific = bool(np.any(risk.specific_variance > 0)) and risk_as_parameters(risk)
+    return 2 * n + 1 + k + (n if specific else 0)
+
+
 def risk_as_parameters(risk: RiskModel) -> bool:
     """Whether a problem over ``risk`` holds it as parameters (at most ``RISK_PARAMETER_CELLS`` loadings) rather
     than as constants."""
@@ -565,7 +575,7 @@ def _solve_direct(limits: Limits, mu: FloatArray, risk: RiskModel, gamma: float,
     build_seconds = time.perf_counter() - started
     name = SolverName.CLARABEL.value
     try:
-        found = solve_direct(program, solver_config.verbose)
+        found = solve_direct(program, solver_config.verbose, compiled_variables(risk) > LARGE_VARIABLES)
     except Exception as exc:  # as ``_attempt``: a crash is a failed attempt, and CVXPY's path is tried
         text = (str(exc).splitlines() or [""])[0][:200]
         return (SolverAttempt(name, "error", 0.0, None, False,
