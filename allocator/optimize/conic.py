@@ -17,8 +17,9 @@ which is ``mu'w - (gamma/2) w'Sigma w - kappa'|w - w0| / H`` maximized, divided 
 ``n k + 10 n`` nonzeros and no n-by-n matrix. The problem is built per solve (6 ms at 3,000 assets, 0.6 at 60;
 ``P`` and ``A`` are kept for the latest risk model, ``Programs``, so that the next account of a batch refills only
 ``q`` and ``b``, 0.1 ms) where CVXPY would canonicalize it per solve anyway (``problem.keeps_parameters``) or
-compile it for one solve, and without importing CVXPY (0.45 s of ``allocate run``'s start). Families it does not know (market impact, a caller's own), the elastic and
-the homogenized problems stay with CVXPY (``supported``); so does any solve this path does not finish.
+compile it for one solve, and without importing CVXPY (0.45 s of ``allocate run``'s start). Families it does not
+know (market impact, a caller's own), the elastic and the homogenized problems stay with CVXPY (``supported``); so
+does any solve this path does not finish.
 """
 
 from __future__ import annotations
