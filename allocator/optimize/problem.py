@@ -150,7 +150,7 @@ def compiled_variables(risk: RiskModel) -> int:
     weighs it against ``LARGE_VARIABLES``, as ``cvxpy_solve`` weighs the compiled problem's own count."""
     n, k = risk.loadings.shape
     specific = bool(np.any(risk.specific_variance > 0)) and risk_as_parameters(risk)
-    return 2 * n + 1 + k + (n if specific else 0)
+    return int(2 * n + 1 + k + (n if specific else 0))
 
 
 def risk_as_parameters(risk: RiskModel) -> bool:
