@@ -488,9 +488,10 @@ def batch(book: Path, config_path: Path | None, accounts_table: Path | None, out
     account's allocation, and a manifest.
 
     Each model is estimated once and its program re-solved per account (Clarabel called directly, the account's
-    weights, cash and bounds refilled), on Dask workers (a local cluster, or --scheduler). A failing or infeasible account is reported in batch.csv (with the diagnosis of run) while
-    the others complete; the exit code is then the first failed account's (3 config, 4 data, 5 infeasible). A
-    killed batch, run again with the same command, resumes from its journal without redoing any account.
+    weights, cash and bounds refilled), on Dask workers (a local cluster, or --scheduler). A failing or infeasible
+    account is reported in batch.csv (with the diagnosis of run) while the others complete; the exit code is then
+    the first failed account's (3 config, 4 data, 5 infeasible). A killed batch, run again with the same command,
+    resumes from its journal without redoing any account.
 
     \b
     Examples:
