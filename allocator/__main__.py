@@ -30,6 +30,7 @@ import signal  # noqa: E402 - after the handlers, on purpose
 from allocator.errors import (  # noqa: E402 - after the handlers, on purpose
     Stopped,
     resend_swallowed_stops,
+    stop_message,
     stop_on_signal,
 )
 
@@ -45,7 +46,7 @@ def main() -> None:
 
         command_line()
     except Stopped as stop:  # stopped before a command took over its reporting (while the libraries load)
-        sys.stderr.write(f"Error: stopped by {stop.signal_name}; nothing was written\n")
+        sys.stderr.write(f"Error: {stop_message(stop.signal_name)}\n")
         sys.exit(stop.code)
 
 

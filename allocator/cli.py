@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from allocator import __version__
-from allocator.errors import AllocatorError, Stopped, resend_swallowed_stops, stop_on_signal
+from allocator.errors import AllocatorError, Stopped, resend_swallowed_stops, stop_message, stop_on_signal
 
 if TYPE_CHECKING:
     from allocator.backtest.files import BacktestReport
@@ -59,11 +59,11 @@ def reports_errors(command: F) -> F:
                 click.echo(f"Warning: {warning}", err=True)
             sys.exit(exc.exit_code)
         except Stopped as stop:
-            _fail(f"stopped by {stop.signal_name}; nothing was written", int(stop.code or 1))
+            _fail(stop_message(stop.signal_name), int(stop.code or 1))
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:
-            _fail("stopped by SIGINT; nothing was written", 130)
+            _fail(stop_message("SIGINT"), 130)
         except Exception as exc:  # the last line of defence: never a bare traceback
             if debug:
                 traceback.print_exc()

@@ -149,6 +149,33 @@ def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     raise Stopped(signum)
 
 
+_written: list[str] = []  # outputs moved into place by this process (``committing``), for ``stop_message``
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def committing(path: object) -> Iterator[None]:
+    """The step that makes the output ``path`` visible (one rename), with Ctrl-C and SIGTERM held back until it is
+    recorded: a stop that arrives during it is delivered just after, and then says the output was written
+    (``stop_message``) rather than that nothing was."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    previous = mask(signal.SIG_BLOCK, _STOPS) if mask is not None else None
+    try:
+        yield
+        _written.append(str(path))
+    finally:
+        if mask is not None and previous is not None:
+            mask(signal.SIG_SETMASK, previous)
+
+
+def stop_message(signal_name: str) -> str:
+    """What a stop by ``signal_name`` left: nothing, or the outputs already moved into place (complete: an output is
+    only ever moved into place whole)."""
+    if _written:
+        return f"stopped by {signal_name} after writing {', '.join(_written)}"
+    return f"stopped by {signal_name}; nothing was written"
+
+
 def raise_swallowed_stop() -> None:
     """Raise the ``Stopped`` that Python swallowed and that is being sent again (see ``resend_swallowed_stops``),
     if any: called just before output is moved into place, so that nothing is written after a stop."""

@@ -271,8 +271,9 @@ with `-h` or `--help`; `allocate --debug COMMAND ...` shows the traceback of an 
 | 4 | input data: holdings, prices, fundamentals, trade lists, manifests |
 | 5 | infeasible limits (with the diagnosis) or solver failure |
 | 6 | orders rejected or left unanswered, or no FIX logon (`allocate send`) |
-| 130 | stopped by Ctrl-C (SIGINT); nothing was written (`send`: the journal says what was sent) |
-| 143 | stopped by SIGTERM; nothing was written (`send`: as for Ctrl-C) |
+| 130 | stopped by Ctrl-C (SIGINT); nothing was written, or `after writing OUT` (whole) if the stop came later \
+(`send`: the journal says what was sent) |
+| 143 | stopped by SIGTERM; as for Ctrl-C |
 
 Errors go to stderr as one line `Error: <where>: <what>; <how to fix>`, with details indented below it, for
 example:

@@ -1,5 +1,6 @@
-"""Ctrl-C (SIGINT) and SIGTERM at any moment of a run, from the first line of the program to the solve: one
-``Error: stopped by ...`` line, exit 130 or 143, no traceback and no output folder (visible or hidden).
+"""Ctrl-C (SIGINT) and SIGTERM at any moment of a run, from the first line of the program to its end: one
+``Error: stopped by ...`` line, exit 130 or 143, no traceback, and no output folder (visible or hidden) unless the
+stop came once the complete folder was in place, which the line then says ("after writing OUT")
 
 Before the program's first line, Python itself is starting (about 20-60 ms, longer under load): a signal then ends
 the process by the signal itself (nothing printed) or, while Python imports its ``site`` module or ``runpy`` looks
@@ -58,6 +59,12 @@ def test_a_stop_at_any_moment_is_one_error_line_and_leaves_nothing(signum: signa
             continue
         outcomes.add(process.returncode)
         assert process.returncode in (128 + signum, -signum), (delay, process.returncode, stderr)
+        if process.returncode == 128 + signum and out.exists():  # the stop came once the output was in place
+            assert stderr.splitlines()[-1] == f"Error: stopped by {signum.name} after writing {out}", stderr
+            assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "summary.json", "trades.csv",
+                                                             "weights.csv"]  # whole
+            assert list(out.parent.iterdir()) == [out], (delay, list(out.parent.iterdir()))
+            continue
         if process.returncode == 128 + signum:
             assert stderr.splitlines()[-1] == f"Error: stopped by {signum.name}; nothing was written", stderr
         assert list(out.parent.iterdir()) == [], (delay, list(out.parent.iterdir()))
@@ -113,3 +120,30 @@ def test_a_stop_raised_inside_a_weak_reference_callback_is_not_lost(install: boo
         assert (done.stdout, done.stderr) == ("stopped 143\n", "")
     else:
         assert done.stdout == "not stopped\n" and "Exception ignored" in done.stderr
+
+
+def test_a_stop_during_the_rename_is_held_until_it_is_recorded_and_names_what_was_written(tmp_path: Path) -> None:
+    """The rename that makes an output visible holds Ctrl-C back (``errors.committing``): the stop arrives after
+    it, and says the output was written, never "nothing was written" beside a complete folder."""
+    code = """
+import os, signal, sys
+from pathlib import Path
+from allocator.errors import Stopped, committing, stop_message, stop_on_signal
+signal.signal(signal.SIGINT, stop_on_signal)
+print(stop_message("SIGINT"))
+target = Path(sys.argv[1])
+try:
+    with committing(target):
+        os.kill(os.getpid(), signal.SIGINT)
+        target.mkdir()
+        print("renamed")
+    print("not reached")
+except Stopped as stop:
+    print(stop_message(stop.signal_name))
+"""
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.stdout.splitlines() == ["stopped by SIGINT; nothing was written", "renamed",
+                                          f"stopped by SIGINT after writing {out}"], result.stderr
+    assert out.is_dir()

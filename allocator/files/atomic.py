@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from allocator.errors import OutputError, raise_swallowed_stop
+from allocator.errors import OutputError, committing, raise_swallowed_stop
 
 
 def write_file_atomically(path: str | Path, data: bytes, force: bool = False) -> Path:
@@ -32,7 +32,8 @@ def write_file_atomically(path: str | Path, data: bytes, force: bool = False) ->
             os.fsync(stream.fileno())
         os.chmod(staging, 0o644)
         raise_swallowed_stop()
-        os.replace(staging, target)
+        with committing(target):
+            os.replace(staging, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(staging)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from allocator.errors import OutputError, raise_swallowed_stop
+from allocator.errors import OutputError, committing, raise_swallowed_stop
 
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
@@ -198,10 +198,11 @@ def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
     into place here)."""
     raise_swallowed_stop()
     try:
-        if replacing:
-            _swap(staging, target)
-        elif not renameat2(staging, target, RENAME_NOREPLACE):
-            os.rename(staging, target)
+        with committing(target):
+            if replacing:
+                _swap(staging, target)
+            elif not renameat2(staging, target, RENAME_NOREPLACE):
+                os.rename(staging, target)
     except FileExistsError:
         raise OutputError(str(target), "the output folder appeared while this run was writing",
                           "pass --force to replace it, or choose another folder") from None
