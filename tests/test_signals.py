@@ -147,3 +147,22 @@ except Stopped as stop:
     assert result.stdout.splitlines() == ["stopped by SIGINT; nothing was written", "renamed",
                                           f"stopped by SIGINT after writing {out}"], result.stderr
     assert out.is_dir()
+
+
+def test_a_stop_once_the_command_is_over_is_ignored() -> None:
+    """Once the command has ended (here ``--help``), its exit code is decided and its output complete or absent:
+    Ctrl-C and SIGTERM are then ignored. Python's exit resets the handlers it set, so a stop arriving during it
+    ended the process by the signal (exit -2, a fresh-clone run once saw it beside a complete output folder)."""
+    code = """
+import json, signal, sys
+from allocator.__main__ import main
+sys.argv = ["allocate", "--help"]
+try:
+    main()
+except SystemExit as end:
+    code = end.code
+print(json.dumps([code, signal.getsignal(signal.SIGINT) is signal.SIG_IGN,
+                  signal.getsignal(signal.SIGTERM) is signal.SIG_IGN]))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.splitlines()[-1] == "[0, true, true]", result.stderr
