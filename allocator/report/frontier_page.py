@@ -43,7 +43,8 @@ def frontier_section(frontier: Frontier, from_file: bool = False) -> Section:
     svg = svg_text(frontier_figure(frontier), "frontier-chart", "Efficient frontier under the account's limits",
                    f"{len(frontier.points)} optimal portfolios over a grid of risk aversions. {description}")
     rows = tuple(_row(p, i, from_file) for i, p in enumerate((*frontier.points, *frontier.marks)))
-    solved = (f"{frontier.solves_text().capitalize()}; each point holds every limit of the config."
+    said = frontier.solves_text()
+    solved = (f"{said[:1].upper()}{said[1:]}; each point holds every limit of the config."
               if frontier.solves else "")
     return Section("frontier", "Efficient frontier", (
         Text(("Each point is the best portfolio for one risk aversion under every limit of the config: expected "

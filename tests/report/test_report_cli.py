@@ -48,7 +48,7 @@ def test_run_report_writes_the_page_with_the_other_files(tmp_path: Path, cli: Ca
                                                      "weights.csv"]
     html = (out / "report.html").read_text()
     # a one-off run: its solve and the frontier's are handed to Clarabel directly, nothing is compiled
-    assert 'id="frontier"' in html and re.search(r"\d+ solves by clarabel called directly;", html)
+    assert 'id="frontier"' in html and re.search(r"\d+ solves by Clarabel called directly;", html)
     missing = cli("run", EXAMPLE_HOLDINGS, "-c", BASE_CONFIG, "--report")
     assert missing.exit_code == 2 and "--report writes report.html into the output folder" in missing.stderr
 
