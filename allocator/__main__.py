@@ -2,10 +2,8 @@
 
 Both signals are handled from this module's first statement, before anything else is imported: a stop at any moment
 (even while the libraries load, in the first tenth of a second) ends with one ``Error:`` line and exit 130 or 143,
-never a traceback; a run stopped mid-way removes its staging folder on the way out, and a stop once the output is
-in place says so ("after writing OUT"). Once the command is over, stops are ignored while Python exits. Before
-this module runs, Python itself is starting (its ``site`` import, ``runpy`` finding the module): a stop then is
-Python's to report.
+never a traceback; a run stopped mid-way removes its staging folder on the way out. Before this module runs, Python
+itself is starting (its ``site`` import, ``runpy`` finding the module): a stop then is Python's to report.
 """
 
 # the C module that ``signal`` wraps, imported with Python itself: ``import signal`` runs Python code (it builds its
@@ -37,15 +35,6 @@ from allocator.errors import (  # noqa: E402 - after the handlers, on purpose
 )
 
 
-def _ignore_stops() -> None:
-    """Ignore SIGINT and SIGTERM from now on. Once the command is over, its output is complete (or was never
-    written) and its exit code decided; Python's own exit then resets the handlers it set, and a stop arriving
-    during it would end the process by the signal (exit -2 beside a complete output folder). Ignored, it changes
-    nothing."""
-    for signum in _SIGNALS:
-        _signal.signal(signum, _signal.SIG_IGN)
-
-
 def main() -> None:
     """Run the ``allocate`` command line."""
     for signum in _SIGNALS:
@@ -53,12 +42,9 @@ def main() -> None:
             signal.signal(signum, stop_on_signal)
     resend_swallowed_stops()
     try:
-        try:
-            from allocator.cli import main as command_line
+        from allocator.cli import main as command_line
 
-            command_line()
-        finally:  # the command is over (Click ends it with SystemExit): a stop from here on is ignored
-            _ignore_stops()
+        command_line()
     except Stopped as stop:  # stopped before a command took over its reporting (while the libraries load)
         sys.stderr.write(f"Error: {stop_message(stop.signal_name)}\n")
         sys.exit(stop.code)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from allocator import __version__
-from allocator.errors import AllocatorError, Stopped, resend_swallowed_stops, stop_message, stop_on_signal
+from allocator.errors import (
+    AllocatorError,
+    Stopped,
+    resend_swallowed_stops,
+    stop_behind,
+    stop_message,
+    stop_on_signal,
+)
 
 if TYPE_CHECKING:
     from allocator.backtest.files import BacktestReport
@@ -67,6 +74,9 @@ def reports_errors(command: F) -> F:
         except Exception as exc:  # the last line of defence: never a bare traceback
             if debug:
                 traceback.print_exc()
+            behind = stop_behind(exc)
+            if behind is not None:  # a stop that a library wrapped in its own error
+                _fail(stop_message(behind.signal_name), int(behind.code or 1))
             _fail(f"unexpected {type(exc).__name__}: {exc}; rerun as allocate --debug {context.info_name} ... "
                   "for the traceback and please report it", 1)
         return None

@@ -145,27 +145,53 @@ def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
     if _hook_running:
         _held.append(signum)
         return
+    if _committing:  # an output is being moved into place: raised once it is recorded (``committing``)
+        _deferred.append(signum)
+        return
     _swallowed.clear()
+    _raised.append(signum)
     raise Stopped(signum)
 
 
+_raised: list[int] = []  # every stop raised by ``stop_on_signal``, for ``stop_behind``
+
+
+def stop_behind(error: BaseException) -> Stopped | None:
+    """The stop behind ``error``, an exception that is not a ``Stopped``: one in its chain of causes, else, when a
+    stop was raised in this process, that stop. A ``Stopped`` raised inside a library's callback can come out
+    wrapped in the library's own error (pydantic's serializer: "Error calling function ...: Stopped: 143"; a class
+    being created during an import: "Error calling __set_name__"), with or without the stop as its cause."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, Stopped):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return Stopped(_raised[-1]) if _raised else None
+
+
 _written: list[str] = []  # outputs moved into place by this process (``committing``), for ``stop_message``
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+_committing: list[threading.Thread] = []  # threads inside ``committing`` now: ``stop_on_signal`` defers a stop
+_deferred: list[int] = []  # stops that arrived meanwhile
 
 
 @contextmanager
 def committing(path: object) -> Iterator[None]:
     """The step that makes the output ``path`` visible (one rename), with Ctrl-C and SIGTERM held back until it is
-    recorded: a stop that arrives during it is delivered just after, and then says the output was written
+    recorded: a stop that arrives during it is raised just after (in the main thread, where Python runs signal
+    handlers, whichever thread the kernel delivered it to), and then says the output was written
     (``stop_message``) rather than that nothing was."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    previous = mask(signal.SIG_BLOCK, _STOPS) if mask is not None else None
+    _committing.append(threading.current_thread())
     try:
         yield
         _written.append(str(path))
     finally:
-        if mask is not None and previous is not None:
-            mask(signal.SIG_SETMASK, previous)
+        _committing.remove(threading.current_thread())
+        if _deferred and not _committing:
+            signum = _deferred[-1]
+            _deferred.clear()
+            if threading.current_thread() is threading.main_thread():
+                raise Stopped(signum)
+            signal.pthread_kill(threading.main_thread().ident or 0, signum)  # the main thread reports it
 
 
 def stop_message(signal_name: str) -> str:

@@ -140,11 +140,12 @@ def write_files(staging: Path, files: dict[str, bytes]) -> None:
         _fsync_folder(folder)
 
 
-def _swap(staging: Path, target: Path) -> None:
-    """Put ``staging`` in place of the existing ``target``; the old folder is removed."""
+def _swap(staging: Path, target: Path) -> Path:
+    """Put ``staging`` in place of the existing ``target``; returns the folder that now holds the old output, for
+    the caller to remove once the swap is recorded (``move_into_place``: a large old output takes a while to
+    delete, and stops are held back only for the renames)."""
     if renameat2(staging, target, RENAME_EXCHANGE):
-        _remove(staging)  # now holds the previous output
-        return
+        return staging  # now holds the previous output
     aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
     os.rename(target, aside / target.name)
     try:
@@ -152,7 +153,7 @@ def _swap(staging: Path, target: Path) -> None:
     except BaseException:
         os.rename(aside / target.name, target)  # put the previous output back
         raise
-    _remove(aside)
+    return aside
 
 
 def publish(target: Path, files: dict[str, bytes], force: bool, check_replaceable: Callable[[Path], None]) -> Path:
@@ -197,10 +198,11 @@ def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
     folder that appeared meanwhile (``allocate batch`` fills its staging folder account by account, then moves it
     into place here)."""
     raise_swallowed_stop()
+    old: Path | None = None
     try:
         with committing(target):
             if replacing:
-                _swap(staging, target)
+                old = _swap(staging, target)
             elif not renameat2(staging, target, RENAME_NOREPLACE):
                 os.rename(staging, target)
     except FileExistsError:
@@ -212,5 +214,8 @@ def move_into_place(staging: Path, target: Path, replacing: bool) -> Path:
                               "pass --force to replace it, or choose another folder") from None
         raise OutputError(str(target), f"cannot write the output folder ({exc.strerror})",
                           "check the free space and permissions") from None
+    finally:
+        if old is not None:
+            _remove(old)
     _fsync_folder(target.parent)
     return target
