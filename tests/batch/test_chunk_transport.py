@@ -13,7 +13,7 @@ import pytest
 
 from allocator.batch import collector
 from allocator.batch.account_run import AccountOutcome, Status
-from allocator.batch.blocks import Leg
+from allocator.batch.blocks import Leg, pack_legs
 from allocator.batch.chunk import unpack_outcomes, write_account_files
 from allocator.batch.journal import Journal, outcome_bytes
 from allocator.inputs.holdings import account_rows
@@ -31,6 +31,12 @@ def test_an_account_s_rows_pickle_as_cells_and_read_back_the_same() -> None:
         assert pickle.loads(pickle.dumps(rows)).holdings() == rows.holdings()
     odd = Table(records=(Record(2, {"symbol": "AAA"}), Record(3, {"symbol": "CASH", "quantity": "1"})), columns={})
     assert pickle.loads(pickle.dumps(odd)) == odd  # records of different fields: pickled record by record
+    for cell in ("A\x1fB", "A\x1eB", ""):  # a cell holding a separator of the packed text: record by record
+        records = (Record(2, {"symbol": cell, "quantity": "1"}), Record(5, {"symbol": "B", "quantity": ""}))
+        table = Table(records=records,
+                      columns={"symbol": "Symbol"})
+        assert pickle.loads(pickle.dumps(table)) == table
+    assert pickle.loads(pickle.dumps(Table(records=(), columns={}))) == Table(records=(), columns={})
 
 
 def outcome(account: str, files: dict[str, bytes]) -> AccountOutcome:
@@ -73,3 +79,19 @@ def test_the_collector_is_paused_in_its_block_only_and_a_model_settled_once(monk
     collector.settle("a model of this test")
     collector.settle("a model of this test")
     assert calls == [1]
+
+
+def test_an_outcome_s_legs_pickle_packed_and_come_back_the_same() -> None:
+    done = outcome("A1", {"weights.csv": b"x"})
+    second = done.legs[0]._replace(symbol="BRK.B", side="SELL", quantity=Decimal("12.50"), price=Decimal("1E+2"),
+                                   notional=Decimal("-0.00"), current_quantity=Decimal("1234567890.123456789"),
+                                   lot=Decimal("0.001"), break_even_alpha=-1.2345678901234567e-05)
+    many = AccountOutcome(**{**done.__dict__, "legs": (done.legs[0], second)})
+    assert isinstance(pack_legs("A1", many.legs), str)
+    odd = AccountOutcome(**{**done.__dict__, "legs": (second._replace(symbol="X\x1fY"),)})  # a separator: unpacked
+    assert pack_legs("A1", odd.legs) == odd.legs
+    for original in (many, odd, AccountOutcome(account="A3", model="m.yaml", status=Status.IN_BAND)):
+        back = pickle.loads(pickle.dumps(original, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == original and back.files == original.files
+        for old, new in zip(original.legs, back.legs, strict=True):
+            assert [str(x) for x in new] == [str(x) for x in old]  # the files print the numbers with str()

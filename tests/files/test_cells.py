@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.files.cells import csv_bytes, fixed, fixed_column, parse_number
+from allocator.files.cells import csv_bytes, fixed, fixed_column, parse_number, quantity_text
 
 
 @pytest.mark.parametrize("digits", [10, 4, 0])
@@ -64,3 +64,9 @@ def test_csv_bytes_of_plain_numbers_and_of_cells_that_are_not_text() -> None:
     header, rows = ["a", "b"], [["1.5", "2"], ["-0.0000000001", "x y"]]
     assert csv_bytes(header, rows) == b"a,b\n1.5,2\n-0.0000000001,x y\n"
     assert csv_bytes(header, [[1, None]]) == writer_bytes(header, [[1, None]])  # type: ignore[list-item]
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False) | st.integers(0, 10**40).map(Decimal))
+def test_quantity_text_of_a_whole_number_is_that_of_its_normal_form(value: Decimal) -> None:
+    normal = format(value.normalize(), "f")  # the general path, which the text of a whole number skips
+    assert quantity_text(value) == (normal.rstrip("0").rstrip(".") if "." in normal else normal)
