@@ -32,16 +32,18 @@ HOUSEKEEPING = {
 
 
 class LocalDask:
-    """A ``LocalCluster`` of ``workers`` single-threaded processes and its ``client`` (see the module docstring);
-    ``close()`` (or leaving a ``with`` block) stops both."""
+    """A ``LocalCluster`` of ``workers`` single-threaded processes and its ``client`` (see the module docstring),
+    each process importing the modules ``preload`` as it starts; ``close()`` (or leaving a ``with`` block) stops
+    both."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, preload: tuple[str, ...] = ()) -> None:
         import dask
         from distributed import Client, LocalCluster
 
         with dask.config.set({PROFILER: False, **HOUSEKEEPING}):  # read by each worker process as it starts
             self.cluster: Any = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                             dashboard_address=":0", silence_logs=logging.ERROR)
+                                             dashboard_address=":0", silence_logs=logging.ERROR,
+                                             preload=list(preload))
         try:
             self.client: Any = Client(self.cluster)
         except BaseException:

@@ -117,17 +117,29 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
 
     ``on_start(total, resumed, engine)`` is called once the journal is read, ``progress(outcomes)`` after each
     chunk; ``engine`` replaces the engine ``request`` asks for (tests)."""
-    from allocator.batch.batch_files import batch_files, batch_manifest
-    from allocator.batch.chunk import JOURNAL, OUTPUT, write_account_files
-    from allocator.batch.engine import chunked, engine_for
-    from allocator.batch.journal import Journal
-    from allocator.files.staging import clean_stale, move_into_place, replacing_existing, write_files
+    from allocator.batch.engine import BatchEngine
+    from allocator.files.staging import replacing_existing
     from allocator.outputs.publish import check_replaceable
 
     started = time.perf_counter()
     target = Path(os.path.abspath(request.out_dir))
     replacing_existing(target, request.force, check_replaceable)
-    plan = plan_batch(request)
+    with BatchEngine(request.workers, request.scheduler) as starting:
+        plan = plan_batch(request, None if engine is not None else starting.on_book)
+        return _publish(request, plan, target, starting, engine, progress, on_start, started)
+
+
+def _publish(request: BatchRequest, plan: Plan, target: Path, starting: Any, engine: Any,
+             progress: ProgressFn | None, on_start: Callable[[int, int, str], None] | None, started: float
+             ) -> BatchResult:
+    """Steps 3 to 5 of the module docstring for ``plan``; the engine is ``engine``, else ``starting``'s."""
+    from allocator.batch.batch_files import batch_files, batch_manifest
+    from allocator.batch.chunk import JOURNAL, OUTPUT, write_account_files
+    from allocator.batch.engine import chunked
+    from allocator.batch.journal import Journal
+    from allocator.files.staging import clean_stale, move_into_place, replacing_existing, write_files
+    from allocator.outputs.publish import check_replaceable
+
     work = target.parent / f".{target.name}.batch-{plan.key[:16]}"
     staging = work / OUTPUT
     (staging / "accounts").mkdir(parents=True, exist_ok=True)
@@ -143,8 +155,7 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
         todo = {name: [t for t in tasks if t.holdings.account not in done] for name, tasks in plan.tasks.items()}
         todo = {name: tasks for name, tasks in todo.items() if tasks}
         count = sum(len(t) for t in todo.values())
-        runner = engine if engine is not None else (engine_for(count, request.workers, request.scheduler)
-                                                    if count else None)
+        runner = engine if engine is not None else starting.take(count)
         description = runner.description if runner is not None else "nothing to rebalance"
         if on_start is not None:
             on_start(len(plan.order), resumed, description)
@@ -185,8 +196,9 @@ def run_batch(request: BatchRequest, progress: ProgressFn | None = None,
                        rebalanced=count, engine=description, seconds=time.perf_counter() - started)
 
 
-def plan_batch(request: BatchRequest) -> Plan:
-    """Read the accounts table, the book and the models; the tasks per model and the batch's key."""
+def plan_batch(request: BatchRequest, on_book: Callable[[int], None] | None = None) -> Plan:
+    """Read the accounts table, the book and the models; the tasks per model and the batch's key.
+    ``on_book(accounts)`` is called once the book is read, before the models are estimated."""
     from allocator.batch.collector import paused
     from allocator.pipeline import prepare_model
 
@@ -216,6 +228,8 @@ def plan_batch(request: BatchRequest) -> Plan:
         if other != name:
             raise DataError(str(request.book), f"accounts {other!r} and {name!r} would share the output folder "
                             f"accounts/{folder_name(name)}", "rename one of them")
+    if on_book is not None:
+        on_book(len(names))
     holdings = {h.account: h for h in book}
     order = [*names, *[a for a in specs if a not in holdings]]
     models: dict[str, BatchModel] = {}
