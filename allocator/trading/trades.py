@@ -99,10 +99,10 @@ def build_trades(
     n = universe.size
     outside = len(universe.outside_symbols)
     ledger = TargetLedger(symbols=list(universe.symbols) + list(universe.outside_symbols),
-                price=[to_decimal(p) for p in [*universe.price, *universe.outside_price]],
-                lot=[to_decimal(x) for x in [*universe.lot_size, *[float(trading.lot_size)] * outside]],
-                cost_rate=[to_decimal(c) for c in [*limits.cost, *[float(trading.cost_bps) / 1e4] * outside]],
-                current=[to_decimal(q) for q in [*universe.quantity, *universe.outside_quantity]],
+                price=_decimals(universe.price, universe.outside_price),
+                lot=_decimals(universe.lot_size, [float(trading.lot_size)] * outside),
+                cost_rate=_decimals(limits.cost, [float(trading.cost_bps) / 1e4] * outside),
+                current=_decimals(universe.quantity, universe.outside_quantity),
                 cash_before=universe.cash_value, impact=_impact_per_value(limits, universe.nav_value, outside))
     for j in range(outside):
         if universe.outside_sold:
@@ -117,7 +117,7 @@ def build_trades(
     minimum = Decimal(str(trading.min_trade_value))
     warnings: list[str] = []
     drop_small(ledger, choices, minimum, n)
-    fund_buys(ledger, limits.cash_lower, np.r_[bounds.lower, np.zeros(outside)], warnings)
+    fund_buys(ledger, limits.cash_lower, np.concatenate((bounds.lower, np.zeros(outside))), warnings)
     raise_to = None
     if limits.cash_raise is not None:
         raise_to = universe.cash_value + money(to_decimal((limits.cash_raise - limits.current_cash) * nav))
@@ -140,6 +140,12 @@ def rounding_breaches(limits: Limits, risk: RiskModel, trade_list: TradeList, to
     found.pop("budget", None)  # the budget holds by construction: cash is what the trades leave
     return [f"after rounding to whole lots, the {family} limits are missed by {amount:.6f} (fraction of NAV; "
             "lots too large for the limits)" for family, amount in found.items() if amount > tolerance]
+
+
+def _decimals(*columns: FloatArray | list[float]) -> list[Decimal]:
+    """The columns' values, one after the other, as ``to_decimal`` reads them (``tolist``: Python floats convert
+    faster than NumPy scalars)."""
+    return [to_decimal(x) for column in columns for x in np.asarray(column).tolist()]
 
 
 def _impact_per_value(limits: Limits, nav: float, outside: int) -> list[float]:
