@@ -62,6 +62,15 @@ class TradeRow:
     break_even_alpha: Decimal | None = None  # annualized return that repays the cost over the horizon (None: older)
 
 
+def trusted_row(fields: dict[str, Any]) -> TradeRow:
+    """``TradeRow(**fields)`` for values already checked, every field given (by name): the same object, made
+    without the frozen dataclass's ``__init__``, which sets each of the 12 fields through ``object.__setattr__``
+    (7.1 us a row, against 1.1 us here; ``allocate batch`` makes one per trade of every account)."""
+    row = object.__new__(TradeRow)
+    row.__dict__.update(fields)
+    return row
+
+
 @dataclass(frozen=True)
 class TradeSheet:
     """A run's trades with its identity (``run_id``, ``as_of``); cash is known when the run or a JSON file gave it.

@@ -21,6 +21,7 @@ from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, port
 from allocator.outputs.model_parts import model_summary_parts
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
+from allocator.trading.trades import TradeList
 
 TOP_RISK_CONTRIBUTIONS = 5
 MODEL_RETURNS = "prior + signal tilt + views"  # ``expected_returns`` of a run whose mu is the model's
@@ -156,7 +157,10 @@ class RunSummary:
 
 
 def summarize(result: RunResult) -> RunSummary:
-    """The summary of ``result``; compute it once per run and pass it to the files and the report."""
+    """The summary of ``result``; compute it once per run and pass it to the files and the report.
+
+    What two parts of the summary share is computed once: the target's turnover (its statistics and its flows),
+    the cost of the trades, and the current and target utility (the objective's values when it is ``utility``)."""
     alloc = result.allocation
     trades = result.trades
     universe = result.universe
@@ -165,17 +169,19 @@ def summarize(result: RunResult) -> RunSummary:
     contributions = risk_contributions(risk, alloc.weight)
     top = np.argsort(-contributions, kind="stable")[:TOP_RISK_CONTRIBUTIONS]
     gap = trades.achieved_weight - alloc.weight
+    target_turnover = turnover(result.limits, alloc.weight, alloc.cash_weight)
+    cost_value = float(trades.total_cost_value)
+    utility = utility_gain(result)
     return RunSummary(
         as_of=result.as_of.isoformat(),
         nav_value=round(nav, 2),
         regime=result.scores.regime,
-        target=portfolio_stats(mu, risk, alloc.weight, alloc.cash_weight, b,
-                               turnover(result.limits, alloc.weight, alloc.cash_weight)),
+        target=portfolio_stats(mu, risk, alloc.weight, alloc.cash_weight, b, target_turnover),
         achieved=portfolio_stats(mu, risk, trades.achieved_weight, trades.achieved_cash_weight, b,
                                  turnover(result.limits, trades.achieved_weight, trades.achieved_cash_weight)),
         current=portfolio_stats(mu, risk, universe.weight, universe.cash_weight, b),
-        estimated_cost_value=float(trades.total_cost_value),
-        estimated_cost=float(trades.total_cost_value) / nav,
+        estimated_cost_value=cost_value,
+        estimated_cost=cost_value / nav,
         rounding=RoundingGap(max_abs_weight_gap=float(np.abs(gap).max(initial=0.0)),
                              sum_abs_weight_gap=float(np.abs(gap).sum())),
         exposures=exposures(universe, alloc.weight, universe.held_outside_weight),
@@ -184,22 +190,27 @@ def summarize(result: RunResult) -> RunSummary:
         rsi_rules=tuple(r.describe() for r in result.rsi.rules),
         binding_constraints=tuple(binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight)),
         top_risk_contributions={universe.symbols[i]: float(contributions[i]) for i in top},
-        trades=TradesSummary(count=len(trades.trades), buys=sum(t.side == BUY for t in trades.trades),
-                             sells=sum(t.side == SELL for t in trades.trades),
-                             bought_value=float(trades.bought_value), sold_value=float(trades.sold_value),
-                             cash_before_value=float(trades.cash_before_value),
-                             cash_after_value=float(trades.cash_after_value)),
+        trades=trades_summary(trades),
         relaxations=tuple(result.relaxations),
         warnings=result.warnings,
-        flows=flows_summary(result),
-        utility=utility_gain(result),
+        flows=flows_summary(result, target_turnover),
+        utility=utility,
         benchmark=benchmark_source(result),
         expected_returns=result.returns.source or MODEL_RETURNS,
         risk_model=result.risk.source or result.risk.method,
-        objective=objective_summary(result),
+        objective=objective_summary(result, utility),
         binding_limits=tuple({"key": e.key, "subject": e.subject, "value": e.value} for e in binding_limits(
             result.limits, result.config, risk, alloc.weight, alloc.cash_weight)),
     )
+
+
+def trades_summary(trades: TradeList) -> TradesSummary:
+    """The trade list in numbers (``TradesSummary``)."""
+    sides = [t.side for t in trades.trades]
+    return TradesSummary(count=len(sides), buys=sides.count(BUY), sells=sides.count(SELL),
+                         bought_value=float(trades.bought_value), sold_value=float(trades.sold_value),
+                         cash_before_value=float(trades.cash_before_value),
+                         cash_after_value=float(trades.cash_after_value))
 
 
 def benchmark_source(result: RunResult) -> str:
@@ -222,27 +233,33 @@ def utility_gain(result: RunResult) -> dict[str, float]:
     return {"current": current, "target": target, "gain": target - current}
 
 
-def objective_summary(result: RunResult) -> ObjectiveSummary:
+def objective_summary(result: RunResult, utility: dict[str, float] | None = None) -> ObjectiveSummary:
     """The objective the run sought (``optimizer.objective``) and its value for the current portfolio and the
-    target (``optimize.objectives.objective_value``)."""
+    target (``optimize.objectives.objective_value``); ``utility`` is the run's ``utility_gain`` when the caller has
+    it, the same values when the objective is ``utility``."""
+    from allocator.config.schema import Objective
     from allocator.optimize.objectives import objective_value
 
     objective = result.config.optimizer.objective
+    if utility is not None and objective is Objective.UTILITY:
+        return ObjectiveSummary(name=objective.value, current=utility["current"], target=utility["target"])
     gamma = result.config.risk.risk_aversion
     values = [objective_value(objective, result.returns.mu, result.risk, result.limits, weight, gamma)
               for weight in (result.universe.weight, result.allocation.weight)]
     return ObjectiveSummary(name=objective.value, current=values[0], target=values[1])
 
 
-def flows_summary(result: RunResult) -> FlowsSummary:
-    """The run's flows and its turnover net of them (``FlowsSummary``)."""
+def flows_summary(result: RunResult, target_turnover: float | None = None) -> FlowsSummary:
+    """The run's flows and its turnover net of them (``FlowsSummary``); ``target_turnover`` is the target's
+    ``constraints.turnover`` when the caller has it."""
     limits, nav = result.limits, result.universe.nav_value
     alloc = result.allocation
     mode = "invest" if limits.no_sells else "raise" if limits.no_buys or limits.cash_raise is not None else "rebalance"
     raised = 0.0 if limits.cash_raise is None else (limits.cash_raise - limits.current_cash) * nav
     return FlowsSummary(mode=mode, deposit_value=float(result.prepared.deposit_value), raise_value=round(raised, 2),
                         inflow_value=round(limits.inflow * nav, 2), outflow_value=round(limits.outflow * nav, 2),
-                        turnover=turnover(limits, alloc.weight, alloc.cash_weight),
+                        turnover=turnover(limits, alloc.weight, alloc.cash_weight) if target_turnover is None
+                        else target_turnover,
                         gross_turnover=gross_turnover(limits, alloc.weight))
 
 

@@ -449,3 +449,33 @@ def test_send_takes_an_orders_fix_only_as_the_run_recorded_it(run_dir: Path, tmp
     shutil.copy(run_dir / "orders.fix", alone / "orders.fix")
     with pytest.raises(DataError, match="send the run's trade list"):
         load_batch(alone / "orders.fix")
+
+
+def test_a_trusted_row_is_the_row_the_dataclass_makes() -> None:
+    """``trusted_row`` skips the frozen dataclass's ``__init__`` (for speed), not any of its behaviour."""
+    from allocator.orders.trade_sheet import trusted_row
+
+    fields: dict[str, Any] = {"symbol": "A", "side": "BUY", "quantity": Decimal(3), "price": Decimal("10.5"),
+                              "notional": Decimal("31.50"), "current_quantity": Decimal(0),
+                              "target_quantity": Decimal(3), "current_weight": Decimal("0.0000000000"),
+                              "target_weight": Decimal("0.0315000000"), "estimated_cost": Decimal("0.01"),
+                              "reason": "rebalance", "break_even_alpha": Decimal("0.0001000000")}
+    made, trusted = TradeRow(**fields), trusted_row(dict(fields))
+    assert type(trusted) is TradeRow and trusted == made and hash(trusted) == hash(made)
+    assert repr(trusted) == repr(made) and vars(trusted) == vars(made)
+    with pytest.raises(AttributeError):
+        trusted.symbol = "B"  # type: ignore[misc]
+
+
+def test_a_run_trade_sheet_is_its_trade_records_read_back() -> None:
+    """``trade_sheet`` makes the rows without the text round trip, and gives what reading the text gives."""
+    from allocator.orders.trade_sheet import sheet_from_records
+    from allocator.outputs.trade_rows import trade_rows, trade_sheet
+    from allocator.pipeline import run
+
+    result = run(EXAMPLE_HOLDINGS, BASE_CONFIG)
+    sheet = trade_sheet(result, "0" * 64)
+    assert len(sheet.rows) > 3
+    read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, result.trades.cash_before_value,
+                              result.trades.cash_after_value)
+    assert sheet == read and trades_csv(sheet) == trades_csv(read)
