@@ -55,6 +55,7 @@ from allocator.model.risk_models import dense_form, given_covariance
 from allocator.model.rsi import RsiLimits, RsiReading, latest_rsi, rsi_limits
 from allocator.model.signals import signal_scores
 from allocator.optimize.constraints import Limits, asset_limits, build_limits
+from allocator.optimize.families import LastOf
 
 if TYPE_CHECKING:
     from allocator.optimize.diagnosis import Diagnosis
@@ -331,6 +332,18 @@ def _model_after_window(loaded: LoadedConfig, prices: pd.DataFrame, fundamentals
 ASSET_LIMITS = IdentityCache()
 
 
+def _volatility(risk: RiskModel) -> FloatArray:
+    """``risk.volatility`` (annualized), read-only: kept for every account, none may write to it."""
+    values = risk.volatility
+    values.setflags(write=False)
+    return values
+
+
+# the latest risk model's asset volatilities, which ``RiskModel.volatility`` computes at each reading (only the
+# latest: a backtest's risk models, one a date, are not held)
+VOLATILITY = LastOf(_volatility)
+
+
 def prepare_account(
     model: MarketModel,
     holdings: Holdings,
@@ -358,9 +371,8 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
     cfg = loaded.config
     config_path = str(loaded.path)
     symbols = model.symbols
-    held = {p.symbol for p in holdings.positions}
     if model.excluded:
-        kept_out = sorted(held & set(model.excluded))
+        kept_out = sorted({p.symbol for p in holdings.positions} & set(model.excluded))
         if kept_out and cfg.universe.outside_holdings is OutsidePolicy.SELL:
             raise DataError(str(cfg.data.prices), f"{', '.join(kept_out)} held but excluded for gaps in their "
                             "prices; with universe.outside_holdings: sell they would be sold on a stale price",
@@ -383,7 +395,8 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
     if raise_value is not None and raise_value < 0:
         raise UsageError("--raise", f"amount {raise_value} is negative", "give a non-negative amount")
     assets = ASSET_LIMITS.value((loaded, model.universe), lambda: asset_limits(cfg, model.universe, config_path))
-    limits = build_limits(cfg, universe, rsi, config_path, risk.volatility, mode,
+    volatility = VOLATILITY(risk)
+    limits = build_limits(cfg, universe, rsi, config_path, volatility, mode,
                           None if raise_value is None else float(raise_value), assets)
     skipped = [r.symbol for r in rsi.rules if r.rule == "rsi_trim" and limits.no_sells]
     if skipped:

@@ -20,6 +20,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -155,7 +156,7 @@ class AccountRows:
 
     def holdings(self) -> Holdings:
         """The account's ``Holdings``; ``DataError`` naming the file, row and field for a bad row."""
-        return _holdings(self.table, self.reader, self.allow_fractional, set(self.cash_symbols), self.account)
+        return _holdings(self.table, self.reader, self.allow_fractional, self.cash_symbols, self.account)
 
 
 def account_rows(
@@ -249,28 +250,71 @@ def _accounts(table: Table, records: list[Record], where: str, account: str | No
             raise DataError(where, "data.holdings_account is set but the file has no account column",
                             "remove data.holdings_account, or map the column in data.holdings_columns.account")
         return records, []
-    seen = sorted({r.cells.get("account", "").strip() for r in records} - {""})
     if account is None:
+        seen = _account_names(records)
         if len(seen) > 1:
             raise DataError(where, f"positions of {len(seen)} accounts ({', '.join(seen[:5])})",
                             "set data.holdings_account to the account to rebalance, or export one account")
         return records, []
     wanted = account.strip().upper()
-    kept = [r for r in records if r.cells.get("account", "").strip().upper() in (wanted, "")]
-    if not any(r.cells.get("account", "").strip().upper() == wanted for r in kept):
-        raise DataError(where, f"no rows for account {account!r} (accounts in the file: {', '.join(seen) or 'none'})",
-                        "check data.holdings_account")
-    lines = {r.line for r in kept}
-    return kept, [f"row {r.line}: account {r.cells.get('account')}" for r in records if r.line not in lines]
+    kept: list[Record] = []
+    others: list[Record] = []
+    found = False
+    for r in records:  # one pass: an account of a book is read as many times as the book has accounts
+        name = r.cells.get("account", "").strip().upper()
+        if name == wanted:
+            found = True
+            kept.append(r)
+        elif not name:
+            kept.append(r)
+        else:
+            others.append(r)
+    if not found:
+        raise DataError(where, f"no rows for account {account!r} (accounts in the file: "
+                        f"{', '.join(_account_names(records)) or 'none'})", "check data.holdings_account")
+    lines = {r.line for r in kept} if others else set()
+    return kept, [f"row {r.line}: account {r.cells.get('account')}" for r in others if r.line not in lines]
 
 
-def _is_cash(record: Record, symbol: str, cash_symbols: set[str]) -> bool:
-    return bool(CASH_PATTERNS.search(symbol) or symbol.upper() == CASH_SYMBOL or symbol.upper() in cash_symbols
-                or CASH_TYPES.match(record.cells.get("security_type", "").strip()))
+def _account_names(records: list[Record]) -> list[str]:
+    """The account names of ``records`` (as written, trimmed), sorted."""
+    return sorted({r.cells.get("account", "").strip() for r in records} - {""})
 
 
-def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbols: set[str], account: str | None
-              ) -> Holdings:
+@dataclass(frozen=True)
+class _Symbol:
+    """What a symbol cell (trimmed) says by itself: a footer or total, a cash row by its name, its upper case, a
+    ticker, and its ``canonical_symbol``."""
+
+    footer: bool
+    cash: bool
+    upper: str
+    ticker: bool
+    key: str
+
+
+# ``_symbol`` of each symbol cell seen: the accounts of a book repeat the same few hundred symbols, and the
+# patterns cost 2 us a row where the look-ups cost 0.4 (emptied when full: a file of unique symbols is bounded)
+_SYMBOLS: dict[str, _Symbol] = {}
+_SYMBOLS_KEPT = 50_000
+
+
+def _symbol(symbol: str) -> _Symbol:
+    """``_Symbol`` of a trimmed symbol cell, kept in ``_SYMBOLS``."""
+    found = _SYMBOLS.get(symbol)
+    if found is None:
+        upper = symbol.upper()
+        found = _Symbol(footer=bool(FOOTER_PATTERNS.match(symbol)),
+                        cash=bool(CASH_PATTERNS.search(symbol)) or upper == CASH_SYMBOL, upper=upper,
+                        ticker=bool(symbol) and is_ticker(symbol), key=canonical_symbol(symbol))
+        if len(_SYMBOLS) >= _SYMBOLS_KEPT:
+            _SYMBOLS.clear()
+        _SYMBOLS[symbol] = found
+    return found
+
+
+def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbols: AbstractSet[str],
+              account: str | None) -> Holdings:
     where = reader.where
     skipped = list(table.skipped)
     held: list[Record] = []
@@ -278,12 +322,14 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
     cash_rows_seen: set[int] = set()  # the records that are cash, by id (each is held in ``held``)
     for record in table.records:
         symbol = record.cells.get("symbol", "").strip()
-        if FOOTER_PATTERNS.match(symbol):
+        facts = _symbol(symbol)
+        if facts.footer:
             skipped.append(f"row {record.line}: {symbol[:60]}")
-        elif _is_cash(record, symbol, cash_symbols):
+        elif (facts.cash or facts.upper in cash_symbols
+              or CASH_TYPES.match(record.cells.get("security_type", "").strip())):  # a cash row
             held.append(record)
             cash_rows_seen.add(id(record))
-        elif symbol and is_ticker(symbol):
+        elif facts.ticker:
             held.append(record)
         elif symbol.startswith(FORMULA_PREFIXES):  # a formula, not a description: kept, named, written inert
             held.append(record)
@@ -319,7 +365,7 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
             cash += amount
             cash_rows.append(f"row {record.line}: {symbol} {amount}")
             continue
-        key = canonical_symbol(symbol)
+        key = _symbol(symbol).key
         if key in seen:
             raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
                                "merge the rows into one position")
@@ -343,7 +389,11 @@ def _has_value(cell: str) -> bool:
 
 def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
               ) -> Position:
-    """The position of ``record`` (``symbol`` as written, ``key`` its ``canonical_symbol``)."""
+    """The position of ``record`` (``symbol`` as written, ``key`` its ``canonical_symbol``).
+
+    A cell that is empty or absent reads as no value (``_Reader.number``), so it is looked at only when it holds
+    something: most rows of a plain file give a symbol and a quantity alone."""
+    cells = record.cells
     quantity = reader.number(record, "quantity")
     if quantity is None:
         raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
@@ -353,19 +403,19 @@ def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_frac
     if not allow_fractional and quantity != quantity.to_integral_value():
         raise reader.error(record, "quantity", f"fractional quantity {quantity} for {symbol}",
                            "set trading.fractional_shares: true to allow it")
-    price = reader.number(record, "price")
+    price = reader.number(record, "price") if cells.get("price") else None
     if price is not None and price <= 0:
         raise reader.error(record, "price", f"price {price} for {symbol} is not positive",
                            "give a positive price or leave it empty to use the last close")
-    lot = reader.number(record, "lot_size")
+    lot = reader.number(record, "lot_size") if cells.get("lot_size") else None
     if lot is not None and lot <= 0:
         raise reader.error(record, "lot_size", f"lot size {lot} for {symbol} is not positive",
                            "give a positive lot size")
     if lot is not None and not allow_fractional and lot != lot.to_integral_value():
         raise reader.error(record, "lot_size", f"fractional lot size {lot} for {symbol}",
                            "set trading.fractional_shares: true to trade fractions of a share")
-    basis = reader.informative_number(record, "cost_basis", warnings)
-    value = reader.informative_number(record, "market_value", warnings)
+    basis = reader.informative_number(record, "cost_basis", warnings) if cells.get("cost_basis") else None
+    value = reader.informative_number(record, "market_value", warnings) if cells.get("market_value") else None
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
@@ -375,6 +425,6 @@ def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_frac
         price=float(price) if price is not None else None,
         lot_size=float(lot) if lot is not None else None,
         cost_basis_value=float(basis) if basis is not None else None,
-        account=record.cells.get("account") or None,
+        account=cells.get("account") or None,
         row=record.line,
     )

@@ -126,9 +126,11 @@ def presolve_checks(limits: Limits, config: Config) -> list[str]:
     """Conflicts found with plain arithmetic before any solver runs (empty when none): a per-asset minimum above
     a maximum (whichever per-asset families set them), then each family's own checks."""
     found: list[str] = []
-    bounds = [(family, *family.bounds(limits)) for family in families_of(limits) if isinstance(family, AssetBounds)]
     lower, upper = asset_bounds(limits)
-    for i in np.flatnonzero(lower > upper + 1e-12):
+    crossed = np.flatnonzero(lower > upper + 1e-12)
+    bounds = [(family, *family.bounds(limits)) for family in families_of(limits)
+              if isinstance(family, AssetBounds)] if crossed.size else []  # who set them, for the words
+    for i in crossed:
         low_family = max(bounds, key=lambda b: b[1][i])[0]
         high_family = min(bounds, key=lambda b: b[2][i])[0]
         low = low_family.entry(limits, config, low_family.sides(limits)[0].name, int(i))

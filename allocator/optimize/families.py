@@ -180,7 +180,7 @@ class Family:
 
 def _over(values: FloatArray, upper: FloatArray) -> float:
     gap = values - upper
-    return float(np.max(gap[np.isfinite(gap)], initial=0.0))
+    return float(gap[np.isfinite(gap)].max(initial=0.0))
 
 
 class AssetBounds(Family):
@@ -393,7 +393,7 @@ class RsiGroupLimits(Family):
         lower = asset_bounds(limits)[0]
         found = []
         for g in limits.rsi.groups:
-            floors = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0.0), 0.0)))
+            floors = float(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0.0), 0.0).sum())
             if g.upper < floors - 1e-9:
                 found.append(f"{g.key} holds {g.label} at {g.upper:.4f} while {g.proxy} is overbought but its "
                              f"members' floors add up to {floors:.4f}")
@@ -504,8 +504,8 @@ class GroupLimits(Family):
         found: list[str] = []
         lower, upper = asset_bounds(limits)
         for g in limits.groups:
-            member_cap = float(np.sum(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget)))
-            member_floor = float(np.sum(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0)))
+            member_cap = float(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget).sum())
+            member_floor = float(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0).sum())
             if g.lower > member_cap + 1e-9:
                 found.append(f"{g.key}.min ({g.label}) needs {g.lower:.4f} but its members' caps add up to "
                              f"{member_cap:.4f}")
@@ -600,8 +600,8 @@ class CashLimits(Family):
                          f"universe are held fixed at {held:.4f} of NAV, so cash can be at most {limits.budget:.4f}")
         lower, upper = asset_bounds(limits)
         invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
-        floor = float(np.sum(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0)))
-        cap = float(np.sum(np.where(np.isfinite(upper), upper, limits.budget)))
+        floor = float(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0).sum())
+        cap = float(np.where(np.isfinite(upper), upper, limits.budget).sum())
         if floor > invest_high + 1e-9 and invest_high >= 0:
             found.append(f"the per-asset minimum weights add up to {floor:.4f}, more than the {invest_high:.4f} that "
                          f"can be invested with constraints.cash_min {limits.cash_lower:.4g}")
@@ -738,13 +738,13 @@ def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
     lower, upper = asset_bounds(limits)
     raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
     cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
-    increases = float(np.sum(raise_to[np.isfinite(raise_to)]))
-    decreases = float(np.sum(cut_to[np.isfinite(cut_to)])) + 2.0 * limits.turnover_forced  # outside sales too
+    increases = float(raise_to[np.isfinite(raise_to)].sum())
+    decreases = float(cut_to[np.isfinite(cut_to)].sum()) + 2.0 * limits.turnover_forced  # outside sales too
     cash_up = max(limits.cash_lower - limits.current_cash, 0.0)
     cash_down = max(limits.current_cash - limits.cash_upper, 0.0)
     bought = max(increases, decreases + cash_down)
     sold = max(decreases, increases + cash_up)
-    causes = [limits.symbols[i] for i in np.flatnonzero((raise_to > 1e-12) | (cut_to > 1e-12))]
+    causes = [limits.symbols[i] for i in ((raise_to > 1e-12) | (cut_to > 1e-12)).nonzero()[0]]
     return max(bought - limits.inflow, sold - limits.outflow, 0.0), causes
 
 
@@ -871,7 +871,7 @@ class CashRaise(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         target = float(limits.cash_raise or 0.0)
-        sellable = float(np.sum(np.maximum(limits.current - np.maximum(asset_bounds(limits)[0], 0.0), 0.0)))
+        sellable = float(np.maximum(limits.current - np.maximum(asset_bounds(limits)[0], 0.0), 0.0).sum())
         reachable = limits.current_cash + sellable
         if target <= reachable + 1e-9:
             return []
@@ -886,9 +886,36 @@ FAMILIES: tuple[Family, ...] = (PositionLimits(), ActiveLimits(), RsiTrimLimits(
                                 CashLimits(), TrackingErrorLimit(), TurnoverLimit(), NoSells(), NoBuys(), CashRaise())
 
 
+class LastOf:
+    """A function of one object, kept for the last object it was given, by identity (the object is kept with the
+    value, so its identity cannot be reused while kept; only the last, so that a backtest's many risk models are not
+    held). For frozen objects whose arrays are never written to (``Limits``, ``RiskModel``): each account's problem
+    reads its families and their tightest bounds about ten times (the pre-solve checks, the conic program, the
+    numpy check, the rounding), and one computation serves them all."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+        self.last: tuple[Any, Any] = (None, None)
+
+    def __call__(self, key: Any) -> Any:
+        kept, value = self.last  # one read: another thread may replace it meanwhile
+        if kept is not key:
+            value = self.compute(key)
+            self.last = (key, value)
+        return value
+
+
+def _families_of(limits: Limits) -> tuple[Family, ...]:
+    return tuple(f for f in (*FAMILIES, *limits.extra) if f.present(limits))
+
+
+_FAMILIES_OF = LastOf(_families_of)
+
+
 def families_of(limits: Limits) -> tuple[Family, ...]:
     """The families present in ``limits``: the built-in ones, then ``limits.extra``, in that order."""
-    return tuple(f for f in (*FAMILIES, *limits.extra) if f.present(limits))
+    found: tuple[Family, ...] = _FAMILIES_OF(limits)
+    return found
 
 
 def side_owners(limits: Limits) -> dict[str, tuple[Family, Side]]:
@@ -896,9 +923,21 @@ def side_owners(limits: Limits) -> dict[str, tuple[Family, Side]]:
     return {side.name: (family, side) for family in families_of(limits) for side in family.sides(limits)}
 
 
+def _asset_bounds(limits: Limits) -> tuple[FloatArray, FloatArray]:
+    lower, upper = WeightBounds(tuple(f for f in families_of(limits) if isinstance(f, AssetBounds))).bounds(limits)
+    lower.setflags(write=False)  # shared by every caller about these limits (``LastOf``)
+    upper.setflags(write=False)
+    return lower, upper
+
+
+_ASSET_BOUNDS = LastOf(_asset_bounds)
+
+
 def asset_bounds(limits: Limits) -> tuple[FloatArray, FloatArray]:
-    """The tightest lower and upper bound on each weight over every per-asset family (fractions of NAV)."""
-    return WeightBounds(tuple(f for f in families_of(limits) if isinstance(f, AssetBounds))).bounds(limits)
+    """The tightest lower and upper bound on each weight over every per-asset family (fractions of NAV; read-only
+    arrays, computed once per ``Limits``)."""
+    bounds: tuple[FloatArray, FloatArray] = _ASSET_BOUNDS(limits)
+    return bounds
 
 
 def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
