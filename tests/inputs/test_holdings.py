@@ -152,6 +152,15 @@ def test_an_export_of_several_accounts_needs_one_chosen(tmp_path: Path) -> None:
         read_holdings(path, account="Z3")
 
 
+def test_a_symbol_read_before_is_cash_only_where_the_call_says_so(tmp_path: Path) -> None:
+    """What a symbol's patterns say is kept per symbol (a book repeats its symbols); the configured cash symbols
+    are still each call's own."""
+    path = _write(tmp_path, "symbol,quantity\nMMDA1,250\nSPY,3\n")
+    assert _account(read_holdings(path)) == ({"MMDA1": 250.0, "SPY": 3.0}, Decimal(0))
+    assert _account(read_holdings(path, cash_symbols=["mmda1"])) == ({"SPY": 3.0}, Decimal(250))
+    assert _account(read_holdings(path)) == ({"MMDA1": 250.0, "SPY": 3.0}, Decimal(0))
+
+
 def test_ibkr_statement_lot_rows_forex_and_refusals(tmp_path: Path) -> None:
     head = ("Statement,Header,Field Name,Field Value\nAccount Information,Header,Field Name,Field Value\n"
             "Account Information,Data,Account,U1\nAccount Information,Data,Base Currency,USD\n"

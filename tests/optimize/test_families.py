@@ -170,6 +170,19 @@ def test_the_built_in_families_have_distinct_names_and_sides(example_copy: Path)
     assert {"position_min", "active_max", "rsi_max", "cash_min", "turnover"} <= set(sides)
 
 
+def test_the_tightest_bounds_are_computed_once_per_limits_and_read_only(example_copy: Path) -> None:
+    """An account's checks, program and rounding share one computation of its tightest bounds (kept for the last
+    ``Limits``, by identity): read-only, and limits replaced by others get their own."""
+    limits = _prepared(example_copy, "extends: base.yaml\n").limits
+    lower, upper = asset_bounds(limits)
+    assert asset_bounds(limits)[0] is lower and asset_bounds(limits)[1] is upper
+    assert not lower.flags.writeable and not upper.flags.writeable
+    halved = replace(limits, position_upper=limits.position_upper * 0.5)
+    assert np.array_equal(asset_bounds(halved)[1], np.minimum(upper, halved.position_upper))
+    assert families_of(halved) == families_of(limits)
+    assert asset_bounds(limits)[1] is not upper and np.array_equal(asset_bounds(limits)[1], upper)
+
+
 def test_binding_limits_name_the_config_keys_and_values_of_the_binding_constraints(example_run: Path) -> None:
     """summary.json's ``binding_limits`` says the same as ``binding_constraints``, one entry each, in the config's
     words: the key of base.yaml and its value there."""
