@@ -7,9 +7,8 @@ file's own where it gives them, else the last close on or before the as-of date.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,6 @@ from allocator.config.schema import Config, OutsidePolicy, ViewBy
 from allocator.domain import FloatArray, Holdings, Universe
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import canonical_symbol
-from allocator.identity_cache import IdentityCache
 
 
 def universe_symbols(config: Config, fundamentals: pd.DataFrame, config_path: str, fundamentals_path: str
@@ -117,13 +115,6 @@ def _benchmark(config: Config, symbols: tuple[str, ...], fundamentals: pd.DataFr
     return np.asarray(column, dtype=np.float64)
 
 
-# per model, kept by identity (``allocate batch`` maps each account onto the same few): the position of each symbol
-# of the universe, and the fields of the model's ``Universe`` (``dataclasses.replace`` reads them for each account:
-# 13 us, a third of the mapping at 50 assets)
-_INDEX = IdentityCache()
-_FIELDS = IdentityCache()
-
-
 def build_universe(
     config: Config,
     holdings: Holdings,
@@ -141,7 +132,7 @@ def build_universe(
     ``model`` is the ``model_universe`` of these arguments and ``closes`` the last closes of ``symbols`` (from
     ``last_close``) when the caller has them already (``allocate batch`` maps many accounts onto one)."""
     held = {p.symbol: p for p in holdings.positions}
-    index: dict[str, int] = _INDEX.value((symbols,), lambda: {s: i for i, s in enumerate(symbols)})
+    index = {s: i for i, s in enumerate(symbols)}
     n = len(symbols)
     quantity = np.zeros(n)
     price = (last_close.reindex(list(symbols)).to_numpy(dtype=np.float64) if closes is None else closes).copy()
@@ -168,7 +159,7 @@ def build_universe(
                             f"{p.symbol} is outside the universe and has no price (none in the file or history)",
                             "give its price in the holdings file or add its closes to the price file")
         outside_price.append(float(value))
-    if not np.isfinite(price).all():
+    if not np.all(np.isfinite(price)):
         bad = [symbols[i] for i in np.flatnonzero(~np.isfinite(price))]
         raise DataError(holdings.source, f"no price for {', '.join(bad)}", "add a price column or closes")
     outside_quantity = np.array([p.quantity for p in outside], dtype=np.float64)
@@ -178,7 +169,7 @@ def build_universe(
         raise DataError(holdings.source, f"the account's value is {nav:.2f}", "there is nothing to allocate")
     if model is None:
         model = model_universe(config, fundamentals, symbols, config_path, fundamentals_path, excluded)
-    return _replace(
+    return replace(
         model,
         quantity=quantity,
         price=price,
@@ -191,12 +182,6 @@ def build_universe(
         outside_price=outside_prices,
         outside_sold=policy is OutsidePolicy.SELL,
     )
-
-
-def _replace(model: Universe, **changes: Any) -> Universe:
-    """``dataclasses.replace(model, **changes)``, with the fields of ``model`` read once per model (``_FIELDS``)."""
-    kept = _FIELDS.value((model,), lambda: {f.name: getattr(model, f.name) for f in fields(model) if f.init})
-    return type(model)(**{**kept, **changes})
 
 
 def model_universe(config: Config, fundamentals: pd.DataFrame, symbols: tuple[str, ...], config_path: str,
