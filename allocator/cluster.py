@@ -33,8 +33,9 @@ HOUSEKEEPING = {
 
 class LocalDask:
     """A ``LocalCluster`` of ``workers`` single-threaded processes and its ``client`` (see the module docstring),
-    each process importing the modules ``preload`` as it starts; ``close()`` (or leaving a ``with`` block) stops
-    both."""
+    each process importing the modules ``preload`` as it starts (after those of Dask's own
+    ``distributed.worker.preload``, which an explicit list would otherwise replace); ``close()`` (or leaving a
+    ``with`` block) stops both."""
 
     def __init__(self, workers: int, preload: tuple[str, ...] = ()) -> None:
         import dask
@@ -43,7 +44,8 @@ class LocalDask:
         with dask.config.set({PROFILER: False, **HOUSEKEEPING}):  # read by each worker process as it starts
             self.cluster: Any = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=":0", silence_logs=logging.ERROR,
-                                             preload=list(preload))
+                                             preload=[*dask.config.get("distributed.worker.preload", []),
+                                                      *preload] if preload else [])
         try:
             self.client: Any = Client(self.cluster)
         except BaseException:

@@ -189,16 +189,25 @@ class BatchEngine:
     """The engine of one batch, started as soon as the book's size is known (``on_book``, called by
     ``runner.plan_batch`` before it estimates the models) in a thread of its own while the driver plans: a
     LocalCluster's processes start and import what a chunk needs (``PRELOAD``) on the other cores meanwhile, where
-    they used to start after the plan, one after the other (2 to 3 s on this machine). ``take(accounts)`` gives the
-    engine for the accounts left to rebalance (None for none), waiting for the one started and raising what
-    starting it raised; leaving the ``with`` block closes an engine started and not taken."""
+    they used to start after the plan, one after the other (2 to 3 s on this machine).
+
+    ``take(accounts)`` gives the engine ``engine_for`` gives for the accounts left to rebalance (None for none),
+    waiting for the one started when it is that engine: an engine started for the whole book and not wanted (the
+    journal or failed models leave 20 accounts or fewer, or none) is closed, and its failure to start (Dask missing,
+    a scheduler out of reach) is then not the batch's. Leaving the ``with`` block closes an engine started and not
+    taken; one still starting when the block is left (a failed plan, a stop) closes itself once started, so a
+    second stop during the wait leaves no cluster behind."""
 
     def __init__(self, workers: int | None, scheduler: str | None) -> None:
+        import threading
+
         self.workers = workers
         self.scheduler = scheduler
-        self._thread: Any = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self._engine: DaskEngine | None = None
         self._error: BaseException | None = None
+        self._abandoned = False
 
     def on_book(self, accounts: int) -> None:
         if self._thread is None and uses_dask(accounts, self.workers, self.scheduler):
@@ -209,32 +218,43 @@ class BatchEngine:
 
     def _start(self) -> None:
         try:
-            self._engine = DaskEngine(self.workers, scheduler_address(self.scheduler))
+            engine = DaskEngine(self.workers, scheduler_address(self.scheduler))
         except BaseException as exc:  # raised by ``take``, in the thread that waits for the engine
             self._error = exc
+            return
+        with self._lock:
+            if not self._abandoned:
+                self._engine = engine
+                return
+        engine.close()  # the batch ended while it started
 
     def take(self, accounts: int) -> Engine | None:
         if self._thread is None:
             return engine_for(accounts, self.workers, self.scheduler) if accounts else None
         self._thread.join()
-        self._thread, engine, self._engine = None, self._engine, None
-        if self._error is not None:
-            raise self._error
-        if not accounts and engine is not None:
-            engine.close()
-            return None
+        self._thread, engine, error = None, self._engine, self._error
+        self._engine = self._error = None
+        if not accounts or not uses_dask(accounts, self.workers, self.scheduler):
+            if engine is not None:
+                engine.close()
+            return InProcess() if accounts else None
+        if error is not None:
+            raise error
+        assert engine is not None
         return engine
 
     def __enter__(self) -> BatchEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._abandoned = True  # an engine that starts from now on closes itself
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
 
 
 def chunked(tasks: dict[str, list[AccountTask]], workers: int) -> list[tuple[str, list[AccountTask]]]:

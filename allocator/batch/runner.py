@@ -157,14 +157,14 @@ def _publish(request: BatchRequest, plan: Plan, target: Path, starting: Any, eng
         count = sum(len(t) for t in todo.values())
         runner = engine if engine is not None else starting.take(count)
         description = runner.description if runner is not None else "nothing to rebalance"
-        if on_start is not None:
-            on_start(len(plan.order), resumed, description)
-        if progress is not None and early:
-            progress(early)
         shared = runner is not None and runner.shared_files  # the workers write the files and journal rows
         options = RunOptions(restricted=request.restricted, formats=request.formats, command=request.command(),
                              work=str(work) if shared else None, batch_key=plan.key)
         try:
+            if on_start is not None:
+                on_start(len(plan.order), resumed, description)
+            if progress is not None and early:
+                progress(early)
             if runner is not None:
                 for outcomes in runner.run(plan.models, chunked(todo, runner.workers), options):
                     fresh = [o for o in outcomes if o.account not in done]

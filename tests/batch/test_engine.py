@@ -92,6 +92,28 @@ def test_an_engine_started_and_not_taken_is_closed(fake_dask: type[FakeDask]) ->
     assert [e.closed for e in fake_dask.started] == [True, True]
 
 
+def test_the_engine_is_chosen_by_the_accounts_left_not_the_book(fake_dask: type[FakeDask]) -> None:
+    with BatchEngine(None, None) as starting:  # the journal or failed models leave a small book: in this process
+        starting.on_book(500)
+        assert isinstance(starting.take(SMALL_BOOK), InProcess)
+    assert [e.closed for e in fake_dask.started] == [True]
+    fake_dask.error = UsageError("--workers", "Dask is not installed", "install it")
+    for left, expected in ((0, None), (SMALL_BOOK, InProcess)):  # a start that failed is not the batch's failure
+        with BatchEngine(None, None) as starting:
+            starting.on_book(500)
+            found = starting.take(left)
+            assert found is None if expected is None else isinstance(found, expected)
+
+
+def test_an_engine_still_starting_when_the_batch_ends_closes_itself(fake_dask: type[FakeDask]) -> None:
+    starting = BatchEngine(None, None)
+    starting.on_book(500)
+    starting._abandoned = True  # as ``__exit__`` leaves it when a second stop interrupts its wait for the start
+    assert starting._thread is not None
+    starting._thread.join()
+    assert [e.closed for e in fake_dask.started] == [True] and starting._engine is None
+
+
 def test_a_small_book_or_no_workers_start_no_cluster_and_a_failed_start_is_raised_by_take(
         fake_dask: type[FakeDask]) -> None:
     for workers, accounts in ((None, SMALL_BOOK), (0, 500)):
