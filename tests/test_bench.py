@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -73,3 +74,15 @@ def test_quick_bench_runs_and_every_method_agrees(tmp_path: Path) -> None:
     for heading in ("## Goals", "## 30 assets, factor form", "## 30 assets, the peers given the dense covariance",
                     "## allocate run through the CLI at 60 assets"):
         assert heading in text
+
+
+def test_the_batch_bench_runs_on_a_small_book() -> None:
+    """``bench/batch.py`` (1 and 2 workers on a seeded book, the model's solves alone) on 60 accounts, one round."""
+    completed = subprocess.run([sys.executable, str(BENCH / "batch.py"), "--accounts", "60", "--rounds", "1"],
+                               capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    runs = [line for line in completed.stdout.splitlines() if line.startswith("workers=")]
+    assert sorted(line.split()[0] for line in runs) == ["workers=1", "workers=2"]
+    assert all("accounts=60 " in line and "worker_kernel_per_account=" in line for line in runs)
+    assert "2 workers / 1 worker, best runs of 1 rounds" in completed.stdout
