@@ -30,6 +30,15 @@ class Position:
     row: int = 0
 
 
+def trusted_position(fields: dict[str, Any]) -> Position:
+    """``Position(**fields)`` for values already checked, every field given (by name): the same object, made
+    without the frozen dataclass's ``__init__``, which sets each of the 7 fields through ``object.__setattr__``
+    (1.1 us a position, against 0.6 here; ``allocate batch`` reads about 50 an account)."""
+    position = object.__new__(Position)
+    position.__dict__.update(fields)
+    return position
+
+
 @dataclass(frozen=True)
 class Holdings:
     """What an account holds: positions (shares) and cash (account currency).

@@ -24,7 +24,7 @@ MISSING = frozenset({"", "--", "-", "n/a", "na", "none", "null"})
 LARGEST = Decimal("1e15")  # no quantity, price or amount in an account is this large
 
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
-_SIMPLE = re.compile(r"[0-9]{1,15}(\.[0-9]*)?")  # unsigned, ASCII, under LARGEST: a Decimal as written
+SIMPLE_NUMBER = re.compile(r"[0-9]{1,15}(\.[0-9]*)?")  # unsigned, ASCII, under LARGEST: a Decimal as written
 _PLAIN = re.compile(r"(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", re.IGNORECASE)
 _TICKER = re.compile(r"[A-Z0-9^][A-Z0-9.\-/^ ]{0,31}")
 
@@ -36,7 +36,7 @@ def parse_number(text: str) -> Decimal | None:
     """
     if not text:
         return None
-    if _SIMPLE.fullmatch(text):  # most cells: what the steps below would read as it is, without them
+    if SIMPLE_NUMBER.fullmatch(text):  # most cells: what the steps below would read as it is, without them
         return Decimal(text)
     raw = text.strip().replace("\u00a0", "").replace(" ", "")
     if raw.lower() in MISSING:

@@ -26,9 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from allocator.config.schema import HoldingsColumns
-from allocator.domain import Holdings, Position
+from allocator.domain import Holdings, Position, trusted_position
 from allocator.errors import DataError
-from allocator.files.cells import FORMULA_PREFIXES, canonical_symbol, is_ticker, parse_number
+from allocator.files.cells import FORMULA_PREFIXES, SIMPLE_NUMBER, canonical_symbol, is_ticker, parse_number
 from allocator.files.reading import SEPARATOR_NAMES, FileLimits, csv_separator, mixed_separator, read_text
 from allocator.inputs.holdings_table import MAX_HEADER_SCAN, Record, Table, positions_table
 from allocator.inputs.ibkr_statement import activity_statement_table, is_activity_statement
@@ -319,24 +319,29 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
     skipped = list(table.skipped)
     held: list[Record] = []
     formulas: list[str] = []
-    cash_rows_seen: set[int] = set()  # the records that are cash, by id (each is held in ``held``)
+    # each held record's symbol cell (trimmed), its ``_Symbol`` and whether the row is cash, by id (each record is
+    # held in ``held``): the second pass reads them instead of the cells
+    seen_rows: dict[int, tuple[str, _Symbol, bool]] = {}
     for record in table.records:
-        symbol = record.cells.get("symbol", "").strip()
+        cells = record.cells
+        symbol = cells.get("symbol", "").strip()
         facts = _symbol(symbol)
+        kind = cells.get("security_type")  # an empty type is no cash type: the pattern is not run on it
         if facts.footer:
             skipped.append(f"row {record.line}: {symbol[:60]}")
-        elif (facts.cash or facts.upper in cash_symbols
-              or CASH_TYPES.match(record.cells.get("security_type", "").strip())):  # a cash row
+        elif facts.cash or facts.upper in cash_symbols or (kind and CASH_TYPES.match(kind.strip())):  # a cash row
             held.append(record)
-            cash_rows_seen.add(id(record))
+            seen_rows[id(record)] = (symbol, facts, True)
         elif facts.ticker:
             held.append(record)
+            seen_rows[id(record)] = (symbol, facts, False)
         elif symbol.startswith(FORMULA_PREFIXES):  # a formula, not a description: kept, named, written inert
             held.append(record)
+            seen_rows[id(record)] = (symbol, facts, False)
             formulas.append(f"holdings row {record.line}: symbol {symbol!r} looks like a spreadsheet formula; "
                             "it is kept as written and every CSV output starts it with ' so it cannot run")
-        elif not any(_has_value(record.cells.get(k, "")) for k in ("quantity", "market_value")):
-            skipped.append(f"row {record.line}: {' '.join(v for v in record.cells.values() if v)[:60]}")
+        elif not any(_has_value(cells.get(k, "")) for k in ("quantity", "market_value")):
+            skipped.append(f"row {record.line}: {' '.join(v for v in cells.values() if v)[:60]}")
         else:
             raise reader.error(record, "symbol", f"{symbol!r} is not a ticker" if symbol else "empty symbol",
                                "give the ticker of the position (letters, digits and . - / ^), or delete the row")
@@ -348,8 +353,8 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
     warnings: list[str] = formulas
     cash = Decimal(0)
     for record in held:
-        symbol = record.cells.get("symbol", "").strip()
-        if id(record) in cash_rows_seen:
+        symbol, facts, is_cash = seen_rows[id(record)]
+        if is_cash:
             quantity = reader.number(record, "quantity")
             price = reader.number(record, "price")
             value = reader.number(record, "market_value")
@@ -365,7 +370,7 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
             cash += amount
             cash_rows.append(f"row {record.line}: {symbol} {amount}")
             continue
-        key = _symbol(symbol).key
+        key = facts.key
         if key in seen:
             raise reader.error(record, "symbol", f"duplicate symbol {symbol} (also on row {seen[key]})",
                                "merge the rows into one position")
@@ -387,6 +392,25 @@ def _has_value(cell: str) -> bool:
         return True
 
 
+# (value, as a float, whether whole) of each plain quantity cell seen (digits with an optional decimal point, as
+# ``parse_number`` reads them without its steps): the accounts of a book repeat the same quantities, and reading,
+# converting and checking one costs 0.7 us a row where the look-up costs 0.05 (emptied when full)
+_PLAIN_QUANTITIES: dict[str, tuple[Decimal, float, bool]] = {}
+_PLAIN_QUANTITIES_KEPT = 50_000
+
+
+def _plain_quantity(cell: str) -> tuple[Decimal, float, bool] | None:
+    """The quantity of a plain cell (``_PLAIN_QUANTITIES``), or None for any other cell (read by ``_Reader``)."""
+    found = _PLAIN_QUANTITIES.get(cell)
+    if found is None and cell and SIMPLE_NUMBER.fullmatch(cell):
+        value = Decimal(cell)
+        found = (value, float(value), value == value.to_integral_value())
+        if len(_PLAIN_QUANTITIES) >= _PLAIN_QUANTITIES_KEPT:
+            _PLAIN_QUANTITIES.clear()
+        _PLAIN_QUANTITIES[cell] = found
+    return found
+
+
 def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_fractional: bool, warnings: list[str]
               ) -> Position:
     """The position of ``record`` (``symbol`` as written, ``key`` its ``canonical_symbol``).
@@ -394,13 +418,18 @@ def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_frac
     A cell that is empty or absent reads as no value (``_Reader.number``), so it is looked at only when it holds
     something: most rows of a plain file give a symbol and a quantity alone."""
     cells = record.cells
-    quantity = reader.number(record, "quantity")
-    if quantity is None:
-        raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
-    if quantity < 0:
-        raise reader.error(record, "quantity", f"negative quantity {quantity} for {symbol} in a long-only account",
-                           "short positions are not supported; check the export")
-    if not allow_fractional and quantity != quantity.to_integral_value():
+    plain = _plain_quantity(cells.get("quantity", ""))
+    if plain is not None:  # a plain quantity is never missing nor negative
+        quantity, shares, whole = plain
+    else:
+        number = reader.number(record, "quantity")
+        if number is None:
+            raise reader.error(record, "quantity", f"missing quantity for {symbol}", "give the number of shares held")
+        if number < 0:
+            raise reader.error(record, "quantity", f"negative quantity {number} for {symbol} in a long-only account",
+                               "short positions are not supported; check the export")
+        quantity, shares, whole = number, float(number), number == number.to_integral_value()
+    if not allow_fractional and not whole:
         raise reader.error(record, "quantity", f"fractional quantity {quantity} for {symbol}",
                            "set trading.fractional_shares: true to allow it")
     price = reader.number(record, "price") if cells.get("price") else None
@@ -419,12 +448,7 @@ def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_frac
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
-    return Position(
-        symbol=key,
-        quantity=float(quantity),
-        price=float(price) if price is not None else None,
-        lot_size=float(lot) if lot is not None else None,
-        cost_basis_value=float(basis) if basis is not None else None,
-        account=cells.get("account") or None,
-        row=record.line,
-    )
+    return trusted_position({"symbol": key, "quantity": shares, "price": float(price) if price is not None else None,
+                             "lot_size": float(lot) if lot is not None else None,
+                             "cost_basis_value": float(basis) if basis is not None else None,
+                             "account": cells.get("account") or None, "row": record.line})
