@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+R = TypeVar("R")  # a frozen record (``trusted_replace``)
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,25 @@ class Position:
     row: int = 0
 
 
-def trusted_position(fields: dict[str, Any]) -> Position:
-    """``Position(**fields)`` for values already checked, every field given (by name): the same object, made
-    without the frozen dataclass's ``__init__``, which sets each of the 7 fields through ``object.__setattr__``
-    (1.1 us a position, against 0.6 here; ``allocate batch`` reads about 50 an account)."""
-    position = object.__new__(Position)
-    position.__dict__.update(fields)
-    return position
+def trusted(cls: type[R], fields: dict[str, Any]) -> R:
+    """``cls(**fields)`` for a frozen dataclass whose fields are all set by ``__init__`` (no ``__post_init__``, no
+    cached property), every field given by name and its value already checked: the same object, made without the
+    frozen dataclass's ``__init__``, which sets each field through ``object.__setattr__`` (a ``Position`` 1.1 us
+    against 0.6 here, ``Limits`` 11 us against 2; ``allocate batch`` makes about 50 positions and one ``Limits``
+    an account)."""
+    record: R = object.__new__(cls)
+    record.__dict__.update(fields)
+    return record
+
+
+def trusted_replace(record: R, changes: dict[str, Any]) -> R:
+    """``dataclasses.replace(record, **changes)`` for a record ``trusted`` could make and values already checked:
+    the same object, made without the frozen dataclass's ``__init__`` (7.6 us for the 17 fields of a ``Universe``,
+    against 1.4 here; ``allocate batch`` maps each account onto its model's)."""
+    copy: R = object.__new__(type(record))
+    copy.__dict__.update(vars(record))
+    copy.__dict__.update(changes)
+    return copy
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from allocator.config.schema import (
     SplitPolicy,
     TradingMode,
 )
-from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe
+from allocator.domain import FloatArray, Holdings, ReturnModel, RiskModel, Scores, Universe, trusted
 from allocator.errors import AllocatorError, DataError, InfeasibleError, UsageError, explained_by
 from allocator.files.reading import FileLimits, sha256_of
 from allocator.identity_cache import IdentityCache
@@ -55,6 +55,7 @@ from allocator.model.risk_models import dense_form, given_covariance
 from allocator.model.rsi import RsiLimits, RsiReading, latest_rsi, rsi_limits
 from allocator.model.signals import signal_scores
 from allocator.optimize.constraints import Limits, asset_limits, build_limits
+from allocator.optimize.diagnosis import presolve_checks
 from allocator.optimize.families import LastOf
 
 if TYPE_CHECKING:
@@ -405,12 +406,11 @@ def _account(model: MarketModel, holdings: Holdings, holdings_input: dict[str, d
         no_adv = [s for s, eta in zip(symbols, limits.impact, strict=True) if eta == 0.0]
         if no_adv:
             warnings.append(f"no trading.adv_by_symbol for {', '.join(no_adv)}: no market impact on their trades")
-    from allocator.optimize.diagnosis import presolve_checks
-
-    return Prepared(loaded=loaded, holdings=holdings, universe=universe, window=model.window, risk=risk,
-                    scores=model.scores, returns=model.returns, rsi=rsi, limits=limits,
-                    inputs={**holdings_input, **model.inputs}, warnings=tuple(warnings),
-                    presolve_conflicts=tuple(presolve_checks(limits, cfg)), deposit_value=deposit_value)
+    return trusted(Prepared, {"loaded": loaded, "holdings": holdings, "universe": universe, "window": model.window,
+                              "risk": risk, "scores": model.scores, "returns": model.returns, "rsi": rsi,
+                              "limits": limits, "inputs": {**holdings_input, **model.inputs},
+                              "warnings": tuple(warnings), "presolve_conflicts": tuple(presolve_checks(limits, cfg)),
+                              "deposit_value": deposit_value})
 
 
 def prepare(

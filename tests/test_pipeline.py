@@ -92,3 +92,36 @@ def test_accounts_of_one_model_share_its_asset_limits_and_get_the_limits_of_a_ru
                                                                                    strict=True)
                            for f in dataclasses.fields(g))]:
         assert np.array_equal(ours, theirs) if isinstance(ours, np.ndarray) else ours == theirs
+
+
+def test_trusted_records_are_the_records_the_dataclasses_make() -> None:
+    """``trusted`` and ``trusted_replace`` skip a frozen dataclass's ``__init__`` (for speed), not any of its
+    behaviour; they hold only for records of plain fields, as those made so are, each with every field set."""
+    import dataclasses
+    from functools import cached_property
+
+    from allocator.domain import Position, Universe, trusted, trusted_replace
+    from allocator.optimize.constraints import Limits
+    from allocator.pipeline import Prepared
+
+    fields = {"symbol": "SPY", "quantity": 3.0, "price": None, "lot_size": 1.0, "cost_basis_value": None,
+              "account": "A", "row": 2}
+    made, made_trusted = Position(**fields), trusted(Position, dict(fields))
+    assert type(made_trusted) is Position and made_trusted == made and hash(made_trusted) == hash(made)
+    assert repr(made_trusted) == repr(made) and vars(made_trusted) == vars(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made_trusted.symbol = "AGG"  # type: ignore[misc]
+    prepared = prepare(EXAMPLE_HOLDINGS, BASE_CONFIG)
+    for record in (prepared, prepared.limits, prepared.universe, prepared.holdings.positions[0]):
+        kind = type(record)
+        assert kind in (Prepared, Limits, Universe, Position)
+        assert not hasattr(kind, "__post_init__") and all(f.init for f in dataclasses.fields(kind))
+        assert not [name for name, value in vars(kind).items() if isinstance(value, cached_property)]
+        assert list(vars(record)) == [f.name for f in dataclasses.fields(kind)]  # every field, in order
+        assert repr(dataclasses.replace(record)) == repr(record)
+    universe = prepared.universe
+    changes = {"nav_value": 2.0, "outside_symbols": ("X",), "weight": np.ones(universe.size)}
+    copy, replaced = trusted_replace(universe, changes), dataclasses.replace(universe, **changes)
+    assert type(copy) is Universe and repr(copy) == repr(replaced) and list(vars(copy)) == list(vars(replaced))
+    assert all(vars(copy)[k] is vars(replaced)[k] for k in vars(copy))
+    assert universe.nav_value != 2.0 and universe.outside_symbols == ()  # the record copied is left as it was

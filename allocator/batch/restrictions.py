@@ -16,6 +16,7 @@ import numpy as np
 from allocator.config.schema import Config
 from allocator.domain import FloatArray
 from allocator.optimize.constraints import Limits
+from allocator.optimize.diagnosis import presolve_checks
 from allocator.optimize.families import FixedBounds, LimitEntry
 from allocator.pipeline import Prepared
 
@@ -44,8 +45,8 @@ class RestrictedBounds(FixedBounds):
 def with_restrictions(prepared: Prepared, restricted: tuple[str, ...], policy: RestrictedPolicy) -> Prepared:
     """``prepared`` with ``restricted`` never bought (or sold whole with ``sell``); unchanged when the account
     holds and models none of them."""
-    from allocator.optimize.diagnosis import presolve_checks
-
+    if not restricted:  # most accounts
+        return prepared
     symbols = prepared.universe.symbols
     named = set(restricted)
     mask = np.array([s in named for s in symbols], dtype=bool)

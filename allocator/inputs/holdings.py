@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from allocator.config.schema import HoldingsColumns
-from allocator.domain import Holdings, Position, trusted_position
+from allocator.domain import Holdings, Position, trusted
 from allocator.errors import DataError
 from allocator.files.cells import FORMULA_PREFIXES, SIMPLE_NUMBER, canonical_symbol, is_ticker, parse_number
 from allocator.files.reading import SEPARATOR_NAMES, FileLimits, csv_separator, mixed_separator, read_text
@@ -448,7 +448,7 @@ def _position(record: Record, symbol: str, key: str, reader: _Reader, allow_frac
     if price is not None and value is not None and abs(quantity * price - value) > Decimal("0.005") * abs(value) + 1:
         warnings.append(f"holdings row {record.line}: {symbol}: quantity x price = {quantity * price:,.2f} "
                         f"but the market value is {value:,.2f}; check that the columns were read right")
-    return trusted_position({"symbol": key, "quantity": shares, "price": float(price) if price is not None else None,
-                             "lot_size": float(lot) if lot is not None else None,
-                             "cost_basis_value": float(basis) if basis is not None else None,
-                             "account": cells.get("account") or None, "row": record.line})
+    return trusted(Position, {"symbol": key, "quantity": shares, "price": float(price) if price is not None else None,
+                              "lot_size": float(lot) if lot is not None else None,
+                              "cost_basis_value": float(basis) if basis is not None else None,
+                              "account": cells.get("account") or None, "row": record.line})

@@ -7,14 +7,13 @@ file's own where it gives them, else the last close on or before the as-of date.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from allocator.config.schema import Config, OutsidePolicy, ViewBy
-from allocator.domain import FloatArray, Holdings, Universe
+from allocator.domain import FloatArray, Holdings, Universe, trusted_replace
 from allocator.errors import ConfigError, DataError
 from allocator.files.cells import canonical_symbol
 
@@ -138,8 +137,8 @@ def build_universe(
     price = (last_close.reindex(list(symbols)).to_numpy(dtype=np.float64) if closes is None else closes).copy()
     lot = np.full(n, float(config.trading.lot_size))
     for symbol, position in held.items():
-        if symbol in index:
-            i = index[symbol]
+        i = index.get(symbol)
+        if i is not None:
             quantity[i] = position.quantity
             if position.price is not None:
                 price[i] = position.price
@@ -159,7 +158,7 @@ def build_universe(
                             f"{p.symbol} is outside the universe and has no price (none in the file or history)",
                             "give its price in the holdings file or add its closes to the price file")
         outside_price.append(float(value))
-    if not np.all(np.isfinite(price)):
+    if not np.isfinite(price).all():
         bad = [symbols[i] for i in np.flatnonzero(~np.isfinite(price))]
         raise DataError(holdings.source, f"no price for {', '.join(bad)}", "add a price column or closes")
     outside_quantity = np.array([p.quantity for p in outside], dtype=np.float64)
@@ -169,19 +168,18 @@ def build_universe(
         raise DataError(holdings.source, f"the account's value is {nav:.2f}", "there is nothing to allocate")
     if model is None:
         model = model_universe(config, fundamentals, symbols, config_path, fundamentals_path, excluded)
-    return replace(
-        model,
-        quantity=quantity,
-        price=price,
-        lot_size=lot,
-        weight=quantity * price / nav,
-        cash_value=holdings.cash_value,
-        nav_value=nav,
-        outside_symbols=tuple(p.symbol for p in outside),
-        outside_quantity=outside_quantity,
-        outside_price=outside_prices,
-        outside_sold=policy is OutsidePolicy.SELL,
-    )
+    return trusted_replace(model, {
+        "quantity": quantity,
+        "price": price,
+        "lot_size": lot,
+        "weight": quantity * price / nav,
+        "cash_value": holdings.cash_value,
+        "nav_value": nav,
+        "outside_symbols": tuple(p.symbol for p in outside),
+        "outside_quantity": outside_quantity,
+        "outside_price": outside_prices,
+        "outside_sold": policy is OutsidePolicy.SELL,
+    })
 
 
 def model_universe(config: Config, fundamentals: pd.DataFrame, symbols: tuple[str, ...], config_path: str,

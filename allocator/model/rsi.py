@@ -201,9 +201,11 @@ def rsi_limits(config: RsiConfig, symbols: tuple[str, ...], rsi: FloatArray, cur
     hot = np.asarray(hot, dtype=bool)
     base = np.zeros(n) if benchmark is None else np.asarray(benchmark, dtype=np.float64)
     values = np.asarray(rsi, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        oversold = (values <= config.oversold) if config.no_sell_when_oversold else np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(np.isfinite(values) & (hot | oversold)):  # the assets a rule may apply to
+    candidates = hot  # the assets a rule may apply to: overbought, or oversold when that rule is on
+    if config.no_sell_when_oversold:
+        with np.errstate(invalid="ignore"):
+            candidates = hot | (values <= config.oversold)
+    for i in np.flatnonzero(np.isfinite(values) & candidates):
         symbol, value, w0 = symbols[i], float(values[i]), float(current_weight[i])
         if hot[i]:
             anchor = float(base[i]) if config.trim is RsiTrim.OVERWEIGHT else 0.0

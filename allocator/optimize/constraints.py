@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from allocator.config.schema import Config, GroupLimit, GroupRelativeTo, TradingMode
-from allocator.domain import FloatArray, RiskModel, Universe
+from allocator.domain import FloatArray, RiskModel, Universe, trusted
 from allocator.errors import ConfigError, UsageError
 from allocator.model.rsi import RsiLimits
 
@@ -161,6 +161,10 @@ def asset_limits(config: Config, universe: Universe, config_path: str) -> AssetL
                             for index, g in enumerate(c.groups)))
 
 
+GROUP_SUFFIX = {GroupRelativeTo.ABSOLUTE: "", GroupRelativeTo.BENCHMARK: " (active)",
+                GroupRelativeTo.CURRENT: " (vs current)"}  # of a group limit's label, by what it is relative to
+
+
 def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path: str,
                  volatility: FloatArray | None = None, mode: TradingMode | None = None,
                  raise_value: float | None = None, assets: AssetLimits | None = None) -> Limits:
@@ -179,10 +183,12 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
     groups = []
     for index, (g, (members, label)) in enumerate(zip(c.groups, assets.group_members, strict=True)):
         relative = g.relative_to is not GroupRelativeTo.ABSOLUTE
-        base = {GroupRelativeTo.ABSOLUTE: 0.0, GroupRelativeTo.BENCHMARK: float(b[members].sum()),
-                GroupRelativeTo.CURRENT: float(universe.weight[members].sum())}[g.relative_to]
-        suffix = {GroupRelativeTo.ABSOLUTE: "", GroupRelativeTo.BENCHMARK: " (active)",
-                  GroupRelativeTo.CURRENT: " (vs current)"}[g.relative_to]
+        base = 0.0  # the weight the limit is relative to: only the one it names is added up
+        if g.relative_to is GroupRelativeTo.BENCHMARK:
+            base = float(b[members].sum())
+        elif g.relative_to is GroupRelativeTo.CURRENT:
+            base = float(universe.weight[members].sum())
+        suffix = GROUP_SUFFIX[g.relative_to]
         groups.append(GroupBound(
             key=f"constraints.groups[{index}]", label=f"{label}{suffix}", members=members,
             lower=base + g.min if g.min is not None else -np.inf,
@@ -222,16 +228,16 @@ def build_limits(config: Config, universe: Universe, rsi: RsiLimits, config_path
         # a trade of value V = NAV * |dw| costs impact * sigma_daily * sqrt(V / ADV) * V = NAV * eta * |dw|^1.5
         eta = t.impact * volatility / np.sqrt(252.0) * np.sqrt(universe.nav_value / np.where(known, daily_volume, 1))
         impact = np.where(known, eta, 0.0)
-    return Limits(
-        symbols=symbols, current=universe.weight, current_cash=universe.cash_weight, benchmark=b, cost=assets.cost,
-        position_lower=assets.position_lower, position_upper=assets.position_upper,
-        active_lower=assets.active_lower, active_upper=assets.active_upper, rsi=rsi, groups=tuple(groups),
-        budget=1.0 - universe.held_outside_weight, cash_lower=cash_lower, cash_upper=cash_upper,
-        tracking_error_max=c.tracking_error_max, turnover_max=c.turnover_max, turnover_forced=forced,
-        horizon=t.horizon_years, impact=impact, no_sells=mode is TradingMode.INVEST,
-        no_buys=mode is TradingMode.RAISE,
-        cash_raise=universe.cash_weight + raised if mode is TradingMode.RAISE else None,
-    )
+    return trusted(Limits, {
+        "symbols": symbols, "current": universe.weight, "current_cash": universe.cash_weight, "benchmark": b,
+        "cost": assets.cost, "position_lower": assets.position_lower, "position_upper": assets.position_upper,
+        "active_lower": assets.active_lower, "active_upper": assets.active_upper, "rsi": rsi, "groups": tuple(groups),
+        "budget": 1.0 - universe.held_outside_weight, "cash_lower": cash_lower, "cash_upper": cash_upper,
+        "tracking_error_max": c.tracking_error_max, "turnover_max": c.turnover_max, "turnover_forced": forced,
+        "extra": (), "horizon": t.horizon_years, "impact": impact, "no_sells": mode is TradingMode.INVEST,
+        "no_buys": mode is TradingMode.RAISE,
+        "cash_raise": universe.cash_weight + raised if mode is TradingMode.RAISE else None,
+    })
 
 
 def impact_cost(limits: Limits, weight: FloatArray) -> FloatArray:

@@ -390,10 +390,10 @@ class RsiGroupLimits(Family):
                           f"{group.label}, {group.proxy} RSI {group.rsi:.1f}", lowering=False, per_subject=True)
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
-        lower = asset_bounds(limits)[0]
+        floor = asset_capacity(limits)[0]
         found = []
         for g in limits.rsi.groups:
-            floors = float(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0.0), 0.0).sum())
+            floors = float(floor[g.members].sum())
             if g.upper < floors - 1e-9:
                 found.append(f"{g.key} holds {g.label} at {g.upper:.4f} while {g.proxy} is overbought but its "
                              f"members' floors add up to {floors:.4f}")
@@ -415,9 +415,13 @@ class WeightBounds(AssetBounds):
         self.parts = parts
 
     def bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
-        pairs = [part.bounds(limits) for part in self.parts]
-        lower: FloatArray = np.maximum.reduce([low for low, _ in pairs])
-        upper: FloatArray = np.minimum.reduce([high for _, high in pairs])
+        # pair by pair, in order: what ``np.maximum.reduce`` of the stacked rows computes, without stacking them
+        lower, upper = self.parts[0].bounds(limits)
+        if len(self.parts) == 1:
+            return lower.copy(), upper.copy()
+        for part in self.parts[1:]:
+            low, high = part.bounds(limits)
+            lower, upper = np.maximum(lower, low), np.minimum(upper, high)
         return lower, upper
 
 
@@ -502,10 +506,10 @@ class GroupLimits(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         found: list[str] = []
-        lower, upper = asset_bounds(limits)
+        floor, cap = asset_capacity(limits)
         for g in limits.groups:
-            member_cap = float(np.where(np.isfinite(upper[g.members]), upper[g.members], limits.budget).sum())
-            member_floor = float(np.where(np.isfinite(lower[g.members]), np.maximum(lower[g.members], 0), 0).sum())
+            member_cap = float(cap[g.members].sum())
+            member_floor = float(floor[g.members].sum())
             if g.lower > member_cap + 1e-9:
                 found.append(f"{g.key}.min ({g.label}) needs {g.lower:.4f} but its members' caps add up to "
                              f"{member_cap:.4f}")
@@ -533,8 +537,7 @@ class GroupLimits(Family):
 def _group_totals(limits: Limits) -> dict[str, tuple[float, float]]:
     """Per group dimension (sector, size bucket, asset class): the sum of group minimums and the most the groups'
     maximums (plus the caps of assets in no limited group of that dimension) can hold."""
-    caps = asset_bounds(limits)[1]
-    upper = np.where(np.isfinite(caps), caps, limits.budget)
+    upper = asset_capacity(limits)[1]
     by_dimension: dict[str, dict[bytes, tuple[float, float, np.ndarray]]] = {}
     for g in limits.groups:
         groups = by_dimension.setdefault(g.label.split(" ")[0], {})
@@ -598,10 +601,10 @@ class CashLimits(Family):
             held = 1.0 - limits.budget
             found.append(f"constraints.cash_min {limits.cash_lower:.4g} cannot be reached: holdings outside the "
                          f"universe are held fixed at {held:.4f} of NAV, so cash can be at most {limits.budget:.4f}")
-        lower, upper = asset_bounds(limits)
+        floors, caps = asset_capacity(limits)
         invest_low, invest_high = limits.budget - limits.cash_upper, limits.budget - limits.cash_lower
-        floor = float(np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0).sum())
-        cap = float(np.where(np.isfinite(upper), upper, limits.budget).sum())
+        floor = float(floors.sum())
+        cap = float(caps.sum())
         if floor > invest_high + 1e-9 and invest_high >= 0:
             found.append(f"the per-asset minimum weights add up to {floor:.4f}, more than the {invest_high:.4f} that "
                          f"can be invested with constraints.cash_min {limits.cash_lower:.4g}")
@@ -715,9 +718,10 @@ class TurnoverLimit(Family):
 
     def presolve(self, limits: Limits, config: Config) -> list[str]:
         limit = float(limits.turnover_max or 0.0)
-        forced, causes = forced_turnover(limits)
+        forced, raise_to, cut_to = forced_turnover(limits)
         if forced <= limit + 1e-9:
             return []
+        causes = [limits.symbols[i] for i in ((raise_to > 1e-12) | (cut_to > 1e-12)).nonzero()[0]]
         what = []
         if causes:
             what.append(f"the limits on {', '.join(causes)}")
@@ -732,9 +736,10 @@ class TurnoverLimit(Family):
         return replace(limits, turnover_max=float(limits.turnover_max or 0.0) + float(slack("turnover", 1)[0]))
 
 
-def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
+def forced_turnover(limits: Limits) -> tuple[float, FloatArray, FloatArray]:
     """The least one-way turnover (net of flows) the per-asset bounds, cash limits and outside sales force, and
-    its causes. With S - B = c - c0: cash that must rise forces sells, cash that must fall forces buys."""
+    what forces it: the weight each asset must rise by and fall by (its causes, named only when the check fails).
+    With S - B = c - c0: cash that must rise forces sells, cash that must fall forces buys."""
     lower, upper = asset_bounds(limits)
     raise_to = np.where(limits.current < lower, lower - limits.current, 0.0)
     cut_to = np.where(limits.current > upper, limits.current - upper, 0.0)
@@ -744,8 +749,7 @@ def forced_turnover(limits: Limits) -> tuple[float, list[str]]:
     cash_down = max(limits.current_cash - limits.cash_upper, 0.0)
     bought = max(increases, decreases + cash_down)
     sold = max(decreases, increases + cash_up)
-    causes = [limits.symbols[i] for i in ((raise_to > 1e-12) | (cut_to > 1e-12)).nonzero()[0]]
-    return max(bought - limits.inflow, sold - limits.outflow, 0.0), causes
+    return max(bought - limits.inflow, sold - limits.outflow, 0.0), raise_to, cut_to
 
 
 class ModeBounds(AssetBounds):
@@ -938,6 +942,26 @@ def asset_bounds(limits: Limits) -> tuple[FloatArray, FloatArray]:
     arrays, computed once per ``Limits``)."""
     bounds: tuple[FloatArray, FloatArray] = _ASSET_BOUNDS(limits)
     return bounds
+
+
+def _asset_capacity(limits: Limits) -> tuple[FloatArray, FloatArray]:
+    lower, upper = asset_bounds(limits)
+    floors = np.where(np.isfinite(lower), np.maximum(lower, 0.0), 0.0)
+    caps = np.where(np.isfinite(upper), upper, limits.budget)
+    floors.setflags(write=False)  # shared by every caller about these limits (``LastOf``)
+    caps.setflags(write=False)
+    return floors, caps
+
+
+_ASSET_CAPACITY = LastOf(_asset_capacity)
+
+
+def asset_capacity(limits: Limits) -> tuple[FloatArray, FloatArray]:
+    """What the per-asset bounds (``asset_bounds``) let each weight hold at least and at most, as the pre-solve
+    checks add them up: the floor (a minimum, 0 where none or negative) and the cap (a maximum, the budget where
+    none); fractions of NAV, read-only arrays computed once per ``Limits`` (the group and cash checks share them)."""
+    capacity: tuple[FloatArray, FloatArray] = _ASSET_CAPACITY(limits)
+    return capacity
 
 
 def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
