@@ -149,7 +149,15 @@ class Family:
 
     def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                 tolerance: float) -> list[str]:
-        """Human-readable list of the limits of this family a solution sits on."""
+        """Human-readable list of the limits of this family a solution sits on. By default, the
+        ``binding_words`` of its ``binding_sides`` (none for a family without words)."""
+        if type(self).binding_words is Family.binding_words:
+            return []
+        return self.binding_words(limits, self.binding_sides(limits, risk, weight, cash, tolerance))
+
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+        """The ``binding`` lines of ``sides`` (this family's ``binding_sides`` of a solution), for a family whose
+        binding limits are its sides; a family that says them otherwise overrides ``binding`` instead."""
         return []
 
     def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
@@ -157,7 +165,7 @@ class Family:
         """The sides and entries (for ``entry``) of the limits a solution sits on. By default, a family of one
         scalar side gives that side whenever ``binding`` reports it."""
         sides = self.sides(limits)
-        if len(sides) == 1 and sides[0].size is None and self.binding(limits, risk, weight, cash, tolerance):
+        if _one_scalar(sides) and self.binding(limits, risk, weight, cash, tolerance):
             return [(sides[0].name, None)]
         return []
 
@@ -176,6 +184,11 @@ class Family:
     def relaxed(self, limits: Limits, slack: Slack) -> Limits:
         """``limits`` with this family moved by ``slack`` (what ``--relax`` trades under)."""
         return limits
+
+
+def _one_scalar(sides: tuple[Side, ...]) -> bool:
+    """Whether a family has one side, a scalar one (the default ``binding_sides`` names it when it binds)."""
+    return len(sides) == 1 and sides[0].size is None
 
 
 def _over(values: FloatArray, upper: FloatArray) -> float:
@@ -209,8 +222,12 @@ class AssetBounds(Family):
         set_value(model.params[f"{self.name}_lower"], finite(lower, -INERT))
         set_value(model.params[f"{self.name}_upper"], finite(upper, INERT))
 
+    def checked_bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
+        """The bounds ``violation`` checks a weight against: ``bounds``, unless a family allows some slack."""
+        return self.bounds(limits)
+
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
-        lower, upper = self.bounds(limits)
+        lower, upper = self.checked_bounds(limits)
         return max(_over(lower, weight), _over(weight, upper))
 
     def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
@@ -218,17 +235,16 @@ class AssetBounds(Family):
         lower, upper = self.bounds(limits)
         weight = np.asarray(weight, dtype=np.float64)
         at_max = np.isfinite(upper) & (weight >= upper - tolerance)
-        at_min = ~at_max & np.isfinite(lower) & (weight <= lower + tolerance)
+        at_min = np.isfinite(lower) & (weight <= lower + tolerance)  # where both, the maximum is named
         if self.skip_zero_floor:
             at_min &= lower != 0.0
         top, bottom = f"{self.name}_max", f"{self.name}_min"
         return [(top if at_max[i] else bottom, i) for i in np.flatnonzero(at_max | at_min).tolist()]
 
-    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                tolerance: float) -> list[str]:
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
         lower, upper = self.bounds(limits)
         found = []
-        for side, i in self.binding_sides(limits, risk, weight, cash, tolerance):
+        for side, i in sides:
             index = i or 0
             bound = side.rsplit("_", 1)[1]
             value = upper[index] if bound == "max" else lower[index]
@@ -309,14 +325,13 @@ class RsiTrimLimits(AssetBounds):
     def moved(self, limits: Limits, lower: FloatArray, upper: FloatArray) -> Limits:
         return replace(limits, rsi=replace(limits.rsi, lower=lower, upper=upper))
 
-    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+    def checked_bounds(self, limits: Limits) -> tuple[FloatArray, FloatArray]:
         """As for any per-asset bound, except that a bare no-add (``w <= w0``) is checked to 1% of the position:
         after trading, a position left alone weighs more by the share of NAV the costs took (the rounding holds
         its shares exactly)."""
         lower, upper = self.bounds(limits)
         bare = np.isfinite(upper) & (np.abs(upper - limits.current) <= 1e-12)
-        upper = np.where(bare, upper * 1.01, upper)
-        return max(_over(lower, weight), _over(weight, upper))
+        return lower, np.where(bare, upper * 1.01, upper)
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         i = index or 0
@@ -379,9 +394,8 @@ class RsiGroupLimits(Family):
         return [("rsi_group_max", k) for k, g in enumerate(limits.rsi.groups)
                 if float(weight[g.members].sum()) >= g.upper - tolerance]
 
-    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                tolerance: float) -> list[str]:
-        groups = [limits.rsi.groups[k or 0] for _, k in self.binding_sides(limits, risk, weight, cash, tolerance)]
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+        groups = [limits.rsi.groups[k or 0] for _, k in sides]
         return [f"rsi_group max {g.label} via {g.proxy} ({g.upper:.4f})" for g in groups]
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
@@ -482,10 +496,9 @@ class GroupLimits(Family):
                 found.append(("group_min", k))
         return found
 
-    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                tolerance: float) -> list[str]:
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
         found = []
-        for side, k in self.binding_sides(limits, risk, weight, cash, tolerance):
+        for side, k in sides:
             g = limits.groups[k or 0]
             bound = side.removeprefix("group_")
             found.append(f"group {bound} {g.label} ({g.upper if bound == 'max' else g.lower:.4f})")
@@ -586,10 +599,8 @@ class CashLimits(Family):
             found.append(("cash_max", None))
         return found
 
-    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                tolerance: float) -> list[str]:
-        return [f"{side} ({limits.cash_lower if side == 'cash_min' else limits.cash_upper:.4f})"
-                for side, _ in self.binding_sides(limits, risk, weight, cash, tolerance)]
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+        return [f"{side} ({limits.cash_lower if side == 'cash_min' else limits.cash_upper:.4f})" for side, _ in sides]
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
         value = limits.cash_lower if side == "cash_min" else limits.cash_upper
@@ -773,9 +784,8 @@ class ModeBounds(AssetBounds):
         held = np.isclose(weight, limits.current, rtol=0.0, atol=tolerance)
         return [(side, int(i)) for i in np.flatnonzero(held)]
 
-    def binding(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
-                tolerance: float) -> list[str]:
-        held = len(self.binding_sides(limits, risk, weight, cash, tolerance))
+    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+        held = len(sides)
         return [f"{self.name.replace('_', ' ')} ({self.mode}): {held} assets kept"] if held else []
 
     def slack_cost(self, limits: Limits, config: Config, side: Side) -> float | FloatArray:
@@ -964,24 +974,115 @@ def asset_capacity(limits: Limits) -> tuple[FloatArray, FloatArray]:
     return capacity
 
 
+def _checked_rows(limits: Limits) -> tuple[tuple[int, ...], FloatArray, FloatArray]:
+    """The per-asset families that ``AssetBounds.violation`` checks (by ``id``) and their ``checked_bounds``, a row
+    each (read-only)."""
+    checked = [f for f in families_of(limits) if isinstance(f, AssetBounds)
+               and type(f).violation is AssetBounds.violation]
+    pairs = [f.checked_bounds(limits) for f in checked]
+    lower = np.array([low for low, _ in pairs], dtype=np.float64).reshape(len(pairs), len(limits.symbols))
+    upper = np.array([high for _, high in pairs], dtype=np.float64).reshape(len(pairs), len(limits.symbols))
+    lower.setflags(write=False)  # shared by every caller about these limits (``LastOf``)
+    upper.setflags(write=False)
+    return tuple(id(f) for f in checked), lower, upper
+
+
+_CHECKED_ROWS = LastOf(_checked_rows)
+
+
+def _over_rows(values: FloatArray, upper: FloatArray) -> FloatArray:
+    """``_over`` of each row (one row of ``values`` or ``upper`` serves them all): a finite gap, else 0."""
+    gap = values - upper
+    over: FloatArray = np.where(np.isfinite(gap), gap, 0.0).max(axis=-1, initial=0.0)
+    return over
+
+
 def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> dict[str, float]:
     """The largest violation of each family by a solution, recomputed with numpy (0 when it holds), keyed by the
-    family's name (``budget`` first)."""
+    family's name (``budget`` first). The per-asset families are checked all at once, a row each: what each one's
+    ``violation`` gives (a finite gap's maximum is the same with the other gaps read as 0)."""
     out = {"budget": abs(float(weight.sum()) + cash - limits.budget)}
+    checked, lower, upper = _CHECKED_ROWS(limits)
+    found = dict(zip(checked, np.maximum(_over_rows(lower, weight), _over_rows(weight, upper)).tolist(), strict=True))
     for family in families_of(limits):
-        out[family.name] = family.violation(limits, risk, weight, cash)
+        over = found.get(id(family))
+        out[family.name] = over if over is not None else family.violation(limits, risk, weight, cash)
     return out
+
+
+Sides = list[tuple[str, int | None]]
+
+
+def _solution(weight: FloatArray, cash: float, tolerance: float) -> tuple[Any, ...] | None:
+    """What tells one solution from another besides its limits and risk model, exactly: the weights' dtype, shape
+    and bytes, and the cash and tolerance (type and bits); None for values that are not arrays and floats."""
+    if not (isinstance(weight, np.ndarray) and isinstance(cash, float) and isinstance(tolerance, float)):
+        return None
+    return weight.dtype.str, weight.shape, weight.tobytes(), type(cash), cash.hex(), type(tolerance), tolerance.hex()
+
+
+class LastBinding:
+    """What ``binding_constraints`` found of the last solution it was asked about, for ``binding_limits`` of the same
+    solution (``summarize`` asks both, one after the other): by family, its ``binding_sides`` (a family whose
+    ``binding`` is its sides' ``binding_words``) or its ``binding`` (any other). The same solution: the same
+    limits and risk model (objects, kept with the answers, as the families are) and ``_solution``."""
+
+    def __init__(self) -> None:
+        self.last: tuple[tuple[Any, ...] | None, dict[int, tuple[Family, Sides | None, list[str]]]] = (None, {})
+
+    def keep(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float, tolerance: float,
+             answers: dict[int, tuple[Family, Sides | None, list[str]]]) -> None:
+        solution = _solution(weight, cash, tolerance)
+        self.last = ((limits, risk, solution), answers) if solution is not None else (None, {})
+
+    def answers(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
+                tolerance: float) -> dict[int, tuple[Family, Sides | None, list[str]]]:
+        """The answers kept for this solution (empty for another)."""
+        kept, answers = self.last  # one read: another thread may replace it meanwhile
+        if kept is None or kept[0] is not limits or kept[1] is not risk:
+            return {}
+        return answers if kept[2] == _solution(weight, cash, tolerance) else {}
+
+
+_LAST_BINDING = LastBinding()
+
+
+def _says_sides(family: Family) -> bool:
+    """Whether ``family.binding`` is the default: the ``binding_words`` of its ``binding_sides``."""
+    kind = type(family)
+    return kind.binding is Family.binding and kind.binding_words is not Family.binding_words
 
 
 def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                         tolerance: float = 1e-6) -> list[str]:
     """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
-    return [found for family in families_of(limits) for found in family.binding(limits, risk, weight, cash, tolerance)]
+    found: list[str] = []
+    answers: dict[int, tuple[Family, Sides | None, list[str]]] = {}
+    for family in families_of(limits):
+        sides = family.binding_sides(limits, risk, weight, cash, tolerance) if _says_sides(family) else None
+        words = family.binding_words(limits, sides) if sides is not None else family.binding(
+            limits, risk, weight, cash, tolerance)
+        answers[id(family)] = (family, sides, words)
+        found.extend(words)
+    _LAST_BINDING.keep(limits, risk, weight, cash, tolerance, answers)
+    return found
 
 
 def binding_limits(limits: Limits, config: Config, risk: RiskModel, weight: FloatArray, cash: float,
                    tolerance: float = 1e-6) -> list[LimitEntry]:
     """The limits a solution sits on in the config's words (``LimitEntry``: key, value in the config's units,
-    subject), one per asset or group; a family that names no side (``binding_sides``) is left out."""
-    return [family.entry(limits, config, side, index) for family in families_of(limits)
-            for side, index in family.binding_sides(limits, risk, weight, cash, tolerance)]
+    subject), one per asset or group; a family that names no side (``binding_sides``) is left out. What
+    ``binding_constraints`` just found of the same solution is not computed again (``LastBinding``)."""
+    answers = _LAST_BINDING.answers(limits, risk, weight, cash, tolerance)
+    found: list[LimitEntry] = []
+    for family in families_of(limits):
+        kept = answers.get(id(family))
+        if kept is not None and kept[0] is family and kept[1] is not None:
+            sides = kept[1]
+        elif kept is not None and kept[0] is family and type(family).binding_sides is Family.binding_sides:
+            scalar = family.sides(limits)  # the default ``binding_sides``, of the words found
+            sides = [(scalar[0].name, None)] if _one_scalar(scalar) and kept[2] else []
+        else:
+            sides = family.binding_sides(limits, risk, weight, cash, tolerance)
+        found.extend(family.entry(limits, config, side, index) for side, index in sides)
+    return found

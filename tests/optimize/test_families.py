@@ -20,6 +20,7 @@ from allocator.optimize.diagnosis import presolve_checks
 from allocator.optimize.families import (
     FAMILIES,
     Family,
+    FixedBounds,
     LimitEntry,
     Model,
     Side,
@@ -202,3 +203,50 @@ def test_binding_limits_name_the_config_keys_and_values_of_the_binding_constrain
     assert by_key[("constraints.active_max", "XLK")] == config["constraints"]["active_max"]
     assert by_key[("constraints.active_min", "SPY")] == config["constraints"]["active_min"]
     assert by_key[("rsi.min_trim", "IWM, RSI 71.3")] == pytest.approx(config["rsi"]["min_trim"])
+
+
+class HalfCap(FixedBounds):
+    """A per-asset cap whose check allows twice the cap (its own ``violation``), to be checked on its own."""
+
+    def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
+        return max(float((weight - 2.0 * self.upper).max(initial=0.0)), 0.0)
+
+
+def test_the_per_asset_checks_made_at_once_are_each_familys_own(example_copy: Path) -> None:
+    """``violations`` checks the per-asset families a row each, at once: what each family's ``violation`` gives
+    (the RSI no-add's 1% allowance included), and a family with a check of its own is asked for it."""
+    prepared = _prepared(example_copy, "extends: base.yaml\n")
+    n = len(prepared.limits.symbols)
+    cap = np.full(n, 0.02)
+    limits = replace(prepared.limits, extra=(FixedBounds("fixed", np.full(n, -np.inf), cap), HalfCap("half", cap, cap)))
+    rng = np.random.default_rng(7)
+    for weight in (limits.current, limits.current * 1.004, rng.uniform(0.0, 0.2, n), np.zeros(n)):
+        found = violations(limits, prepared.risk, weight, 0.01)
+        each = {family.name: family.violation(limits, prepared.risk, weight, 0.01) for family in families_of(limits)}
+        assert list(found) == ["budget", *each] and {k: found[k] for k in each} == each
+    assert found["half"] == 0.0 and found["fixed"] == 0.0 and found["position"] == pytest.approx(
+        max(float(limits.position_lower.max()), 0.0))
+
+
+def test_binding_limits_read_what_binding_constraints_found_of_the_same_solution(example_copy: Path) -> None:
+    """``binding_limits`` after ``binding_constraints`` of the same solution reuses its sides; the same array
+    changed in place, other cash or another tolerance is another solution."""
+    from allocator.optimize.families import binding_limits
+
+    prepared = _prepared(example_copy, "extends: base.yaml\n")
+    limits, risk, config = prepared.limits, prepared.risk, prepared.config
+    weight = np.array(limits.position_upper, dtype=np.float64)
+    weight[1::2] = limits.current[1::2]
+
+    def alone(w: FloatArray, cash: float, tolerance: float = 1e-6) -> list[LimitEntry]:
+        binding_constraints(replace(limits), risk, w, cash, tolerance)  # other limits: nothing kept for these
+        return binding_limits(limits, config, risk, w, cash, tolerance)
+
+    expected = alone(weight, 0.01)
+    assert binding_constraints(limits, risk, weight, 0.01) and binding_limits(limits, config, risk, weight, 0.01) \
+        == expected
+    weight[0] = -1.0  # in place: the same object, other values
+    assert binding_limits(limits, config, risk, weight, 0.01) == alone(weight.copy(), 0.01) != expected
+    binding_constraints(limits, risk, weight, 0.01)
+    assert binding_limits(limits, config, risk, weight, 0.5) == alone(weight, 0.5)
+    assert binding_limits(limits, config, risk, weight, 0.01, 0.1) == alone(weight, 0.01, 0.1)
