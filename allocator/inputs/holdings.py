@@ -146,17 +146,19 @@ class AccountRows:
     but not yet read into numbers: ``holdings()`` reads them as ``read_holdings(..., account=name)`` would.
 
     ``allocate batch`` splits its book on the driver and reads each account's rows where the account is
-    rebalanced, so the reading is spread over the workers."""
+    rebalanced, so the reading is spread over the workers. ``split``: the rows are the account's own and the
+    rows without an account alone (``account_rows`` made them so), so no row is looked at for another account."""
 
     account: str | None
     table: Table
     reader: _Reader
     allow_fractional: bool
     cash_symbols: frozenset[str]
+    split: bool = False
 
     def holdings(self) -> Holdings:
         """The account's ``Holdings``; ``DataError`` naming the file, row and field for a bad row."""
-        return _holdings(self.table, self.reader, self.allow_fractional, self.cash_symbols, self.account)
+        return _holdings(self.table, self.reader, self.allow_fractional, self.cash_symbols, self.account, self.split)
 
 
 def account_rows(
@@ -190,7 +192,7 @@ def account_rows(
         mine = tuple(sorted([*records, *shared], key=lambda r: r.line)) if shared else tuple(records)
         own = Table(records=mine, columns=table.columns,
                     skipped=table.skipped, layout=table.layout, notes=table.notes)
-        found[name] = AccountRows(name, own, reader, allow_fractional, cash)
+        found[name] = AccountRows(name, own, reader, allow_fractional, cash, split=True)
     return found
 
 
@@ -236,10 +238,11 @@ class _Reader:
         return DataError(f"{self.where}: row {record.line}: {self.columns.get(name, name)}", what, fix)
 
 
-def _accounts(table: Table, records: list[Record], where: str, account: str | None
+def _accounts(table: Table, records: list[Record], where: str, account: str | None, split: bool = False
               ) -> tuple[list[Record], list[str]]:
     """The ``records`` (rows that hold something) of the account to rebalance; refuse a file of several accounts
-    unless ``account`` picks one."""
+    unless ``account`` picks one. ``split``: ``records`` are ``account``'s own and rows without an account alone
+    (``AccountRows.split``)."""
     if table.account is not None:  # one account per file (IBKR statement)
         if account is not None and account.strip().upper() != table.account.strip().upper():
             raise DataError(where, f"the statement is for account {table.account}, not {account}",
@@ -259,16 +262,19 @@ def _accounts(table: Table, records: list[Record], where: str, account: str | No
     wanted = account.strip().upper()
     kept: list[Record] = []
     others: list[Record] = []
-    found = False
-    for r in records:  # one pass: an account of a book is read as many times as the book has accounts
-        name = r.cells.get("account", "").strip().upper()
-        if name == wanted:
-            found = True
-            kept.append(r)
-        elif not name:
-            kept.append(r)
-        else:
-            others.append(r)
+    if split:  # each row is the account's own or has no account: one of its own is found (mostly the first)
+        kept, found = records, any(r.cells.get("account", "").strip() for r in records)
+    else:
+        found = False
+        for r in records:  # one pass: an account of a book is read as many times as the book has accounts
+            name = r.cells.get("account", "").strip().upper()
+            if name == wanted:
+                found = True
+                kept.append(r)
+            elif not name:
+                kept.append(r)
+            else:
+                others.append(r)
     if not found:
         raise DataError(where, f"no rows for account {account!r} (accounts in the file: "
                         f"{', '.join(_account_names(records)) or 'none'})", "check data.holdings_account")
@@ -314,7 +320,7 @@ def _symbol(symbol: str) -> _Symbol:
 
 
 def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbols: AbstractSet[str],
-              account: str | None) -> Holdings:
+              account: str | None, split: bool = False) -> Holdings:
     where = reader.where
     skipped = list(table.skipped)
     held: list[Record] = []
@@ -345,7 +351,7 @@ def _holdings(table: Table, reader: _Reader, allow_fractional: bool, cash_symbol
         else:
             raise reader.error(record, "symbol", f"{symbol!r} is not a ticker" if symbol else "empty symbol",
                                "give the ticker of the position (letters, digits and . - / ^), or delete the row")
-    held, other_accounts = _accounts(table, held, where, account)
+    held, other_accounts = _accounts(table, held, where, account, split)
     skipped += other_accounts
     positions: list[Position] = []
     seen: dict[str, int] = {}

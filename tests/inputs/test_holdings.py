@@ -386,3 +386,30 @@ def test_the_project_s_own_outputs_are_refused_as_holdings(fmt: str, name: str, 
     result = CliRunner().invoke(main, ["validate", str(out / name), "-c", str(BASE_CONFIG)])
     assert result.exit_code == 4
     assert f"Error: {out / name}: row 1: this is {what}" in result.stderr
+
+
+def test_each_account_of_a_book_reads_its_own_rows_as_the_file_read_for_it() -> None:
+    """``account_rows`` splits a book; each account's rows read (``split``: no row looked at for another account)
+    to what they read looked at row by row, errors included (an account whose own rows hold nothing has no rows),
+    and to the positions and cash ``holdings_from_text(..., account=name)`` reads from the whole file."""
+    import dataclasses
+
+    from allocator.inputs.holdings import account_rows, holdings_from_text
+
+    book = ("account,symbol,quantity,price\nA1,AAA,10,5.5\n a1 ,BBB,3,\n,CASH,100,\nA2,AAA,4,5.5\n"
+            "A3,* a note,,\n,Total,117,\nA2,CCC,1.5,\n")
+
+    def outcome(read: Callable[[], Holdings]) -> str:
+        try:
+            return repr(read())
+        except DataError as exc:
+            return exc.message()
+
+    accounts = account_rows(book, "book.csv", allow_fractional=False)
+    assert sorted(accounts) == ["A1", "A2", "A3"] and all(rows.split for rows in accounts.values())
+    for name, rows in accounts.items():
+        assert outcome(rows.holdings) == outcome(dataclasses.replace(rows, split=False).holdings), name
+    assert "row 8: quantity: fractional quantity 1.5 for CCC" in outcome(accounts["A2"].holdings)
+    assert "no rows for account 'A3'" in outcome(accounts["A3"].holdings)
+    split, whole = accounts["A1"].holdings(), holdings_from_text(book, "book.csv", account="a1")
+    assert (split.positions, split.cash_value, split.cash_rows) == (whole.positions, whole.cash_value, whole.cash_rows)
