@@ -116,7 +116,9 @@ class Universe:
     @property
     def held_outside_weight(self) -> float:
         """Weight of outside holdings kept as they are (zero when they are sold)."""
-        return 0.0 if self.outside_sold else float(self.outside_weight.sum())
+        if self.outside_sold or (self.outside_quantity.size == 0 and self.outside_price.size == 0):
+            return 0.0  # most accounts hold nothing outside: the sum of no weights
+        return float(self.outside_weight.sum())
 
     def group_labels(self, by: str) -> tuple[str, ...]:
         labels: tuple[str, ...] = getattr(self, by)

@@ -482,8 +482,9 @@ class GroupLimits(Family):
             set_value(model.params["group_upper"], finite(np.array([g.upper for g in limits.groups]), INERT))
 
     def violation(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float) -> float:
-        return max((max(g.lower - float(weight[g.members].sum()), float(weight[g.members].sum()) - g.upper, 0.0)
-                    for g in limits.groups), default=0.0)
+        totals = [float(weight[g.members].sum()) for g in limits.groups]
+        return max((max(g.lower - total, total - g.upper, 0.0) for g, total in zip(limits.groups, totals, strict=True)),
+                   default=0.0)
 
     def binding_sides(self, limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                       tolerance: float) -> list[tuple[str, int | None]]:
@@ -1053,13 +1054,40 @@ def _says_sides(family: Family) -> bool:
     return kind.binding is Family.binding and kind.binding_words is not Family.binding_words
 
 
+def _bound_sides(families: list[AssetBounds], limits: Limits, weight: FloatArray, tolerance: float
+                 ) -> dict[int, Sides]:
+    """``AssetBounds.binding_sides`` of each of ``families`` (by ``id``), all at once: a row of bounds each."""
+    pairs = [family.bounds(limits) for family in families]
+    n = len(limits.symbols)
+    lower = np.array([low for low, _ in pairs], dtype=np.float64).reshape(len(pairs), n)
+    upper = np.array([high for _, high in pairs], dtype=np.float64).reshape(len(pairs), n)
+    weight = np.asarray(weight, dtype=np.float64)
+    at_max = np.isfinite(upper) & (weight >= upper - tolerance)
+    at_min = np.isfinite(lower) & (weight <= lower + tolerance)
+    for row, family in enumerate(families):
+        if family.skip_zero_floor:
+            at_min[row] &= lower[row] != 0.0
+    found: dict[int, Sides] = {id(family): [] for family in families}
+    for hit in np.flatnonzero(at_max | at_min).tolist():
+        row, i = divmod(hit, n)
+        family = families[row]
+        found[id(family)].append((f"{family.name}_max" if at_max[row, i] else f"{family.name}_min", i))
+    return found
+
+
 def binding_constraints(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float,
                         tolerance: float = 1e-6) -> list[str]:
-    """Human-readable list of the limits a solution sits on (within ``tolerance``)."""
+    """Human-readable list of the limits a solution sits on (within ``tolerance``). The per-asset families'
+    sides are found all at once (``_bound_sides``)."""
     found: list[str] = []
     answers: dict[int, tuple[Family, Sides | None, list[str]]] = {}
-    for family in families_of(limits):
-        sides = family.binding_sides(limits, risk, weight, cash, tolerance) if _says_sides(family) else None
+    families = families_of(limits)
+    bounded = _bound_sides([f for f in families if isinstance(f, AssetBounds) and _says_sides(f)
+                            and type(f).binding_sides is AssetBounds.binding_sides], limits, weight, tolerance)
+    for family in families:
+        sides = bounded.get(id(family))
+        if sides is None and _says_sides(family):
+            sides = family.binding_sides(limits, risk, weight, cash, tolerance)
         words = family.binding_words(limits, sides) if sides is not None else family.binding(
             limits, risk, weight, cash, tolerance)
         answers[id(family)] = (family, sides, words)
