@@ -243,8 +243,9 @@ def test_binding_limits_read_what_binding_constraints_found_of_the_same_solution
         return binding_limits(limits, config, risk, w, cash, tolerance)
 
     expected = alone(weight, 0.01)
-    assert binding_constraints(limits, risk, weight, 0.01) and binding_limits(limits, config, risk, weight, 0.01) \
-        == expected
+    each = [line for family in families_of(limits) for line in family.binding(limits, risk, weight, 0.01, 1e-6)]
+    assert binding_constraints(limits, risk, weight, 0.01) == each and len(each) > 3  # the per-asset rows at once
+    assert binding_limits(limits, config, risk, weight, 0.01) == expected
     weight[0] = -1.0  # in place: the same object, other values
     assert binding_limits(limits, config, risk, weight, 0.01) == alone(weight.copy(), 0.01) != expected
     binding_constraints(limits, risk, weight, 0.01)
