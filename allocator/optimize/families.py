@@ -12,7 +12,7 @@ A family (``PositionLimits``, ``ActiveLimits``, ``RsiTrimLimits``, ``GroupLimits
   compiled (DPP) problem is re-solved with new values; every constant of a row goes through ``model.homogenize``,
   so that the rows also serve the homogenized max-Sharpe problem (``objectives``);
 * its numpy check: ``violation`` (how far a weight vector breaks it, fractions of NAV or annualized volatility)
-  and ``binding`` (the limits a solution sits on);
+  and ``binding`` (the limits a solution sits on: by default the ``binding_words`` of its ``binding_sides``);
 * its pre-solve arithmetic: ``presolve`` (conflicts plain sums can prove before a solver runs);
 * its relaxation: ``slack_cost`` (``constraints.relaxation_cost``) and ``relaxed`` (the limits moved by a slack).
 
@@ -39,6 +39,7 @@ from allocator.optimize.parameter_values import set_value
 INERT = 10.0  # a bound of 10x NAV stands for "no limit" (parameters must be finite)
 
 Slack = Callable[[str, int], FloatArray]  # (side, size) -> how far that side moves (zeros when it does not)
+Sides = list[tuple[str, int | None]]  # the sides a solution sits on, each with its entry (``binding_sides``)
 
 
 def finite(values: FloatArray, inert: float) -> FloatArray:
@@ -155,7 +156,7 @@ class Family:
             return []
         return self.binding_words(limits, self.binding_sides(limits, risk, weight, cash, tolerance))
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         """The ``binding`` lines of ``sides`` (this family's ``binding_sides`` of a solution), for a family whose
         binding limits are its sides; a family that says them otherwise overrides ``binding`` instead."""
         return []
@@ -241,7 +242,7 @@ class AssetBounds(Family):
         top, bottom = f"{self.name}_max", f"{self.name}_min"
         return [(top if at_max[i] else bottom, i) for i in np.flatnonzero(at_max | at_min).tolist()]
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         lower, upper = self.bounds(limits)
         found = []
         for side, i in sides:
@@ -394,7 +395,7 @@ class RsiGroupLimits(Family):
         return [("rsi_group_max", k) for k, g in enumerate(limits.rsi.groups)
                 if float(weight[g.members].sum()) >= g.upper - tolerance]
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         groups = [limits.rsi.groups[k or 0] for _, k in sides]
         return [f"rsi_group max {g.label} via {g.proxy} ({g.upper:.4f})" for g in groups]
 
@@ -497,7 +498,7 @@ class GroupLimits(Family):
                 found.append(("group_min", k))
         return found
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         found = []
         for side, k in sides:
             g = limits.groups[k or 0]
@@ -600,7 +601,7 @@ class CashLimits(Family):
             found.append(("cash_max", None))
         return found
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         return [f"{side} ({limits.cash_lower if side == 'cash_min' else limits.cash_upper:.4f})" for side, _ in sides]
 
     def entry(self, limits: Limits, config: Config, side: str, index: int | None) -> LimitEntry:
@@ -785,7 +786,7 @@ class ModeBounds(AssetBounds):
         held = np.isclose(weight, limits.current, rtol=0.0, atol=tolerance)
         return [(side, int(i)) for i in np.flatnonzero(held)]
 
-    def binding_words(self, limits: Limits, sides: list[tuple[str, int | None]]) -> list[str]:
+    def binding_words(self, limits: Limits, sides: Sides) -> list[str]:
         held = len(sides)
         return [f"{self.name.replace('_', ' ')} ({self.mode}): {held} assets kept"] if held else []
 
@@ -975,14 +976,19 @@ def asset_capacity(limits: Limits) -> tuple[FloatArray, FloatArray]:
     return capacity
 
 
+def _rows(pairs: list[tuple[FloatArray, FloatArray]], n: int) -> tuple[FloatArray, FloatArray]:
+    """The lower and the upper bounds of several per-asset families (``pairs``), a row each (``n`` assets)."""
+    lower = np.array([low for low, _ in pairs], dtype=np.float64).reshape(len(pairs), n)
+    upper = np.array([high for _, high in pairs], dtype=np.float64).reshape(len(pairs), n)
+    return lower, upper
+
+
 def _checked_rows(limits: Limits) -> tuple[tuple[int, ...], FloatArray, FloatArray]:
     """The per-asset families that ``AssetBounds.violation`` checks (by ``id``) and their ``checked_bounds``, a row
     each (read-only)."""
     checked = [f for f in families_of(limits) if isinstance(f, AssetBounds)
                and type(f).violation is AssetBounds.violation]
-    pairs = [f.checked_bounds(limits) for f in checked]
-    lower = np.array([low for low, _ in pairs], dtype=np.float64).reshape(len(pairs), len(limits.symbols))
-    upper = np.array([high for _, high in pairs], dtype=np.float64).reshape(len(pairs), len(limits.symbols))
+    lower, upper = _rows([f.checked_bounds(limits) for f in checked], len(limits.symbols))
     lower.setflags(write=False)  # shared by every caller about these limits (``LastOf``)
     upper.setflags(write=False)
     return tuple(id(f) for f in checked), lower, upper
@@ -1009,9 +1015,6 @@ def violations(limits: Limits, risk: RiskModel, weight: FloatArray, cash: float)
         over = found.get(id(family))
         out[family.name] = over if over is not None else family.violation(limits, risk, weight, cash)
     return out
-
-
-Sides = list[tuple[str, int | None]]
 
 
 def _solution(weight: FloatArray, cash: float, tolerance: float) -> tuple[Any, ...] | None:
@@ -1057,10 +1060,8 @@ def _says_sides(family: Family) -> bool:
 def _bound_sides(families: list[AssetBounds], limits: Limits, weight: FloatArray, tolerance: float
                  ) -> dict[int, Sides]:
     """``AssetBounds.binding_sides`` of each of ``families`` (by ``id``), all at once: a row of bounds each."""
-    pairs = [family.bounds(limits) for family in families]
     n = len(limits.symbols)
-    lower = np.array([low for low, _ in pairs], dtype=np.float64).reshape(len(pairs), n)
-    upper = np.array([high for _, high in pairs], dtype=np.float64).reshape(len(pairs), n)
+    lower, upper = _rows([family.bounds(limits) for family in families], n)
     weight = np.asarray(weight, dtype=np.float64)
     at_max = np.isfinite(upper) & (weight >= upper - tolerance)
     at_min = np.isfinite(lower) & (weight <= lower + tolerance)
