@@ -37,10 +37,13 @@ from allocator.optimize.constraints import Limits
 from allocator.optimize.families import asset_bounds
 
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """``value`` to the cent, halves up. The rounding is passed by position: by keyword, ``quantize`` took 0.37 us
+    instead of 0.15 (about 140 calls an account in ``allocate batch``)."""
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 # ``to_decimal``'s results by value: an account's prices, lots and cost rates are its model's, and most quantities
@@ -120,8 +123,10 @@ class TargetLedger:
     def on_grid(self, i: int, quantity: float) -> Decimal:
         """``quantity`` (shares, computed in floating point) as the exact lot multiple it stands for: the current
         holding plus a whole number of lots, in ``Decimal`` (no 62.47900000000004 reaches an order)."""
-        lots = round((to_decimal(quantity) - self.current[i]) / self.lot[i])
-        return max(self.current[i] + lots * self.lot[i], Decimal(0))
+        exact, current, lot = to_decimal(quantity), self.current[i], self.lot[i]
+        lots = 0 if exact == current else round((exact - current) / lot)  # most assets of an account stay put
+        grid = current + lots * lot
+        return ZERO if grid < 0 else grid  # ``max(grid, Decimal(0))``, in a third of the time
 
     def set(self, i: int, quantity: Decimal) -> None:
         """Make ``quantity`` (shares) the target of asset ``i`` and update the running totals."""
@@ -358,11 +363,13 @@ class LotLimits:
         return bound <= self.turnover_max
 
 
-def round_up(ledger: TargetLedger, choices: RoundingChoices, lot_limits: LotLimits, n: int) -> None:
-    """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first."""
+def round_up(ledger: TargetLedger, choices: RoundingChoices, base: list[Decimal], lot_limits: LotLimits, n: int
+             ) -> None:
+    """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first.
+    ``base`` is step 1's targets (``on_grid`` of ``choices.base``)."""
     order = sorted((i for i in range(n) if choices.up[i] is not None), key=lambda i: (-choices.remainder[i], i))
     for i in order:
-        if ledger.target[i] != ledger.on_grid(i, choices.base[i]):
+        if ledger.target[i] != base[i]:
             continue  # a later step already moved it
         candidate = ledger.on_grid(i, float(choices.up[i] or 0.0))
         if lot_limits.allows(ledger, i, candidate):
@@ -371,8 +378,8 @@ def round_up(ledger: TargetLedger, choices: RoundingChoices, lot_limits: LotLimi
 
 def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: FloatArray, n: int) -> None:
     """Step 5: while cash is above its cap, add single lots where the target weight is furthest ahead."""
-    if lot_limits.cash_max >= 1:
-        return
+    if lot_limits.cash_max >= 1 or ledger.cash <= money(ledger.nav * lot_limits.cash_max):
+        return  # the cash within its cap already (most accounts): no prices and lots converted to floats
     prices = np.array([float(p) for p in ledger.price[:n]])
     lots = np.array([float(x) for x in ledger.lot[:n]])
     for _ in range(4 * n + 100):
