@@ -57,7 +57,7 @@ class Leg(NamedTuple):
         coefficient and exponent): the legs of a chunk's outcomes, about 20 a traded account, travel from the workers
         to the driver, and pickled this way the outcomes of 1,500 accounts are half the bytes (2.5 MB), pickle in
         108 ms instead of 401 on the workers and unpickle in 173 instead of 294 on the driver."""
-        numbers = " ".join(str(getattr(self, name)) for name in LEG_NUMBERS)
+        numbers = " ".join(map(str, self[3:11]))
         return _unpickle_leg, (self.account, self.symbol, self.side, numbers, self.break_even_alpha)
 
     @classmethod
@@ -66,6 +66,7 @@ class Leg(NamedTuple):
         return cls(**values)
 
 
+# a ``Leg``'s numbers, ``leg[3:11]`` (a slice of the tuple is read in a quarter of the time of the eight names)
 LEG_NUMBERS = ("quantity", "price", "notional", "cost", "current_quantity", "target_quantity", "lot", "nav_value")
 FIELD, LINE = "\x1f", "\n"  # the separators of ``pack_legs``: no symbol or number holds them (else not packed)
 
@@ -84,8 +85,7 @@ def pack_legs(account: str, legs: Sequence[Leg]) -> str | tuple[Leg, ...]:
     for leg in legs:
         if leg.account != account or FIELD in leg.symbol or LINE in leg.symbol or FIELD in leg.side:
             return tuple(legs)
-        lines.append(FIELD.join((leg.symbol, leg.side, *(str(getattr(leg, name)) for name in LEG_NUMBERS),
-                                 repr(leg.break_even_alpha))))
+        lines.append(FIELD.join((leg.symbol, leg.side, *map(str, leg[3:11]), repr(leg.break_even_alpha))))
     return LINE.join(lines)
 
 
