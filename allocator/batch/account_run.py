@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from allocator.batch.accounts import AccountHoldings, AccountSpec
@@ -105,7 +106,7 @@ class AccountOutcome:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled with its legs packed in one string (``blocks.pack_legs``): the outcomes travel from the workers
         to the driver, and are kept in the journal, pickled."""
-        values = tuple(getattr(self, f.name) for f in OUTCOME_FIELDS)
+        values = OUTCOME_VALUES(self)
         return _unpickle_outcome, (values, pack_legs(self.account, self.legs), self.files)
 
     @classmethod
@@ -115,6 +116,7 @@ class AccountOutcome:
 
 
 OUTCOME_FIELDS = tuple(f for f in dataclasses.fields(AccountOutcome) if f.name not in ("legs", "files"))
+OUTCOME_VALUES = attrgetter(*(f.name for f in OUTCOME_FIELDS))  # an outcome's values of them, as a tuple
 
 
 def _unpickle_outcome(values: tuple[Any, ...], legs: str | tuple[Leg, ...], files: dict[str, bytes]

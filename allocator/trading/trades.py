@@ -185,25 +185,24 @@ def _trade_list(ledger: TargetLedger, universe: Universe, target_weight: FloatAr
     cash_rising = cash_after > universe.cash_value
     n = universe.size
     signals = signal_reasons(returns, scores)
+    weights = target_weight.tolist()
     trades = []
-    for i, symbol in enumerate(ledger.symbols):
-        change = ledger.target[i] - ledger.current[i]
-        if change == 0:
+    for i, (symbol, current, target, price) in enumerate(zip(ledger.symbols, ledger.current, ledger.target,
+                                                             ledger.price, strict=True)):
+        if target == current:
             continue
+        change = target - current
         side = BUY if change > 0 else SELL
         _, notional, cost = ledger.trade_of(i)  # money(abs(change) * price) and its cost_of, as set kept them
         inside = i < n
         reason = trade_reason(i, side, universe, signals, rsi_rules, cash_rising) if inside else EXIT_UNIVERSE
-        trades.append(Trade(
-            symbol=symbol, side=side, quantity=abs(change), price=ledger.price[i], notional_value=notional,
-            current_quantity=ledger.current[i], target_quantity=ledger.target[i],
-            current_weight=float(ledger.current[i] * ledger.price[i]) / nav,
-            target_weight=float(target_weight[i]) if inside else 0.0,
-            estimated_cost_value=cost, reason=reason,
-            break_even_alpha=float(cost / notional) / horizon if notional else 0.0))
+        # by position (``Trade``'s fields in order): by keyword, a Trade took twice as long to make
+        trades.append(Trade(symbol, side, abs(change), price, notional, current, target,
+                            float(current * price) / nav, weights[i] if inside else 0.0, cost, reason,
+                            float(cost / notional) / horizon if notional else 0.0))
     trades.sort(key=lambda t: (t.side != SELL, -t.notional_value, t.symbol))
     nav_after = float(ledger.nav)
-    achieved = np.array([float(ledger.target[i] * ledger.price[i]) / nav_after for i in range(n)])
+    achieved = np.array([float(q * p) / nav_after for q, p in zip(ledger.target[:n], ledger.price[:n], strict=True)])
     return TradeList(
         trades=tuple(trades), cash_before_value=universe.cash_value, cash_after_value=cash_after,
         symbols=tuple(ledger.symbols), current_quantity=tuple(ledger.current), final_quantity=tuple(ledger.target),
