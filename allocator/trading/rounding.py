@@ -251,9 +251,11 @@ def rounding_choices(wanted: FloatArray, current: FloatArray, lots: FloatArray, 
     required: list[bool] = []
     # Python floats, not NumPy scalars: the same IEEE arithmetic at a third of the cost per operation
     columns = (np.asarray(column).tolist() for column in (wanted, current, lots, bounds.lower, bounds.upper))
+    # each bound with its tolerance and each gap computed once; comparisons for ``max`` (a function call costs more)
     for want, have, lot, low, high in zip(*columns, strict=True):
-        tolerance = 1e-9 * max(1.0, have)
-        required.append(have > high + tolerance or have < low - tolerance)
+        tolerance = 1e-9 * (have if have > 1.0 else 1.0)  # 1e-9 * max(1.0, have)
+        top, bottom = high + tolerance, low - tolerance
+        required.append(have > top or have < bottom)
         if want <= tolerance and low <= tolerance:  # the optimizer exits the position: sell it whole
             base.append(0.0)
             up.append(None)
@@ -262,17 +264,20 @@ def rounding_choices(wanted: FloatArray, current: FloatArray, lots: FloatArray, 
         steps = (want - have) / lot
         whole = math.trunc(steps + math.copysign(1e-9, steps))
         quantity = have + whole * lot
-        if quantity > high + tolerance:
+        if quantity > top:
             quantity = _grid_below(have, lot, high)
-        if quantity < low - tolerance:
+        if quantity < bottom:
             above = _grid_above(have, lot, low)
-            quantity = above if above <= high + tolerance else quantity
-        quantity = max(quantity, 0.0)
+            quantity = above if above <= top else quantity
+        if quantity < 0.0:  # max(quantity, 0.0)
+            quantity = 0.0
         base.append(quantity)
-        step = math.copysign(lot, want - quantity) if abs(want - quantity) > tolerance else 0.0
+        gap = want - quantity
+        distance = abs(gap)
+        step = math.copysign(lot, gap) if distance > tolerance else 0.0
         candidate = quantity + step
-        fraction = abs(want - quantity) / lot
-        allowed = step != 0 and candidate >= 0 and low - tolerance <= candidate <= high + tolerance
+        fraction = distance / lot
+        allowed = step != 0 and candidate >= 0 and bottom <= candidate <= top
         up.append(candidate if allowed and fraction >= 0.5 else None)
         remainder.append(fraction)
     return RoundingChoices(base=base, up=up, remainder=remainder, required=required)
@@ -341,26 +346,30 @@ class LotLimits:
     lower: FloatArray | None = None
     raise_to: Decimal | None = None
 
-    def allows(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
-        if float(quantity) > self.upper[i] + 1e-9 * max(1.0, float(quantity)):
+    def take(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
+        """Make ``quantity`` (shares) the target of asset ``i`` if it keeps every limit; whether it did."""
+        shares = float(quantity)
+        if shares > self.upper[i] + 1e-9 * max(1.0, shares):
             return False
         change = quantity - ledger.current[i]
         if change and quantity != 0 and abs(change) * ledger.price[i] < self.minimum:
             return False
         # ``cash_if`` and the market values, each computed once: ``_trade`` and ``money`` of the target are kept
-        # by the ledger, and the trial ``set`` and its undoing below reuse them (``_move``)
+        # by the ledger, and the ``set`` below (or the trial one and its undoing) reuse them (``_move``)
         trade, value = ledger._trade(i, quantity), money(quantity * ledger.price[i])
         old, old_trade, old_value = ledger.target[i], ledger._traded[i], ledger._values[i]
         cash = ledger.cash + trade[0] - old_trade[0]
         nav = cash + ledger.value + value - old_value
         if cash < max(Decimal(0), money(nav * self.cash_min)):
             return False
-        if self.turnover_max is None:
-            return True
+        # ``set`` as its ``_move``, also for a number equal to the target (a lot lost in floating point): ``_trade``
+        # and the market value then equal the kept ones, to the exponent, and every total moves by an exact zero
         ledger._move(i, quantity, trade, value)
-        bound = ledger.turnover_bound(self.nav_before, self.inflow, self.outflow)
-        ledger._move(i, old, old_trade, old_value)
-        return bound <= self.turnover_max
+        if self.turnover_max is not None and not (
+                ledger.turnover_bound(self.nav_before, self.inflow, self.outflow) <= self.turnover_max):
+            ledger._move(i, old, old_trade, old_value)
+            return False
+        return True
 
 
 def round_up(ledger: TargetLedger, choices: RoundingChoices, base: list[Decimal], lot_limits: LotLimits, n: int
@@ -372,8 +381,7 @@ def round_up(ledger: TargetLedger, choices: RoundingChoices, base: list[Decimal]
         if ledger.target[i] != base[i]:
             continue  # a later step already moved it
         candidate = ledger.on_grid(i, float(choices.up[i] or 0.0))
-        if lot_limits.allows(ledger, i, candidate):
-            ledger.set(i, candidate)
+        lot_limits.take(ledger, i, candidate)
 
 
 def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: FloatArray, n: int) -> None:
@@ -393,8 +401,7 @@ def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: Flo
             if gap[i] <= 0:
                 return
             candidate = ledger.target[i] + ledger.lot[i]
-            if lot_limits.allows(ledger, int(i), candidate):
-                ledger.set(int(i), candidate)
+            if lot_limits.take(ledger, int(i), candidate):
                 break
         else:
             return
