@@ -287,10 +287,11 @@ def drop_small(ledger: TargetLedger, choices: RoundingChoices, minimum: Decimal,
     """Step 2: cancel trades under the minimum value unless they close a position or a limit requires them."""
     if minimum <= 0:
         return
-    for i in range(n):
-        change = ledger.target[i] - ledger.current[i]
-        if change and ledger.target[i] != 0 and not choices.required[i] and abs(change) * ledger.price[i] < minimum:
-            ledger.set(i, ledger.current[i])
+    # compared before subtracting: most assets of an account do not trade (the lists copied: ``set`` changes one)
+    for i, (target, current) in enumerate(zip(ledger.target[:n], ledger.current[:n], strict=True)):
+        if (target != current and target != 0 and not choices.required[i]
+                and abs(target - current) * ledger.price[i] < minimum):
+            ledger.set(i, current)
 
 
 def fund_buys(ledger: TargetLedger, cash_min: float, lower: FloatArray, warnings: list[str]) -> None:

@@ -24,6 +24,7 @@ from allocator.optimize.families import violations
 from allocator.terms import BUY, SELL, Side
 from allocator.trading.reasons import EXIT_UNIVERSE, signal_reasons, trade_reason
 from allocator.trading.rounding import (
+    ZERO,
     LotLimits,
     TargetLedger,
     drop_small,
@@ -218,7 +219,7 @@ def reconcile(trade_list: TradeList) -> list[str]:
     for symbol, before, after in zip(trade_list.symbols, trade_list.current_quantity, trade_list.final_quantity,
                                      strict=True):
         trade = by_symbol.get(symbol)
-        change = Decimal(0) if trade is None else (trade.quantity if trade.side == BUY else -trade.quantity)
+        change = ZERO if trade is None else (trade.quantity if trade.side == BUY else -trade.quantity)
         if before + change != after:
             problems.append(f"{symbol}: {before} + {change} != {after}")
         if trade is not None and trade.side == SELL and trade.quantity > before:
