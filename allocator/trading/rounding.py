@@ -99,7 +99,8 @@ class TargetLedger:
     def __post_init__(self) -> None:
         self.target = list(self.current)
         self.cash = self.cash_before
-        self._values = [money(q * p) for q, p in zip(self.current, self.price, strict=True)]
+        # ``money(q * p)`` written out: 50 calls an account saved
+        self._values = [(q * p).quantize(CENT, ROUND_HALF_UP) for q, p in zip(self.current, self.price, strict=True)]
         self.value = sum(self._values, Decimal(0))
         none = (Decimal(0), Decimal(0), Decimal(0))  # ``_trade`` of the holding itself
         self._traded = [none] * len(self.current)
@@ -193,19 +194,20 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     no-sell (``>= current``) and the trading mode's no sells (invest) and no buys (raise) kept exactly in
     shares."""
     weight_lower, weight_upper = asset_bounds(limits)
-    lower = np.maximum(weight_lower, 0.0) * nav / prices
+    floor = np.maximum(weight_lower, 0.0)
+    lower = floor * nav / prices
     upper = np.where(np.isfinite(weight_upper), weight_upper * nav / prices, np.inf)
     no_add = np.isfinite(limits.rsi.upper)
     no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
+    below = limits.current - 1e-12
     # a bare no-add (``w <= w0``, e.g. a substitute of an overbought fund) that is the tightest cap holds the
     # current shares, not ``w0`` at the lower NAV after costs (which would force a sale of a fraction of a share)
-    bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= weight_upper + 1e-12)
-    upper = np.where(bare, np.maximum(upper, current), upper)
+    bare = no_add & (limits.rsi.upper >= below) & (limits.rsi.upper <= weight_upper + 1e-12)
     # likewise any weight cap at or above the current weight (raise mode's w <= w0 among them) lets the current
     # shares stand, and any floor at or below it asks for no purchase: costs lower the NAV by a few basis points,
-    # which is no reason to trade a share
-    upper = np.where(weight_upper >= limits.current - 1e-12, np.maximum(upper, current), upper)
-    lower = np.where(np.maximum(weight_lower, 0.0) <= limits.current + 1e-12, np.minimum(lower, current), lower)
+    # which is no reason to trade a share (both raisings of the cap in one: the second raised to the same maximum)
+    upper = np.where(bare | (weight_upper >= below), np.maximum(upper, current), upper)
+    lower = np.where(floor <= limits.current + 1e-12, np.minimum(lower, current), lower)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
     # the mode's rows in shares win over weight bounds at w0 that NAV after costs would put a fraction of a share
