@@ -152,6 +152,9 @@ def allocations_csv(blocks: Sequence[Block]) -> bytes:
     rows = []
     accounts: dict[str, str] = {}  # an account's cell and a lot's, made once for the whole file
     lots: dict[Decimal, str] = {}
+    # a quantity's cell by its ``str``, which fixes the Decimal and so its text: most legs are a few lots, and
+    # ``quantity_text`` of one with a decimal point (``10.0``) took 1 us, ``str`` and a look-up 0.1
+    quantities: dict[str, str] = {}
     for block in blocks:
         total, symbol, side = block.quantity, safe_text(block.symbol), block.side
         for leg in block.legs:
@@ -161,8 +164,11 @@ def allocations_csv(blocks: Sequence[Block]) -> bytes:
             lot = lots.get(leg.lot)
             if lot is None:
                 lot = lots[leg.lot] = quantity_text(leg.lot)
-            rows.append([symbol, side, account, quantity_text(leg.quantity), str(leg.price), lot,
-                         f"{leg.quantity / total:.10f}"])
+            key = str(leg.quantity)
+            quantity = quantities.get(key)
+            if quantity is None:
+                quantity = quantities[key] = quantity_text(leg.quantity)
+            rows.append([symbol, side, account, quantity, str(leg.price), lot, f"{leg.quantity / total:.10f}"])
     return csv_bytes(["symbol", "side", "account", "quantity", "price", "lot_size", "share"], rows)
 
 
