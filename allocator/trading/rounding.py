@@ -127,7 +127,7 @@ class TargetLedger:
         exact, current, lot = to_decimal(quantity), self.current[i], self.lot[i]
         lots = 0 if exact == current else round((exact - current) / lot)  # most assets of an account stay put
         grid = current + lots * lot
-        return ZERO if grid < 0 else grid  # ``max(grid, Decimal(0))``, in a third of the time
+        return ZERO if grid < 0 else grid  # ``max(grid, Decimal(0))`` without the call
 
     def set(self, i: int, quantity: Decimal) -> None:
         """Make ``quantity`` (shares) the target of asset ``i`` and update the running totals."""
