@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
@@ -72,15 +73,16 @@ class TradeList:
     achieved_cash_weight: float
     warnings: tuple[str, ...] = ()
 
-    @property
+    # the sums, each made once: a run reads them four times (trades, reconcile, summary, the batch's row)
+    @cached_property
     def total_cost_value(self) -> Decimal:
         return sum((t.estimated_cost_value for t in self.trades), Decimal(0))
 
-    @property
+    @cached_property
     def bought_value(self) -> Decimal:
         return sum((t.notional_value for t in self.trades if t.side == BUY), Decimal(0))
 
-    @property
+    @cached_property
     def sold_value(self) -> Decimal:
         return sum((t.notional_value for t in self.trades if t.side == SELL), Decimal(0))
 
