@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from allocator.batch.accounts import AccountHoldings, AccountSpec
@@ -28,7 +29,9 @@ from allocator.errors import AllocatorError, ConfigError, DataError, InfeasibleE
 from allocator.pipeline import MarketModel, prepare_account
 
 if TYPE_CHECKING:
+    from allocator.domain import Universe
     from allocator.optimize.problem import ProblemCache
+    from allocator.trading.trades import TradeList
 
 
 class Status(StrEnum):
@@ -103,7 +106,7 @@ class AccountOutcome:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled with its legs packed in one string (``blocks.pack_legs``): the outcomes travel from the workers
         to the driver, and are kept in the journal, pickled."""
-        values = tuple(getattr(self, f.name) for f in OUTCOME_FIELDS)
+        values = OUTCOME_VALUES(self)
         return _unpickle_outcome, (values, pack_legs(self.account, self.legs), self.files)
 
     @classmethod
@@ -113,6 +116,7 @@ class AccountOutcome:
 
 
 OUTCOME_FIELDS = tuple(f for f in dataclasses.fields(AccountOutcome) if f.name not in ("legs", "files"))
+OUTCOME_VALUES = attrgetter(*(f.name for f in OUTCOME_FIELDS))  # an outcome's values of them, as a tuple
 
 
 def _unpickle_outcome(values: tuple[Any, ...], legs: str | tuple[Leg, ...], files: dict[str, bytes]
@@ -243,14 +247,36 @@ def _rebalance(model: BatchModel, task: AccountTask, options: RunOptions, state:
                **({"mode": spec.mode.value} if spec.mode is not None else {})}
     summary = summarize(result)
     files = run_files(result, command, list(options.formats), summary)
-    lots = dict(zip(universe.symbols, universe.lot_size, strict=True))
-    default_lot = float(cfg.trading.lot_size)
-    legs = tuple(Leg(account=source.account, symbol=t.symbol, side=t.side, quantity=t.quantity, price=t.price,
-                     notional=t.notional_value, cost=t.estimated_cost_value, current_quantity=t.current_quantity,
-                     target_quantity=t.target_quantity,
-                     lot=Decimal(repr(float(lots.get(t.symbol, default_lot)))).normalize(),
-                     nav_value=nav, break_even_alpha=float(t.break_even_alpha)) for t in trades.trades)
+    legs = trade_legs(source.account, trades, universe, float(cfg.trading.lot_size), nav)
     return dataclasses.replace(
         base, status=Status.TRADED, nav_value=str(nav), drift_before=before, drift_after=after,
         trades=len(trades.trades), turnover=summary.achieved.turnover or 0.0,
         cost_value=str(trades.total_cost_value), reason="; ".join(result.relaxations), legs=legs, files=files)
+
+
+def trade_legs(account: str, trades: TradeList, universe: Universe, default_lot: float, nav: Decimal
+               ) -> tuple[Leg, ...]:
+    """The account's trades as legs of the book's blocks: ``lot`` is the account's lot in the symbol (``default_lot``
+    for a holding outside the universe), ``nav`` its NAV before trading (account currency)."""
+    lots = dict(zip(universe.symbols, universe.lot_size.tolist(), strict=True))
+    # positional: a named tuple made by keyword took 2.5 times as long
+    return tuple(Leg(account, t.symbol, t.side, t.quantity, t.price, t.notional_value, t.estimated_cost_value,
+                     t.current_quantity, t.target_quantity, lot_decimal(lots.get(t.symbol, default_lot)), nav,
+                     float(t.break_even_alpha)) for t in trades.trades)
+
+
+_LOTS: dict[float, Decimal] = {}  # ``lot_decimal``'s results: an account's lots are its model's, mostly one or two
+LOTS_KEPT = 1 << 10  # values; the memo is emptied when full
+
+
+def lot_decimal(lot: float) -> Decimal:
+    """A lot size (shares) as ``Decimal``, normalized (``1.0`` -> ``1``): the shortest decimal that reads back as
+    ``lot``. Zero is never kept: 0.0 and -0.0 are one key but two decimals."""
+    found = _LOTS.get(lot)
+    if found is None or not lot:
+        found = Decimal(repr(float(lot))).normalize()
+        if lot:
+            if len(_LOTS) >= LOTS_KEPT:
+                _LOTS.clear()
+            _LOTS[lot] = found
+    return found

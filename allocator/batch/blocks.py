@@ -57,7 +57,7 @@ class Leg(NamedTuple):
         coefficient and exponent): the legs of a chunk's outcomes, about 20 a traded account, travel from the workers
         to the driver, and pickled this way the outcomes of 1,500 accounts are half the bytes (2.5 MB), pickle in
         108 ms instead of 401 on the workers and unpickle in 173 instead of 294 on the driver."""
-        numbers = " ".join(str(getattr(self, name)) for name in LEG_NUMBERS)
+        numbers = " ".join(map(str, self[3:11]))
         return _unpickle_leg, (self.account, self.symbol, self.side, numbers, self.break_even_alpha)
 
     @classmethod
@@ -66,6 +66,7 @@ class Leg(NamedTuple):
         return cls(**values)
 
 
+# a ``Leg``'s numbers, ``leg[3:11]`` (one slice of the tuple: 0.1 us, where reading the eight by name took 0.6)
 LEG_NUMBERS = ("quantity", "price", "notional", "cost", "current_quantity", "target_quantity", "lot", "nav_value")
 FIELD, LINE = "\x1f", "\n"  # the separators of ``pack_legs``: no symbol or number holds them (else not packed)
 
@@ -84,8 +85,7 @@ def pack_legs(account: str, legs: Sequence[Leg]) -> str | tuple[Leg, ...]:
     for leg in legs:
         if leg.account != account or FIELD in leg.symbol or LINE in leg.symbol or FIELD in leg.side:
             return tuple(legs)
-        lines.append(FIELD.join((leg.symbol, leg.side, *(str(getattr(leg, name)) for name in LEG_NUMBERS),
-                                 repr(leg.break_even_alpha))))
+        lines.append(FIELD.join((leg.symbol, leg.side, *map(str, leg[3:11]), repr(leg.break_even_alpha))))
     return LINE.join(lines)
 
 
@@ -152,6 +152,9 @@ def allocations_csv(blocks: Sequence[Block]) -> bytes:
     rows = []
     accounts: dict[str, str] = {}  # an account's cell and a lot's, made once for the whole file
     lots: dict[Decimal, str] = {}
+    # a quantity's cell by its ``str``, which fixes the Decimal and so its text: most legs are a few lots, and
+    # ``quantity_text`` of one with a decimal point (``10.0``) took 1 us, ``str`` and a look-up 0.1
+    quantities: dict[str, str] = {}
     for block in blocks:
         total, symbol, side = block.quantity, safe_text(block.symbol), block.side
         for leg in block.legs:
@@ -161,8 +164,11 @@ def allocations_csv(blocks: Sequence[Block]) -> bytes:
             lot = lots.get(leg.lot)
             if lot is None:
                 lot = lots[leg.lot] = quantity_text(leg.lot)
-            rows.append([symbol, side, account, quantity_text(leg.quantity), str(leg.price), lot,
-                         f"{leg.quantity / total:.10f}"])
+            key = str(leg.quantity)
+            quantity = quantities.get(key)
+            if quantity is None:
+                quantity = quantities[key] = quantity_text(leg.quantity)
+            rows.append([symbol, side, account, quantity, str(leg.price), lot, f"{leg.quantity / total:.10f}"])
     return csv_bytes(["symbol", "side", "account", "quantity", "price", "lot_size", "share"], rows)
 
 

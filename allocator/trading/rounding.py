@@ -37,10 +37,13 @@ from allocator.optimize.constraints import Limits
 from allocator.optimize.families import asset_bounds
 
 CENT = Decimal("0.01")
+ZERO = Decimal(0)
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """``value`` to the cent, halves up. The rounding is passed by position: by keyword, ``quantize`` took 0.37 us
+    instead of 0.15 (about 140 calls an account in ``allocate batch``)."""
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 # ``to_decimal``'s results by value: an account's prices, lots and cost rates are its model's, and most quantities
@@ -96,7 +99,8 @@ class TargetLedger:
     def __post_init__(self) -> None:
         self.target = list(self.current)
         self.cash = self.cash_before
-        self._values = [money(q * p) for q, p in zip(self.current, self.price, strict=True)]
+        # ``money(q * p)`` written out: 50 calls an account saved
+        self._values = [(q * p).quantize(CENT, ROUND_HALF_UP) for q, p in zip(self.current, self.price, strict=True)]
         self.value = sum(self._values, Decimal(0))
         none = (Decimal(0), Decimal(0), Decimal(0))  # ``_trade`` of the holding itself
         self._traded = [none] * len(self.current)
@@ -120,8 +124,10 @@ class TargetLedger:
     def on_grid(self, i: int, quantity: float) -> Decimal:
         """``quantity`` (shares, computed in floating point) as the exact lot multiple it stands for: the current
         holding plus a whole number of lots, in ``Decimal`` (no 62.47900000000004 reaches an order)."""
-        lots = round((to_decimal(quantity) - self.current[i]) / self.lot[i])
-        return max(self.current[i] + lots * self.lot[i], Decimal(0))
+        exact, current, lot = to_decimal(quantity), self.current[i], self.lot[i]
+        lots = 0 if exact == current else round((exact - current) / lot)  # most assets of an account stay put
+        grid = current + lots * lot
+        return ZERO if grid < 0 else grid  # ``max(grid, Decimal(0))`` without the call
 
     def set(self, i: int, quantity: Decimal) -> None:
         """Make ``quantity`` (shares) the target of asset ``i`` and update the running totals."""
@@ -188,19 +194,20 @@ def share_bounds(limits: Limits, prices: FloatArray, current: FloatArray, nav: f
     no-sell (``>= current``) and the trading mode's no sells (invest) and no buys (raise) kept exactly in
     shares."""
     weight_lower, weight_upper = asset_bounds(limits)
-    lower = np.maximum(weight_lower, 0.0) * nav / prices
+    floor = np.maximum(weight_lower, 0.0)
+    lower = floor * nav / prices
     upper = np.where(np.isfinite(weight_upper), weight_upper * nav / prices, np.inf)
     no_add = np.isfinite(limits.rsi.upper)
     no_sell = np.isfinite(limits.rsi.lower) & (limits.rsi.lower >= limits.current)
+    below = limits.current - 1e-12
     # a bare no-add (``w <= w0``, e.g. a substitute of an overbought fund) that is the tightest cap holds the
     # current shares, not ``w0`` at the lower NAV after costs (which would force a sale of a fraction of a share)
-    bare = no_add & (limits.rsi.upper >= limits.current - 1e-12) & (limits.rsi.upper <= weight_upper + 1e-12)
-    upper = np.where(bare, np.maximum(upper, current), upper)
+    bare = no_add & (limits.rsi.upper >= below) & (limits.rsi.upper <= weight_upper + 1e-12)
     # likewise any weight cap at or above the current weight (raise mode's w <= w0 among them) lets the current
     # shares stand, and any floor at or below it asks for no purchase: costs lower the NAV by a few basis points,
-    # which is no reason to trade a share
-    upper = np.where(weight_upper >= limits.current - 1e-12, np.maximum(upper, current), upper)
-    lower = np.where(np.maximum(weight_lower, 0.0) <= limits.current + 1e-12, np.minimum(lower, current), lower)
+    # which is no reason to trade a share (both raisings of the cap in one: the second raised to the same maximum)
+    upper = np.where(bare | (weight_upper >= below), np.maximum(upper, current), upper)
+    lower = np.where(floor <= limits.current + 1e-12, np.minimum(lower, current), lower)
     upper = np.where(no_add, np.minimum(upper, current), upper)
     lower = np.where(no_sell, np.maximum(lower, current), lower)
     # the mode's rows in shares win over weight bounds at w0 that NAV after costs would put a fraction of a share
@@ -246,9 +253,11 @@ def rounding_choices(wanted: FloatArray, current: FloatArray, lots: FloatArray, 
     required: list[bool] = []
     # Python floats, not NumPy scalars: the same IEEE arithmetic at a third of the cost per operation
     columns = (np.asarray(column).tolist() for column in (wanted, current, lots, bounds.lower, bounds.upper))
+    # each bound with its tolerance and each gap computed once; comparisons for ``max`` (a function call costs more)
     for want, have, lot, low, high in zip(*columns, strict=True):
-        tolerance = 1e-9 * max(1.0, have)
-        required.append(have > high + tolerance or have < low - tolerance)
+        tolerance = 1e-9 * (have if have > 1.0 else 1.0)  # 1e-9 * max(1.0, have)
+        top, bottom = high + tolerance, low - tolerance
+        required.append(have > top or have < bottom)
         if want <= tolerance and low <= tolerance:  # the optimizer exits the position: sell it whole
             base.append(0.0)
             up.append(None)
@@ -257,17 +266,20 @@ def rounding_choices(wanted: FloatArray, current: FloatArray, lots: FloatArray, 
         steps = (want - have) / lot
         whole = math.trunc(steps + math.copysign(1e-9, steps))
         quantity = have + whole * lot
-        if quantity > high + tolerance:
+        if quantity > top:
             quantity = _grid_below(have, lot, high)
-        if quantity < low - tolerance:
+        if quantity < bottom:
             above = _grid_above(have, lot, low)
-            quantity = above if above <= high + tolerance else quantity
-        quantity = max(quantity, 0.0)
+            quantity = above if above <= top else quantity
+        if quantity < 0.0:  # max(quantity, 0.0)
+            quantity = 0.0
         base.append(quantity)
-        step = math.copysign(lot, want - quantity) if abs(want - quantity) > tolerance else 0.0
+        gap = want - quantity
+        distance = abs(gap)
+        step = math.copysign(lot, gap) if distance > tolerance else 0.0
         candidate = quantity + step
-        fraction = abs(want - quantity) / lot
-        allowed = step != 0 and candidate >= 0 and low - tolerance <= candidate <= high + tolerance
+        fraction = distance / lot
+        allowed = step != 0 and candidate >= 0 and bottom <= candidate <= top
         up.append(candidate if allowed and fraction >= 0.5 else None)
         remainder.append(fraction)
     return RoundingChoices(base=base, up=up, remainder=remainder, required=required)
@@ -277,10 +289,11 @@ def drop_small(ledger: TargetLedger, choices: RoundingChoices, minimum: Decimal,
     """Step 2: cancel trades under the minimum value unless they close a position or a limit requires them."""
     if minimum <= 0:
         return
-    for i in range(n):
-        change = ledger.target[i] - ledger.current[i]
-        if change and ledger.target[i] != 0 and not choices.required[i] and abs(change) * ledger.price[i] < minimum:
-            ledger.set(i, ledger.current[i])
+    # compared before subtracting: most assets of an account do not trade (the lists copied: ``set`` changes one)
+    for i, (target, current) in enumerate(zip(ledger.target[:n], ledger.current[:n], strict=True)):
+        if (target != current and target != 0 and not choices.required[i]
+                and abs(target - current) * ledger.price[i] < minimum):
+            ledger.set(i, current)
 
 
 def fund_buys(ledger: TargetLedger, cash_min: float, lower: FloatArray, warnings: list[str]) -> None:
@@ -336,43 +349,48 @@ class LotLimits:
     lower: FloatArray | None = None
     raise_to: Decimal | None = None
 
-    def allows(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
-        if float(quantity) > self.upper[i] + 1e-9 * max(1.0, float(quantity)):
+    def take(self, ledger: TargetLedger, i: int, quantity: Decimal) -> bool:
+        """Make ``quantity`` (shares) the target of asset ``i`` if it keeps every limit; whether it did."""
+        shares = float(quantity)
+        if shares > self.upper[i] + 1e-9 * max(1.0, shares):
             return False
         change = quantity - ledger.current[i]
         if change and quantity != 0 and abs(change) * ledger.price[i] < self.minimum:
             return False
         # ``cash_if`` and the market values, each computed once: ``_trade`` and ``money`` of the target are kept
-        # by the ledger, and the trial ``set`` and its undoing below reuse them (``_move``)
+        # by the ledger, and the ``set`` below (or the trial one and its undoing) reuse them (``_move``)
         trade, value = ledger._trade(i, quantity), money(quantity * ledger.price[i])
         old, old_trade, old_value = ledger.target[i], ledger._traded[i], ledger._values[i]
         cash = ledger.cash + trade[0] - old_trade[0]
         nav = cash + ledger.value + value - old_value
         if cash < max(Decimal(0), money(nav * self.cash_min)):
             return False
-        if self.turnover_max is None:
-            return True
+        # ``set`` as its ``_move``, also for a number equal to the target (a lot lost in floating point): ``_trade``
+        # and the market value then equal the kept ones, to the exponent, and every total moves by an exact zero
         ledger._move(i, quantity, trade, value)
-        bound = ledger.turnover_bound(self.nav_before, self.inflow, self.outflow)
-        ledger._move(i, old, old_trade, old_value)
-        return bound <= self.turnover_max
+        if self.turnover_max is not None and not (
+                ledger.turnover_bound(self.nav_before, self.inflow, self.outflow) <= self.turnover_max):
+            ledger._move(i, old, old_trade, old_value)
+            return False
+        return True
 
 
-def round_up(ledger: TargetLedger, choices: RoundingChoices, lot_limits: LotLimits, n: int) -> None:
-    """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first."""
+def round_up(ledger: TargetLedger, choices: RoundingChoices, base: list[Decimal], lot_limits: LotLimits, n: int
+             ) -> None:
+    """Step 4: give each trade its nearest lot where that lot keeps every limit, closest to a full lot first.
+    ``base`` is step 1's targets (``on_grid`` of ``choices.base``)."""
     order = sorted((i for i in range(n) if choices.up[i] is not None), key=lambda i: (-choices.remainder[i], i))
     for i in order:
-        if ledger.target[i] != ledger.on_grid(i, choices.base[i]):
+        if ledger.target[i] != base[i]:
             continue  # a later step already moved it
         candidate = ledger.on_grid(i, float(choices.up[i] or 0.0))
-        if lot_limits.allows(ledger, i, candidate):
-            ledger.set(i, candidate)
+        lot_limits.take(ledger, i, candidate)
 
 
 def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: FloatArray, n: int) -> None:
     """Step 5: while cash is above its cap, add single lots where the target weight is furthest ahead."""
-    if lot_limits.cash_max >= 1:
-        return
+    if lot_limits.cash_max >= 1 or ledger.cash <= money(ledger.nav * lot_limits.cash_max):
+        return  # the cash within its cap already (most accounts): no prices and lots converted to floats
     prices = np.array([float(p) for p in ledger.price[:n]])
     lots = np.array([float(x) for x in ledger.lot[:n]])
     for _ in range(4 * n + 100):
@@ -386,8 +404,7 @@ def spend_excess(ledger: TargetLedger, lot_limits: LotLimits, target_weight: Flo
             if gap[i] <= 0:
                 return
             candidate = ledger.target[i] + ledger.lot[i]
-            if lot_limits.allows(ledger, int(i), candidate):
-                ledger.set(int(i), candidate)
+            if lot_limits.take(ledger, int(i), candidate):
                 break
         else:
             return

@@ -13,7 +13,7 @@ import pytest
 
 from allocator.batch import collector
 from allocator.batch.account_run import AccountOutcome, Status
-from allocator.batch.blocks import Leg, pack_legs
+from allocator.batch.blocks import LEG_NUMBERS, Leg, pack_legs
 from allocator.batch.chunk import unpack_outcomes, write_account_files
 from allocator.batch.journal import Journal, outcome_bytes
 from allocator.inputs.holdings import account_rows
@@ -87,6 +87,7 @@ def test_an_outcome_s_legs_pickle_packed_and_come_back_the_same() -> None:
                                    notional=Decimal("-0.00"), current_quantity=Decimal("1234567890.123456789"),
                                    lot=Decimal("0.001"), break_even_alpha=-1.2345678901234567e-05)
     many = AccountOutcome(**{**done.__dict__, "legs": (done.legs[0], second)})
+    assert Leg._fields[3:11] == LEG_NUMBERS  # pack_legs reads the numbers as this slice
     assert isinstance(pack_legs("A1", many.legs), str)
     odd = AccountOutcome(**{**done.__dict__, "legs": (second._replace(symbol="X\x1fY"),)})  # a separator: unpacked
     assert pack_legs("A1", odd.legs) == odd.legs
