@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import DataError
-from allocator.files.cells import csv_bytes, quantity_text, safe_text, unquote
+from allocator.files.cells import csv_cell, quantity_text, safe_text, unquote
 from allocator.files.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.files.reading import MIB, read_text, sha256_of
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
@@ -138,13 +138,21 @@ def trade_record(row: TradeRow) -> dict[str, str]:
 
 
 def trades_csv(sheet: TradeSheet) -> bytes:
-    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
-    rows = [[safe_text(row.symbol), row.side, quantity_text(row.quantity), format(row.price, "f"),
-             format(row.notional, "f"), quantity_text(row.current_quantity), quantity_text(row.target_quantity),
-             format(row.current_weight, "f"), format(row.target_weight, "f"), format(row.estimated_cost, "f"),
-             "" if row.break_even_alpha is None else format(row.break_even_alpha, "f"), safe_text(row.reason)]
-            for row in sheet.rows]  # the cells of ``trade_record`` in the order of ``TRADE_COLUMNS``
-    return csv_bytes(TRADE_COLUMNS, rows)
+    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe.
+
+    The bytes of ``csv_bytes(TRADE_COLUMNS, cells)`` for the cells of ``trade_record`` in the order of
+    ``TRADE_COLUMNS``: numbers never need quotes, and the text cells are quoted one by one (``csv_cell``), since most
+    reasons hold a comma and would otherwise send the whole file through ``csv.writer``."""
+    lines = [",".join(TRADE_COLUMNS)]
+    lines += [",".join((csv_cell(safe_text(row.symbol)), csv_cell(row.side), quantity_text(row.quantity),
+                        format(row.price, "f"), format(row.notional, "f"), quantity_text(row.current_quantity),
+                        quantity_text(row.target_quantity), format(row.current_weight, "f"),
+                        format(row.target_weight, "f"), format(row.estimated_cost, "f"),
+                        "" if row.break_even_alpha is None else format(row.break_even_alpha, "f"),
+                        csv_cell(safe_text(row.reason))))
+              for row in sheet.rows]
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
 
 
 def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:

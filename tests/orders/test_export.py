@@ -479,3 +479,33 @@ def test_a_run_trade_sheet_is_its_trade_records_read_back() -> None:
     read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, result.trades.cash_before_value,
                               result.trades.cash_after_value)
     assert sheet == read and trades_csv(sheet) == trades_csv(read)
+
+
+def csv_of_cells(sheet: TradeSheet) -> bytes:
+    """``trades.csv`` by its definition: the cells of each row's ``trade_record``, through ``csv.writer``."""
+    from allocator.files.cells import safe_text
+    from allocator.orders.trade_sheet import TRADE_COLUMNS, trade_record
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRADE_COLUMNS)
+    for row in sheet.rows:
+        record = {**trade_record(row), "symbol": safe_text(row.symbol), "reason": safe_text(row.reason)}
+        writer.writerow([record.get(c, "") for c in TRADE_COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+texts = st.one_of(st.text(max_size=8), st.sampled_from(["tilt(size -1.2, value -0.5)", '=HYPERLINK("x")', "a\nb",
+                                                        "a\rb", '"', ",", "-1"]))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(texts, texts, decimals, st.booleans()), max_size=5))
+def test_trades_csv_is_the_csv_writer_s_file_of_the_records(rows: list[tuple[str, str, Decimal, bool]]) -> None:
+    sheet = TradeSheet(run_id="c" * 64, as_of=date(2026, 1, 16), rows=tuple(
+        TradeRow(symbol=symbol, side="SELL", quantity=q, price=q, notional=q * 2, current_quantity=q * 3,
+                 target_quantity=Decimal("0.0"), current_weight=Decimal("0.0000000000"),
+                 target_weight=Decimal("-0.0100000000"), estimated_cost=Decimal("0.01"), reason=reason,
+                 break_even_alpha=Decimal("1E-7") if alpha else None)  # type: ignore[arg-type]
+        for symbol, reason, q, alpha in rows))
+    assert trades_csv(sheet) == csv_of_cells(sheet)
