@@ -138,21 +138,25 @@ def trade_record(row: TradeRow) -> dict[str, str]:
 
 
 def trades_csv(sheet: TradeSheet) -> bytes:
-    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe.
+    """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
+    return trades_csv_of([trade_line(row.symbol, row.side, (
+        quantity_text(row.quantity), format(row.price, "f"), format(row.notional, "f"),
+        quantity_text(row.current_quantity), quantity_text(row.target_quantity), format(row.current_weight, "f"),
+        format(row.target_weight, "f"), format(row.estimated_cost, "f"),
+        "" if row.break_even_alpha is None else format(row.break_even_alpha, "f")), row.reason) for row in sheet.rows])
 
-    The bytes of ``csv_bytes(TRADE_COLUMNS, cells)`` for the cells of ``trade_record`` in the order of
-    ``TRADE_COLUMNS``: numbers never need quotes, and the text cells are quoted one by one (``csv_cell``), since most
-    reasons hold a comma and would otherwise send the whole file through ``csv.writer``."""
-    lines = [",".join(TRADE_COLUMNS)]
-    lines += [",".join((csv_cell(safe_text(row.symbol)), csv_cell(row.side), quantity_text(row.quantity),
-                        format(row.price, "f"), format(row.notional, "f"), quantity_text(row.current_quantity),
-                        quantity_text(row.target_quantity), format(row.current_weight, "f"),
-                        format(row.target_weight, "f"), format(row.estimated_cost, "f"),
-                        "" if row.break_even_alpha is None else format(row.break_even_alpha, "f"),
-                        csv_cell(safe_text(row.reason))))
-              for row in sheet.rows]
-    lines.append("")
-    return "\n".join(lines).encode("utf-8")
+
+def trade_line(symbol: str, side: str, numbers: tuple[str, ...], reason: str) -> str:
+    """A row of ``trades.csv``, as ``csv_bytes`` writes the cells of ``trade_record`` in the order of
+    ``TRADE_COLUMNS`` (``numbers``: the texts from quantity to break_even_alpha). Numbers never need quotes; the text
+    cells are quoted one by one (``csv_cell``), since most reasons hold a comma and would otherwise send the whole
+    file through ``csv.writer``."""
+    return ",".join((csv_cell(safe_text(symbol)), csv_cell(side), *numbers, csv_cell(safe_text(reason))))
+
+
+def trades_csv_of(lines: list[str]) -> bytes:
+    """The bytes of ``trades.csv`` with these rows (``trade_line``)."""
+    return "\n".join([",".join(TRADE_COLUMNS), *lines, ""]).encode("utf-8")
 
 
 def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from collections.abc import Callable
 from datetime import date
@@ -509,3 +510,49 @@ def test_trades_csv_is_the_csv_writer_s_file_of_the_records(rows: list[tuple[str
                  break_even_alpha=Decimal("1E-7") if alpha else None)  # type: ignore[arg-type]
         for symbol, reason, q, alpha in rows))
     assert trades_csv(sheet) == csv_of_cells(sheet)
+
+
+printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=8)
+names = st.one_of(printable.filter(str.strip), st.sampled_from(['=HYPERLINK("x")', "a,b", "-1", "BRK.B"]))
+quantities = st.one_of(st.decimals(min_value=Decimal("0.1"), max_value=10**6, places=1),
+                       st.sampled_from([Decimal(x) for x in ("10.0", "12.50", "1E+2", "0.0001", "3")]))
+holdings = st.one_of(quantities, st.just(Decimal("0.0")))
+money = st.decimals(min_value=Decimal("0.01"), max_value=10**6, places=2)
+weights = st.one_of(st.floats(0.0, 2.0), st.sampled_from([-0.0, -4e-11, 1e-12]))
+SPOILED = {0: ["", "A\x00"], 2: [Decimal(0), Decimal("-1.0"), Decimal("NaN")], 3: [Decimal(0)], 4: [Decimal("-0.01")],
+           5: [Decimal("-1.0"), Decimal("NaN")], 6: [Decimal("Infinity")], 7: [math.nan], 8: [math.inf],
+           9: [Decimal("-0.01")], 10: ["a\nb"], 11: [-1e-9, math.nan]}  # by field: values reading refuses
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(names, st.sampled_from(["BUY", "SELL"]), quantities, money, money, holdings, holdings,
+                          weights, st.floats(-1.0, 1.0), money, names, weights), max_size=4),
+       st.one_of(st.none(), st.none(), st.tuples(st.integers(0, 3), st.sampled_from(
+           [(field, value) for field, values in SPOILED.items() for value in values]))))
+def test_a_trade_list_is_checked_and_written_as_its_records_read_back(
+        trades: list[tuple[Any, ...]], spoil: tuple[int, tuple[int, Any]] | None) -> None:
+    """``sheet_and_csv`` checks a list a column at a time and writes ``trades.csv`` from the texts it read the rows
+    from: the rows and bytes of its records read back, or refused when reading refuses them."""
+    from types import SimpleNamespace
+
+    from allocator.errors import DataError
+    from allocator.orders.trade_sheet import sheet_from_records
+    from allocator.outputs.trade_rows import sheet_and_csv, trade_rows
+    from allocator.terms import Side
+    from allocator.trading.trades import Trade
+
+    if spoil is not None and spoil[0] < len(trades):
+        row, (field, value) = spoil
+        trades[row] = (*trades[row][:field], value, *trades[row][field + 1:])
+    listed = tuple(Trade(symbol, Side(side), *numbers, reason=reason, break_even_alpha=alpha)  # type: ignore[arg-type]
+                   for symbol, side, *numbers, reason, alpha in trades)
+    result: Any = SimpleNamespace(trades=SimpleNamespace(trades=listed, cash_before_value=Decimal("5.00"),
+                                                         cash_after_value=Decimal("1.00")), as_of=date(2026, 1, 16))
+    try:
+        read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, Decimal("5.00"), Decimal("1.00"))
+    except DataError:
+        with pytest.raises(DataError):
+            sheet_and_csv(result, "0" * 64)
+        return
+    sheet, written = sheet_and_csv(result, "0" * 64)
+    assert sheet == read and written == trades_csv(read) == trades_csv(sheet)
