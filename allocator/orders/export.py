@@ -114,12 +114,9 @@ def render(sheet: TradeSheet, trade_format: OutputFormat, settings: OrdersConfig
     return orders_fix(orders, settings, delimiter)
 
 
-def trade_files(sheet: TradeSheet, formats: Iterable[OutputFormat], settings: OrdersConfig,
-                written: dict[OutputFormat, bytes] | None = None) -> dict[str, bytes]:
-    """File name -> bytes for each format asked for (``trades.csv``, ``trades.json``, ``orders.fix``, ...);
-    ``written`` holds the files of ``sheet`` the caller has already rendered, by format."""
-    written = written or {}
-    return {FILE_NAMES[f]: written[f] if f in written else render(sheet, f, settings) for f in dict.fromkeys(formats)}
+def trade_files(sheet: TradeSheet, formats: Iterable[OutputFormat], settings: OrdersConfig) -> dict[str, bytes]:
+    """File name -> bytes for each format asked for (``trades.csv``, ``trades.json``, ``orders.fix``, ...)."""
+    return {FILE_NAMES[f]: render(sheet, f, settings) for f in dict.fromkeys(formats)}
 
 
 def order_settings(config_path: Path | None, manifest: Manifest | None) -> OrdersConfig:

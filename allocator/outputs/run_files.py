@@ -19,7 +19,7 @@ from allocator.outputs.manifest import manifest_of
 from allocator.outputs.metrics import risk_contributions
 from allocator.outputs.model_parts import float_list, model_weight_columns, resolved_config
 from allocator.outputs.summary import RunSummary, summary_json
-from allocator.outputs.trade_rows import sheet_and_csv
+from allocator.outputs.trade_rows import trade_files_of
 from allocator.pipeline import RunResult
 
 OUTSIDE = "outside_universe"
@@ -67,14 +67,11 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     ``summary`` is the run's ``summarize(result)`` when the caller has it already (it is computed here otherwise).
     """
     from allocator.config.schema import OutputFormat
-    from allocator.orders.export import trade_files
 
-    formats = [OutputFormat(f) for f in ([trade_format] if isinstance(trade_format, str) else trade_format)]
+    formats = [trade_format] if isinstance(trade_format, str) else list(trade_format)
     manifest = manifest_of(result, command)
     files = {"weights.csv": weights_csv(result)}
-    sheet, csv = sheet_and_csv(result, manifest.run_id, csv=OutputFormat.CSV in formats)
-    files.update(trade_files(sheet, formats, result.config.orders,
-                             written={OutputFormat.CSV: csv} if OutputFormat.CSV in formats else None))
+    files.update(trade_files_of(result, manifest.run_id, [OutputFormat(f) for f in formats]))
     files["summary.json"] = summary_json(result, summary)
     record = dataclasses.replace(manifest, outputs=output_digests(files))
     data = record.to_json_dict()

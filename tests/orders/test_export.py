@@ -454,7 +454,7 @@ def test_send_takes_an_orders_fix_only_as_the_run_recorded_it(run_dir: Path, tmp
 
 def test_a_trusted_row_is_the_row_the_dataclass_makes() -> None:
     """``trusted_row`` skips the frozen dataclass's ``__init__`` (for speed), not any of its behaviour."""
-    from allocator.orders.trade_sheet import trusted_row
+    from allocator.orders.trade_sheet import trusted_row, trusted_rows
 
     fields: dict[str, Any] = {"symbol": "A", "side": "BUY", "quantity": Decimal(3), "price": Decimal("10.5"),
                               "notional": Decimal("31.50"), "current_quantity": Decimal(0),
@@ -462,10 +462,12 @@ def test_a_trusted_row_is_the_row_the_dataclass_makes() -> None:
                               "target_weight": Decimal("0.0315000000"), "estimated_cost": Decimal("0.01"),
                               "reason": "rebalance", "break_even_alpha": Decimal("0.0001000000")}
     made, trusted = TradeRow(**fields), trusted_row(dict(fields))
-    assert type(trusted) is TradeRow and trusted == made and hash(trusted) == hash(made)
-    assert repr(trusted) == repr(made) and vars(trusted) == vars(made)
-    with pytest.raises(AttributeError):
-        trusted.symbol = "B"  # type: ignore[misc]
+    (of_columns,) = trusted_rows([[value] for value in fields.values()])
+    for row in (trusted, of_columns):
+        assert type(row) is TradeRow and row == made and hash(row) == hash(made)
+        assert repr(row) == repr(made) and vars(row) == vars(made)
+        with pytest.raises(AttributeError):
+            row.symbol = "B"  # type: ignore[misc]
 
 
 def test_a_run_trade_sheet_is_its_trade_records_read_back() -> None:
@@ -520,8 +522,8 @@ holdings = st.one_of(quantities, st.just(Decimal("0.0")))
 money = st.decimals(min_value=Decimal("0.01"), max_value=10**6, places=2)
 weights = st.one_of(st.floats(0.0, 2.0), st.sampled_from([-0.0, -4e-11, 1e-12]))
 SPOILED = {0: ["", "A\x00"], 2: [Decimal(0), Decimal("-1.0"), Decimal("NaN")], 3: [Decimal(0)], 4: [Decimal("-0.01")],
-           5: [Decimal("-1.0"), Decimal("NaN")], 6: [Decimal("Infinity")], 7: [math.nan], 8: [math.inf],
-           9: [Decimal("-0.01")], 10: ["a\nb"], 11: [-1e-9, math.nan]}  # by field: values reading refuses
+           5: [Decimal("-1.0"), Decimal("NaN")], 6: [Decimal("Infinity"), Decimal("-1.0")], 7: [math.nan],
+           8: [math.inf], 9: [Decimal("-0.01")], 10: ["a\nb"], 11: [-1e-9, math.nan]}  # by field: refused values
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -531,13 +533,15 @@ SPOILED = {0: ["", "A\x00"], 2: [Decimal(0), Decimal("-1.0"), Decimal("NaN")], 3
            [(field, value) for field, values in SPOILED.items() for value in values]))))
 def test_a_trade_list_is_checked_and_written_as_its_records_read_back(
         trades: list[tuple[Any, ...]], spoil: tuple[int, tuple[int, Any]] | None) -> None:
-    """``sheet_and_csv`` checks a list a column at a time and writes ``trades.csv`` from the texts it read the rows
-    from: the rows and bytes of its records read back, or refused when reading refuses them."""
+    """``trade_sheet`` and ``trade_files_of`` check a list a column at a time, and the latter writes ``trades.csv``
+    from the texts it reads the rows from: the rows and files of its records read back, or refused when reading
+    refuses them."""
     from types import SimpleNamespace
 
     from allocator.errors import DataError
+    from allocator.orders.export import trade_files
     from allocator.orders.trade_sheet import sheet_from_records
-    from allocator.outputs.trade_rows import sheet_and_csv, trade_rows
+    from allocator.outputs.trade_rows import trade_files_of, trade_rows, trade_sheet
     from allocator.terms import Side
     from allocator.trading.trades import Trade
 
@@ -547,12 +551,16 @@ def test_a_trade_list_is_checked_and_written_as_its_records_read_back(
     listed = tuple(Trade(symbol, Side(side), *numbers, reason=reason, break_even_alpha=alpha)  # type: ignore[arg-type]
                    for symbol, side, *numbers, reason, alpha in trades)
     result: Any = SimpleNamespace(trades=SimpleNamespace(trades=listed, cash_before_value=Decimal("5.00"),
-                                                         cash_after_value=Decimal("1.00")), as_of=date(2026, 1, 16))
+                                                         cash_after_value=Decimal("1.00")), as_of=date(2026, 1, 16),
+                                  config=SimpleNamespace(orders=OrdersConfig()))
+    formats = [OutputFormat.CSV, OutputFormat.JSON]
     try:
         read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, Decimal("5.00"), Decimal("1.00"))
     except DataError:
-        with pytest.raises(DataError):
-            sheet_and_csv(result, "0" * 64)
+        for refused in (lambda: trade_sheet(result, "0" * 64), lambda: trade_files_of(result, "0" * 64, formats)):
+            with pytest.raises(DataError):
+                refused()
         return
-    sheet, written = sheet_and_csv(result, "0" * 64)
-    assert sheet == read and written == trades_csv(read) == trades_csv(sheet)
+    assert trade_sheet(result, "0" * 64) == read
+    assert trade_files_of(result, "0" * 64, formats) == trade_files(read, formats, OrdersConfig())
+    assert trade_files_of(result, "0" * 64, formats[:1]) == {"trades.csv": trades_csv(read)}
