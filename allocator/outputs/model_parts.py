@@ -5,8 +5,8 @@ the model's return model, signal scores, symbols and (unless the account overrid
 loaded config, as the same objects. What the files make of them alone is therefore the same for each account:
 
 - ``resolved_config``: the resolved config of ``manifest.json`` (a dict, read only) and its JSON text;
-- ``model_summary_parts``: ``summary.json``'s ``attribution`` (each asset's expected return by part) and
-  ``scores`` (each signal's z-scores), as JSON text;
+- ``model_summary_parts``: ``summary.json``'s last keys (the signal multipliers, conviction and views,
+  ``attribution``: each asset's expected return by part, and ``scores``: each signal's z-scores), as JSON text;
 - ``model_weight_rows``: the rows of ``weights.csv`` with the cells that come from the model (labels, benchmark,
   RSI, the return model and volatility) written, as a format string for the account's numbers.
 
@@ -43,20 +43,26 @@ def resolved_config(loaded: LoadedConfig) -> tuple[dict[str, Any], JsonText]:
     return found
 
 
-def model_summary_parts(returns: ReturnModel, scores: Scores, symbols: tuple[str, ...]
-                        ) -> tuple[JsonText, JsonText]:
-    """``summary.json``'s ``attribution`` (per asset: the prior, each reported signal's part, the views' part and
-    the expected return, annualized) and ``scores`` (per reported signal: each asset's z-score) as JSON text."""
-    found: tuple[tuple[str, ...], JsonText, JsonText] | None = SUMMARY_PARTS.get((returns, scores))
+def model_summary_parts(returns: ReturnModel, scores: Scores, symbols: tuple[str, ...]) -> dict[str, JsonText]:
+    """The last keys of ``summary.json`` as JSON text, in the file's order: ``signal_multipliers`` (each reported
+    signal's macro multiplier), ``conviction``, ``views`` (each view's expected return, confidence, prior and
+    posterior), ``attribution`` (per asset: the prior, each reported signal's part, the views' part and the expected
+    return, annualized) and ``scores`` (per reported signal: each asset's z-score)."""
+    found: tuple[tuple[str, ...], dict[str, JsonText]] | None = SUMMARY_PARTS.get((returns, scores))
     if found is not None and found[0] == symbols:
-        return found[1], found[2]
+        return found[1]
     signals = reported_signals(scores.signal_weights)
     parts = {"prior": returns.prior, **{k: returns.contributions[k] for k in signals}, "views": returns.views_part,
              "expected_return": returns.mu}
     rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in parts.values()]).tolist()  # one pass to floats
     z = [np.asarray(scores.z[k], dtype=np.float64).tolist() for k in signals]
-    written = json_float_table(symbols, list(parts), rows, 1), json_float_table(signals, symbols, z, 1)
-    SUMMARY_PARTS.put((returns, scores), (symbols, *written))
+    views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
+              "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
+    written = {"signal_multipliers": json_part({k: scores.multipliers[k] for k in signals}, 1),
+               "conviction": json_part(scores.conviction, 1), "views": json_part(views, 1),
+               "attribution": json_float_table(symbols, list(parts), rows, 1),
+               "scores": json_float_table(signals, symbols, z, 1)}
+    SUMMARY_PARTS.put((returns, scores), (symbols, written))
     return written
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from allocator.files.json_text import json_bytes
-from allocator.model.signals import reported_signals
 from allocator.optimize.constraints import gross_turnover, turnover
 from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
@@ -264,15 +263,9 @@ def flows_summary(result: RunResult, target_turnover: float | None = None) -> Fl
 
 
 def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
-    """``summary.json``: the run's summary, then the signal multipliers, each asset's return attribution and the
-    signal scores (``summary`` is computed here when not given)."""
+    """``summary.json``: the run's summary, then the signal multipliers, conviction and views, each asset's return
+    attribution and the signal scores (``model_summary_parts``, written once per model; ``summary`` is computed
+    here when not given)."""
     summary = summary if summary is not None else summarize(result)
-    returns = result.returns
-    signals = reported_signals(result.scores.signal_weights)
-    attribution, scores = model_summary_parts(returns, result.scores, result.universe.symbols)
-    views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
-              "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
-    multipliers = {k: result.scores.multipliers[k] for k in signals}
-    return json_bytes({**summary.to_json_dict(), "signal_multipliers": multipliers,
-                       "conviction": result.scores.conviction, "views": views,
-                       "attribution": attribution, "scores": scores})
+    return json_bytes({**summary.to_json_dict(),
+                       **model_summary_parts(result.returns, result.scores, result.universe.symbols)})

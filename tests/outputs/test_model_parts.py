@@ -15,13 +15,15 @@ from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
 def test_each_model_gets_its_own_parts_and_the_same_model_the_same_ones() -> None:
     prepared = prepare(EXAMPLE_HOLDINGS, BASE_CONFIG)
     returns, scores, symbols = prepared.returns, prepared.scores, prepared.universe.symbols
-    attribution, z = model_summary_parts(returns, scores, symbols)
-    assert model_summary_parts(returns, scores, symbols) == (attribution, z)
+    parts = model_summary_parts(returns, scores, symbols)
+    assert list(parts) == ["signal_multipliers", "conviction", "views", "attribution", "scores"]
+    assert model_summary_parts(returns, scores, symbols) is parts
+    attribution, z = parts["attribution"], parts["scores"]
     shown = json.loads("{\"a\": " + attribution.text + "}")["a"]
     assert list(shown) == list(symbols)
     assert [row["expected_return"] for row in shown.values()] == [round(float(m), 10) for m in returns.mu]
     moved = dataclasses.replace(returns, mu=returns.mu + 0.01)  # another model with the same symbols
-    again = json.loads("{\"a\": " + model_summary_parts(moved, scores, symbols)[0].text + "}")["a"]
+    again = json.loads("{\"a\": " + model_summary_parts(moved, scores, symbols)["attribution"].text + "}")["a"]
     assert [row["expected_return"] for row in again.values()] == [round(float(m) + 0.01, 10) for m in returns.mu]
     assert list(json.loads("{\"z\": " + z.text + "}")["z"]) == list(reported_signals(scores.signal_weights))
 
