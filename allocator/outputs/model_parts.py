@@ -7,6 +7,7 @@ loaded config, as the same objects. What the files make of them alone is therefo
 - ``resolved_config``: the resolved config of ``manifest.json`` (a dict, read only) and its JSON text;
 - ``model_summary_parts``: ``summary.json``'s last keys (the signal multipliers, conviction and views,
   ``attribution``: each asset's expected return by part, and ``scores``: each signal's z-scores), as JSON text;
+- ``benchmark_exposures``: the benchmark's exposures and their JSON text;
 - ``model_weight_rows``: the rows of ``weights.csv`` with the cells that come from the model (labels, benchmark,
   RSI, the return model and volatility) written, as a format string for the account's numbers.
 
@@ -25,6 +26,7 @@ from allocator.files.cells import csv_cell, fixed_column, safe_text
 from allocator.files.json_text import JsonText, json_float_table, json_part
 from allocator.identity_cache import IdentityCache
 from allocator.model.signals import reported_signals
+from allocator.outputs.metrics import Exposures, exposures
 
 if TYPE_CHECKING:
     from allocator.config.loader import LoadedConfig
@@ -64,6 +66,20 @@ def model_summary_parts(returns: ReturnModel, scores: Scores, symbols: tuple[str
                "scores": json_float_table(signals, symbols, z, 1)}
     SUMMARY_PARTS.put((returns, scores), (symbols, written))
     return written
+
+
+BENCHMARK_EXPOSURES = IdentityCache()
+
+
+def benchmark_exposures(universe: Universe) -> tuple[Exposures, JsonText]:
+    """The benchmark's exposures (``exposures(universe, universe.benchmark_weight)``: not to be changed, they are
+    shared) and their JSON text as a value of ``summary.json``, kept for the benchmark weights and the labels."""
+    key = (universe.benchmark_weight, universe.size_bucket, universe.sector, universe.asset_class)
+    found: tuple[Exposures, JsonText] | None = BENCHMARK_EXPOSURES.get(key)
+    if found is None:
+        weights = exposures(universe, universe.benchmark_weight)
+        found = BENCHMARK_EXPOSURES.put(key, (weights, json_part(weights.to_json_dict(), 1)))
+    return found
 
 
 WEIGHT_ROWS = IdentityCache()

@@ -17,7 +17,7 @@ from allocator.files.json_text import json_bytes
 from allocator.optimize.constraints import gross_turnover, turnover
 from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
-from allocator.outputs.model_parts import model_summary_parts
+from allocator.outputs.model_parts import benchmark_exposures, model_summary_parts
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
 from allocator.trading.trades import TradeList
@@ -184,7 +184,7 @@ def summarize(result: RunResult) -> RunSummary:
         rounding=RoundingGap(max_abs_weight_gap=float(np.abs(gap).max(initial=0.0)),
                              sum_abs_weight_gap=float(np.abs(gap).sum())),
         exposures=exposures(universe, alloc.weight, universe.held_outside_weight),
-        benchmark_exposures=exposures(universe, b),
+        benchmark_exposures=benchmark_exposures(universe)[0],
         current_exposures=exposures(universe, universe.weight, float(universe.outside_weight.sum())),
         rsi_rules=tuple(r.describe() for r in result.rsi.rules),
         binding_constraints=tuple(binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight)),
@@ -267,5 +267,8 @@ def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
     attribution and the signal scores (``model_summary_parts``, written once per model; ``summary`` is computed
     here when not given)."""
     summary = summary if summary is not None else summarize(result)
-    return json_bytes({**summary.to_json_dict(),
-                       **model_summary_parts(result.returns, result.scores, result.universe.symbols)})
+    data = summary.to_json_dict()
+    benchmark, written = benchmark_exposures(result.universe)
+    if summary.benchmark_exposures is benchmark:  # as summarize found them: their text was written with them
+        data["benchmark_exposures"] = written
+    return json_bytes({**data, **model_summary_parts(result.returns, result.scores, result.universe.symbols)})
