@@ -7,7 +7,6 @@ Data files hold no timestamps and fixed-precision numbers, so the same inputs gi
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,8 +88,8 @@ def run_files(result: RunResult, command: dict[str, Any], trade_format: str | Se
     files = {"weights.csv": weights_csv(result)}
     files.update(trade_files_of(result, manifest.run_id, [OutputFormat(f) for f in formats]))
     files["summary.json"] = summary_json(result, summary)
-    record = dataclasses.replace(manifest, outputs=output_digests(files))
-    data = record.to_json_dict()
+    data = manifest.to_json_dict()
     data["resolved_config"] = resolved_config(result.prepared.loaded)[1]  # written once per model and config
+    data["outputs"] = output_digests(files)  # last, where the manifest's own outputs go (without a copy of it)
     files[MANIFEST_FILE] = json_bytes(data)
     return files
