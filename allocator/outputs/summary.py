@@ -9,6 +9,7 @@ in their fixed order, so the file's bytes do not change with this model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,8 @@ def summarize(result: RunResult) -> RunSummary:
     top = np.argsort(-contributions, kind="stable")[:TOP_RISK_CONTRIBUTIONS]
     gap = trades.achieved_weight - alloc.weight
     target_turnover = turnover(result.limits, alloc.weight, alloc.cash_weight)
-    cost_value = float(trades.total_cost_value)
+    traded, cost = trades_and_cost(trades)
+    cost_value = float(cost)
     utility = utility_gain(result)
     return RunSummary(
         as_of=result.as_of.isoformat(),
@@ -189,7 +191,7 @@ def summarize(result: RunResult) -> RunSummary:
         rsi_rules=tuple(r.describe() for r in result.rsi.rules),
         binding_constraints=tuple(binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight)),
         top_risk_contributions={universe.symbols[i]: float(contributions[i]) for i in top},
-        trades=trades_summary(trades),
+        trades=traded,
         relaxations=tuple(result.relaxations),
         warnings=result.warnings,
         flows=flows_summary(result, target_turnover),
@@ -203,13 +205,23 @@ def summarize(result: RunResult) -> RunSummary:
     )
 
 
-def trades_summary(trades: TradeList) -> TradesSummary:
-    """The trade list in numbers (``TradesSummary``)."""
-    sides = [t.side for t in trades.trades]
-    return TradesSummary(count=len(sides), buys=sides.count(BUY), sells=sides.count(SELL),
-                         bought_value=float(trades.bought_value), sold_value=float(trades.sold_value),
-                         cash_before_value=float(trades.cash_before_value),
-                         cash_after_value=float(trades.cash_after_value))
+def trades_and_cost(trades: TradeList) -> tuple[TradesSummary, Decimal]:
+    """The trade list in numbers (``TradesSummary``) and the trades' total estimated cost
+    (``TradeList.total_cost_value``), in one pass over the trades: each sum adds the values of the list's own
+    properties in their order, from ``Decimal(0)``."""
+    buys = sells = 0
+    bought = sold = cost = Decimal(0)
+    for t in trades.trades:
+        if t.side == BUY:
+            buys += 1
+            bought += t.notional_value
+        elif t.side == SELL:
+            sells += 1
+            sold += t.notional_value
+        cost += t.estimated_cost_value
+    return TradesSummary(count=len(trades.trades), buys=buys, sells=sells, bought_value=float(bought),
+                         sold_value=float(sold), cash_before_value=float(trades.cash_before_value),
+                         cash_after_value=float(trades.cash_after_value)), cost
 
 
 def benchmark_source(result: RunResult) -> str:
