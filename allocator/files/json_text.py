@@ -6,7 +6,8 @@ one pass that rounds as it writes. The standard library encodes indented JSON wi
 encoder only writes compact JSON), which made ``summary.json`` and ``manifest.json`` the largest cost of an account
 in ``allocate batch``; this writer is about twice as fast (the rounding pass, now folded in, cost as much as the
 encoding) and is checked against the standard library's bytes
-(``tests/files/test_json_text.py``).
+(``tests/files/test_json_text.py``). The floats of a file are written together at the end (``float_texts``: one
+format call for all of them, rather than ``round`` and ``repr`` for each, which cost most of the writing).
 
 ``json_part`` writes a value once as ``JsonText`` for the place it will take in a file (its nesting depth); placed
 in the data given to ``json_bytes`` it is copied as is. ``allocate batch`` writes the parts that are the same for
@@ -51,9 +52,10 @@ class JsonText:
 def json_part(value: Any, depth: int) -> JsonText:
     """``value`` written as ``json_bytes`` writes it as an item of a dict or list nested ``depth`` levels deep
     (1: a value of the file's top-level dict)."""
-    parts: list[str] = []
-    _write(value, "\n" + INDENT * depth, parts)
-    return JsonText("".join(parts), depth)
+    parts: list[Any] = []
+    floats: list[int] = []
+    _write(value, "\n" + INDENT * depth, parts, floats)
+    return JsonText(_written(parts, floats), depth)
 
 
 def json_float_table(rows: Sequence[str], columns: Sequence[str], values: Iterable[Sequence[float]], depth: int
@@ -77,21 +79,63 @@ def json_float_table(rows: Sequence[str], columns: Sequence[str], values: Iterab
 
 
 def float_texts(values: Iterable[float]) -> list[str]:
-    """``_float_text`` of each value (Python floats), in one pass."""
-    texts = [float.__repr__(round(value, DIGITS)) for value in values]
-    for text, written in (("-0.0", "0.0"), *SPECIAL.items()):
-        if text in texts:
-            texts = [written if t == text else t for t in texts]
+    """``_float_text`` of each value (Python floats), in one pass.
+
+    ``repr(round(value, 10))`` converts each float twice between binary and decimal (about 1 us a value). A float
+    rounded to 10 decimals is the number ``"%.10f" % value`` writes (``round`` rounds through the same decimal
+    digits), and when that number has at most 15 significant digits, the most a double always holds, no shorter
+    text reads back as the same double: its ``repr`` is that text without trailing zeros. So the values are
+    formatted in one call and their trailing zeros are cut from all of them at once; the few that ``repr``
+    writes otherwise (below 1e-4 with an exponent, more than 15 digits, NaN and infinities) are written one by
+    one (``_fixed_to_json``)."""
+    column = tuple(values)
+    if not column:
+        return []
+    block = (FIXED_LINE * len(column)) % column
+    for zeros in ("00000000\n", "0000\n", "00\n", "0\n"):  # 10 decimals: each run of trailing zeros, cut once
+        block = block.replace(zeros, "\n")
+    block = block.replace(".\n", ".0\n").replace("-0.0\n", "0.0\n")  # a sign only starts a line: exact
+    texts = block.split("\n")
+    texts.pop()
+    if "0.0000" in block or "n" in block or max(map(len, texts)) > MOST_DIGITS:
+        texts = [_fixed_to_json(text) if text.startswith(SMALL) or text[-1] > "9" or len(text) > MOST_DIGITS + 1
+                 else text for text in texts]
     return texts
+
+
+FIXED_LINE = "%.10f\n"  # DIGITS decimals, a line each
+MOST_DIGITS = 15  # significant decimal digits that any double holds (DBL_DIG)
+SMALL = ("0.0000", "-0.0000")  # below 1e-4 (no zero after trimming): repr writes an exponent
+
+
+def _fixed_to_json(text: str) -> str:
+    """``_float_text`` of the float whose ``"%.10f"`` text (trailing zeros possibly cut) is ``text``."""
+    if text[-1] > "9":
+        return SPECIAL[text]
+    whole, _, decimals = text.partition(".")
+    decimals = decimals.rstrip("0")
+    if whole not in ("0", "-0"):
+        if len(whole.lstrip("-")) + len(decimals) > MOST_DIGITS:
+            return float.__repr__(float(text))  # the float rounded to DIGITS decimals, as ``round`` gives it
+        return whole + "." + (decimals or "0")
+    significant = decimals.lstrip("0")
+    zeros = len(decimals) - len(significant)
+    if not significant:
+        return "0.0"
+    if zeros < 4:
+        return whole + "." + decimals
+    mantissa = significant[0] + "." + significant[1:] if len(significant) > 1 else significant
+    return f"{whole[:-1]}{mantissa}e-{zeros + 1:02d}"  # as repr: 6.53393e-05, -1e-10
 
 
 def json_bytes(data: Any) -> bytes:
     """``data`` as a JSON file's bytes (see the module docstring); ``TypeError`` for a value JSON cannot hold, as
     ``json.dumps``."""
-    parts: list[str] = []
-    _write(data, "\n", parts)
+    parts: list[Any] = []
+    floats: list[int] = []
+    _write(data, "\n", parts, floats)
     parts.append("\n")
-    return "".join(parts).encode("utf-8")
+    return _written(parts, floats).encode("utf-8")
 
 
 SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # as json.dumps writes them
@@ -106,9 +150,10 @@ def _float_text(value: float) -> str:
     return SPECIAL[text] if text[-1] > "9" else text  # repr ends in a digit but for nan and inf
 
 
-def _write(value: Any, newline: str, parts: list[str]) -> None:
+def _write(value: Any, newline: str, parts: list[Any], floats: list[int]) -> None:
     """Append the JSON text of ``value`` to ``parts``; ``newline`` is the line break and indent of its level.
-    Floats and text, most of the values, are written inline rather than by a call of their own."""
+    Text, most of the values with floats, is written inline rather than by a call of its own; a float is put in
+    ``parts`` as it is, its index in ``floats``, for ``_written`` to write them all at once."""
     kind = type(value)
     if kind is dict:
         if not value:
@@ -121,12 +166,14 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
             parts.append(encode_basestring(key if type(key) is str else str(key)))
             kind = type(item)
             if kind is float:
-                parts.append(": " + _float_text(item))
+                parts.append(": ")
+                floats.append(len(parts))
+                parts.append(item)
             elif kind is str:
                 parts.append(": " + encode_basestring(item))
             else:
                 parts.append(": ")
-                _write(item, inner, parts)
+                _write(item, inner, parts, floats)
             separator = "," + inner
         parts.append(newline + "}")
     elif kind is list or kind is tuple:
@@ -136,18 +183,30 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
         inner = newline + INDENT
         separator = "[" + inner
         for item in value:
+            parts.append(separator)
             kind = type(item)
             if kind is float:
-                parts.append(separator + _float_text(item))
+                floats.append(len(parts))
+                parts.append(item)
             elif kind is str:
-                parts.append(separator + encode_basestring(item))
+                parts.append(encode_basestring(item))
             else:
-                parts.append(separator)
-                _write(item, inner, parts)
+                _write(item, inner, parts, floats)
             separator = "," + inner
         parts.append(newline + "]")
+    elif isinstance(value, dict):  # a subclass: written as a plain dict, as json.dumps writes it
+        _write(dict(value), newline, parts, floats)
+    elif isinstance(value, list | tuple):
+        _write(list(value), newline, parts, floats)
     else:
         parts.append(_scalar_text(value, newline))
+
+
+def _written(parts: list[Any], floats: list[int]) -> str:
+    """The text ``_write`` put in ``parts``, with the floats at the indexes ``floats`` written (``float_texts``)."""
+    for index, text in zip(floats, float_texts([parts[i] for i in floats]), strict=True):
+        parts[index] = text
+    return "".join(parts)
 
 
 def _scalar_text(value: Any, newline: str) -> str:
@@ -170,8 +229,4 @@ def _scalar_text(value: Any, newline: str) -> str:
         return "false"
     if isinstance(value, int):
         return int.__repr__(value)
-    if isinstance(value, dict | list | tuple):
-        nested: list[str] = []
-        _write(dict(value) if isinstance(value, dict) else list(value), newline, nested)
-        return "".join(nested)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from allocator.errors import DataError
-from allocator.files.cells import csv_bytes, quantity_text, safe_text, unquote
+from allocator.files.cells import csv_cell, quantity_text, safe_text, unquote
 from allocator.files.manifest import MANIFEST_FILE, Manifest, as_of_date, read_manifest
 from allocator.files.reading import MIB, read_text, sha256_of
 from allocator.orders.ids import RUN_ID_PATTERN, OrderRequest
@@ -69,6 +70,20 @@ def trusted_row(fields: dict[str, Any]) -> TradeRow:
     row = object.__new__(TradeRow)
     row.__dict__.update(fields)
     return row
+
+
+ROW_FIELDS = tuple(f.name for f in dataclasses.fields(TradeRow))
+
+
+def trusted_rows(columns: Sequence[Sequence[Any]]) -> tuple[TradeRow, ...]:
+    """``trusted_row`` of each row of ``columns`` (one column per field, in the order of ``ROW_FIELDS``), without a
+    dict of its own for each."""
+    rows = []
+    for values in zip(*columns, strict=True):
+        row = object.__new__(TradeRow)
+        row.__dict__.update(zip(ROW_FIELDS, values, strict=True))
+        rows.append(row)
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -139,12 +154,29 @@ def trade_record(row: TradeRow) -> dict[str, str]:
 
 def trades_csv(sheet: TradeSheet) -> bytes:
     """``trades.csv``: the trade list; symbol and reason are spreadsheet-safe."""
-    rows = [[safe_text(row.symbol), row.side, quantity_text(row.quantity), format(row.price, "f"),
-             format(row.notional, "f"), quantity_text(row.current_quantity), quantity_text(row.target_quantity),
-             format(row.current_weight, "f"), format(row.target_weight, "f"), format(row.estimated_cost, "f"),
-             "" if row.break_even_alpha is None else format(row.break_even_alpha, "f"), safe_text(row.reason)]
-            for row in sheet.rows]  # the cells of ``trade_record`` in the order of ``TRADE_COLUMNS``
-    return csv_bytes(TRADE_COLUMNS, rows)
+    rows = sheet.rows
+    numbers = [[quantity_text(r.quantity) for r in rows], [format(r.price, "f") for r in rows],
+               [format(r.notional, "f") for r in rows], [quantity_text(r.current_quantity) for r in rows],
+               [quantity_text(r.target_quantity) for r in rows], [format(r.current_weight, "f") for r in rows],
+               [format(r.target_weight, "f") for r in rows], [format(r.estimated_cost, "f") for r in rows],
+               ["" if r.break_even_alpha is None else format(r.break_even_alpha, "f") for r in rows]]
+    return trades_csv_of([r.symbol for r in rows], [r.side for r in rows], numbers, [r.reason for r in rows])
+
+
+def trades_csv_of(symbols: Sequence[str], sides: Sequence[str], numbers: Sequence[Sequence[str]],
+                  reasons: Sequence[str]) -> bytes:
+    """The bytes of ``trades.csv`` from its columns: ``numbers`` are the texts of the columns from quantity to
+    break_even_alpha, in the order of ``TRADE_COLUMNS`` (``trade_record``'s cells).
+
+    They are those of ``csv_bytes``: numbers never need quotes, and the text cells are quoted one by one
+    (``csv_cell``), since most reasons hold a comma and would otherwise send the whole file through ``csv.writer``."""
+    lines = map(",".join, zip(map(_text_cell, symbols), map(csv_cell, sides), *numbers, map(_text_cell, reasons),
+                              strict=True))
+    return "\n".join([",".join(TRADE_COLUMNS), *lines, ""]).encode("utf-8")
+
+
+def _text_cell(text: str) -> str:
+    return csv_cell(safe_text(text))
 
 
 def _sheet_from_csv(path: Path, text: str, manifest: Manifest) -> TradeSheet:

@@ -9,16 +9,16 @@ in their fixed order, so the file's bytes do not change with this model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from allocator.files.json_text import json_bytes
-from allocator.model.signals import reported_signals
 from allocator.optimize.constraints import gross_turnover, turnover
 from allocator.optimize.families import binding_constraints, binding_limits
 from allocator.outputs.metrics import Exposures, PortfolioStats, exposures, portfolio_stats, risk_contributions
-from allocator.outputs.model_parts import model_summary_parts
+from allocator.outputs.model_parts import benchmark_exposures, model_summary_parts
 from allocator.pipeline import RunResult
 from allocator.terms import BUY, SELL
 from allocator.trading.trades import TradeList
@@ -170,7 +170,8 @@ def summarize(result: RunResult) -> RunSummary:
     top = np.argsort(-contributions, kind="stable")[:TOP_RISK_CONTRIBUTIONS]
     gap = trades.achieved_weight - alloc.weight
     target_turnover = turnover(result.limits, alloc.weight, alloc.cash_weight)
-    cost_value = float(trades.total_cost_value)
+    traded, cost = trades_and_cost(trades)
+    cost_value = float(cost)
     utility = utility_gain(result)
     return RunSummary(
         as_of=result.as_of.isoformat(),
@@ -185,12 +186,12 @@ def summarize(result: RunResult) -> RunSummary:
         rounding=RoundingGap(max_abs_weight_gap=float(np.abs(gap).max(initial=0.0)),
                              sum_abs_weight_gap=float(np.abs(gap).sum())),
         exposures=exposures(universe, alloc.weight, universe.held_outside_weight),
-        benchmark_exposures=exposures(universe, b),
+        benchmark_exposures=benchmark_exposures(universe)[0],
         current_exposures=exposures(universe, universe.weight, float(universe.outside_weight.sum())),
         rsi_rules=tuple(r.describe() for r in result.rsi.rules),
         binding_constraints=tuple(binding_constraints(result.limits, risk, alloc.weight, alloc.cash_weight)),
         top_risk_contributions={universe.symbols[i]: float(contributions[i]) for i in top},
-        trades=trades_summary(trades),
+        trades=traded,
         relaxations=tuple(result.relaxations),
         warnings=result.warnings,
         flows=flows_summary(result, target_turnover),
@@ -204,13 +205,23 @@ def summarize(result: RunResult) -> RunSummary:
     )
 
 
-def trades_summary(trades: TradeList) -> TradesSummary:
-    """The trade list in numbers (``TradesSummary``)."""
-    sides = [t.side for t in trades.trades]
-    return TradesSummary(count=len(sides), buys=sides.count(BUY), sells=sides.count(SELL),
-                         bought_value=float(trades.bought_value), sold_value=float(trades.sold_value),
-                         cash_before_value=float(trades.cash_before_value),
-                         cash_after_value=float(trades.cash_after_value))
+def trades_and_cost(trades: TradeList) -> tuple[TradesSummary, Decimal]:
+    """The trade list in numbers (``TradesSummary``) and the trades' total estimated cost
+    (``TradeList.total_cost_value``), in one pass over the trades: each sum adds the values of the list's own
+    properties in their order, from ``Decimal(0)``."""
+    buys = sells = 0
+    bought = sold = cost = Decimal(0)
+    for t in trades.trades:
+        if t.side == BUY:
+            buys += 1
+            bought += t.notional_value
+        elif t.side == SELL:
+            sells += 1
+            sold += t.notional_value
+        cost += t.estimated_cost_value
+    return TradesSummary(count=len(trades.trades), buys=buys, sells=sells, bought_value=float(bought),
+                         sold_value=float(sold), cash_before_value=float(trades.cash_before_value),
+                         cash_after_value=float(trades.cash_after_value)), cost
 
 
 def benchmark_source(result: RunResult) -> str:
@@ -264,15 +275,12 @@ def flows_summary(result: RunResult, target_turnover: float | None = None) -> Fl
 
 
 def summary_json(result: RunResult, summary: RunSummary | None = None) -> bytes:
-    """``summary.json``: the run's summary, then the signal multipliers, each asset's return attribution and the
-    signal scores (``summary`` is computed here when not given)."""
+    """``summary.json``: the run's summary, then the signal multipliers, conviction and views, each asset's return
+    attribution and the signal scores (``model_summary_parts``, written once per model; ``summary`` is computed
+    here when not given)."""
     summary = summary if summary is not None else summarize(result)
-    returns = result.returns
-    signals = reported_signals(result.scores.signal_weights)
-    attribution, scores = model_summary_parts(returns, result.scores, result.universe.symbols)
-    views = [{"name": v.name, "source": v.source, "expected": v.expected, "confidence": v.confidence,
-              "prior": v.prior_value, "posterior": v.posterior_value} for v in returns.views]
-    multipliers = {k: result.scores.multipliers[k] for k in signals}
-    return json_bytes({**summary.to_json_dict(), "signal_multipliers": multipliers,
-                       "conviction": result.scores.conviction, "views": views,
-                       "attribution": attribution, "scores": scores})
+    data = summary.to_json_dict()
+    benchmark, written = benchmark_exposures(result.universe)
+    if summary.benchmark_exposures is benchmark:  # as summarize found them: their text was written with them
+        data["benchmark_exposures"] = written
+    return json_bytes({**data, **model_summary_parts(result.returns, result.scores, result.universe.symbols)})

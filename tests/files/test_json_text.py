@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.files.json_text import json_bytes, json_float_table, json_part, rounded
+from allocator.files.json_text import float_texts, json_bytes, json_float_table, json_part, rounded
 
 
 def reference(data: Any) -> bytes:
@@ -99,3 +99,27 @@ def test_a_float_table_with_keys_holding_percent_signs_and_zeros() -> None:
     assert json_float_table(rows, columns, values, 1).text == json_part(table, 1).text
     with pytest.raises(ValueError, match="5 values for a table of 2 rows and 3 columns"):
         json_float_table(rows, columns, [[1.0, 2.0, 3.0], [4.0, 5.0]], 1)
+
+
+def float_text_reference(value: float) -> str:
+    """A float as ``json.dumps`` writes it rounded to 10 decimals."""
+    return json.dumps(rounded(value))
+
+
+EDGES = [0.0, -0.0, 1e-4, -1e-4, 1e-5, 9.99999999995e-05, 9.99999999994e-05, 5e-11, -5e-11, 4.9999999e-11, 1.5e-10,
+         -1e-10, 0.00012, 0.5, 5.0, 100.0, 0.1 + 0.2, 1 / 3, 99999.99999999999, 99999.9999999999, 100000.0, 123456.78,
+         123456.1234567891, 999999.9999999999, 9999999999.99999, 1e15, 1e16, 1e17, 1e22, 1e300, -1e300, 5e-324,
+         1.7976931348623157e308, math.nan, math.inf, -math.inf]
+
+
+def test_floats_written_together_are_the_standard_library_s_rounded_floats() -> None:
+    """``float_texts`` trims ``%.10f`` text instead of ``repr(round(x, 10))``: the same text, from the edges of the
+    shortcut (1e-4, 15 digits, zeros, non-finite) to floats of every magnitude and random bits."""
+    rng = np.random.default_rng(7)
+    magnitudes = (rng.uniform(-10, 10, 3000) * 10.0 ** rng.integers(-14, 25, 3000)).tolist()
+    rounded_magnitudes = [round(x, int(d)) for x, d in zip(magnitudes, rng.integers(0, 12, 3000), strict=True)]
+    bits = rng.integers(0, 2**63, 3000, dtype=np.uint64).view(np.float64).tolist()
+    values = EDGES + magnitudes + rounded_magnitudes + bits + [-x for x in bits]
+    assert float_texts(values) == [float_text_reference(x) for x in values]
+    for start in range(0, len(values), 7):  # blocks with and without the values written one by one
+        assert float_texts(values[start:start + 7]) == [float_text_reference(x) for x in values[start:start + 7]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from collections.abc import Callable
 from datetime import date
@@ -453,7 +454,7 @@ def test_send_takes_an_orders_fix_only_as_the_run_recorded_it(run_dir: Path, tmp
 
 def test_a_trusted_row_is_the_row_the_dataclass_makes() -> None:
     """``trusted_row`` skips the frozen dataclass's ``__init__`` (for speed), not any of its behaviour."""
-    from allocator.orders.trade_sheet import trusted_row
+    from allocator.orders.trade_sheet import trusted_row, trusted_rows
 
     fields: dict[str, Any] = {"symbol": "A", "side": "BUY", "quantity": Decimal(3), "price": Decimal("10.5"),
                               "notional": Decimal("31.50"), "current_quantity": Decimal(0),
@@ -461,10 +462,12 @@ def test_a_trusted_row_is_the_row_the_dataclass_makes() -> None:
                               "target_weight": Decimal("0.0315000000"), "estimated_cost": Decimal("0.01"),
                               "reason": "rebalance", "break_even_alpha": Decimal("0.0001000000")}
     made, trusted = TradeRow(**fields), trusted_row(dict(fields))
-    assert type(trusted) is TradeRow and trusted == made and hash(trusted) == hash(made)
-    assert repr(trusted) == repr(made) and vars(trusted) == vars(made)
-    with pytest.raises(AttributeError):
-        trusted.symbol = "B"  # type: ignore[misc]
+    (of_columns,) = trusted_rows([[value] for value in fields.values()])
+    for row in (trusted, of_columns):
+        assert type(row) is TradeRow and row == made and hash(row) == hash(made)
+        assert repr(row) == repr(made) and vars(row) == vars(made)
+        with pytest.raises(AttributeError):
+            row.symbol = "B"  # type: ignore[misc]
 
 
 def test_a_run_trade_sheet_is_its_trade_records_read_back() -> None:
@@ -479,3 +482,85 @@ def test_a_run_trade_sheet_is_its_trade_records_read_back() -> None:
     read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, result.trades.cash_before_value,
                               result.trades.cash_after_value)
     assert sheet == read and trades_csv(sheet) == trades_csv(read)
+
+
+def csv_of_cells(sheet: TradeSheet) -> bytes:
+    """``trades.csv`` by its definition: the cells of each row's ``trade_record``, through ``csv.writer``."""
+    from allocator.files.cells import safe_text
+    from allocator.orders.trade_sheet import TRADE_COLUMNS, trade_record
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRADE_COLUMNS)
+    for row in sheet.rows:
+        record = {**trade_record(row), "symbol": safe_text(row.symbol), "reason": safe_text(row.reason)}
+        writer.writerow([record.get(c, "") for c in TRADE_COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+texts = st.one_of(st.text(max_size=8), st.sampled_from(["tilt(size -1.2, value -0.5)", '=HYPERLINK("x")', "a\nb",
+                                                        "a\rb", '"', ",", "-1"]))
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(texts, texts, decimals, st.booleans()), max_size=5))
+def test_trades_csv_is_the_csv_writer_s_file_of_the_records(rows: list[tuple[str, str, Decimal, bool]]) -> None:
+    sheet = TradeSheet(run_id="c" * 64, as_of=date(2026, 1, 16), rows=tuple(
+        TradeRow(symbol=symbol, side="SELL", quantity=q, price=q, notional=q * 2, current_quantity=q * 3,
+                 target_quantity=Decimal("0.0"), current_weight=Decimal("0.0000000000"),
+                 target_weight=Decimal("-0.0100000000"), estimated_cost=Decimal("0.01"), reason=reason,
+                 break_even_alpha=Decimal("1E-7") if alpha else None)  # type: ignore[arg-type]
+        for symbol, reason, q, alpha in rows))
+    assert trades_csv(sheet) == csv_of_cells(sheet)
+
+
+printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=8)
+names = st.one_of(printable.filter(str.strip), st.sampled_from(['=HYPERLINK("x")', "a,b", "-1", "BRK.B"]))
+quantities = st.one_of(st.decimals(min_value=Decimal("0.1"), max_value=10**6, places=1),
+                       st.sampled_from([Decimal(x) for x in ("10.0", "12.50", "1E+2", "0.0001", "3")]))
+holdings = st.one_of(quantities, st.just(Decimal("0.0")))
+money = st.decimals(min_value=Decimal("0.01"), max_value=10**6, places=2)
+weights = st.one_of(st.floats(0.0, 2.0), st.sampled_from([-0.0, -4e-11, 1e-12]))
+SPOILED = {0: ["", "A\x00"], 2: [Decimal(0), Decimal("-1.0"), Decimal("NaN")], 3: [Decimal(0)], 4: [Decimal("-0.01")],
+           5: [Decimal("-1.0"), Decimal("NaN")], 6: [Decimal("Infinity"), Decimal("-1.0")], 7: [math.nan],
+           8: [math.inf], 9: [Decimal("-0.01")], 10: ["a\nb"], 11: [-1e-9, math.nan]}  # by field: refused values
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(names, st.sampled_from(["BUY", "SELL"]), quantities, money, money, holdings, holdings,
+                          weights, st.floats(-1.0, 1.0), money, names, weights), max_size=4),
+       st.one_of(st.none(), st.none(), st.tuples(st.integers(0, 3), st.sampled_from(
+           [(field, value) for field, values in SPOILED.items() for value in values]))))
+def test_a_trade_list_is_checked_and_written_as_its_records_read_back(
+        trades: list[tuple[Any, ...]], spoil: tuple[int, tuple[int, Any]] | None) -> None:
+    """``trade_sheet`` and ``trade_files_of`` check a list a column at a time, and the latter writes ``trades.csv``
+    from the texts it reads the rows from: the rows and files of its records read back, or refused when reading
+    refuses them."""
+    from types import SimpleNamespace
+
+    from allocator.errors import DataError
+    from allocator.orders.export import trade_files
+    from allocator.orders.trade_sheet import sheet_from_records
+    from allocator.outputs.trade_rows import trade_files_of, trade_rows, trade_sheet
+    from allocator.terms import Side
+    from allocator.trading.trades import Trade
+
+    if spoil is not None and spoil[0] < len(trades):
+        row, (field, value) = spoil
+        trades[row] = (*trades[row][:field], value, *trades[row][field + 1:])
+    listed = tuple(Trade(symbol, Side(side), *numbers, reason=reason, break_even_alpha=alpha)  # type: ignore[arg-type]
+                   for symbol, side, *numbers, reason, alpha in trades)
+    result: Any = SimpleNamespace(trades=SimpleNamespace(trades=listed, cash_before_value=Decimal("5.00"),
+                                                         cash_after_value=Decimal("1.00")), as_of=date(2026, 1, 16),
+                                  config=SimpleNamespace(orders=OrdersConfig()))
+    formats = [OutputFormat.CSV, OutputFormat.JSON]
+    try:
+        read = sheet_from_records(trade_rows(result.trades), "0" * 64, result.as_of, Decimal("5.00"), Decimal("1.00"))
+    except DataError:
+        for refused in (lambda: trade_sheet(result, "0" * 64), lambda: trade_files_of(result, "0" * 64, formats)):
+            with pytest.raises(DataError):
+                refused()
+        return
+    assert trade_sheet(result, "0" * 64) == read
+    assert trade_files_of(result, "0" * 64, formats) == trade_files(read, formats, OrdersConfig())
+    assert trade_files_of(result, "0" * 64, formats[:1]) == {"trades.csv": trades_csv(read)}

@@ -29,3 +29,20 @@ def test_exposures_are_the_running_sums_of_each_label_sorted_by_label() -> None:
         for by in GROUPINGS:
             expected = {**running_sums(labels[by], weight), "outside_universe": 0.25}
             assert list(found.by(by).items()) == sorted(expected.items())
+
+
+def test_the_trades_in_numbers_are_the_trade_list_s_own_sums() -> None:
+    from allocator.outputs.summary import trades_and_cost
+    from allocator.pipeline import run
+    from allocator.terms import BUY, SELL
+    from tests.conftest import BASE_CONFIG, EXAMPLE_HOLDINGS
+
+    trades = run(EXAMPLE_HOLDINGS, BASE_CONFIG).trades
+    summary, cost = trades_and_cost(trades)
+    sides = [t.side for t in trades.trades]
+    assert summary.buys and summary.sells
+    assert (summary.count, summary.buys, summary.sells) == (len(sides), sides.count(BUY), sides.count(SELL))
+    assert (summary.bought_value, summary.sold_value) == (float(trades.bought_value), float(trades.sold_value))
+    assert cost == trades.total_cost_value and str(cost) == str(trades.total_cost_value)
+    assert (summary.cash_before_value, summary.cash_after_value) == (float(trades.cash_before_value),
+                                                                     float(trades.cash_after_value))
